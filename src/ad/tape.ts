@@ -1,0 +1,216 @@
+/**
+ * Reverse mode as a Writer: every traced value is a `Writer<Tape, Tensor>` — its primal
+ * together with the tape of the operations that produced it. An operation concatenates its
+ * arguments' tapes (O(1), the {@link Monoid}) and writes one node. The backward sweep visits
+ * each node once, newest first, and adds up the adjoints of a value used several times
+ * (seed 002's DAG rule; Algorithm 6.2 of seed 003): its cost is proportional to the edges.
+ *
+ * Nothing is mutated outside the sweep: tapes are immutable trees of nodes, and a tape can
+ * be swept any number of times (a `vjp` pullback may be called repeatedly).
+ *
+ * @module
+ */
+import { pipe } from 'fp-ts/lib/function.js'
+import type { Monoid as MonoidOf } from 'fp-ts/lib/Monoid.js'
+import * as W from 'fp-ts/lib/Writer.js'
+import * as RA from 'fp-ts/lib/ReadonlyArray.js'
+import { rules, bind } from '../prim.js'
+import type { Prim, PrimParams, Rule, RuleContext } from '../prim.js'
+import { Tensor, fromTracer, tracerOf } from '../tensor.js'
+import type { Trace, Tracer } from '../tensor.js'
+
+/** One recorded primitive application. */
+export interface Node {
+  /** Increasing in recording order, so sorting by id is a topological order. */
+  readonly id: number
+  readonly prim: Prim
+  /** The id of each argument at this level, or `null` for a constant (it gets no cotangent). */
+  readonly inputs: readonly (number | null)[]
+  readonly context: RuleContext<Prim>
+}
+
+/** A catenable sequence of nodes: empty, one node, or two tapes joined. */
+export type Tape =
+  | { readonly tag: 'empty' }
+  | { readonly tag: 'node'; readonly node: Node }
+  | { readonly tag: 'concat'; readonly left: Tape; readonly right: Tape }
+
+/**
+ * The empty tape.
+ *
+ * @example
+ * ```ts
+ * import { Tape } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Tape.nodes(Tape.empty).length, 0)
+ * ```
+ */
+export const empty: Tape = { tag: 'empty' }
+
+/**
+ * A tape holding one node.
+ *
+ * @example
+ * ```ts
+ * import { Tape, tensor } from 'lamina'
+ * import assert from 'node:assert'
+ * const node = { id: 1, prim: 'neg' as const, inputs: [0], context: { args: [tensor(1)], out: tensor(-1), params: {} } }
+ * assert.deepStrictEqual(Tape.nodes(Tape.of(node)).map((n) => n.id), [1])
+ * ```
+ */
+export const of = (node: Node): Tape => ({ tag: 'node', node })
+
+/**
+ * Tapes form a monoid under concatenation, in O(1) (identity: {@link empty}).
+ *
+ * @example
+ * ```ts
+ * import { Tape, tensor } from 'lamina'
+ * import assert from 'node:assert'
+ * const n = (id: number) => Tape.of({ id, prim: 'neg' as const, inputs: [0], context: { args: [tensor(1)], out: tensor(-1), params: {} } })
+ * const t = Tape.Monoid.concat(n(1), n(2))
+ * assert.deepStrictEqual(Tape.nodes(t).map((x) => x.id), [1, 2])
+ * ```
+ */
+export const Monoid: MonoidOf<Tape> = {
+  empty,
+  concat: (a, b) => (a.tag === 'empty' ? b : b.tag === 'empty' ? a : { tag: 'concat', left: a, right: b })
+}
+
+/**
+ * The distinct nodes of a tape in recording order. A sub-tape shared by several values is
+ * read once, so a DAG of shared tapes costs its size, not the size of its unfolding.
+ *
+ * @example
+ * ```ts
+ * import { Tape, tensor } from 'lamina'
+ * import assert from 'node:assert'
+ * const a = Tape.of({ id: 1, prim: 'neg' as const, inputs: [0], context: { args: [tensor(1)], out: tensor(-1), params: {} } })
+ * assert.strictEqual(Tape.nodes(Tape.Monoid.concat(a, a)).length, 1)
+ * ```
+ */
+export const nodes = (tape: Tape): readonly Node[] => {
+  const seenTapes = new Set<Tape>()
+  const seenIds = new Set<number>()
+  const out: Node[] = []
+  const stack: Tape[] = [tape]
+  while (stack.length > 0) {
+    const t = stack.pop()!
+    if (seenTapes.has(t)) continue
+    seenTapes.add(t)
+    if (t.tag === 'node') {
+      if (!seenIds.has(t.node.id)) {
+        seenIds.add(t.node.id)
+        out.push(t.node)
+      }
+    } else if (t.tag === 'concat') {
+      stack.push(t.right, t.left)
+    }
+  }
+  return out.sort((x, y) => x.id - y.id)
+}
+
+/** A value recorded on a tape: the Writer of its producing operations. */
+export type Recorded<A> = W.Writer<Tape, A>
+
+/**
+ * The Writer monad over tapes.
+ *
+ * @example
+ * ```ts
+ * import { Tape } from 'lamina'
+ * import assert from 'node:assert'
+ * const w = Tape.WriterMonad.of(3)
+ * assert.deepStrictEqual(w(), [3, Tape.empty])
+ * ```
+ */
+export const WriterMonad = W.getMonad(Monoid)
+
+/** A value traced by the reverse trace of one level. */
+interface TapeTracer extends Tracer {
+  readonly id: number
+  /** The Writer of this value: its primal, and the tape that produced it. */
+  readonly recorded: Recorded<Tensor>
+}
+
+/** Node ids are shared by every level; increasing order is recording order. */
+let nextId = 0
+
+/** The reverse trace of one level: records each primitive applied to its values. */
+export class ReverseTrace implements Trace {
+  constructor(readonly level: number) {}
+
+  own(t: Tensor): TapeTracer | undefined {
+    const tr = tracerOf(t)
+    return tr !== undefined && tr.level === this.level ? (tr as TapeTracer) : undefined
+  }
+
+  /** A fresh input variable with an empty tape. */
+  variable(primal: Tensor): Tensor {
+    return this.wrap(primal, ++nextId, empty)
+  }
+
+  /** The id of a value at this level, if it is one of this level's variables. */
+  idOf(t: Tensor): number | undefined {
+    return this.own(t)?.id
+  }
+
+  /** The Writer of a value: its primal and tape (a constant has an empty tape). */
+  recorded(t: Tensor): Recorded<Tensor> {
+    return this.own(t)?.recorded ?? WriterMonad.of(t)
+  }
+
+  private wrap(primal: Tensor, id: number, tape: Tape): Tensor {
+    const tracer: TapeTracer = { level: this.level, primal, trace: this, id, recorded: () => [primal, tape] }
+    return fromTracer(tracer)
+  }
+
+  process(prim: string, args: readonly Tensor[], params: unknown): Tensor {
+    const inputs = args.map((a) => this.own(a)?.id ?? null)
+    if (inputs.every((i) => i === null)) return bind(prim as Prim, args, params as PrimParams[Prim])
+    // concatenate the arguments' tapes, run the primitive on the primals, write its node
+    const result = pipe(
+      args.map((a) => this.recorded(a)),
+      RA.sequence(WriterMonad),
+      (w) =>
+        WriterMonad.chain(w, (primals) => {
+          const out = bind(prim as Prim, primals, params as PrimParams[Prim])
+          const node: Node = { id: ++nextId, prim: prim as Prim, inputs, context: { args: primals, out, params: params as PrimParams[Prim] } }
+          return W.map(() => node)(W.tell(of(node)))
+        })
+    )
+    const [node, tape] = result()
+    return this.wrap(node.context.out, node.id, tape)
+  }
+}
+
+/**
+ * The backward sweep: given the tape and the adjoints of some values (by id), returns every
+ * adjoint it reaches. Nodes are visited newest first; a node's rule is evaluated only if it
+ * received an adjoint, and only for inputs that are variables of this level.
+ *
+ * @example
+ * ```ts
+ * import { tensor, Tape } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Tape.backward(Tape.empty, new Map([[1, tensor(1)]])).get(1)!.item(), 1)
+ * ```
+ */
+export const backward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>): ReadonlyMap<number, Tensor> => {
+  const adjoints = new Map(seeds)
+  const order = nodes(tape)
+  for (let k = order.length - 1; k >= 0; k--) {
+    const node = order[k]!
+    const adjoint = adjoints.get(node.id)
+    if (adjoint === undefined) continue
+    const pullbacks = (rules[node.prim] as Rule<Prim>).vjp(node.context)
+    node.inputs.forEach((input, i) => {
+      if (input === null) return
+      const contribution = pullbacks[i]!(adjoint)
+      const previous = adjoints.get(input)
+      // a value used several times: its adjoint is the sum of every use's contribution
+      adjoints.set(input, previous === undefined ? contribution : bind('add', [previous, contribution], {}))
+    })
+  }
+  return adjoints
+}

@@ -1,0 +1,36 @@
+/**
+ * The backend interface: the numeric kernels that primitives run on concrete buffers.
+ * `cpu` is the float64/float32 reference every other backend is compared with.
+ *
+ * @module
+ */
+import type { Buffer, DType } from '../tensor.js'
+import type { Shape } from '../shape.js'
+
+/** How a reduction combines elements. */
+export type ReduceKind = 'sum' | 'max' | 'min'
+
+/** The kernels a backend provides. Buffers are row-major; inputs are never written. */
+export interface Backend {
+  readonly name: string
+  /** `f` applied to every element. */
+  map(x: Buffer, f: (v: number) => number, dtype: DType): Buffer
+  /** `f` applied to pairs of elements of two equally long buffers. */
+  zip(a: Buffer, b: Buffer, f: (x: number, y: number) => number, dtype: DType): Buffer
+  /** `x` of shape `from` stretched to shape `to` (broadcasting rules already checked). */
+  broadcastTo(x: Buffer, from: Shape, to: Shape, dtype: DType): Buffer
+  /** Reduces the (sorted, normalized) `axes` of `x`. */
+  reduce(x: Buffer, shape: Shape, axes: readonly number[], kind: ReduceKind, dtype: DType): Buffer
+  /** `op(a) · op(b)` for rank-2 `a`, `b`, where `op` transposes when its flag is set. */
+  matmul(a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer
+  /** `op(a[i]) · op(b[i])` for every batch index `i` of rank-3 `a`, `b`. */
+  batchMatmul(a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer
+  /** Axes permuted: output axis `i` is input axis `perm[i]`. */
+  transpose(x: Buffer, shape: Shape, perm: readonly number[], dtype: DType): Buffer
+  /** The block `starts … starts + sizes` of `x`. */
+  slice(x: Buffer, shape: Shape, starts: readonly number[], sizes: readonly number[], dtype: DType): Buffer
+  /** The buffers joined along `axis`. */
+  concat(xs: readonly Buffer[], shapes: readonly Shape[], axis: number, dtype: DType): Buffer
+  /** `mask[i] ? a[i] : b[i]` (mask non-zero means true). */
+  select(mask: Buffer, a: Buffer, b: Buffer, dtype: DType): Buffer
+}

@@ -1,0 +1,190 @@
+/**
+ * The reference backend: plain loops over typed arrays, float64 or float32 storage.
+ *
+ * @module
+ */
+import type { Backend, ReduceKind } from './backend.js'
+import { allocate } from '../tensor.js'
+import type { Buffer, DType } from '../tensor.js'
+import * as Sh from '../shape.js'
+import type { Shape } from '../shape.js'
+
+const map = (x: Buffer, f: (v: number) => number, dtype: DType): Buffer => {
+  const out = allocate(dtype, x.length)
+  for (let i = 0; i < x.length; i++) out[i] = f(x[i]!)
+  return out
+}
+
+const zip = (a: Buffer, b: Buffer, f: (x: number, y: number) => number, dtype: DType): Buffer => {
+  const out = allocate(dtype, a.length)
+  for (let i = 0; i < a.length; i++) out[i] = f(a[i]!, b[i]!)
+  return out
+}
+
+const broadcastTo = (x: Buffer, from: Shape, to: Shape, dtype: DType): Buffer => {
+  const n = Sh.size(to)
+  const out = allocate(dtype, n)
+  const rank = to.length
+  const pad = rank - from.length
+  // stride of each output axis in the input (0 where the input is stretched)
+  const inStrides = Sh.strides(from)
+  const srcStride = to.map((_, i) => (i < pad || from[i - pad] === 1 ? 0 : inStrides[i - pad]!))
+  const index = new Array<number>(rank).fill(0)
+  let src = 0
+  for (let k = 0; k < n; k++) {
+    out[k] = x[src]!
+    for (let ax = rank - 1; ax >= 0; ax--) {
+      index[ax]!++
+      src += srcStride[ax]!
+      if (index[ax]! < to[ax]!) break
+      src -= srcStride[ax]! * to[ax]!
+      index[ax] = 0
+    }
+  }
+  return out
+}
+
+const reduce = (x: Buffer, shape: Shape, axes: readonly number[], kind: ReduceKind, dtype: DType): Buffer => {
+  const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d))
+  const out = allocate(dtype, Sh.size(outShape))
+  const init = kind === 'sum' ? 0 : kind === 'max' ? -Infinity : Infinity
+  out.fill(init)
+  const outStrides = Sh.strides(outShape)
+  const dstStride = shape.map((_, i) => (axes.includes(i) ? 0 : outStrides[i]!))
+  const rank = shape.length
+  const index = new Array<number>(rank).fill(0)
+  let dst = 0
+  // accumulate in float64 even for f32 storage, then round once
+  const acc = kind === 'sum' ? new Float64Array(out.length) : null
+  for (let k = 0; k < x.length; k++) {
+    const v = x[k]!
+    if (acc) acc[dst] = acc[dst]! + v
+    else if (kind === 'max' ? v > out[dst]! || Number.isNaN(v) : v < out[dst]! || Number.isNaN(v)) out[dst] = v
+    for (let ax = rank - 1; ax >= 0; ax--) {
+      index[ax]!++
+      dst += dstStride[ax]!
+      if (index[ax]! < shape[ax]!) break
+      dst -= dstStride[ax]! * shape[ax]!
+      index[ax] = 0
+    }
+  }
+  if (acc) out.set(acc)
+  return out
+}
+
+const matmulInto = (
+  out: Buffer,
+  outOffset: number,
+  a: Buffer,
+  aOffset: number,
+  b: Buffer,
+  bOffset: number,
+  m: number,
+  k: number,
+  n: number,
+  transposeA: boolean,
+  transposeB: boolean
+): void => {
+  // i-p-j order keeps the inner loop contiguous in b and out
+  const row = new Float64Array(n)
+  for (let i = 0; i < m; i++) {
+    row.fill(0)
+    for (let p = 0; p < k; p++) {
+      const av = a[aOffset + (transposeA ? p * m + i : i * k + p)]!
+      if (av === 0) continue
+      if (transposeB) for (let j = 0; j < n; j++) row[j] = row[j]! + av * b[bOffset + j * k + p]!
+      else {
+        const base = bOffset + p * n
+        for (let j = 0; j < n; j++) row[j] = row[j]! + av * b[base + j]!
+      }
+    }
+    out.set(row, outOffset + i * n)
+  }
+}
+
+const matmul = (a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer => {
+  const [m, n] = Sh.matmulShape(aShape, bShape, transposeA, transposeB)
+  const k = transposeA ? aShape[0]! : aShape[1]!
+  const out = allocate(dtype, m * n)
+  matmulInto(out, 0, a, 0, b, 0, m, k, n, transposeA, transposeB)
+  return out
+}
+
+const batchMatmul = (a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer => {
+  const [batch, m, n] = Sh.batchMatmulShape(aShape, bShape, transposeA, transposeB)
+  const k = transposeA ? aShape[1]! : aShape[2]!
+  const out = allocate(dtype, batch * m * n)
+  for (let i = 0; i < batch; i++) {
+    matmulInto(out, i * m * n, a, i * m * k, b, i * k * n, m, k, n, transposeA, transposeB)
+  }
+  return out
+}
+
+const transpose = (x: Buffer, shape: Shape, perm: readonly number[], dtype: DType): Buffer => {
+  const outShape = perm.map((p) => shape[p]!)
+  const inStrides = Sh.strides(shape)
+  const srcStride = perm.map((p) => inStrides[p]!)
+  return gather(x, outShape, srcStride, 0, dtype)
+}
+
+/** Reads `x` at `offset + Σ index[i]·stride[i]` for every index of `outShape`. */
+const gather = (x: Buffer, outShape: Shape, srcStride: readonly number[], offset: number, dtype: DType): Buffer => {
+  const n = Sh.size(outShape)
+  const out = allocate(dtype, n)
+  const rank = outShape.length
+  const index = new Array<number>(rank).fill(0)
+  let src = offset
+  for (let k = 0; k < n; k++) {
+    out[k] = x[src]!
+    for (let ax = rank - 1; ax >= 0; ax--) {
+      index[ax]!++
+      src += srcStride[ax]!
+      if (index[ax]! < outShape[ax]!) break
+      src -= srcStride[ax]! * outShape[ax]!
+      index[ax] = 0
+    }
+  }
+  return out
+}
+
+const slice = (x: Buffer, shape: Shape, starts: readonly number[], sizes: readonly number[], dtype: DType): Buffer => {
+  const st = Sh.strides(shape)
+  const offset = starts.reduce((acc, s, i) => acc + s * st[i]!, 0)
+  return gather(x, sizes, st, offset, dtype)
+}
+
+const concat = (xs: readonly Buffer[], shapes: readonly Shape[], axis: number, dtype: DType): Buffer => {
+  const first = shapes[0]!
+  const outer = Sh.size(first.slice(0, axis))
+  const inners = shapes.map((s) => Sh.size(s.slice(axis)))
+  const total = inners.reduce((a, b) => a + b, 0)
+  const out = allocate(dtype, outer * total)
+  for (let o = 0; o < outer; o++) {
+    let dst = o * total
+    xs.forEach((x, i) => {
+      const len = inners[i]!
+      out.set(x.subarray(o * len, (o + 1) * len), dst)
+      dst += len
+    })
+  }
+  return out
+}
+
+const select = (mask: Buffer, a: Buffer, b: Buffer, dtype: DType): Buffer => {
+  const out = allocate(dtype, a.length)
+  for (let i = 0; i < a.length; i++) out[i] = mask[i] !== 0 ? a[i]! : b[i]!
+  return out
+}
+
+/**
+ * The cpu backend.
+ *
+ * @example
+ * ```ts
+ * import { cpu } from 'lamina'
+ * import assert from 'node:assert'
+ * const c = cpu.matmul(new Float64Array([1, 2, 3, 4]), [2, 2], new Float64Array([1, 0, 0, 1]), [2, 2], false, false, 'f64')
+ * assert.deepStrictEqual([...c], [1, 2, 3, 4])
+ * ```
+ */
+export const cpu: Backend = { name: 'cpu', map, zip, broadcastTo, reduce, matmul, batchMatmul, transpose, slice, concat, select }

@@ -1,0 +1,35 @@
+/**
+ * lamina: a functional, immutable neural-network DSL for TypeScript. Shape-typed tensors,
+ * one table of primitive rules, forward and reverse differentiation that nest, and the
+ * gradient-law harness in `lamina/laws`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, grad, log, mul, sin, add, sub } from 'lamina'
+ * import assert from 'node:assert'
+ * // seed 004: y = ln(x1) + x1·x2 − sin(x2) at (2, 5)
+ * const f = ([x1, x2]: readonly [ReturnType<typeof tensor<number>>, ReturnType<typeof tensor<number>>]) =>
+ *   sub(add(log(x1), mul(x1, x2)), sin(x2))
+ * const [g1, g2] = grad(f)([tensor(2), tensor(5)])
+ * assert.strictEqual(g1.item(), 5.5)
+ * assert.ok(Math.abs(g2.item() - (2 - Math.cos(5))) < 1e-15)
+ * ```
+ *
+ * @module
+ */
+export * from './error.js'
+export * as Shape from './shape.js'
+export type { Shape as ShapeT, ShapeMismatch, Nested } from './shape.js'
+export * as Nat from './nat.js'
+export { Tensor, tensor, fromBuffer, zeros, ones, full, eye, arange, assertTensor } from './tensor.js'
+export type { DType, ReadonlyBuffer, NestedOf, Options } from './tensor.js'
+export * as Random from './random.js'
+export type { Backend, ReduceKind } from './backend/backend.js'
+export { cpu } from './backend/cpu.js'
+export * as Prim from './prim.js'
+export * from './ops.js'
+export * as Tree from './tree.js'
+export * as Floating from './floating.js'
+export * as Dual from './ad/dual.js'
+export * as Tape from './ad/tape.js'
+export { vjp, grad, valueAndGrad, jvp, jacfwd, jacrev, hessian, hvp } from './ad/api.js'

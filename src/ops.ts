@@ -1,0 +1,714 @@
+/**
+ * The operations users call. Each checks its arguments (the runtime twin of its type-level
+ * shape rule), inserts explicit broadcasts, and applies primitives through `bind`, so every
+ * operation here is differentiable in every mode, to any order.
+ *
+ * Binary operations take tensors or plain numbers (a number is a scalar of the other
+ * argument's dtype) and broadcast NumPy-style.
+ *
+ * @module
+ */
+import { DTypeError, ShapeError } from './error.js'
+import { bind, checkArity } from './prim.js'
+import type { Prim } from './prim.js'
+import * as Sh from './shape.js'
+import type { Axes, BatchMatMul, Broadcast, BroadcastTo, Guard, MatMul, Ok, Reduce, Reshape, Shape, Transpose } from './shape.js'
+import { Tensor, assertTensor, concreteBuffer, fromOwnedBuffer, allocate, full } from './tensor.js'
+import type { DType } from './tensor.js'
+
+/** A tensor, or a plain number standing for a scalar. */
+export type Operand = Tensor | number
+
+/** The shape of an operand (`[]` for a number). */
+export type ShapeOfOperand<X> = X extends Tensor<infer S, DType> ? S : []
+
+/** The dtype of an operand (`f64` for a number). */
+export type DTypeOfOperand<X> = X extends Tensor<Shape, infer D> ? D : 'f64'
+
+/** The dtype of a binary operation's result: a tensor's dtype wins over a number's. */
+export type DTypeOf2<X, Y> = X extends Tensor<Shape, infer D> ? D : Y extends Tensor<Shape, infer E> ? E : 'f64'
+
+/** Result of an elementwise binary operation. */
+export type Binary<X, Y> = Tensor<Ok<Broadcast<ShapeOfOperand<X>, ShapeOfOperand<Y>>>, DTypeOf2<X, Y>>
+
+type BinaryGuard<X, Y> = Guard<Broadcast<ShapeOfOperand<X>, ShapeOfOperand<Y>>>
+
+const toTensor = (x: Operand, dtype: DType, op: string): Tensor => {
+  if (typeof x === 'number') return full([], x, { dtype })
+  assertTensor(x, op)
+  return x
+}
+
+const dtypeOfPair = (a: Operand, b: Operand, op: string): DType => {
+  if (a instanceof Tensor && b instanceof Tensor && a.dtype !== b.dtype) {
+    throw new DTypeError(`${op}: dtypes differ, ${a.dtype} and ${b.dtype}; convert one with astype`)
+  }
+  if (a instanceof Tensor) return a.dtype
+  if (b instanceof Tensor) return b.dtype
+  if (typeof a !== 'number') assertTensor(a, op)
+  if (typeof b !== 'number') assertTensor(b, op)
+  return 'f64'
+}
+
+/**
+ * Stretches `x` to `shape` by NumPy broadcasting (a bias `[N]` over a batch `[B,N]`).
+ *
+ * @example
+ * ```ts
+ * import { tensor, broadcastTo } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(broadcastTo(tensor([1, 2]), [2, 2]).toArray(), [[1, 2], [1, 2]])
+ * ```
+ */
+export function broadcastTo<S extends Shape, D extends DType, const T extends Shape>(
+  x: Tensor<S, D>,
+  shape: T & NoInfer<Guard<BroadcastTo<S, T>>>
+): Tensor<T, D> {
+  assertTensor(x, 'broadcastTo')
+  Sh.validate(shape, 'broadcastTo')
+  Sh.checkBroadcastTo(x.shape, shape)
+  return (Sh.equals(x.shape, shape) ? x : bind('broadcast', [x], { shape: [...shape] })) as Tensor<T, D>
+}
+
+const binary = (prim: Prim, a: Operand, b: Operand): Tensor => {
+  const dtype = dtypeOfPair(a, b, prim)
+  const x = toTensor(a, dtype, prim)
+  const y = toTensor(b, dtype, prim)
+  const shape = Sh.broadcastShapes(x.shape, y.shape)
+  const bx = Sh.equals(x.shape, shape) ? x : bind('broadcast', [x], { shape })
+  const by = Sh.equals(y.shape, shape) ? y : bind('broadcast', [y], { shape })
+  return bind(prim, [bx, by], {})
+}
+
+/**
+ * Elementwise `a + b`, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { tensor, add } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(add(tensor([[1, 2], [3, 4]]), tensor([10, 20])).toArray(), [[11, 22], [13, 24]])
+ * assert.deepStrictEqual(add(tensor([1, 2]), 1).toArray(), [2, 3])
+ * ```
+ */
+export const add = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  binary('add', a, b) as Binary<X, Y>
+
+/**
+ * Elementwise `a − b`, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { tensor, sub } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(sub(tensor([5, 7]), tensor([1, 2])).toArray(), [4, 5])
+ * assert.deepStrictEqual(sub(1, tensor([1, 2])).toArray(), [0, -1])
+ * ```
+ */
+export const sub = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  binary('sub', a, b) as Binary<X, Y>
+
+/**
+ * Elementwise `a · b`, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { tensor, mul } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(mul(tensor([1, 2, 3]), 2).toArray(), [2, 4, 6])
+ * ```
+ */
+export const mul = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  binary('mul', a, b) as Binary<X, Y>
+
+/**
+ * Elementwise `a / b`, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { tensor, div } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(div(tensor([1, 2]), 4).toArray(), [0.25, 0.5])
+ * ```
+ */
+export const div = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  binary('div', a, b) as Binary<X, Y>
+
+/**
+ * Elementwise maximum. At a tie the gradient is split evenly between the two arguments.
+ *
+ * @example
+ * ```ts
+ * import { tensor, maximum } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(maximum(tensor([1, 5]), tensor([3, 2])).toArray(), [3, 5])
+ * ```
+ */
+export const maximum = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  binary('maximum', a, b) as Binary<X, Y>
+
+/**
+ * Elementwise minimum. At a tie the gradient is split evenly between the two arguments.
+ *
+ * @example
+ * ```ts
+ * import { tensor, minimum } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(minimum(tensor([1, 5]), 2).toArray(), [1, 2])
+ * ```
+ */
+export const minimum = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  binary('minimum', a, b) as Binary<X, Y>
+
+/** Result of an elementwise unary operation. */
+export type Unary<X> = Tensor<ShapeOfOperand<X>, DTypeOfOperand<X>>
+
+const unary = (prim: Prim, x: Operand, params: object = {}): Tensor =>
+  bind(prim, [toTensor(x, 'f64', prim)], params as never)
+
+/**
+ * Elementwise `−x`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, neg } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(neg(tensor([1, -2])).toArray(), [-1, 2])
+ * ```
+ */
+export const neg = <X extends Operand>(x: X): Unary<X> => unary('neg', x) as Unary<X>
+
+/**
+ * Elementwise `xᶜ` for a constant exponent `c`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, pow } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(pow(tensor([2, 3]), 2).toArray(), [4, 9])
+ * ```
+ */
+export const pow = <X extends Operand>(x: X, exponent: number): Unary<X> => {
+  if (typeof exponent !== 'number' || Number.isNaN(exponent)) {
+    throw new DTypeError(`pow: the exponent must be a number, got ${String(exponent)}`)
+  }
+  return unary('pow', x, { exponent }) as Unary<X>
+}
+
+/**
+ * Elementwise `eˣ`.
+ *
+ * @example
+ * ```ts
+ * import { exp } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(exp(0).item(), 1)
+ * ```
+ */
+export const exp = <X extends Operand>(x: X): Unary<X> => unary('exp', x) as Unary<X>
+
+/**
+ * Elementwise natural logarithm.
+ *
+ * @example
+ * ```ts
+ * import { tensor, log } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(log(tensor([1, Math.E])).toArray(), [0, 1])
+ * ```
+ */
+export const log = <X extends Operand>(x: X): Unary<X> => unary('log', x) as Unary<X>
+
+/**
+ * Elementwise sine.
+ *
+ * @example
+ * ```ts
+ * import { sin } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(sin(0).item(), 0)
+ * ```
+ */
+export const sin = <X extends Operand>(x: X): Unary<X> => unary('sin', x) as Unary<X>
+
+/**
+ * Elementwise cosine.
+ *
+ * @example
+ * ```ts
+ * import { cos } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(cos(0).item(), 1)
+ * ```
+ */
+export const cos = <X extends Operand>(x: X): Unary<X> => unary('cos', x) as Unary<X>
+
+/**
+ * Elementwise hyperbolic tangent.
+ *
+ * @example
+ * ```ts
+ * import { tanh } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(tanh(0).item(), 0)
+ * ```
+ */
+export const tanh = <X extends Operand>(x: X): Unary<X> => unary('tanh', x) as Unary<X>
+
+/**
+ * The logistic sigmoid σ(x) = 1 / (1 + e⁻ˣ), stable for large |x|.
+ *
+ * @example
+ * ```ts
+ * import { tensor, sigmoid } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(sigmoid(tensor([0, -1000, 1000])).toArray(), [0.5, 0, 1])
+ * ```
+ */
+export const sigmoid = <X extends Operand>(x: X): Unary<X> => unary('sigmoid', x) as Unary<X>
+
+/**
+ * Rectified linear unit max(0, x); its derivative at 0 is taken as 0.
+ *
+ * @example
+ * ```ts
+ * import { tensor, relu } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(relu(tensor([-1, 0, 2])).toArray(), [0, 0, 2])
+ * ```
+ */
+export const relu = <X extends Operand>(x: X): Unary<X> => unary('relu', x) as Unary<X>
+
+/**
+ * Elementwise |x|; its derivative at 0 is taken as 0.
+ *
+ * @example
+ * ```ts
+ * import { tensor, abs } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(abs(tensor([-1, 2])).toArray(), [1, 2])
+ * ```
+ */
+export const abs = <X extends Operand>(x: X): Unary<X> => unary('abs', x) as Unary<X>
+
+/**
+ * Elementwise square root.
+ *
+ * @example
+ * ```ts
+ * import { tensor, sqrt } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(sqrt(tensor([4, 9])).toArray(), [2, 3])
+ * ```
+ */
+export const sqrt = <X extends Operand>(x: X): Unary<X> => unary('sqrt', x) as Unary<X>
+
+/**
+ * The error function erf(x) = (2/√π)∫₀ˣ e^(−t²) dt, used by the exact GELU.
+ *
+ * @example
+ * ```ts
+ * import { erf } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.ok(Math.abs(erf(1).item() - 0.8427007929497149) < 1e-15)
+ * ```
+ */
+export const erf = <X extends Operand>(x: X): Unary<X> => unary('erf', x) as Unary<X>
+
+/**
+ * Softplus ζ(x) = log(1 + eˣ), computed as max(x, 0) + log1p(e^(−|x|)) so it never overflows.
+ *
+ * @example
+ * ```ts
+ * import { tensor, softplus } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(softplus(tensor([1000, -1000])).toArray(), [1000, 0])
+ * ```
+ */
+export const softplus = <X extends Operand>(x: X): Unary<X> => unary('softplus', x) as Unary<X>
+
+/**
+ * Elementwise x².
+ *
+ * @example
+ * ```ts
+ * import { tensor, square } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(square(tensor([-3, 2])).toArray(), [9, 4])
+ * ```
+ */
+export const square = <X extends Operand>(x: X): Unary<X> => {
+  const t = toTensor(x, 'f64', 'square')
+  return bind('mul', [t, t], {}) as Unary<X>
+}
+
+// ---------------------------------------------------------------- reductions
+
+type Reduced<S extends Shape, D extends DType, Ax extends Axes, K extends boolean> = Tensor<Ok<Reduce<S, Ax, K>>, D>
+
+const reduction = (prim: 'sum' | 'mean' | 'max' | 'logsumexp', x: Tensor, axes: Axes, keepdims: boolean): Tensor => {
+  assertTensor(x, prim)
+  const normalized = Sh.normalizeAxes(x.shape, axes, prim)
+  if (prim === 'max' && normalized.some((a) => x.shape[a] === 0)) {
+    throw new ShapeError(`${prim}: cannot reduce an empty axis of shape ${Sh.show(x.shape)}`)
+  }
+  return bind(prim, [x], { axes: normalized, keepdims })
+}
+
+/**
+ * Sum over `axis` (one axis, a list, or all when omitted); `keepdims` keeps reduced axes as 1.
+ *
+ * @example
+ * ```ts
+ * import { tensor, sum } from 'lamina'
+ * import assert from 'node:assert'
+ * const x = tensor([[1, 2], [3, 4]])
+ * assert.strictEqual(sum(x).item(), 10)
+ * assert.deepStrictEqual(sum(x, 0).toArray(), [4, 6])
+ * assert.deepStrictEqual(sum(x, 1, true).toArray(), [[3], [7]])
+ * ```
+ */
+export const sum = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
+  x: Tensor<S, D>,
+  axis?: Ax & NoInfer<Guard<Reduce<S, Ax, K, 'sum'>>>,
+  keepdims?: K
+): Reduced<S, D, Ax, K> => reduction('sum', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
+
+/**
+ * Mean over `axis` (all axes when omitted).
+ *
+ * @example
+ * ```ts
+ * import { tensor, mean } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(mean(tensor([[1, 2], [3, 4]]), 1).toArray(), [1.5, 3.5])
+ * ```
+ */
+export const mean = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
+  x: Tensor<S, D>,
+  axis?: Ax & NoInfer<Guard<Reduce<S, Ax, K, 'mean'>>>,
+  keepdims?: K
+): Reduced<S, D, Ax, K> => reduction('mean', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
+
+/**
+ * Maximum over `axis` (all axes when omitted). The gradient is shared evenly among ties.
+ *
+ * @example
+ * ```ts
+ * import { tensor, max } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(max(tensor([[1, 5], [7, 2]]), 1).toArray(), [5, 7])
+ * ```
+ */
+export const max = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
+  x: Tensor<S, D>,
+  axis?: Ax & NoInfer<Guard<Reduce<S, Ax, K, 'max'>>>,
+  keepdims?: K
+): Reduced<S, D, Ax, K> => reduction('max', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
+
+/**
+ * log Σ exp(x) over `axis`, computed stably as m + log Σ exp(x − m) with m the maximum.
+ *
+ * @example
+ * ```ts
+ * import { tensor, logsumexp } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.ok(Math.abs(logsumexp(tensor([1000, 1000])).item() - (1000 + Math.LN2)) < 1e-9)
+ * ```
+ */
+export const logsumexp = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
+  x: Tensor<S, D>,
+  axis?: Ax & NoInfer<Guard<Reduce<S, Ax, K, 'logsumexp'>>>,
+  keepdims?: K
+): Reduced<S, D, Ax, K> => reduction('logsumexp', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
+
+/**
+ * log softmax along `axis` (default the last): x − logsumexp(x). Never produces −∞ for
+ * finite inputs, unlike log(softmax(x)).
+ *
+ * @example
+ * ```ts
+ * import { tensor, logSoftmax } from 'lamina'
+ * import assert from 'node:assert'
+ * const y = logSoftmax(tensor([0, 0])).toArray()
+ * assert.ok(Math.abs(y[0]! - Math.log(0.5)) < 1e-15)
+ * ```
+ */
+export const logSoftmax = <S extends Shape, D extends DType>(x: Tensor<S, D>, axis = -1): Tensor<S, D> => {
+  assertTensor(x, 'logSoftmax')
+  const lse = reduction('logsumexp', x, axis, true)
+  return binary('sub', x, lse) as Tensor<S, D>
+}
+
+/**
+ * softmax along `axis` (default the last): exp(x − logsumexp(x)).
+ *
+ * @example
+ * ```ts
+ * import { tensor, softmax } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(softmax(tensor([1, 1])).toArray(), [0.5, 0.5])
+ * ```
+ */
+export const softmax = <S extends Shape, D extends DType>(x: Tensor<S, D>, axis = -1): Tensor<S, D> =>
+  bind('exp', [logSoftmax(x, axis)], {}) as Tensor<S, D>
+
+// ---------------------------------------------------------------- products
+
+/** Transpose flags of the matrix products. */
+export interface MatMulOptions<TA extends boolean, TB extends boolean> {
+  readonly transposeA?: TA
+  readonly transposeB?: TB
+}
+
+/**
+ * Matrix product `op(a) · op(b)` of rank-2 tensors; `transposeA`/`transposeB` use the
+ * transpose without materialising it (the backward pass needs `dY·wᵀ` and `xᵀ·dY`).
+ *
+ * @example
+ * ```ts
+ * import { tensor, matmul } from 'lamina'
+ * import assert from 'node:assert'
+ * const a = tensor([[1, 2], [3, 4]])
+ * assert.deepStrictEqual(matmul(a, tensor([[1], [1]])).toArray(), [[3], [7]])
+ * assert.deepStrictEqual(matmul(a, a, { transposeA: true }).toArray(), [[10, 14], [14, 20]])
+ * ```
+ */
+export const matmul = <
+  A extends Shape,
+  B extends Shape,
+  D extends DType,
+  const TA extends boolean = false,
+  const TB extends boolean = false
+>(
+  a: Tensor<A, D>,
+  b: Tensor<B, D> & NoInfer<Guard<MatMul<A, B, TA, TB>>>,
+  options?: MatMulOptions<TA, TB>
+): Tensor<Ok<MatMul<A, B, TA, TB>>, D> => {
+  assertTensor(a, 'matmul')
+  assertTensor(b, 'matmul')
+  dtypeOfPair(a, b, 'matmul')
+  const transposeA = options?.transposeA ?? false
+  const transposeB = options?.transposeB ?? false
+  Sh.matmulShape(a.shape, b.shape, transposeA, transposeB)
+  return bind('matmul', [a, b], { transposeA, transposeB }) as Tensor<Ok<MatMul<A, B, TA, TB>>, D>
+}
+
+/**
+ * Batched matrix product `[B,M,K] × [B,K,N] → [B,M,N]`, with the same transpose flags.
+ *
+ * @example
+ * ```ts
+ * import { ones, batchMatmul } from 'lamina'
+ * import assert from 'node:assert'
+ * const y = batchMatmul(ones([2, 1, 3]), ones([2, 3, 4]))
+ * assert.deepStrictEqual(y.shape, [2, 1, 4])
+ * assert.strictEqual(y.data[0], 3)
+ * ```
+ */
+export const batchMatmul = <
+  A extends Shape,
+  B extends Shape,
+  D extends DType,
+  const TA extends boolean = false,
+  const TB extends boolean = false
+>(
+  a: Tensor<A, D>,
+  b: Tensor<B, D> & NoInfer<Guard<BatchMatMul<A, B, TA, TB>>>,
+  options?: MatMulOptions<TA, TB>
+): Tensor<Ok<BatchMatMul<A, B, TA, TB>>, D> => {
+  assertTensor(a, 'batchMatmul')
+  assertTensor(b, 'batchMatmul')
+  dtypeOfPair(a, b, 'batchMatmul')
+  const transposeA = options?.transposeA ?? false
+  const transposeB = options?.transposeB ?? false
+  Sh.batchMatmulShape(a.shape, b.shape, transposeA, transposeB)
+  return bind('batchMatmul', [a, b], { transposeA, transposeB }) as Tensor<Ok<BatchMatMul<A, B, TA, TB>>, D>
+}
+
+// ---------------------------------------------------------------- structure
+
+/**
+ * The same elements in a new shape with as many elements.
+ *
+ * @example
+ * ```ts
+ * import { arange, reshape } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(reshape(arange(6), [2, 3]).toArray(), [[0, 1, 2], [3, 4, 5]])
+ * ```
+ */
+export const reshape = <S extends Shape, D extends DType, const T extends Shape>(
+  x: Tensor<S, D>,
+  shape: T & NoInfer<Guard<Reshape<S, T>>>
+): Tensor<T, D> => {
+  assertTensor(x, 'reshape')
+  Sh.checkReshape(x.shape, shape)
+  return (Sh.equals(x.shape, shape) ? x : bind('reshape', [x], { shape: [...shape] })) as Tensor<T, D>
+}
+
+/**
+ * Permutes the axes (default: reverses them, the matrix transpose for rank 2).
+ *
+ * @example
+ * ```ts
+ * import { tensor, transpose } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(transpose(tensor([[1, 2, 3]])).toArray(), [[1], [2], [3]])
+ * ```
+ */
+export const transpose = <S extends Shape, D extends DType, const P extends readonly number[] | undefined = undefined>(
+  x: Tensor<S, D>,
+  perm?: P & NoInfer<Guard<Transpose<S, P>>>
+): Tensor<Ok<Transpose<S, P>>, D> => {
+  assertTensor(x, 'transpose')
+  const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i)
+  Sh.transposeShape(x.shape, p)
+  return bind('transpose', [x], { perm: [...p] }) as Tensor<Ok<Transpose<S, P>>, D>
+}
+
+/**
+ * Joins tensors along `axis`; every other dimension must agree.
+ *
+ * @example
+ * ```ts
+ * import { tensor, concat } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(concat([tensor([[1, 2]]), tensor([[3, 4]])], 0).toArray(), [[1, 2], [3, 4]])
+ * ```
+ */
+export const concat = <D extends DType>(xs: readonly Tensor<Shape, D>[], axis = 0): Tensor<Shape, D> => {
+  if (!Array.isArray(xs) || xs.length === 0) throw new ShapeError('concat: expected a non-empty array of tensors')
+  xs.forEach((x) => assertTensor(x, 'concat'))
+  const first = xs[0]!
+  const [ax] = Sh.normalizeAxes(first.shape, axis, 'concat')
+  for (const x of xs) {
+    dtypeOfPair(first, x, 'concat')
+    if (x.rank !== first.rank || x.shape.some((d: number, i: number) => i !== ax && d !== first.shape[i])) {
+      throw new ShapeError(`concat: shapes ${Sh.show(first.shape)} and ${Sh.show(x.shape)} differ off axis ${ax}`)
+    }
+  }
+  checkArity('concat', xs.length)
+  return (xs.length === 1 ? first : bind('concat', xs, { axis: ax! })) as Tensor<Shape, D>
+}
+
+/**
+ * The block of `x` starting at `starts` with extent `sizes`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, slice } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(slice(tensor([[1, 2, 3], [4, 5, 6]]), [0, 1], [2, 2]).toArray(), [[2, 3], [5, 6]])
+ * ```
+ */
+export const slice = <S extends Shape, D extends DType, const Z extends Shape>(
+  x: Tensor<S, D>,
+  starts: readonly number[],
+  sizes: Z
+): Tensor<Z, D> => {
+  assertTensor(x, 'slice')
+  const ok =
+    starts.length === x.rank &&
+    sizes.length === x.rank &&
+    starts.every((s, i) => Number.isInteger(s) && s >= 0 && Number.isInteger(sizes[i]) && sizes[i]! >= 0 && s + sizes[i]! <= x.shape[i]!)
+  if (!ok) {
+    throw new ShapeError(`slice: block at ${Sh.show(starts)} of size ${Sh.show(sizes)} does not fit in shape ${Sh.show(x.shape)}`)
+  }
+  return bind('slice', [x], { starts: [...starts], sizes: [...sizes] }) as Tensor<Z, D>
+}
+
+const comparison = (a: Operand, b: Operand, test: (x: number, y: number) => boolean, op: string): Tensor => {
+  const dtype = dtypeOfPair(a, b, op)
+  const x = toTensor(a, dtype, op)
+  const y = toTensor(b, dtype, op)
+  const shape = Sh.broadcastShapes(x.shape, y.shape)
+  const xs = concreteBuffer(Sh.equals(x.shape, shape) ? x : bind('broadcast', [fromOwnedBuffer(x.shape, dtype, concreteBuffer(x))], { shape }))
+  const ys = concreteBuffer(Sh.equals(y.shape, shape) ? y : bind('broadcast', [fromOwnedBuffer(y.shape, dtype, concreteBuffer(y))], { shape }))
+  const out = allocate(dtype, Sh.size(shape))
+  for (let i = 0; i < out.length; i++) out[i] = test(xs[i]!, ys[i]!) ? 1 : 0
+  return fromOwnedBuffer(shape, dtype, out)
+}
+
+/**
+ * `1` where `a > b`, else `0` — a constant mask (comparisons have no derivative).
+ *
+ * @example
+ * ```ts
+ * import { tensor, greater } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(greater(tensor([1, 3]), 2).toArray(), [0, 1])
+ * ```
+ */
+export const greater = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  comparison(a, b, (x, y) => x > y, 'greater') as Binary<X, Y>
+
+/**
+ * `1` where `a < b`, else `0` — a constant mask.
+ *
+ * @example
+ * ```ts
+ * import { tensor, less } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(less(tensor([1, 3]), 2).toArray(), [1, 0])
+ * ```
+ */
+export const less = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  comparison(a, b, (x, y) => x < y, 'less') as Binary<X, Y>
+
+/**
+ * `1` where `a = b`, else `0` — a constant mask.
+ *
+ * @example
+ * ```ts
+ * import { tensor, equal } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(equal(tensor([1, 2]), 2).toArray(), [0, 1])
+ * ```
+ */
+export const equal = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+  comparison(a, b, (x, y) => x === y, 'equal') as Binary<X, Y>
+
+/**
+ * `cond ? a : b` elementwise (cond non-zero means true), broadcasting all three. The
+ * condition is data: the derivative flows to `a` where it holds and to `b` elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { tensor, where, greater } from 'lamina'
+ * import assert from 'node:assert'
+ * const x = tensor([-1, 2])
+ * assert.deepStrictEqual(where(greater(x, 0), x, 0).toArray(), [0, 2])
+ * ```
+ */
+export const where = <D extends DType>(cond: Tensor<Shape, D> | Tensor, a: Operand, b: Operand): Tensor<Shape, D> => {
+  assertTensor(cond, 'where')
+  const dtype = dtypeOfPair(a, b, 'where')
+  const x = toTensor(a, dtype, 'where')
+  const y = toTensor(b, dtype, 'where')
+  const shape = Sh.broadcastShapes(Sh.broadcastShapes(cond.shape, x.shape), y.shape)
+  const c = concreteBuffer(cond)
+  const mask = Sh.equals(cond.shape, shape) ? c : concreteBuffer(bind('broadcast', [fromOwnedBuffer(cond.shape, cond.dtype, c)], { shape }))
+  const bx = Sh.equals(x.shape, shape) ? x : bind('broadcast', [x], { shape })
+  const by = Sh.equals(y.shape, shape) ? y : bind('broadcast', [y], { shape })
+  return bind('select', [bx, by], { mask }) as Tensor<Shape, D>
+}
+
+/**
+ * The same values in another dtype. The result is a constant: derivatives do not flow through it.
+ *
+ * @example
+ * ```ts
+ * import { tensor, astype } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(astype(tensor([1.5]), 'f32').dtype, 'f32')
+ * ```
+ */
+export const astype = <S extends Shape, E extends DType>(x: Tensor<S, DType>, dtype: E): Tensor<S, E> => {
+  assertTensor(x, 'astype')
+  if (x.dtype === dtype) return x as Tensor<S, E>
+  const src = concreteBuffer(x)
+  const out = allocate(dtype, src.length)
+  out.set(src)
+  return fromOwnedBuffer(x.shape, dtype, out)
+}

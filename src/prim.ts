@@ -1,0 +1,491 @@
+/**
+ * The primitive table: for every primitive, its forward computation on the backend, its
+ * JVP rule and its VJP rule, with the derivative written beside it. A primitive without a
+ * rule does not compile, and the law suites iterate over this table, so no primitive can
+ * escape the gradient checks.
+ *
+ * Rules are written with `bind`, the same differentiable operations user code calls, so the
+ * derivative of a derivative works for every primitive. Each rule gives one linear map per
+ * input (`jvp[i](ṫᵢ)`, `vjp[i](ȳ)`): callers apply only the maps of inputs that carry a
+ * tangent or need a cotangent, so symbolic zeros cost nothing.
+ *
+ * @module
+ */
+import { cpu } from './backend/cpu.js'
+import type { ReduceKind } from './backend/backend.js'
+import { ArgumentError } from './error.js'
+import { erf as erfScalar } from './floating.js'
+import * as Sh from './shape.js'
+import type { Shape } from './shape.js'
+import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, tracerOf } from './tensor.js'
+import type { Buffer, DType, Tracer } from './tensor.js'
+
+/** Reduction parameters: sorted, normalized axes. */
+export interface ReduceParams {
+  readonly axes: readonly number[]
+  readonly keepdims: boolean
+}
+
+/** Parameters of the two matrix products. */
+export interface MatMulParams {
+  readonly transposeA: boolean
+  readonly transposeB: boolean
+}
+
+/** The parameters each primitive takes (beyond its tensor arguments). */
+export interface PrimParams {
+  readonly add: {}
+  readonly sub: {}
+  readonly mul: {}
+  readonly div: {}
+  readonly maximum: {}
+  readonly minimum: {}
+  readonly neg: {}
+  readonly pow: { readonly exponent: number }
+  readonly exp: {}
+  readonly log: {}
+  readonly sin: {}
+  readonly cos: {}
+  readonly tanh: {}
+  readonly sigmoid: {}
+  readonly relu: {}
+  readonly abs: {}
+  readonly sqrt: {}
+  readonly erf: {}
+  readonly softplus: {}
+  readonly logsumexp: ReduceParams
+  readonly sum: ReduceParams
+  readonly mean: ReduceParams
+  readonly max: ReduceParams
+  readonly matmul: MatMulParams
+  readonly batchMatmul: MatMulParams
+  readonly broadcast: { readonly shape: Shape }
+  readonly reshape: { readonly shape: Shape }
+  readonly transpose: { readonly perm: readonly number[] }
+  readonly concat: { readonly axis: number }
+  readonly slice: { readonly starts: readonly number[]; readonly sizes: readonly number[] }
+  readonly pad: { readonly starts: readonly number[]; readonly shape: Shape }
+  readonly select: { readonly mask: Buffer }
+}
+
+/** The name of a primitive. */
+export type Prim = keyof PrimParams
+
+/** What a rule sees: the primal arguments, the primal output and the parameters. */
+export interface RuleContext<P extends Prim> {
+  readonly args: readonly Tensor[]
+  readonly out: Tensor
+  readonly params: PrimParams[P]
+}
+
+/** A linear map on tangents or cotangents. */
+export type Linear = (v: Tensor) => Tensor
+
+/** Everything lamina knows about one primitive. */
+export interface Rule<P extends Prim> {
+  /** Number of tensor arguments (`'many'` for concat). */
+  readonly arity: number | 'many'
+  /** Tensor arguments that are data, not differentiable inputs (none today; kept for clarity). */
+  readonly forward: (args: readonly Tensor[], params: PrimParams[P]) => { shape: Shape; buffer: Buffer }
+  /** `jvp[i]` maps the tangent of input `i` to its contribution to the output tangent. */
+  readonly jvp: (ctx: RuleContext<P>) => readonly Linear[]
+  /** `vjp[i]` maps the output cotangent to the cotangent of input `i`. */
+  readonly vjp: (ctx: RuleContext<P>) => readonly Linear[]
+}
+
+// ---------------------------------------------------------------- bind
+
+/**
+ * Applies a primitive. Concrete arguments run the forward computation; traced ones go to the
+ * innermost running transformation, which applies the rule. This is the one entry point of
+ * every operation.
+ *
+ * @example
+ * ```ts
+ * import { tensor, Prim } from 'lamina'
+ * import assert from 'node:assert'
+ * const y = Prim.bind('mul', [tensor([1, 2]), tensor([3, 4])], {})
+ * assert.deepStrictEqual(y.toArray(), [3, 8])
+ * ```
+ */
+export const bind = <P extends Prim>(prim: P, args: readonly Tensor[], params: PrimParams[P]): Tensor => {
+  let top: Tracer | undefined
+  for (const a of args) {
+    const t = tracerOf(a)
+    if (t !== undefined && (top === undefined || t.level > top.level)) top = t
+  }
+  if (top !== undefined) return top.trace.process(prim, args, params)
+  const rule = rules[prim] as unknown as Rule<P>
+  const { shape, buffer } = rule.forward(args, params)
+  return fromOwnedBuffer(shape, args[0]!.dtype, buffer)
+}
+
+// Differentiable building blocks for the rules (arguments already share a shape).
+const add = (a: Tensor, b: Tensor) => bind('add', [a, b], {})
+const sub = (a: Tensor, b: Tensor) => bind('sub', [a, b], {})
+const mul = (a: Tensor, b: Tensor) => bind('mul', [a, b], {})
+const div = (a: Tensor, b: Tensor) => bind('div', [a, b], {})
+const neg = (a: Tensor) => bind('neg', [a], {})
+const exp = (a: Tensor) => bind('exp', [a], {})
+const sin = (a: Tensor) => bind('sin', [a], {})
+const cos = (a: Tensor) => bind('cos', [a], {})
+const sigmoid = (a: Tensor) => bind('sigmoid', [a], {})
+const pow = (a: Tensor, exponent: number) => bind('pow', [a], { exponent })
+const sum = (a: Tensor, axes: readonly number[], keepdims: boolean) => bind('sum', [a], { axes, keepdims })
+const reshape = (a: Tensor, shape: Shape) => (Sh.equals(a.shape, shape) ? a : bind('reshape', [a], { shape }))
+const broadcast = (a: Tensor, shape: Shape) => (Sh.equals(a.shape, shape) ? a : bind('broadcast', [a], { shape }))
+const matmul = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean) => bind('matmul', [a, b], { transposeA, transposeB })
+const batchMatmul = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean) =>
+  bind('batchMatmul', [a, b], { transposeA, transposeB })
+
+/** A constant (never traced) tensor shaped like `like`, computed from the concrete values. */
+const constant = (like: Tensor, values: (i: number) => number): Tensor => {
+  const buf = allocate(like.dtype, like.size)
+  for (let i = 0; i < buf.length; i++) buf[i] = values(i)
+  return fromOwnedBuffer(like.shape, like.dtype, buf)
+}
+const filled = (like: Tensor, v: number): Tensor => constant(like, () => v)
+const zerosOf = (shape: Shape, dtype: DType): Tensor => fromOwnedBuffer(shape, dtype, allocate(dtype, Sh.size(shape)))
+
+const val = (t: Tensor): Buffer => concreteBuffer(t)
+
+// ---------------------------------------------------------------- rule builders
+
+/** An elementwise unary primitive: `dy = f'(x) dx`, so JVP and VJP both multiply by `f'(x)`. */
+const unary = <P extends Prim>(
+  f: (x: number, params: PrimParams[P]) => number,
+  derivative: (ctx: RuleContext<P>) => Tensor
+): Rule<P> => ({
+  arity: 1,
+  forward: ([x], params) => ({ shape: x!.shape, buffer: cpu.map(val(x!), (v) => f(v, params), x!.dtype) }),
+  jvp: (ctx) => [(t) => mul(t, derivative(ctx))],
+  vjp: (ctx) => [(ct) => mul(ct, derivative(ctx))]
+})
+
+/** An elementwise binary primitive on equally shaped arguments with partials `∂f/∂a`, `∂f/∂b`. */
+const binary = <P extends Prim>(
+  f: (a: number, b: number) => number,
+  partials: (ctx: RuleContext<P>) => readonly [Linear, Linear]
+): Rule<P> => ({
+  arity: 2,
+  forward: ([a, b]) => ({ shape: a!.shape, buffer: cpu.zip(val(a!), val(b!), f, a!.dtype) }),
+  jvp: partials,
+  vjp: partials
+})
+
+const reduceForward = (kind: ReduceKind) => ([x]: readonly Tensor[], { axes, keepdims }: ReduceParams) => ({
+  shape: Sh.reduceShape(x!.shape, axes, keepdims, kind),
+  buffer: cpu.reduce(val(x!), x!.shape, axes, kind, x!.dtype)
+})
+
+/** The reduced shape with the reduced axes kept as 1, so it broadcasts back over the input. */
+const keptShape = (input: Shape, axes: readonly number[]): Shape => input.map((d, i) => (axes.includes(i) ? 1 : d))
+
+/** Spreads a reduction's cotangent back over the input's shape. */
+const unreduce = (ct: Tensor, input: Shape, axes: readonly number[]): Tensor => broadcast(reshape(ct, keptShape(input, axes)), input)
+
+/** Weights of the subgradient of max/min: 1/(number of ties) where x attains the extremum, else 0. */
+const extremumWeights = (x: Tensor, out: Tensor, axes: readonly number[]): Tensor => {
+  const kept = keptShape(x.shape, axes)
+  const extremum = cpu.broadcastTo(val(out), kept, x.shape, 'f64')
+  const hits = cpu.map(cpu.zip(val(x), extremum, (a, b) => (a === b ? 1 : 0), 'f64'), (v) => v, 'f64')
+  const counts = cpu.broadcastTo(cpu.reduce(hits, x.shape, axes, 'sum', 'f64'), kept, x.shape, 'f64')
+  return constant(x, (i) => hits[i]! / counts[i]!)
+}
+
+const SQRT_PI = Math.sqrt(Math.PI)
+
+const stableSigmoid = (x: number): number => {
+  if (x >= 0) return 1 / (1 + Math.exp(-x))
+  const e = Math.exp(x)
+  return e / (1 + e)
+}
+
+const stableSoftplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))
+
+const invertPermutation = (perm: readonly number[]): number[] => {
+  const inv = new Array<number>(perm.length)
+  perm.forEach((p, i) => (inv[p] = i))
+  return inv
+}
+
+/** Shapes after `concat` puts each argument at an offset along `axis`. */
+const concatOffsets = (args: readonly Tensor[], axis: number): number[] => {
+  const offsets: number[] = []
+  let acc = 0
+  for (const a of args) {
+    offsets.push(acc)
+    acc += a.shape[axis]!
+  }
+  return offsets
+}
+
+const sliceAlong = (ct: Tensor, axis: number, start: number, size: number): Tensor => {
+  const starts = ct.shape.map((_, i) => (i === axis ? start : 0))
+  const sizes = ct.shape.map((d, i) => (i === axis ? size : d))
+  return bind('slice', [ct], { starts, sizes })
+}
+
+// ---------------------------------------------------------------- the table
+
+/**
+ * Every primitive's forward computation, JVP rule and VJP rule.
+ *
+ * @example
+ * ```ts
+ * import { Prim } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.ok(Prim.names.includes('tanh'))
+ * assert.strictEqual(Prim.rules.tanh.arity, 1)
+ * ```
+ */
+export const rules: { readonly [P in Prim]: Rule<P> } = {
+  // d(a + b) = da + db
+  add: binary((a, b) => a + b, () => [(t) => t, (t) => t]),
+  // d(a − b) = da − db
+  sub: binary((a, b) => a - b, () => [(t) => t, (t) => neg(t)]),
+  // d(a·b) = b·da + a·db
+  mul: binary((a, b) => a * b, ({ args: [a, b] }) => [(t) => mul(t, b!), (t) => mul(a!, t)]),
+  // d(a/b) = da/b − (a/b)·db/b
+  div: binary((a, b) => a / b, ({ args: [, b], out }) => [(t) => div(t, b!), (t) => neg(div(mul(t, out), b!))]),
+  // d max(a, b) = [a > b]·da + [a < b]·db; at a tie each side gets half (balanced subgradient)
+  maximum: binary(Math.max, ({ args: [a, b] }) => {
+    const wa = constant(a!, (i) => { const x = val(a!)[i]!, y = val(b!)[i]!; return x > y ? 1 : x < y ? 0 : 0.5 })
+    const wb = constant(a!, (i) => 1 - val(wa)[i]!)
+    return [(t) => mul(t, wa), (t) => mul(t, wb)]
+  }),
+  // d min(a, b) = [a < b]·da + [a > b]·db; at a tie each side gets half (balanced subgradient)
+  minimum: binary(Math.min, ({ args: [a, b] }) => {
+    const wa = constant(a!, (i) => { const x = val(a!)[i]!, y = val(b!)[i]!; return x < y ? 1 : x > y ? 0 : 0.5 })
+    const wb = constant(a!, (i) => 1 - val(wa)[i]!)
+    return [(t) => mul(t, wa), (t) => mul(t, wb)]
+  }),
+  // d(−x) = −dx
+  neg: {
+    arity: 1,
+    forward: ([x]) => ({ shape: x!.shape, buffer: cpu.map(val(x!), (v) => -v, x!.dtype) }),
+    jvp: () => [neg],
+    vjp: () => [neg]
+  },
+  // d xᶜ = c·xᶜ⁻¹ dx   (c a constant)
+  pow: unary((x, { exponent }) => Math.pow(x, exponent), ({ args: [x], params: { exponent } }) =>
+    exponent === 0 ? filled(x!, 0) : mul(filled(x!, exponent), pow(x!, exponent - 1))
+  ),
+  // d eˣ = eˣ dx
+  exp: unary(Math.exp, ({ out }) => out),
+  // d ln x = dx / x
+  log: unary(Math.log, ({ args: [x] }) => div(filled(x!, 1), x!)),
+  // d sin x = cos x dx
+  sin: unary(Math.sin, ({ args: [x] }) => cos(x!)),
+  // d cos x = −sin x dx
+  cos: unary(Math.cos, ({ args: [x] }) => neg(sin(x!))),
+  // d tanh x = (1 − tanh² x) dx
+  tanh: unary(Math.tanh, ({ out }) => sub(filled(out, 1), mul(out, out))),
+  // d σ(x) = σ(x)(1 − σ(x)) dx; forward uses e^x/(1+e^x) for x < 0 so it never overflows
+  sigmoid: unary(stableSigmoid, ({ out }) => mul(out, sub(filled(out, 1), out))),
+  // d relu(x) = [x > 0] dx; at x = 0 the subgradient 0 is used
+  relu: unary((x) => (x > 0 ? x : 0), ({ args: [x] }) => constant(x!, (i) => (val(x!)[i]! > 0 ? 1 : 0))),
+  // d |x| = sign(x) dx; at x = 0 the subgradient 0 is used
+  abs: unary(Math.abs, ({ args: [x] }) => constant(x!, (i) => Math.sign(val(x!)[i]!))),
+  // d √x = dx / (2√x)
+  sqrt: unary(Math.sqrt, ({ out }) => div(filled(out, 0.5), out)),
+  // d erf(x) = (2/√π)·e^(−x²) dx
+  erf: unary(erfScalar, ({ args: [x] }) => mul(filled(x!, 2 / SQRT_PI), exp(neg(mul(x!, x!))))),
+  // d ζ(x) = σ(x) dx, with ζ(x) = log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)) (no overflow)
+  softplus: unary(stableSoftplus, ({ args: [x] }) => sigmoid(x!)),
+  // d lse(x) = Σᵢ softmax(x)ᵢ dxᵢ, softmax(x) = e^(x − lse(x)); forward subtracts the max first
+  logsumexp: {
+    arity: 1,
+    forward: ([x], { axes, keepdims }) => {
+      const kept = keptShape(x!.shape, axes)
+      const m = cpu.reduce(val(x!), x!.shape, axes, 'max', 'f64')
+      const mFinite = cpu.map(m, (v) => (Number.isFinite(v) ? v : 0), 'f64')
+      const shifted = cpu.zip(val(x!), cpu.broadcastTo(mFinite, kept, x!.shape, 'f64'), (a, b) => Math.exp(a - b), 'f64')
+      const s = cpu.reduce(shifted, x!.shape, axes, 'sum', 'f64')
+      const lse = cpu.zip(s, mFinite, (si, mi) => Math.log(si) + mi, x!.dtype)
+      return { shape: Sh.reduceShape(x!.shape, axes, keepdims, 'logsumexp'), buffer: lse }
+    },
+    jvp: ({ args: [x], out, params: { axes, keepdims } }) => {
+      const softmax = exp(sub(x!, unreduce(out, x!.shape, axes)))
+      return [(t) => sum(mul(t, softmax), axes, keepdims)]
+    },
+    vjp: ({ args: [x], out, params: { axes } }) => {
+      const softmax = exp(sub(x!, unreduce(out, x!.shape, axes)))
+      return [(ct) => mul(unreduce(ct, x!.shape, axes), softmax)]
+    }
+  },
+  // d Σx = Σ dx
+  sum: {
+    arity: 1,
+    forward: reduceForward('sum'),
+    jvp: ({ params: { axes, keepdims } }) => [(t) => sum(t, axes, keepdims)],
+    vjp: ({ args: [x], params: { axes } }) => [(ct) => unreduce(ct, x!.shape, axes)]
+  },
+  // d mean(x) = mean(dx)
+  mean: {
+    arity: 1,
+    forward: ([x], { axes, keepdims }) => {
+      const n = axes.reduce((acc, a) => acc * x!.shape[a]!, 1)
+      const s = cpu.reduce(val(x!), x!.shape, axes, 'sum', 'f64')
+      return { shape: Sh.reduceShape(x!.shape, axes, keepdims, 'mean'), buffer: cpu.map(s, (v) => v / n, x!.dtype) }
+    },
+    jvp: ({ params }) => [(t) => bind('mean', [t], params)],
+    vjp: ({ args: [x], params: { axes } }) => {
+      const n = axes.reduce((acc, a) => acc * x!.shape[a]!, 1)
+      return [(ct) => div(unreduce(ct, x!.shape, axes), filled(x!, n))]
+    }
+  },
+  // d max(x) = Σᵢ wᵢ dxᵢ with w = 1/(number of maxima) on the maxima, 0 elsewhere
+  max: {
+    arity: 1,
+    forward: reduceForward('max'),
+    jvp: ({ args: [x], out, params: { axes, keepdims } }) => {
+      const w = extremumWeights(x!, out, axes)
+      return [(t) => sum(mul(t, w), axes, keepdims)]
+    },
+    vjp: ({ args: [x], out, params: { axes } }) => {
+      const w = extremumWeights(x!, out, axes)
+      return [(ct) => mul(unreduce(ct, x!.shape, axes), w)]
+    }
+  },
+  // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB); Ā = Ȳ·op(B)ᵀ, B̄ = op(A)ᵀ·Ȳ (transposed back when flagged)
+  matmul: {
+    arity: 2,
+    forward: ([a, b], { transposeA, transposeB }) => ({
+      shape: Sh.matmulShape(a!.shape, b!.shape, transposeA, transposeB),
+      buffer: cpu.matmul(val(a!), a!.shape, val(b!), b!.shape, transposeA, transposeB, a!.dtype)
+    }),
+    jvp: ({ args: [a, b], params: { transposeA, transposeB } }) => [
+      (t) => matmul(t, b!, transposeA, transposeB),
+      (t) => matmul(a!, t, transposeA, transposeB)
+    ],
+    vjp: ({ args: [a, b], params: { transposeA, transposeB } }) => [
+      (ct) => (transposeA ? matmul(b!, ct, transposeB, true) : matmul(ct, b!, false, !transposeB)),
+      (ct) => (transposeB ? matmul(ct, a!, true, transposeA) : matmul(a!, ct, !transposeA, false))
+    ]
+  },
+  // the same rule as matmul, for each batch index
+  batchMatmul: {
+    arity: 2,
+    forward: ([a, b], { transposeA, transposeB }) => ({
+      shape: Sh.batchMatmulShape(a!.shape, b!.shape, transposeA, transposeB),
+      buffer: cpu.batchMatmul(val(a!), a!.shape, val(b!), b!.shape, transposeA, transposeB, a!.dtype)
+    }),
+    jvp: ({ args: [a, b], params: { transposeA, transposeB } }) => [
+      (t) => batchMatmul(t, b!, transposeA, transposeB),
+      (t) => batchMatmul(a!, t, transposeA, transposeB)
+    ],
+    vjp: ({ args: [a, b], params: { transposeA, transposeB } }) => [
+      (ct) => (transposeA ? batchMatmul(b!, ct, transposeB, true) : batchMatmul(ct, b!, false, !transposeB)),
+      (ct) => (transposeB ? batchMatmul(ct, a!, true, transposeA) : batchMatmul(a!, ct, !transposeA, false))
+    ]
+  },
+  // broadcasting copies values, so its transpose sums the copies: x̄ = Σ over the stretched axes of ȳ
+  broadcast: {
+    arity: 1,
+    forward: ([x], { shape }) => ({ shape, buffer: cpu.broadcastTo(val(x!), x!.shape, shape, x!.dtype) }),
+    jvp: ({ params: { shape } }) => [(t) => broadcast(t, shape)],
+    vjp: ({ args: [x], params: { shape } }) => {
+      const pad = shape.length - x!.shape.length
+      const axes = shape.flatMap((d, i) => (i < pad || (x!.shape[i - pad] === 1 && d !== 1) ? [i] : []))
+      return [(ct) => reshape(axes.length > 0 ? sum(ct, axes, false) : ct, x!.shape)]
+    }
+  },
+  // reshaping is linear and invertible: dy = reshape(dx), x̄ = reshape(ȳ, shape(x))
+  reshape: {
+    arity: 1,
+    forward: ([x], { shape }) => ({ shape, buffer: val(x!) }),
+    jvp: ({ params: { shape } }) => [(t) => reshape(t, shape)],
+    vjp: ({ args: [x] }) => [(ct) => reshape(ct, x!.shape)]
+  },
+  // a permutation of axes; its transpose is the inverse permutation
+  transpose: {
+    arity: 1,
+    forward: ([x], { perm }) => ({ shape: Sh.transposeShape(x!.shape, perm), buffer: cpu.transpose(val(x!), x!.shape, perm, x!.dtype) }),
+    jvp: ({ params: { perm } }) => [(t) => bind('transpose', [t], { perm })],
+    vjp: ({ params: { perm } }) => [(ct) => bind('transpose', [ct], { perm: invertPermutation(perm) })]
+  },
+  // d concat(x₁…xₙ) = concat(dx₁…dxₙ); x̄ᵢ = the slice of ȳ where xᵢ sits
+  concat: {
+    arity: 'many',
+    forward: (xs, { axis }) => {
+      const shape = xs[0]!.shape.map((d, i) => (i === axis ? xs.reduce((acc, x) => acc + x.shape[axis]!, 0) : d))
+      return { shape, buffer: cpu.concat(xs.map(val), xs.map((x) => x.shape), axis, xs[0]!.dtype) }
+    },
+    jvp: ({ args, params: { axis } }) => {
+      const shapes = args.map((a) => a.shape)
+      return args.map((_, i) => (t: Tensor) =>
+        bind('concat', shapes.map((s, j) => (j === i ? t : zerosOf(s, t.dtype))), { axis })
+      )
+    },
+    vjp: ({ args, params: { axis } }) => {
+      const offsets = concatOffsets(args, axis)
+      return args.map((a, i) => (ct: Tensor) => sliceAlong(ct, axis, offsets[i]!, a.shape[axis]!))
+    }
+  },
+  // slicing selects; its transpose pads the cotangent back with zeros
+  slice: {
+    arity: 1,
+    forward: ([x], { starts, sizes }) => ({ shape: sizes, buffer: cpu.slice(val(x!), x!.shape, starts, sizes, x!.dtype) }),
+    jvp: ({ params }) => [(t) => bind('slice', [t], params)],
+    vjp: ({ args: [x], params: { starts } }) => [(ct) => bind('pad', [ct], { starts, shape: x!.shape })]
+  },
+  // zero padding, the transpose of slice: x̄ = slice(ȳ)
+  pad: {
+    arity: 1,
+    forward: ([x], { starts, shape }) => {
+      const parts = Sh.strides(shape)
+      const out = allocate(x!.dtype, Sh.size(shape))
+      const src = val(x!)
+      const inner = x!.shape
+      const n = x!.size
+      const index = new Array<number>(inner.length).fill(0)
+      for (let k = 0; k < n; k++) {
+        let dst = 0
+        for (let ax = 0; ax < inner.length; ax++) dst += (index[ax]! + starts[ax]!) * parts[ax]!
+        out[dst] = src[k]!
+        for (let ax = inner.length - 1; ax >= 0; ax--) {
+          index[ax]!++
+          if (index[ax]! < inner[ax]!) break
+          index[ax] = 0
+        }
+      }
+      return { shape, buffer: out }
+    },
+    jvp: ({ params }) => [(t) => bind('pad', [t], params)],
+    vjp: ({ args: [x], params: { starts } }) => [(ct) => bind('slice', [ct], { starts, sizes: x!.shape })]
+  },
+  // select(m, a, b) = m ? a : b, so d = m ? da : db (the mask is data, not differentiated)
+  select: {
+    arity: 2,
+    forward: ([a, b], { mask }) => ({ shape: a!.shape, buffer: cpu.select(mask, val(a!), val(b!), a!.dtype) }),
+    jvp: ({ params }) => [
+      (t) => bind('select', [t, zerosOf(t.shape, t.dtype)], params),
+      (t) => bind('select', [zerosOf(t.shape, t.dtype), t], params)
+    ],
+    vjp: ({ params }) => [
+      (ct) => bind('select', [ct, zerosOf(ct.shape, ct.dtype)], params),
+      (ct) => bind('select', [zerosOf(ct.shape, ct.dtype), ct], params)
+    ]
+  }
+}
+
+/**
+ * The names of all primitives, in table order.
+ *
+ * @example
+ * ```ts
+ * import { Prim } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.ok(Prim.names.length >= 30)
+ * ```
+ */
+export const names: readonly Prim[] = Object.keys(rules) as Prim[]
+
+/** @internal guards a primitive's argument count */
+export const checkArity = (prim: Prim, n: number): void => {
+  const arity = rules[prim].arity
+  if (arity !== 'many' && arity !== n) throw new ArgumentError(`${prim}: expected ${arity} tensor arguments, got ${n}`)
+}
+
+export type { Tensor }
