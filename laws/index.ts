@@ -1,0 +1,28 @@
+/**
+ * `lamina/laws`: the gradient-correctness harness. Point it at your own op or layer from
+ * your own test suite; a wrong derivative fails with a shrunk counterexample that names
+ * the Jacobian entry where the two computations disagree.
+ *
+ * @example
+ * ```ts
+ * import { mul, sin, tensor } from 'lamina'
+ * import { checkGradient, checkVjp, tensors } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * // your op: x·sin(x)
+ * const op = (x: ReturnType<typeof tensor<number[]>>) => mul(x, sin(x))
+ * assert.ok(checkGradient(op, tensors(), { numRuns: 50 }).maxError <= 1e-7)
+ * assert.ok(checkVjp(op, tensors(), { numRuns: 50 }).maxError <= 1e-12)
+ * ```
+ *
+ * @module lamina/laws
+ */
+export * from './tolerance.js'
+export * from './vector.js'
+export * from './finite-difference.js'
+export * from './measure.js'
+export * from './predicates.js'
+export * from './arbitrary.js'
+export * from './run.js'
+export * from './primitives.js'
+export * from './algebra.js'
+export * from './primitive-laws.js'

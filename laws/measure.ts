@@ -1,0 +1,230 @@
+/**
+ * The measures behind each derivative law: pure functions from one case (an input and a
+ * seed for the random direction and cotangent) to an error. A law holds for the case when
+ * its error is within tolerance ({@link ./predicates}); the runners apply fast-check.
+ *
+ * Functions under test take one argument, a tree of tensors, and return one tensor. A
+ * non-scalar output y is reduced with a random cotangent c to the scalar ⟨c, y⟩, so every
+ * output element takes part in every check.
+ *
+ * @module
+ */
+import { jvp, vjp } from '../src/ad/api.js'
+import { fromBuffer } from '../src/tensor.js'
+import type { Tensor } from '../src/tensor.js'
+import type { Tree } from '../src/tree.js'
+import { ridders } from './finite-difference.js'
+import { relativeError } from './tolerance.js'
+import { dot, fromVector, maxAbs, norm, toVector, unitVector } from './vector.js'
+
+/** A function the laws can check. */
+export type Differentiable<T> = (x: T) => Tensor
+
+/** An analytic and a numerical quantity, and the error between them. */
+export interface Measure {
+  readonly error: number
+  readonly analytic: number
+  readonly numeric: number
+}
+
+/** Options shared by the measures. */
+export interface MeasureOptions {
+  /** First finite-difference step (default 0.01; Ridders shrinks it); x ± h·v must stay inside f's domain and clear of kinks. */
+  readonly step?: number
+}
+
+const cotangentFor = (y: Tensor, seed: number): Tensor =>
+  fromBuffer(unitVector(y.size, seed ^ 0x5bd1e995), y.shape, { dtype: y.dtype })
+
+const along = <T>(input: T, x: Float64Array, v: Float64Array, t: number): T =>
+  fromVector(input, x.map((xi, i) => xi + t * v[i]!))
+
+/** Worst element of a vector comparison, relative to the larger max-norm. */
+const vectorMeasure = (analytic: ArrayLike<number>, numeric: ArrayLike<number>): Measure => {
+  const scale = Math.max(maxAbs(analytic), maxAbs(numeric))
+  let worst: Measure = { error: 0, analytic: analytic[0] ?? 0, numeric: numeric[0] ?? 0 }
+  for (let i = 0; i < analytic.length; i++) {
+    const e = relativeError(analytic[i]!, numeric[i]!, scale)
+    if (!(e <= worst.error)) worst = { error: e, analytic: analytic[i]!, numeric: numeric[i]! }
+  }
+  return worst
+}
+
+/**
+ * Reverse mode against finite differences: ⟨∇φ(x), v⟩ from `vjp` versus Ridders'
+ * derivative of t ↦ φ(x + t·v), for φ = ⟨c, f⟩ and a random unit direction v. The error is
+ * relative to max(|analytic|, |numeric|, ‖∇φ‖).
+ *
+ * @example
+ * ```ts
+ * import { tensor, sin } from 'lamina'
+ * import { gradientMeasure } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(gradientMeasure((x: ReturnType<typeof tensor<number[]>>) => sin(x), tensor([0.3, 1.2]), 7).error < 1e-9)
+ * ```
+ */
+export const gradientMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
+  const [y, pullback] = vjp(f, input)
+  const c = cotangentFor(y, seed)
+  const g = toVector(pullback(c)[0])
+  const x = toVector(input)
+  const v = unitVector(x.length, seed)
+  const analytic = dot(g, v)
+  const cv = toVector(c)
+  const numeric = ridders((t) => [dot(cv, toVector(f(along(input, x, v, t))))], options?.step).value[0]!
+  const scale = Math.max(Math.abs(analytic), Math.abs(numeric), norm(g))
+  return { error: relativeError(analytic, numeric, scale), analytic, numeric }
+}
+
+/**
+ * Forward mode against finite differences: the tangent `jvp(f, x, v)` versus Ridders'
+ * derivative of t ↦ f(x + t·v), element by element, relative to the larger max-norm.
+ *
+ * @example
+ * ```ts
+ * import { tensor, exp } from 'lamina'
+ * import { jvpMeasure } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(jvpMeasure((x: ReturnType<typeof tensor<number[]>>) => exp(x), tensor([0.3, -1]), 3).error < 1e-9)
+ * ```
+ */
+export const jvpMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
+  const x = toVector(input)
+  const v = unitVector(x.length, seed)
+  const [, dy] = jvp((p: T) => f(p), [input] as const, [fromVector(input, v)] as const)
+  const numeric = ridders((t) => toVector(f(along(input, x, v, t))), options?.step).value
+  return vectorMeasure(toVector(dy), numeric)
+}
+
+/**
+ * The inner-product identity ⟨vjp(c), t⟩ = ⟨c, jvp(t)⟩ for random unit c and t, which
+ * holds exactly in exact arithmetic when the VJP is the transpose of the JVP. The error is
+ * normalized by max(‖vjp(c)‖·‖t‖, ‖c‖·‖jvp(t)‖), the Cauchy–Schwarz bound of both sides.
+ *
+ * @example
+ * ```ts
+ * import { tensor, matmul } from 'lamina'
+ * import { innerProductMeasure } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * const f = ([a, b]: readonly [ReturnType<typeof tensor<number[][]>>, ReturnType<typeof tensor<number[][]>>]) => matmul(a, b)
+ * assert.ok(innerProductMeasure(f, [tensor([[1, 2]]), tensor([[3], [4]])] as const, 1).error < 1e-14)
+ * ```
+ */
+export const innerProductMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number): Measure => {
+  const [y, pullback] = vjp(f, input)
+  const c = cotangentFor(y, seed)
+  const xbar = toVector(pullback(c)[0])
+  const x = toVector(input)
+  const t = unitVector(x.length, seed)
+  const [, dy] = jvp((p: T) => f(p), [input] as const, [fromVector(input, t)] as const)
+  const ydot = toVector(dy)
+  const cv = toVector(c)
+  const analytic = dot(xbar, t)
+  const numeric = dot(cv, ydot)
+  const scale = Math.max(norm(xbar) * norm(t), norm(cv) * norm(ydot))
+  return { error: relativeError(analytic, numeric, scale), analytic, numeric }
+}
+
+/** The full Jacobian of `f` at `input` (rows: output elements; columns: input elements), by one mode. */
+export const jacobianMatrix = <T extends Tree>(f: Differentiable<T>, input: T, mode: 'forward' | 'reverse'): Float64Array[] => {
+  const x = toVector(input)
+  const basis = (n: number, i: number) => {
+    const e = new Float64Array(n)
+    e[i] = 1
+    return e
+  }
+  if (mode === 'forward') {
+    const columns = Array.from({ length: x.length }, (_, j) =>
+      toVector(jvp((p: T) => f(p), [input] as const, [fromVector(input, basis(x.length, j))] as const)[1])
+    )
+    const m = columns[0]?.length ?? f(input).size
+    return Array.from({ length: m }, (_, i) => Float64Array.from(columns, (col) => col[i]!))
+  }
+  const [y, pullback] = vjp(f, input)
+  return Array.from({ length: y.size }, (_, i) => toVector(pullback(fromBuffer(basis(y.size, i), y.shape, { dtype: y.dtype }))[0]))
+}
+
+/** The Jacobian by central differences with Ridders' extrapolation, column by column. */
+export const numericJacobian = <T extends Tree>(f: Differentiable<T>, input: T, options?: MeasureOptions): Float64Array[] => {
+  const x = toVector(input)
+  const columns = Array.from({ length: x.length }, (_, j) => {
+    const e = new Float64Array(x.length)
+    e[j] = 1
+    return ridders((t) => toVector(f(along(input, x, e, t))), options?.step).value
+  })
+  const m = columns[0]?.length ?? f(input).size
+  return Array.from({ length: m }, (_, i) => Float64Array.from(columns, (col) => col[i]!))
+}
+
+/**
+ * Forward and reverse mode build the same Jacobian: the worst entry, relative to max|J|.
+ *
+ * @example
+ * ```ts
+ * import { tensor, tanh } from 'lamina'
+ * import { forwardReverseMeasure } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(forwardReverseMeasure((x: ReturnType<typeof tensor<number[]>>) => tanh(x), tensor([0.1, 2])).error < 1e-15)
+ * ```
+ */
+export const forwardReverseMeasure = <T extends Tree>(f: Differentiable<T>, input: T): Measure => {
+  const fwd = jacobianMatrix(f, input, 'forward')
+  const rev = jacobianMatrix(f, input, 'reverse')
+  const flatF = fwd.flatMap((r) => [...r])
+  const flatR = rev.flatMap((r) => [...r])
+  if (flatF.length !== flatR.length) return { error: Infinity, analytic: flatF.length, numeric: flatR.length }
+  return vectorMeasure(flatF, flatR)
+}
+
+/** ∇φ for φ = ⟨c, f⟩ with a random unit cotangent c: the gradient function the second-order laws differentiate. */
+const scalarized = <T extends Tree>(f: Differentiable<T>, input: T, seed: number) => {
+  const c = cotangentFor(f(input), seed)
+  return (p: T): T => vjp(f, p)[1](c)[0]
+}
+
+/**
+ * Forward over reverse against finite differences of gradients: the Hessian–vector
+ * product H·v = jvp(∇φ, x, v) versus Ridders' derivative of t ↦ ∇φ(x + t·v).
+ *
+ * @example
+ * ```ts
+ * import { tensor, sin } from 'lamina'
+ * import { hvpMeasure } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(hvpMeasure((x: ReturnType<typeof tensor<number[]>>) => sin(x), tensor([0.3, 1.2]), 5).error < 1e-8)
+ * ```
+ */
+export const hvpMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
+  const gradient = scalarized(f, input, seed)
+  const x = toVector(input)
+  const v = unitVector(x.length, seed + 1)
+  const [, hv] = jvp((p: T) => gradient(p), [input] as const, [fromVector(input, v)] as const)
+  const numeric = ridders((t) => toVector(gradient(along(input, x, v, t))), options?.step).value
+  return vectorMeasure(toVector(hv), numeric)
+}
+
+/**
+ * Hessian symmetry without forming H: ⟨u, H·v⟩ = ⟨v, H·u⟩ for random unit u, v, normalized
+ * by max(‖H·v‖, ‖H·u‖).
+ *
+ * @example
+ * ```ts
+ * import { tensor, mul, sum, sin } from 'lamina'
+ * import { hessianSymmetryMeasure } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * const f = (x: ReturnType<typeof tensor<number[]>>) => sum(mul(sin(x), sum(x)))
+ * assert.ok(hessianSymmetryMeasure(f, tensor([0.3, 1.2, -0.7]), 5).error < 1e-14)
+ * ```
+ */
+export const hessianSymmetryMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number): Measure => {
+  const gradient = scalarized(f, input, seed)
+  const x = toVector(input)
+  const u = unitVector(x.length, seed + 2)
+  const v = unitVector(x.length, seed + 3)
+  const hvp = (w: Float64Array) => toVector(jvp((p: T) => gradient(p), [input] as const, [fromVector(input, w)] as const)[1])
+  const hv = hvp(v)
+  const hu = hvp(u)
+  const analytic = dot(u, hv)
+  const numeric = dot(v, hu)
+  return { error: relativeError(analytic, numeric, Math.max(norm(hv), norm(hu))), analytic, numeric }
+}

@@ -1,0 +1,117 @@
+/**
+ * The derivative laws as pure predicates: one case in, `true` or `false` out. The runners
+ * in {@link ./run} apply fast-check to them; you can also call them directly.
+ *
+ * @module
+ */
+import type { Tree } from '../src/tree.js'
+import * as M from './measure.js'
+import type { Differentiable, MeasureOptions } from './measure.js'
+import { tolerances } from './tolerance.js'
+
+/**
+ * Reverse mode agrees with finite differences along a random direction (see {@link M.gradientMeasure}).
+ *
+ * @example
+ * ```ts
+ * import { tensor, exp } from 'lamina'
+ * import { gradientMatchesFiniteDifferences } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(gradientMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => exp(x), tensor([0.5, 1]), 1))
+ * ```
+ */
+export const gradientMatchesFiniteDifferences = <T extends Tree>(
+  f: Differentiable<T>,
+  input: T,
+  seed: number,
+  tolerance = tolerances('f64').gradient,
+  options?: MeasureOptions
+): boolean => M.gradientMeasure(f, input, seed, options).error <= tolerance
+
+/**
+ * Forward mode agrees with finite differences along a random direction (see {@link M.jvpMeasure}).
+ *
+ * @example
+ * ```ts
+ * import { tensor, cos } from 'lamina'
+ * import { jvpMatchesFiniteDifferences } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(jvpMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => cos(x), tensor([0.5, 1]), 1))
+ * ```
+ */
+export const jvpMatchesFiniteDifferences = <T extends Tree>(
+  f: Differentiable<T>,
+  input: T,
+  seed: number,
+  tolerance = tolerances('f64').gradient,
+  options?: MeasureOptions
+): boolean => M.jvpMeasure(f, input, seed, options).error <= tolerance
+
+/**
+ * ⟨vjp(c), t⟩ = ⟨c, jvp(t)⟩: the VJP is the transpose of the JVP (see {@link M.innerProductMeasure}).
+ *
+ * @example
+ * ```ts
+ * import { tensor, sigmoid } from 'lamina'
+ * import { innerProductIdentity } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(innerProductIdentity((x: ReturnType<typeof tensor<number[]>>) => sigmoid(x), tensor([0.5, 1]), 1))
+ * ```
+ */
+export const innerProductIdentity = <T extends Tree>(
+  f: Differentiable<T>,
+  input: T,
+  seed: number,
+  tolerance = tolerances('f64').innerProduct
+): boolean => M.innerProductMeasure(f, input, seed).error <= tolerance
+
+/**
+ * Forward and reverse mode produce the same Jacobian (see {@link M.forwardReverseMeasure}).
+ *
+ * @example
+ * ```ts
+ * import { tensor, softplus } from 'lamina'
+ * import { forwardReverseAgree } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(forwardReverseAgree((x: ReturnType<typeof tensor<number[]>>) => softplus(x), tensor([0.5, 1])))
+ * ```
+ */
+export const forwardReverseAgree = <T extends Tree>(f: Differentiable<T>, input: T, tolerance = tolerances('f64').value): boolean =>
+  M.forwardReverseMeasure(f, input).error <= tolerance
+
+/**
+ * The Hessian–vector product agrees with finite differences of gradients (see {@link M.hvpMeasure}).
+ *
+ * @example
+ * ```ts
+ * import { tensor, tanh } from 'lamina'
+ * import { hvpMatchesFiniteDifferences } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(hvpMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => tanh(x), tensor([0.5, 1]), 1))
+ * ```
+ */
+export const hvpMatchesFiniteDifferences = <T extends Tree>(
+  f: Differentiable<T>,
+  input: T,
+  seed: number,
+  tolerance = tolerances('f64').secondOrder,
+  options?: MeasureOptions
+): boolean => M.hvpMeasure(f, input, seed, options).error <= tolerance
+
+/**
+ * The Hessian is symmetric: ⟨u, Hv⟩ = ⟨v, Hu⟩ (see {@link M.hessianSymmetryMeasure}).
+ *
+ * @example
+ * ```ts
+ * import { tensor, mul, sum } from 'lamina'
+ * import { hessianSymmetric } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.ok(hessianSymmetric((x: ReturnType<typeof tensor<number[]>>) => sum(mul(mul(x, x), x)), tensor([0.5, 1]), 1))
+ * ```
+ */
+export const hessianSymmetric = <T extends Tree>(
+  f: Differentiable<T>,
+  input: T,
+  seed: number,
+  tolerance = tolerances('f64').value
+): boolean => M.hessianSymmetryMeasure(f, input, seed).error <= tolerance

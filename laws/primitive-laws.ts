@@ -1,0 +1,70 @@
+/**
+ * All derivative laws for one entry of the primitive table, over its generated cases.
+ *
+ * @module
+ */
+import type { Prim } from '../src/prim.js'
+import type { Tensor } from '../src/tensor.js'
+import * as M from './measure.js'
+import { applyCase, primitiveCases } from './primitives.js'
+import type { PrimitiveCase } from './primitives.js'
+import { runLaw } from './run.js'
+import type { LawReport, RunOptions } from './run.js'
+
+/** How many cases each law gets. */
+export interface PrimitiveRuns {
+  readonly gradient: number
+  readonly jvp: number
+  readonly innerProduct: number
+  readonly forwardReverse: number
+  readonly secondOrder: number
+}
+
+type Args = readonly Tensor[]
+
+/**
+ * Checks one primitive: reverse mode and forward mode against finite differences, the
+ * inner-product identity, forward/reverse Jacobian agreement, Hessian symmetry and the
+ * Hessian–vector product against differences of gradients. Returns one report per law.
+ *
+ * @example
+ * ```ts
+ * import { checkPrimitive } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * const reports = checkPrimitive('tanh', { gradient: 20, jvp: 20, innerProduct: 20, forwardReverse: 5, secondOrder: 5 })
+ * assert.ok(reports.every((r) => r.maxError <= r.tolerance))
+ * ```
+ */
+export const checkPrimitive = <P extends Prim>(prim: P, runs: PrimitiveRuns, options?: Omit<RunOptions, 'numRuns'>): LawReport[] => {
+  const cases = primitiveCases[prim] as unknown as import('fast-check').Arbitrary<PrimitiveCase<P>>
+  const fn = (c: PrimitiveCase<P>) => applyCase(prim, c.params) as (args: Args) => Tensor
+  const worst = (a: Float64Array[], b: Float64Array[]) => {
+    let d = 0
+    a.forEach((row, i) => row.forEach((x, j) => (d = Math.max(d, Math.abs(x - (b[i]?.[j] ?? NaN))))))
+    return `largest Jacobian entry difference ${d}`
+  }
+  const law = (
+    name: string,
+    tolerance: 'gradient' | 'innerProduct' | 'value' | 'secondOrder',
+    measure: (f: (args: Args) => Tensor, args: Args, seed: number) => M.Measure,
+    numRuns: number
+  ): LawReport =>
+    runLaw(
+      {
+        law: `${prim}: ${name}`,
+        tolerance,
+        measure: (c, seed) => measure(fn(c), c.args, seed),
+        explain: (c) => worst(M.jacobianMatrix(fn(c), c.args, 'reverse'), M.numericJacobian(fn(c), c.args, options))
+      },
+      cases,
+      { ...options, numRuns }
+    )
+  return [
+    law('reverse mode vs finite differences', 'gradient', (f, a, s) => M.gradientMeasure(f, a, s, options), runs.gradient),
+    law('forward mode vs finite differences', 'gradient', (f, a, s) => M.jvpMeasure(f, a, s, options), runs.jvp),
+    law('inner-product identity', 'innerProduct', (f, a, s) => M.innerProductMeasure(f, a, s), runs.innerProduct),
+    law('forward and reverse Jacobians agree', 'value', (f, a) => M.forwardReverseMeasure(f, a), runs.forwardReverse),
+    law('Hessian symmetry', 'value', (f, a, s) => M.hessianSymmetryMeasure(f, a, s), runs.secondOrder),
+    law('Hessian-vector product vs differences of gradients', 'secondOrder', (f, a, s) => M.hvpMeasure(f, a, s, options), runs.secondOrder)
+  ]
+}

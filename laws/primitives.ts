@@ -1,0 +1,183 @@
+/**
+ * A case generator for every entry of the primitive table, typed as a mapped type over
+ * `Prim`: adding a primitive without a case here is a compile error, so no primitive
+ * escapes the law suites. Each case is a function of the primitive's differentiable
+ * arguments, and inputs that keep away from kinks and domain edges.
+ *
+ * @module
+ */
+import fc from 'fast-check'
+import { bind } from '../src/prim.js'
+import type { Prim, PrimParams } from '../src/prim.js'
+import * as Sh from '../src/shape.js'
+import type { Shape } from '../src/shape.js'
+import { fromBuffer } from '../src/tensor.js'
+import type { Tensor } from '../src/tensor.js'
+import { sameShape, shapes, tensorOf } from './arbitrary.js'
+import type { ShapeOptions, ValueOptions } from './arbitrary.js'
+
+/** One primitive application: its arguments and parameters. */
+export type PrimitiveCase<P extends Prim> = {
+  readonly args: readonly Tensor[]
+  readonly params: PrimParams[P]
+}
+
+/** Applies a case's primitive to arguments (the case's own, or perturbed ones). */
+export const applyCase =
+  <P extends Prim>(prim: P, params: PrimParams[P]) =>
+  (args: readonly Tensor[]): Tensor =>
+    bind(prim, args, params)
+
+const none = {}
+const small: ShapeOptions = { maxRank: 3, maxDim: 4 }
+
+const elementwise = <P extends Prim>(count: number, params: PrimParams[P], opts?: ValueOptions): fc.Arbitrary<PrimitiveCase<P>> =>
+  sameShape(count, { ...small, ...opts }).map((args) => ({ args, params }))
+
+/** Pairs whose elements differ by at least `gap` (no ties for max/min). */
+const separatedPair = <P extends 'maximum' | 'minimum'>(gap: number): fc.Arbitrary<PrimitiveCase<P>> =>
+  shapes(small).chain((s) =>
+    fc
+      .tuple(tensorOf(s), fc.array(fc.tuple(fc.double({ min: gap, max: 2, noNaN: true }), fc.boolean()), { minLength: Sh.size(s), maxLength: Sh.size(s) }))
+      .map(([a, offsets]) => {
+        const b = a.data
+        const values = Array.from({ length: a.size }, (_, i) => b[i]! + (offsets[i]![1] ? 1 : -1) * offsets[i]![0])
+        return { args: [a, fromBuffer(values, s)], params: none as PrimParams[P] }
+      })
+  )
+
+/** Shapes with a random subset of axes to reduce and a keepdims flag. */
+const reduction = <P extends 'sum' | 'mean' | 'max' | 'logsumexp'>(opts?: { distinct?: boolean }): fc.Arbitrary<PrimitiveCase<P>> =>
+  shapes({ minRank: 1, maxRank: 3, maxDim: 4 }).chain((s) =>
+    fc.tuple(
+      opts?.distinct
+        ? fc.shuffledSubarray(Array.from({ length: 80 }, (_, i) => (i - 40) * 0.1), { minLength: Sh.size(s), maxLength: Sh.size(s) }).map((v) => fromBuffer(v, s))
+        : tensorOf(s),
+      fc.subarray(s.map((_, i) => i), { minLength: 1 }),
+      fc.boolean()
+    ).map(([x, axes, keepdims]) => ({ args: [x], params: { axes, keepdims } as PrimParams[P] }))
+  )
+
+const matmulCase = <P extends 'matmul' | 'batchMatmul'>(batched: boolean): fc.Arbitrary<PrimitiveCase<P>> =>
+  fc
+    .record({
+      b: fc.integer({ min: 1, max: 3 }),
+      m: fc.integer({ min: 1, max: 4 }),
+      k: fc.integer({ min: 1, max: 4 }),
+      n: fc.integer({ min: 1, max: 4 }),
+      transposeA: fc.boolean(),
+      transposeB: fc.boolean()
+    })
+    .chain(({ b, m, k, n, transposeA, transposeB }) => {
+      const lead = batched ? [b] : []
+      const aShape = [...lead, ...(transposeA ? [k, m] : [m, k])]
+      const bShape = [...lead, ...(transposeB ? [n, k] : [k, n])]
+      return fc.tuple(tensorOf(aShape), tensorOf(bShape)).map(([a, c]) => ({ args: [a, c], params: { transposeA, transposeB } as PrimParams[P] }))
+    })
+
+/** A shape and a target it broadcasts to (leading axes added, some size-1 axes stretched). */
+const broadcastCase: fc.Arbitrary<PrimitiveCase<'broadcast'>> = fc
+  .tuple(shapes({ maxRank: 3, maxDim: 3 }), fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }))
+  .chain(([target, lead, squash]) => {
+    const from = target.map((d, i) => (squash[i] ? 1 : d))
+    const to = [...lead, ...target]
+    return tensorOf(from).map((x) => ({ args: [x], params: { shape: to } }))
+  })
+
+const reshapeCase: fc.Arbitrary<PrimitiveCase<'reshape'>> = shapes({ maxRank: 3 }).chain((s) =>
+  fc
+    .constantFrom<Shape>([Sh.size(s)], [...s].reverse(), [1, ...s], s.length > 1 ? [s[0]!, Sh.size(s.slice(1))] : [Sh.size(s), 1])
+    .chain((to) => tensorOf(s).map((x) => ({ args: [x], params: { shape: to } })))
+)
+
+const transposeCase: fc.Arbitrary<PrimitiveCase<'transpose'>> = shapes({ minRank: 1, maxRank: 4, maxDim: 3 }).chain((s) =>
+  fc
+    .tuple(tensorOf(s), fc.shuffledSubarray(s.map((_, i) => i), { minLength: s.length, maxLength: s.length }))
+    .map(([x, perm]) => ({ args: [x], params: { perm } }))
+)
+
+const concatCase: fc.Arbitrary<PrimitiveCase<'concat'>> = shapes({ minRank: 1, maxRank: 3, maxDim: 3 }).chain((s) =>
+  fc
+    .tuple(fc.integer({ min: 0, max: s.length - 1 }), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }))
+    .chain(([axis, widths]) =>
+      fc.tuple(...widths.map((w) => tensorOf(s.map((d, i) => (i === axis ? w : d))))).map((args) => ({ args, params: { axis } }))
+    )
+)
+
+/** A block inside a shape: starts and sizes that fit. */
+const block = (s: Shape) =>
+  fc.tuple(...s.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((start) => fc.tuple(fc.constant(start), fc.integer({ min: 1, max: d - start }))))).map(
+    (pairs) => ({ starts: pairs.map((p) => p[0]), sizes: pairs.map((p) => p[1]) })
+  )
+
+const sliceCase: fc.Arbitrary<PrimitiveCase<'slice'>> = shapes({ maxRank: 3 }).chain((s) =>
+  fc.tuple(tensorOf(s), block(s)).map(([x, params]) => ({ args: [x], params }))
+)
+
+const padCase: fc.Arbitrary<PrimitiveCase<'pad'>> = shapes({ maxRank: 3 }).chain((s) =>
+  block(s).chain(({ starts, sizes }) => tensorOf(sizes).map((x) => ({ args: [x], params: { starts, shape: s } })))
+)
+
+const selectCase: fc.Arbitrary<PrimitiveCase<'select'>> = shapes(small).chain((s) =>
+  fc
+    .tuple(tensorOf(s), tensorOf(s), fc.array(fc.boolean(), { minLength: Sh.size(s), maxLength: Sh.size(s) }))
+    .map(([a, b, m]) => ({ args: [a, b], params: { mask: Float64Array.from(m, (x) => (x ? 1 : 0)) } }))
+)
+
+const powCase: fc.Arbitrary<PrimitiveCase<'pow'>> = fc
+  .tuple(fc.oneof(fc.integer({ min: -2, max: 4 }), fc.double({ min: -2.5, max: 3.5, noNaN: true })), shapes(small))
+  .chain(([exponent, s]) => tensorOf(s, { min: 0.3, max: 3 }).map((x) => ({ args: [x], params: { exponent } })))
+
+/**
+ * For every primitive, an arbitrary of valid applications whose inputs stay away from kinks
+ * (relu, abs at 0; max/min at ties) and domain edges (log, sqrt, pow near 0; div near b = 0).
+ *
+ * @example
+ * ```ts
+ * import fc from 'fast-check'
+ * import { Prim } from 'lamina'
+ * import { primitiveCases } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(Object.keys(primitiveCases).sort(), [...Prim.names].sort())
+ * const [c] = fc.sample(primitiveCases.log, 1)
+ * assert.ok([...c!.args[0]!.data].every((v) => v > 0))
+ * ```
+ */
+export const primitiveCases: { readonly [P in Prim]: fc.Arbitrary<PrimitiveCase<P>> } = {
+  add: elementwise(2, none),
+  sub: elementwise(2, none),
+  mul: elementwise(2, none),
+  div: shapes(small).chain((s) =>
+    fc.tuple(tensorOf(s), tensorOf(s, { min: -3, max: 3, awayFrom: [0], margin: 0.4 })).map(([a, b]) => ({ args: [a, b], params: none }))
+  ),
+  maximum: separatedPair(0.2),
+  minimum: separatedPair(0.2),
+  neg: elementwise(1, none),
+  pow: powCase,
+  exp: elementwise(1, none),
+  log: elementwise(1, none, { min: 0.2, max: 5 }),
+  sin: elementwise(1, none, { min: -5, max: 5 }),
+  cos: elementwise(1, none, { min: -5, max: 5 }),
+  tanh: elementwise(1, none),
+  sigmoid: elementwise(1, none, { min: -6, max: 6 }),
+  relu: elementwise(1, none, { awayFrom: [0], margin: 0.2 }),
+  abs: elementwise(1, none, { awayFrom: [0], margin: 0.2 }),
+  sqrt: elementwise(1, none, { min: 0.2, max: 5 }),
+  erf: elementwise(1, none),
+  softplus: elementwise(1, none, { min: -6, max: 6 }),
+  logsumexp: reduction(),
+  sum: reduction(),
+  mean: reduction(),
+  max: reduction({ distinct: true }),
+  matmul: matmulCase(false),
+  batchMatmul: matmulCase(true),
+  broadcast: broadcastCase,
+  reshape: reshapeCase,
+  transpose: transposeCase,
+  concat: concatCase,
+  slice: sliceCase,
+  pad: padCase,
+  select: selectCase
+}
+
+
