@@ -57,7 +57,7 @@ export interface MonadAt<MA, A> {
  * import * as W from 'fp-ts/lib/Writer.js'
  * import assert from 'node:assert'
  * const eq = { equals: (x: W.Writer<Tape.Tape, number>, y: W.Writer<Tape.Tape, number>) => x()[0] === y()[0] && Tape.nodes(x()[1]).length === Tape.nodes(y()[1]).length }
- * const ok = monadLaws(Tape.WriterMonad, eq)(Tape.WriterMonad.of(1), 2, (n: number) => Tape.WriterMonad.of(n + 1), (n: number) => Tape.WriterMonad.of(n * 2))
+ * const ok = monadLaws<W.Writer<Tape.Tape, number>, number>(Tape.WriterMonad, eq)(Tape.WriterMonad.of(1), 2, (n: number) => Tape.WriterMonad.of(n + 1), (n: number) => Tape.WriterMonad.of(n * 2))
  * assert.ok(ok)
  * ```
  */

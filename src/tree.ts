@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ArgumentError } from './error.js'
+import { ArgumentError, DTypeError } from './error.js'
 import { Tensor } from './tensor.js'
 
 /** A tensor, an array of trees, or a plain record of trees. */
@@ -23,7 +23,7 @@ const isPlainRecord = (x: unknown): x is Record<string, unknown> => {
 }
 
 /**
- * Splits a tree into its leaves and a rebuilder; throws an `ArgumentError` naming the path
+ * Splits a tree into its leaves and a rebuilder; throws a `DTypeError` naming the path
  * of anything that is not a tensor, an array or a plain record.
  *
  * @example
@@ -57,7 +57,7 @@ export const flatten = <T>(tree: T, op = 'tree'): Flat<T> => {
       }
     }
     const what = node === null ? 'null' : typeof node === 'object' ? ((node as object).constructor?.name ?? 'object') : typeof node
-    throw new ArgumentError(`${op}: expected a tensor, an array or a plain record at ${path || 'the root'}, got ${what}`)
+    throw new DTypeError(`${op}: expected a float tensor (or an array or plain record of them) at ${path || 'the root'}, got ${what}`)
   }
   const builder = build(tree, '')
   const count = leaves.length

@@ -106,6 +106,7 @@ const checkScalar = (y: unknown, op: string): Tensor => {
 export const valueAndGrad =
   <T extends Tr.Tree, Rest extends readonly unknown[]>(f: (x: T, ...rest: Rest) => Tensor) =>
   (x: T, ...rest: Rest): [Tensor<[], DType>, T] => {
+    Tr.flatten(x, 'grad')
     const [y, pullback] = vjp((p: T) => f(p, ...rest), x)
     const value = checkScalar(y, 'grad') as Tensor<[], DType>
     const [g] = pullback(full([], 1, { dtype: value.dtype }))
