@@ -82,12 +82,12 @@ export const uniform = <const S extends Shape, D extends DType = 'f64'>(
   k: Key,
   shape: S,
   options?: Options<D> & { readonly low?: number; readonly high?: number }
-): Tensor<S, D> => {
+): Tensor<S, NoInfer<D>> => {
   Sh.validate(shape, 'Random.uniform')
   const dtype = (options?.dtype ?? 'f64') as D
   const low = options?.low ?? 0
   const high = options?.high ?? 1
-  if (!(high > low)) throw new ArgumentError(`Random.uniform: expected low < high, got [${low}, ${high})`)
+  if (!(high > low) || !Number.isFinite(low) || !Number.isFinite(high)) throw new ArgumentError(`Random.uniform: expected finite low < high, got [${low}, ${high})`)
   const buf = allocate(dtype, Sh.size(shape))
   for (let i = 0; i < buf.length; i++) buf[i] = low + (high - low) * unit(k, i)
   return fromOwnedBuffer(shape, dtype, buf)
@@ -109,12 +109,12 @@ export const normal = <const S extends Shape, D extends DType = 'f64'>(
   k: Key,
   shape: S,
   options?: Options<D> & { readonly mean?: number; readonly std?: number }
-): Tensor<S, D> => {
+): Tensor<S, NoInfer<D>> => {
   Sh.validate(shape, 'Random.normal')
   const dtype = (options?.dtype ?? 'f64') as D
   const mean = options?.mean ?? 0
   const std = options?.std ?? 1
-  if (!(std >= 0)) throw new ArgumentError(`Random.normal: the standard deviation must be non-negative, got ${std}`)
+  if (!(std >= 0 && Number.isFinite(std) && Number.isFinite(mean))) throw new ArgumentError(`Random.normal: expected a finite mean and a finite, non-negative standard deviation, got mean ${mean}, std ${std}`)
   const buf = allocate(dtype, Sh.size(shape))
   for (let i = 0; i < buf.length; i += 2) {
     const u1 = 1 - unit(k, i) // in (0, 1], so the log is finite

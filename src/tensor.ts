@@ -190,7 +190,7 @@ const unflatten = (buf: ReadonlyBuffer, shape: Shape): Nested => {
  * assert.strictEqual(m.dtype, 'f32')
  * ```
  */
-export function tensor<const A extends Nested, D extends DType = 'f64'>(data: A, options?: Options<D>): Tensor<ShapeOf<A>, D> {
+export function tensor<const A extends Nested, D extends DType = 'f64'>(data: A, options?: Options<D>): Tensor<ShapeOf<A>, NoInfer<D>> {
   const dtype = checkDType(options?.dtype ?? 'f64') as D
   const shape = inferShape(data)
   const flat: number[] = []
@@ -215,7 +215,7 @@ export function fromBuffer<const S extends Shape, D extends DType = 'f64'>(
   data: ArrayLike<number>,
   shape: S,
   options?: Options<D>
-): Tensor<S, D> {
+): Tensor<S, NoInfer<D>> {
   const dtype = checkDType(options?.dtype ?? (data instanceof Float32Array ? 'f32' : 'f64')) as D
   Sh.validate(shape, 'fromBuffer')
   if (data.length !== Sh.size(shape)) {
@@ -236,7 +236,7 @@ export function fromBuffer<const S extends Shape, D extends DType = 'f64'>(
  * assert.deepStrictEqual(full([2, 2], 7).toArray(), [[7, 7], [7, 7]])
  * ```
  */
-export function full<const S extends Shape, D extends DType = 'f64'>(shape: S, value: number, options?: Options<D>): Tensor<S, D> {
+export function full<const S extends Shape, D extends DType = 'f64'>(shape: S, value: number, options?: Options<D>): Tensor<S, NoInfer<D>> {
   const dtype = checkDType(options?.dtype ?? 'f64') as D
   Sh.validate(shape, 'full')
   const buf = allocate(dtype, Sh.size(shape))
@@ -254,7 +254,7 @@ export function full<const S extends Shape, D extends DType = 'f64'>(shape: S, v
  * assert.deepStrictEqual(zeros([2]).toArray(), [0, 0])
  * ```
  */
-export const zeros = <const S extends Shape, D extends DType = 'f64'>(shape: S, options?: Options<D>): Tensor<S, D> =>
+export const zeros = <const S extends Shape, D extends DType = 'f64'>(shape: S, options?: Options<D>): Tensor<S, NoInfer<D>> =>
   full(shape, 0, options)
 
 /**
@@ -267,7 +267,7 @@ export const zeros = <const S extends Shape, D extends DType = 'f64'>(shape: S, 
  * assert.deepStrictEqual(ones([1, 2]).toArray(), [[1, 1]])
  * ```
  */
-export const ones = <const S extends Shape, D extends DType = 'f64'>(shape: S, options?: Options<D>): Tensor<S, D> =>
+export const ones = <const S extends Shape, D extends DType = 'f64'>(shape: S, options?: Options<D>): Tensor<S, NoInfer<D>> =>
   full(shape, 1, options)
 
 /**
@@ -280,7 +280,7 @@ export const ones = <const S extends Shape, D extends DType = 'f64'>(shape: S, o
  * assert.deepStrictEqual(eye(2).toArray(), [[1, 0], [0, 1]])
  * ```
  */
-export function eye<const N extends number, D extends DType = 'f64'>(n: N, options?: Options<D>): Tensor<[N, N], D> {
+export function eye<const N extends number, D extends DType = 'f64'>(n: N, options?: Options<D>): Tensor<[N, N], NoInfer<D>> {
   const dtype = checkDType(options?.dtype ?? 'f64') as D
   Sh.validate([n], 'eye')
   const buf = allocate(dtype, n * n)
@@ -299,7 +299,7 @@ export function eye<const N extends number, D extends DType = 'f64'>(n: N, optio
  * assert.deepStrictEqual(arange(1, 2, 0.25).toArray(), [1, 1.25, 1.5, 1.75])
  * ```
  */
-export function arange<D extends DType = 'f64'>(startOrStop: number, stop?: number, step = 1, options?: Options<D>): Tensor<[number], D> {
+export function arange<D extends DType = 'f64'>(startOrStop: number, stop?: number, step = 1, options?: Options<D>): Tensor<[number], NoInfer<D>> {
   const dtype = checkDType(options?.dtype ?? 'f64') as D
   const [start, end] = stop === undefined ? [0, startOrStop] : [startOrStop, stop]
   if (!Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(step) || step === 0) {

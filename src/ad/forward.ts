@@ -74,7 +74,7 @@ const checkTangent = (p: Tensor, t: Tensor, i: number): void => {
 export const jvp = <Args extends readonly Tr.Tree[], Out extends Tr.Tree>(
   f: (...args: Args) => Out,
   primals: Args,
-  tangents: Args
+  tangents: NoInfer<Args>
 ): [Out, Out] => {
   const pf = Tr.flatten(primals, 'jvp')
   const tf = Tr.flatten(tangents, 'jvp')

@@ -1,0 +1,40 @@
+// The examples are programs people run: run them as child processes and check their claims.
+import { describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const runExample = (path: string): string =>
+  execFileSync(process.execPath, ['--import', 'tsx', '--conditions=lamina-src', path], { cwd: root, encoding: 'utf8' })
+
+describe('examples/autodiff-trace', () => {
+  const out = runExample('examples/autodiff-trace/main.ts')
+  const numbers = (label: string) =>
+    out
+      .split('\n')
+      .find((l) => l.startsWith(label))!
+      .slice(34)
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+
+  // seed 004: y = ln 2 + 10 − sin 5, ∂y/∂x1 = 1/2 + 5, ∂y/∂x2 = 2 − cos 5
+  const y = Math.log(2) + 10 - Math.sin(5)
+  const d1 = 0.5 + 5
+  const d2 = 2 - Math.cos(5)
+
+  it.each(['forward, dual numbers', 'forward, tensor jvp', 'reverse, tape grad'])('%s prints y ≈ 11.652, 5.5, 1.716', (label) => {
+    const [v, g1, g2] = numbers(label)
+    expect(v).toBeCloseTo(y, 6)
+    expect(v).toBeCloseTo(11.652, 3)
+    expect(g1).toBe(d1)
+    expect(g2).toBeCloseTo(d2, 6)
+    expect(g2).toBeCloseTo(1.716, 3)
+  })
+
+  it('prints the Hessian [[−1/x1², 1], [1, sin x2]]', () => {
+    const line = out.split('\n').find((l) => l.startsWith('Hessian'))!
+    const h = line.match(/-?\d+\.\d+/g)!.map(Number)
+    expect(h).toEqual([expect.closeTo(-0.25, 6), expect.closeTo(1, 6), expect.closeTo(1, 6), expect.closeTo(Math.sin(5), 6)])
+  })
+})
