@@ -127,7 +127,7 @@ export const tensors = <D extends DType = 'f64'>(
  * import fc from 'fast-check'
  * import { sameShape } from 'lamina/laws'
  * import assert from 'node:assert'
- * const [[a, b]] = fc.sample(sameShape(2), 1)
+ * const [a, b] = fc.sample(sameShape(2), 1)[0]!
  * assert.deepStrictEqual(a!.shape, b!.shape)
  * ```
  */

@@ -5,11 +5,12 @@
  *
  * @example
  * ```ts
- * import { mul, sin, tensor } from 'lamina'
+ * import { mul, sin } from 'lamina'
+ * import type { Tensor } from 'lamina'
  * import { checkGradient, checkVjp, tensors } from 'lamina/laws'
  * import assert from 'node:assert'
- * // your op: x·sin(x)
- * const op = (x: ReturnType<typeof tensor<number[]>>) => mul(x, sin(x))
+ * // your op: x·sin(x), for a tensor of any shape
+ * const op = (x: Tensor) => mul(x, sin(x))
  * assert.ok(checkGradient(op, tensors(), { numRuns: 50 }).maxError <= 1e-7)
  * assert.ok(checkVjp(op, tensors(), { numRuns: 50 }).maxError <= 1e-12)
  * ```

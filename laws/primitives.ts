@@ -22,7 +22,18 @@ export type PrimitiveCase<P extends Prim> = {
   readonly params: PrimParams[P]
 }
 
-/** Applies a case's primitive to arguments (the case's own, or perturbed ones). */
+/**
+ * Applies a case's primitive to arguments (the case's own, or perturbed ones).
+ *
+ * @example
+ * ```ts
+ * import { tensor } from 'lamina'
+ * import { applyCase } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * const rowSums = applyCase('sum', { axes: [1], keepdims: false })
+ * assert.deepStrictEqual(rowSums([tensor([[1, 2], [3, 4]])]).toArray(), [3, 7])
+ * ```
+ */
 export const applyCase =
   <P extends Prim>(prim: P, params: PrimParams[P]) =>
   (args: readonly Tensor[]): Tensor =>

@@ -40,10 +40,11 @@ export interface LawReport {
  * @example
  * ```ts
  * import { tensor, mul } from 'lamina'
+ * import type { Tensor } from 'lamina'
  * import { checkGradient, tensors, LawFailure } from 'lamina/laws'
  * import assert from 'node:assert'
  * // a deliberately wrong "derivative": the function reads its input's value as a constant
- * const wrong = (x: ReturnType<typeof tensor<number[]>>) => mul(x, tensor(x.data[0] ?? 0))
+ * const wrong = (x: Tensor) => mul(x, tensor(x.data[0] ?? 0))
  * assert.throws(() => checkGradient(wrong, tensors({ minRank: 1, maxRank: 1 }), { numRuns: 50 }), LawFailure)
  * ```
  */
@@ -144,6 +145,16 @@ export const runLaw = <T>(spec: LawSpec<T>, inputs: fc.Arbitrary<T>, options?: R
     try {
       const m = spec.measure(input, seed)
       measured = `analytic ${m.analytic}, numeric ${m.numeric}, error ${m.error} > tolerance ${tol(input)}`
+      const kinked = m.kink !== undefined && m.kink > 1e-3
+      const unconverged = m.numericError !== undefined && m.numericError > tol(input)
+      if (kinked || unconverged) {
+        const why = kinked
+          ? `the one-sided differences disagree by ${m.kink} (relative)`
+          : `the finite differences did not converge (their own error estimate is ${m.numericError})`
+        measured +=
+          `\n  note: ${why}: f is not differentiable at this input along this direction — a kink (relu or abs at 0, a tie in max/min) or a domain edge. ` +
+          `There lamina uses the documented subgradient, which finite differences cannot confirm; keep inputs away with the arbitraries' awayFrom option.`
+      }
       detail = spec.explain(input, seed)
     } catch (e) {
       measured = 'the check threw'

@@ -40,6 +40,14 @@ export const tolerances = (dtype: DType): Tolerances =>
  * cotangents and inputs of order 1, so a derivative quantity smaller than this is at the
  * level where both sides are dominated by rounding, and a relative comparison of two
  * rounding residues (say 1e-18 against 2e-18) would report noise as failure.
+ *
+ * @example
+ * ```ts
+ * import { relativeError, scaleFloor } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * // 1e-20 against 2e-20 is a relative error of 0.5, but only 1e-17 once floored
+ * assert.strictEqual(relativeError(1e-20, 2e-20), 1e-20 / scaleFloor)
+ * ```
  */
 export const scaleFloor = 1e-3
 

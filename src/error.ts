@@ -12,6 +12,7 @@
  * ```ts
  * import { tensor, matmul, LaminaError } from 'lamina'
  * import assert from 'node:assert'
+ * // @ts-expect-error: matmul: inner dimensions differ, [1,2] x [1,2] (2 vs 1)
  * assert.throws(() => matmul(tensor([[1, 2]]), tensor([[1, 2]])), LaminaError)
  * ```
  */
@@ -27,6 +28,7 @@ export class LaminaError extends Error {
  * ```ts
  * import { tensor, add, ShapeError } from 'lamina'
  * import assert from 'node:assert'
+ * // @ts-expect-error: broadcast: shapes [3] and [2] are incompatible (3 vs 2)
  * assert.throws(() => add(tensor([1, 2, 3]), tensor([1, 2])), ShapeError)
  * ```
  */
@@ -57,8 +59,10 @@ export class DTypeError extends LaminaError {
  * @example
  * ```ts
  * import { tensor, grad, exp, DifferentiationError } from 'lamina'
+ * import type { Tensor } from 'lamina'
  * import assert from 'node:assert'
- * assert.throws(() => grad((x: ReturnType<typeof tensor>) => exp(x))(tensor([1, 2])), DifferentiationError)
+ * // exp(x) has shape [2], not [], so there is no single gradient to return
+ * assert.throws(() => grad((x: Tensor<[2]>) => exp(x))(tensor([1, 2])), DifferentiationError)
  * ```
  */
 export class DifferentiationError extends LaminaError {

@@ -136,9 +136,12 @@ type Reduce<R extends Digits, B extends Digits, Q extends 0[] = []> = Cmp<R, B> 
  *
  * @example
  * ```ts
- * type A = IsLiteral<784>    // true
- * type B = IsLiteral<number> // false
- * type C = IsLiteral<1 | 2>  // false
+ * import type { Nat } from 'lamina'
+ * const a: Nat.IsLiteral<784> = true
+ * const b: Nat.IsLiteral<number> = false
+ * const c: Nat.IsLiteral<1 | 2> = false
+ * // @ts-expect-error: a union is not one literal
+ * const d: Nat.IsLiteral<1 | 2> = true
  * ```
  */
 export type IsLiteral<N extends number> = [N] extends [never]
@@ -150,7 +153,10 @@ export type IsLiteral<N extends number> = [N] extends [never]
  *
  * @example
  * ```ts
- * type N = Add<999, 1> // 1000
+ * import type { Nat } from 'lamina'
+ * const n: Nat.Add<999, 1> = 1000
+ * // @ts-expect-error: the sum is exactly 1000, not just some number
+ * const m: Nat.Add<999, 1> = 1001
  * ```
  */
 export type Add<A extends number, B extends number> = A extends unknown
@@ -164,8 +170,10 @@ export type Add<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type N = Sub<1000, 1> // 999
- * type X = Sub<1, 2>    // never
+ * import type { Nat } from 'lamina'
+ * const n: Nat.Sub<1000, 1> = 999
+ * // @ts-expect-error: 1 - 2 is never, so no value fits
+ * const x: Nat.Sub<1, 2> = 0
  * ```
  */
 export type Sub<A extends number, B extends number> = A extends unknown
@@ -179,7 +187,8 @@ export type Sub<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type N = Mul<784, 128> // 100352
+ * import type { Nat } from 'lamina'
+ * const n: Nat.Mul<784, 128> = 100352
  * ```
  */
 export type Mul<A extends number, B extends number> = A extends unknown
@@ -193,8 +202,10 @@ export type Mul<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type Pooled = Div<Add<Sub<32, 3>, 1>, 2> // 3x3 conv then 2x2 pool: 15
- * type N = Div<7, 2>            // 3
+ * import type { Nat } from 'lamina'
+ * // a 3x3 conv then a 2x2 pool on a 32-wide image leaves 15
+ * const pooled: Nat.Div<Nat.Add<Nat.Sub<32, 3>, 1>, 2> = 15
+ * const n: Nat.Div<7, 2> = 3
  * ```
  */
 export type Div<A extends number, B extends number> = A extends unknown
@@ -208,7 +219,8 @@ export type Div<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type N = Mod<7, 2> // 1
+ * import type { Nat } from 'lamina'
+ * const n: Nat.Mod<7, 2> = 1
  * ```
  */
 export type Mod<A extends number, B extends number> = A extends unknown
@@ -222,7 +234,10 @@ export type Mod<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type T = Lt<9, 10> // true
+ * import type { Nat } from 'lamina'
+ * const t: Nat.Lt<9, 10> = true
+ * // @ts-expect-error: 9 < 10 is decided at compile time
+ * const f: Nat.Lt<9, 10> = false
  * ```
  */
 export type Lt<A extends number, B extends number> = A extends unknown
@@ -236,7 +251,10 @@ export type Lt<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type T = Lte<10, 10> // true
+ * import type { Nat } from 'lamina'
+ * const t: Nat.Lte<10, 10> = true
+ * // @ts-expect-error: 10 <= 10 is decided at compile time
+ * const f: Nat.Lte<10, 10> = false
  * ```
  */
 export type Lte<A extends number, B extends number> = A extends unknown
@@ -250,7 +268,10 @@ export type Lte<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type T = Eq<Mul<16, 36>, 576> // true
+ * import type { Nat } from 'lamina'
+ * const t: Nat.Eq<Nat.Mul<16, 36>, 576> = true
+ * // @ts-expect-error: 16 * 36 = 576 is decided at compile time
+ * const f: Nat.Eq<Nat.Mul<16, 36>, 576> = false
  * ```
  */
 export type Eq<A extends number, B extends number> = A extends unknown
@@ -264,7 +285,8 @@ export type Eq<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type N = Max<3, 12> // 12
+ * import type { Nat } from 'lamina'
+ * const n: Nat.Max<3, 12> = 12
  * ```
  */
 export type Max<A extends number, B extends number> = A extends unknown
@@ -279,7 +301,9 @@ export type Max<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * type N = Product<[16, 6, 6]> // 576
+ * import type { Nat } from 'lamina'
+ * const n: Nat.Product<[16, 6, 6]> = 576
+ * const one: Nat.Product<[]> = 1
  * ```
  */
 export type Product<T extends readonly number[]> = ProductAcc<T, 1>;

@@ -317,9 +317,9 @@ export const checkBroadcastTo = (from: Shape, to: Shape): void => {
 
 // ---------------------------------------------------------------- reductions
 
-type NormalizeAxis<Ax extends number, Rank extends number> = `${Ax}` extends `-${infer P extends number}` ? Sub<Rank, P> : Ax
+type NormalizeAxis<Ax extends number, Rank extends number> = Ax extends number ? (`${Ax}` extends `-${infer P extends number}` ? Sub<Rank, P> : Ax) : never
 
-type AxisInRange<Ax extends number, Rank extends number> = IsLiteral<Ax> extends false
+type AxisInRange<Ax extends number, Rank extends number> = number extends Ax
   ? true
   : `${Ax}` extends `-${infer P extends number}`
     ? Lt<Sub<P, 1>, Rank>
@@ -361,7 +361,7 @@ export type Reduce<S extends Shape, Ax extends Axes, Keep extends boolean = fals
       : Ax extends number
         ? Reduce<S, [Ax], Keep, Op>
         : Ax extends readonly number[]
-          ? IsTuple<Ax> extends false
+          ? IsTuple<Ax> extends false ? Shape : number extends Ax[number]
             ? Shape
             : [FirstBadAxis<Ax, S['length']>] extends [never]
               ? DropAxes<S, NormalizeAxis<Ax[number], S['length']>, Keep>
@@ -516,7 +516,9 @@ export const transposeShape = (s: Shape, perm?: readonly number[]): number[] => 
 export type Nested = number | readonly Nested[]
 
 /** The shape of a nested array literal, e.g. `ShapeOf<[[1,2,3],[4,5,6]]>` is `[2, 3]`. */
-export type ShapeOf<A> = A extends number
+export type ShapeOf<A> = Nested extends A
+  ? Shape // only known to be nested arrays (e.g. parsed JSON): the rank is unknown
+  : A extends number
   ? []
   : A extends readonly []
     ? [0]

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { fc, test as fcTest } from '@fast-check/vitest'
 import * as W from 'fp-ts/lib/Writer.js'
-import { Prim, Tape, Tensor, mul, sin, sub, tanh, tensor, exp } from 'lamina'
+import { Prim, Tape, Tensor, mul, relu, sin, sub, tanh, tensor, exp } from 'lamina'
 import {
   LawFailure,
   checkForwardReverseAgree,
@@ -15,6 +15,7 @@ import {
   monoidIdentity,
   ridders,
   tensors,
+  tensorOf,
   gradientMatchesFiniteDifferences,
   innerProductIdentity
 } from 'lamina/laws'
@@ -86,6 +87,13 @@ describe('the harness catches wrong rules', () => {
   it('a user function that hides a dependency from the tape is caught', () => {
     const leaky = (x: Tensor) => mul(x, tensor(x.data[0] ?? 0))
     expect(() => checkGradient(leaky, tensors({ minRank: 1, maxRank: 1, awayFrom: [0], margin: 0.5 }), { numRuns: 50 })).toThrow(LawFailure)
+  })
+
+  it('a failure on a kink says so, under the documented subgradient', () => {
+    // relu at exactly 0: lamina's derivative is 0 by convention, the symmetric difference is ½
+    expect(() => checkGradient((x: Tensor) => relu(x), tensorOf([1], { min: 0, max: 0 }), { numRuns: 5 })).toThrow(
+      /one-sided differences disagree .* documented subgradient/s
+    )
   })
 
   it('correct rules pass the predicates directly', () => {

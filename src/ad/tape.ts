@@ -136,7 +136,22 @@ interface TapeTracer extends Tracer {
 /** Node ids are shared by every level; increasing order is recording order. */
 let nextId = 0
 
-/** The reverse trace of one level: records each primitive applied to its values. */
+/**
+ * The reverse trace of one level: records each primitive applied to its values.
+ *
+ * @example
+ * ```ts
+ * import { tensor, mul, sin, Tape } from 'lamina'
+ * import assert from 'node:assert'
+ * // what grad does by hand: record y = x·sin(x) on a tape, then sweep it backwards
+ * const trace = new Tape.ReverseTrace(1)
+ * const x = trace.variable(tensor(2))
+ * const y = mul(x, sin(x))
+ * const [, tape] = trace.recorded(y)()
+ * const adjoints = Tape.backward(tape, new Map([[trace.idOf(y)!, tensor(1)]]))
+ * assert.strictEqual(adjoints.get(trace.idOf(x)!)!.item(), Math.sin(2) + 2 * Math.cos(2))
+ * ```
+ */
 export class ReverseTrace implements Trace {
   constructor(readonly level: number) {}
 
