@@ -53,6 +53,9 @@
  *    after the run for inspection; folders of finished runs are removed by the
  *    next run.
  *
+ *    The ```` ```ts ```` blocks of `README.md` and of the guides in `docs/` run the
+ *    same way, named `<file>:block <n>`.
+ *
  * 2. **Checks documentation coverage** of the public API: every symbol exported
  *    (directly, via `export *`, `export { x } from` or `export * as NS`) from
  *    `src/index.ts` and `laws/index.ts` must have a JSDoc comment with a summary;
@@ -281,7 +284,38 @@ function collectExamples(): DocExample[] {
       }
     }
   }
+  for (const file of markdownFiles()) {
+    const lines = fs.readFileSync(path.join(ROOT, file), 'utf8').split(/\r?\n/)
+    let open: { start: number; noRun: boolean } | undefined
+    let block = 0
+    lines.forEach((line, i) => {
+      const fence = line.match(FENCE)
+      if (open === undefined && fence !== null) {
+        const lang = (fence[3] ?? '').toLowerCase()
+        if (lang === 'ts' || lang === 'typescript') open = { start: i, noRun: (fence[4] ?? '').includes('no-run') }
+        else open = { start: -1, noRun: true }
+      } else if (open !== undefined && /^\s*(`{3,}|~{3,})\s*$/.test(line)) {
+        if (open.start >= 0) {
+          block++
+          const symbol = `block ${block}`
+          const generatedPath = path.join(GENERATED_DIR, `${sanitize(file)}__block_${block}.ts`)
+          const code = lines.slice(open.start + 1, i).join('\n')
+          examples.push({ name: `${file}:${symbol}${open.noRun ? ' (no-run)' : ''}`, file, symbol, line: open.start + 2, code, noRun: open.noRun, generatedPath })
+        }
+        open = undefined
+      }
+    })
+  }
   return examples
+}
+
+/** README.md and the guides in docs/: their ```ts blocks are examples too. */
+function markdownFiles(): string[] {
+  const docs = path.join(ROOT, 'docs')
+  const guides = fs.existsSync(docs)
+    ? fs.readdirSync(docs, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md') && !f.startsWith('api')).map((f) => toPosix(path.join('docs', f)))
+    : []
+  return ['README.md', ...guides].filter((f) => fs.existsSync(path.join(ROOT, f)))
 }
 
 /** The generated module: a header on line 1, the code starting on the same line number as in the source. */
