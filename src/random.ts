@@ -11,7 +11,7 @@
 import { ArgumentError } from './error.js'
 import * as Sh from './shape.js'
 import type { Shape } from './shape.js'
-import { allocate, fromOwnedBuffer } from './tensor.js'
+import { allocate, checkDType, fromOwnedBuffer } from './tensor.js'
 import type { DType, Options, Tensor } from './tensor.js'
 
 /** A random key: two 32-bit words. */
@@ -61,8 +61,32 @@ export const key = (seed: number): Key => {
  * assert.notDeepStrictEqual(a, b)
  * ```
  */
-export const split = (k: Key, n = 2): Key[] =>
-  Array.from({ length: n }, (_, i) => ({ hi: hash(k, i, 0x51ed), lo: hash(k, i, 0x0b5e) }))
+export const split = (k: Key, n = 2): Key[] => {
+  if (!Number.isSafeInteger(n) || n < 0) throw new ArgumentError(`Random.split: the count must be a non-negative integer, got ${n}`)
+  return Array.from({ length: n }, (_, i) => ({ hi: hash(k, i, 0x51ed), lo: hash(k, i, 0x0b5e) }))
+}
+
+const f32 = new Float32Array(1)
+const f32bits = new Int32Array(f32.buffer)
+
+const f64 = new Float64Array(1)
+const f64bits = new BigInt64Array(f64.buffer)
+
+/** The largest float64 strictly below `x` (x finite). */
+const float64Below = (x: number): number => {
+  if (x === 0) return -Number.MIN_VALUE
+  f64[0] = x
+  f64bits[0] = f64bits[0]! + (x > 0 ? -1n : 1n)
+  return f64[0]!
+}
+
+/** The largest float32 strictly below `x` (x a finite float32). */
+const float32Below = (x: number): number => {
+  f32[0] = x
+  if (x === 0) f32bits[0] = 0x80000001 | 0 // −(smallest subnormal)
+  else f32bits[0] = f32bits[0]! + (x > 0 ? -1 : 1)
+  return f32[0]!
+}
 
 /** 53 random bits as a float in [0, 1). */
 const unit = (k: Key, i: number): number => (hash(k, i, 1) * 2 ** 21 + (hash(k, i, 2) >>> 11)) / 2 ** 53
@@ -84,12 +108,15 @@ export const uniform = <const S extends Shape, D extends DType = 'f64'>(
   options?: Options<D> & { readonly low?: number; readonly high?: number }
 ): Tensor<S, NoInfer<D>> => {
   Sh.validate(shape, 'Random.uniform')
-  const dtype = (options?.dtype ?? 'f64') as D
+  const dtype = checkDType(options?.dtype ?? 'f64') as D
   const low = options?.low ?? 0
   const high = options?.high ?? 1
   if (!(high > low) || !Number.isFinite(low) || !Number.isFinite(high)) throw new ArgumentError(`Random.uniform: expected finite low < high, got [${low}, ${high})`)
   const buf = allocate(dtype, Sh.size(shape))
   for (let i = 0; i < buf.length; i++) buf[i] = low + (high - low) * unit(k, i)
+  // rounding to the storage type may land on `high`: keep the interval half-open
+  const top = dtype === 'f32' ? (Math.fround(high) < high ? Math.fround(high) : float32Below(Math.fround(high))) : float64Below(high)
+  for (let i = 0; i < buf.length; i++) if (buf[i]! >= high) buf[i] = top
   return fromOwnedBuffer(shape, dtype, buf)
 }
 
@@ -111,7 +138,7 @@ export const normal = <const S extends Shape, D extends DType = 'f64'>(
   options?: Options<D> & { readonly mean?: number; readonly std?: number }
 ): Tensor<S, NoInfer<D>> => {
   Sh.validate(shape, 'Random.normal')
-  const dtype = (options?.dtype ?? 'f64') as D
+  const dtype = checkDType(options?.dtype ?? 'f64') as D
   const mean = options?.mean ?? 0
   const std = options?.std ?? 1
   if (!(std >= 0 && Number.isFinite(std) && Number.isFinite(mean))) throw new ArgumentError(`Random.normal: expected a finite mean and a finite, non-negative standard deviation, got mean ${mean}, std ${std}`)

@@ -288,12 +288,28 @@ export const broadcastShapes = (a: Shape, b: Shape): number[] => {
   return out
 }
 
+type StretchesTo<From extends Shape, To extends Shape> = From extends readonly [...infer FI extends Shape, infer FL extends number]
+  ? To extends readonly [...infer TI extends Shape, infer TL extends number]
+    ? FL extends 1
+      ? StretchesTo<FI, TI>
+      : IsLiteral<FL> extends false
+        ? StretchesTo<FI, TI>
+        : IsLiteral<TL> extends false
+          ? StretchesTo<FI, TI>
+          : FL extends TL
+            ? StretchesTo<FI, TI>
+            : false
+    : false // From has more axes than To
+  : true
+
 /** `To` when `From` broadcasts to exactly `To`, a {@link ShapeMismatch} otherwise. */
-export type BroadcastTo<From extends Shape, To extends Shape> = Broadcast<From, To> extends infer R
-  ? R extends ShapeMismatch<string>
-    ? ShapeMismatch<`broadcastTo: cannot broadcast ${Show<From>} to ${Show<To>}`>
-    : To
-  : never
+export type BroadcastTo<From extends Shape, To extends Shape> = IsTuple<From> extends false
+  ? To
+  : IsTuple<To> extends false
+    ? To
+    : StretchesTo<From, To> extends true
+      ? To
+      : ShapeMismatch<`broadcastTo: cannot broadcast ${Show<From>} to ${Show<To>}`>
 
 /**
  * Runtime twin of {@link BroadcastTo}: checks that `from` stretches to `to` without changing `to`.
@@ -466,9 +482,11 @@ type AllBelow<P extends readonly number[], N extends number> = P extends readonl
   infer H extends number,
   ...infer R extends readonly number[]
 ]
-  ? Lt<H, N> extends true
-    ? AllBelow<R, N>
-    : false
+  ? `${H}` extends `-${string}`
+    ? false
+    : Lt<H, N> extends false
+      ? false
+      : AllBelow<R, N> // true, or boolean for a run-time axis: checked at run time
   : true
 
 /**

@@ -134,7 +134,18 @@ export interface Options<D extends DType> {
   readonly dtype?: D
 }
 
-const checkDType = (d: unknown): DType => {
+/**
+ * Returns the dtype if it is `'f32'` or `'f64'`, and throws a `DTypeError` naming it otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkDType, DTypeError } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(checkDType('f32'), 'f32')
+ * assert.throws(() => checkDType('i32'), DTypeError)
+ * ```
+ */
+export const checkDType = (d: unknown): DType => {
   if (d !== 'f32' && d !== 'f64') throw new DTypeError(`unknown dtype ${JSON.stringify(d)}: expected 'f32' or 'f64'`)
   return d
 }
