@@ -12,9 +12,8 @@
  * @module
  */
 import { cpu } from './backend/cpu.js'
-import type { ReduceKind } from './backend/backend.js'
+import type { BinaryOp, ReduceKind, UnaryOp } from './backend/backend.js'
 import { ArgumentError } from './error.js'
-import { erf as erfScalar } from './floating.js'
 import * as Sh from './shape.js'
 import type { Shape } from './shape.js'
 import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, tracerOf } from './tensor.js'
@@ -152,23 +151,19 @@ const val = (t: Tensor): Buffer => concreteBuffer(t)
 // ---------------------------------------------------------------- rule builders
 
 /** An elementwise unary primitive: `dy = f'(x) dx`, so JVP and VJP both multiply by `f'(x)`. */
-const unary = <P extends Prim>(
-  f: (x: number, params: PrimParams[P]) => number,
+const unary = <P extends Prim & UnaryOp>(
   derivative: (ctx: RuleContext<P>) => Tensor
-): Rule<P> => ({
+) => (op: P): Rule<P> => ({
   arity: 1,
-  forward: ([x], params) => ({ shape: x!.shape, buffer: cpu.map(val(x!), (v) => f(v, params), x!.dtype) }),
+  forward: ([x], params) => ({ shape: x!.shape, buffer: cpu.unary(op, val(x!), x!.dtype, (params as { exponent?: number }).exponent) }),
   jvp: (ctx) => [(t) => mul(t, derivative(ctx))],
   vjp: (ctx) => [(ct) => mul(ct, derivative(ctx))]
 })
 
 /** An elementwise binary primitive on equally shaped arguments with partials `∂f/∂a`, `∂f/∂b`. */
-const binary = <P extends Prim>(
-  f: (a: number, b: number) => number,
-  partials: (ctx: RuleContext<P>) => readonly [Linear, Linear]
-): Rule<P> => ({
+const binary = <P extends Prim & BinaryOp>(partials: (ctx: RuleContext<P>) => readonly [Linear, Linear]) => (op: P): Rule<P> => ({
   arity: 2,
-  forward: ([a, b]) => ({ shape: a!.shape, buffer: cpu.zip(val(a!), val(b!), f, a!.dtype) }),
+  forward: ([a, b]) => ({ shape: a!.shape, buffer: cpu.binary(op, val(a!), val(b!), a!.dtype) }),
   jvp: partials,
   vjp: partials
 })
@@ -194,14 +189,6 @@ const extremumWeights = (x: Tensor, out: Tensor, axes: readonly number[]): Tenso
 }
 
 const SQRT_PI = Math.sqrt(Math.PI)
-
-const stableSigmoid = (x: number): number => {
-  if (x >= 0) return 1 / (1 + Math.exp(-x))
-  const e = Math.exp(x)
-  return e / (1 + e)
-}
-
-const stableSoftplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))
 
 const invertPermutation = (perm: readonly number[]): number[] => {
   const inv = new Array<number>(perm.length)
@@ -241,58 +228,58 @@ const sliceAlong = (ct: Tensor, axis: number, start: number, size: number): Tens
  */
 export const rules: { readonly [P in Prim]: Rule<P> } = {
   // d(a + b) = da + db
-  add: binary((a, b) => a + b, () => [(t) => t, (t) => t]),
+  add: binary(() => [(t) => t, (t) => t])('add'),
   // d(a − b) = da − db
-  sub: binary((a, b) => a - b, () => [(t) => t, (t) => neg(t)]),
+  sub: binary(() => [(t) => t, (t) => neg(t)])('sub'),
   // d(a·b) = b·da + a·db
-  mul: binary((a, b) => a * b, ({ args: [a, b] }) => [(t) => mul(t, b!), (t) => mul(a!, t)]),
+  mul: binary(({ args: [a, b] }) => [(t) => mul(t, b!), (t) => mul(a!, t)])('mul'),
   // d(a/b) = da/b − (a/b)·db/b
-  div: binary((a, b) => a / b, ({ args: [, b], out }) => [(t) => div(t, b!), (t) => neg(div(mul(t, out), b!))]),
+  div: binary(({ args: [, b], out }) => [(t) => div(t, b!), (t) => neg(div(mul(t, out), b!))])('div'),
   // d max(a, b) = [a > b]·da + [a < b]·db; at a tie each side gets half (balanced subgradient)
-  maximum: binary(Math.max, ({ args: [a, b] }) => {
+  maximum: binary(({ args: [a, b] }) => {
     const wa = constant(a!, (i) => { const x = val(a!)[i]!, y = val(b!)[i]!; return x > y ? 1 : x < y ? 0 : 0.5 })
     const wb = constant(a!, (i) => 1 - val(wa)[i]!)
     return [(t) => mul(t, wa), (t) => mul(t, wb)]
-  }),
+  })('maximum'),
   // d min(a, b) = [a < b]·da + [a > b]·db; at a tie each side gets half (balanced subgradient)
-  minimum: binary(Math.min, ({ args: [a, b] }) => {
+  minimum: binary(({ args: [a, b] }) => {
     const wa = constant(a!, (i) => { const x = val(a!)[i]!, y = val(b!)[i]!; return x < y ? 1 : x > y ? 0 : 0.5 })
     const wb = constant(a!, (i) => 1 - val(wa)[i]!)
     return [(t) => mul(t, wa), (t) => mul(t, wb)]
-  }),
+  })('minimum'),
   // d(−x) = −dx
   neg: {
     arity: 1,
-    forward: ([x]) => ({ shape: x!.shape, buffer: cpu.map(val(x!), (v) => -v, x!.dtype) }),
+    forward: ([x]) => ({ shape: x!.shape, buffer: cpu.unary('neg', val(x!), x!.dtype) }),
     jvp: () => [neg],
     vjp: () => [neg]
   },
   // d xᶜ = c·xᶜ⁻¹ dx   (c a constant)
-  pow: unary((x, { exponent }) => Math.pow(x, exponent), ({ args: [x], params: { exponent } }) =>
+  pow: unary<'pow'>(({ args: [x], params: { exponent } }) =>
     exponent === 0 ? filled(x!, 0) : mul(filled(x!, exponent), pow(x!, exponent - 1))
-  ),
+  )('pow'),
   // d eˣ = eˣ dx
-  exp: unary(Math.exp, ({ out }) => out),
+  exp: unary(({ out }) => out)('exp'),
   // d ln x = dx / x
-  log: unary(Math.log, ({ args: [x] }) => div(filled(x!, 1), x!)),
+  log: unary(({ args: [x] }) => div(filled(x!, 1), x!))('log'),
   // d sin x = cos x dx
-  sin: unary(Math.sin, ({ args: [x] }) => cos(x!)),
+  sin: unary(({ args: [x] }) => cos(x!))('sin'),
   // d cos x = −sin x dx
-  cos: unary(Math.cos, ({ args: [x] }) => neg(sin(x!))),
+  cos: unary(({ args: [x] }) => neg(sin(x!)))('cos'),
   // d tanh x = (1 − tanh² x) dx
-  tanh: unary(Math.tanh, ({ out }) => sub(filled(out, 1), mul(out, out))),
+  tanh: unary(({ out }) => sub(filled(out, 1), mul(out, out)))('tanh'),
   // d σ(x) = σ(x)(1 − σ(x)) dx; forward uses e^x/(1+e^x) for x < 0 so it never overflows
-  sigmoid: unary(stableSigmoid, ({ out }) => mul(out, sub(filled(out, 1), out))),
+  sigmoid: unary(({ out }) => mul(out, sub(filled(out, 1), out)))('sigmoid'),
   // d relu(x) = [x > 0] dx; at x = 0 the subgradient 0 is used
-  relu: unary((x) => (x > 0 ? x : 0), ({ args: [x] }) => constant(x!, (i) => (val(x!)[i]! > 0 ? 1 : 0))),
+  relu: unary(({ args: [x] }) => constant(x!, (i) => (val(x!)[i]! > 0 ? 1 : 0)))('relu'),
   // d |x| = sign(x) dx; at x = 0 the subgradient 0 is used
-  abs: unary(Math.abs, ({ args: [x] }) => constant(x!, (i) => Math.sign(val(x!)[i]!))),
+  abs: unary(({ args: [x] }) => constant(x!, (i) => Math.sign(val(x!)[i]!)))('abs'),
   // d √x = dx / (2√x)
-  sqrt: unary(Math.sqrt, ({ out }) => div(filled(out, 0.5), out)),
+  sqrt: unary(({ out }) => div(filled(out, 0.5), out))('sqrt'),
   // d erf(x) = (2/√π)·e^(−x²) dx
-  erf: unary(erfScalar, ({ args: [x] }) => mul(filled(x!, 2 / SQRT_PI), exp(neg(mul(x!, x!))))),
+  erf: unary(({ args: [x] }) => mul(filled(x!, 2 / SQRT_PI), exp(neg(mul(x!, x!)))))('erf'),
   // d ζ(x) = σ(x) dx, with ζ(x) = log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)) (no overflow)
-  softplus: unary(stableSoftplus, ({ args: [x] }) => sigmoid(x!)),
+  softplus: unary(({ args: [x] }) => sigmoid(x!))('softplus'),
   // d lse(x) = Σᵢ softmax(x)ᵢ dxᵢ, softmax(x) = e^(x − lse(x)); forward subtracts the max first
   logsumexp: {
     arity: 1,

@@ -10,11 +10,21 @@ import type { Shape } from '../shape.js'
 /** How a reduction combines elements. */
 export type ReduceKind = 'sum' | 'max' | 'min'
 
+/** Elementwise binary operations with their own kernels. */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum'
+
+/** Elementwise unary operations with their own kernels (`pow` takes an exponent). */
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'sqrt' | 'erf' | 'softplus' | 'pow'
+
 /** The kernels a backend provides. Buffers are row-major; inputs are never written. */
 export interface Backend {
   readonly name: string
   /** `f` applied to every element. */
   map(x: Buffer, f: (v: number) => number, dtype: DType): Buffer
+  /** A named elementwise binary operation on two equally long buffers. */
+  binary(op: BinaryOp, a: Buffer, b: Buffer, dtype: DType): Buffer
+  /** A named elementwise unary operation (`param`: the exponent of `pow`). */
+  unary(op: UnaryOp, x: Buffer, dtype: DType, param?: number): Buffer
   /** `f` applied to pairs of elements of two equally long buffers. */
   zip(a: Buffer, b: Buffer, f: (x: number, y: number) => number, dtype: DType): Buffer
   /** `x` of shape `from` stretched to shape `to` (broadcasting rules already checked). */
