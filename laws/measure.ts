@@ -12,7 +12,6 @@
 import { jvp, vjp } from '../src/ad/api.js'
 import { fromBuffer } from '../src/tensor.js'
 import type { Tensor } from '../src/tensor.js'
-import type { Tree } from '../src/tree.js'
 import { ridders } from './finite-difference.js'
 import { relativeError } from './tolerance.js'
 import { dot, fromVector, maxAbs, norm, toVector, unitVector } from './vector.js'
@@ -89,7 +88,7 @@ const withEstimate = (m: Measure, error: number, analytic: ArrayLike<number>, nu
  * assert.ok(gradientMeasure((x: ReturnType<typeof tensor<number[]>>) => sin(x), tensor([0.3, 1.2]), 7).error < 1e-9)
  * ```
  */
-export const gradientMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
+export const gradientMeasure = <T>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
   const [y, pullback] = vjp(f, input)
   const c = cotangentFor(y, seed)
   const g = toVector(pullback(c)[0])
@@ -119,7 +118,7 @@ export const gradientMeasure = <T extends Tree>(f: Differentiable<T>, input: T, 
  * assert.ok(jvpMeasure((x: ReturnType<typeof tensor<number[]>>) => exp(x), tensor([0.3, -1]), 3).error < 1e-9)
  * ```
  */
-export const jvpMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
+export const jvpMeasure = <T>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
   const x = toVector(input)
   const v = unitVector(x.length, seed)
   const [, dy] = jvp((p: T) => f(p), [input] as const, [fromVector(input, v)] as const)
@@ -145,7 +144,7 @@ export const jvpMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed:
  * assert.ok(innerProductMeasure(f, [a, b] as const, 1).error < 1e-14)
  * ```
  */
-export const innerProductMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number): Measure => {
+export const innerProductMeasure = <T>(f: Differentiable<T>, input: T, seed: number): Measure => {
   const [y, pullback] = vjp(f, input)
   const c = cotangentFor(y, seed)
   const xbar = toVector(pullback(c)[0])
@@ -173,7 +172,7 @@ export const innerProductMeasure = <T extends Tree>(f: Differentiable<T>, input:
  * assert.deepStrictEqual(J.map((row) => Array.from(row)), [[4, 0], [0, 6]])
  * ```
  */
-export const jacobianMatrix = <T extends Tree>(f: Differentiable<T>, input: T, mode: 'forward' | 'reverse'): Float64Array[] => {
+export const jacobianMatrix = <T>(f: Differentiable<T>, input: T, mode: 'forward' | 'reverse'): Float64Array[] => {
   const x = toVector(input)
   const basis = (n: number, i: number) => {
     const e = new Float64Array(n)
@@ -205,7 +204,7 @@ export const jacobianMatrix = <T extends Tree>(f: Differentiable<T>, input: T, m
  * assert.ok(J.every((row, i) => row.every((v, j) => Math.abs(v - exact[i]![j]!) < 1e-9)))
  * ```
  */
-export const numericJacobian = <T extends Tree>(f: Differentiable<T>, input: T, options?: MeasureOptions): Float64Array[] => {
+export const numericJacobian = <T>(f: Differentiable<T>, input: T, options?: MeasureOptions): Float64Array[] => {
   const x = toVector(input)
   const columns = Array.from({ length: x.length }, (_, j) => {
     const e = new Float64Array(x.length)
@@ -227,7 +226,7 @@ export const numericJacobian = <T extends Tree>(f: Differentiable<T>, input: T, 
  * assert.ok(forwardReverseMeasure((x: ReturnType<typeof tensor<number[]>>) => tanh(x), tensor([0.1, 2])).error < 1e-15)
  * ```
  */
-export const forwardReverseMeasure = <T extends Tree>(f: Differentiable<T>, input: T): Measure => {
+export const forwardReverseMeasure = <T>(f: Differentiable<T>, input: T): Measure => {
   const fwd = jacobianMatrix(f, input, 'forward')
   const rev = jacobianMatrix(f, input, 'reverse')
   const flatF = fwd.flatMap((r) => [...r])
@@ -237,7 +236,7 @@ export const forwardReverseMeasure = <T extends Tree>(f: Differentiable<T>, inpu
 }
 
 /** ∇φ for φ = ⟨c, f⟩ with a random unit cotangent c: the gradient function the second-order laws differentiate. */
-const scalarized = <T extends Tree>(f: Differentiable<T>, input: T, seed: number) => {
+const scalarized = <T>(f: Differentiable<T>, input: T, seed: number) => {
   const c = cotangentFor(f(input), seed)
   return (p: T): T => vjp(f, p)[1](c)[0]
 }
@@ -254,7 +253,7 @@ const scalarized = <T extends Tree>(f: Differentiable<T>, input: T, seed: number
  * assert.ok(hvpMeasure((x: ReturnType<typeof tensor<number[]>>) => sin(x), tensor([0.3, 1.2]), 5).error < 1e-8)
  * ```
  */
-export const hvpMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
+export const hvpMeasure = <T>(f: Differentiable<T>, input: T, seed: number, options?: MeasureOptions): Measure => {
   const gradient = scalarized(f, input, seed)
   const x = toVector(input)
   const v = unitVector(x.length, seed + 1)
@@ -276,7 +275,7 @@ export const hvpMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed:
  * assert.ok(hessianSymmetryMeasure(f, tensor([0.3, 1.2, -0.7]), 5).error < 1e-14)
  * ```
  */
-export const hessianSymmetryMeasure = <T extends Tree>(f: Differentiable<T>, input: T, seed: number): Measure => {
+export const hessianSymmetryMeasure = <T>(f: Differentiable<T>, input: T, seed: number): Measure => {
   const gradient = scalarized(f, input, seed)
   const x = toVector(input)
   const u = unitVector(x.length, seed + 2)

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type { Tree } from '../src/tree.js'
 import * as M from './measure.js'
 import type { Differentiable, MeasureOptions } from './measure.js'
 import { tolerances } from './tolerance.js'
@@ -20,7 +19,7 @@ import { tolerances } from './tolerance.js'
  * assert.ok(gradientMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => exp(x), tensor([0.5, 1]), 1))
  * ```
  */
-export const gradientMatchesFiniteDifferences = <T extends Tree>(
+export const gradientMatchesFiniteDifferences = <T>(
   f: Differentiable<T>,
   input: T,
   seed: number,
@@ -39,7 +38,7 @@ export const gradientMatchesFiniteDifferences = <T extends Tree>(
  * assert.ok(jvpMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => cos(x), tensor([0.5, 1]), 1))
  * ```
  */
-export const jvpMatchesFiniteDifferences = <T extends Tree>(
+export const jvpMatchesFiniteDifferences = <T>(
   f: Differentiable<T>,
   input: T,
   seed: number,
@@ -58,7 +57,7 @@ export const jvpMatchesFiniteDifferences = <T extends Tree>(
  * assert.ok(innerProductIdentity((x: ReturnType<typeof tensor<number[]>>) => sigmoid(x), tensor([0.5, 1]), 1))
  * ```
  */
-export const innerProductIdentity = <T extends Tree>(
+export const innerProductIdentity = <T>(
   f: Differentiable<T>,
   input: T,
   seed: number,
@@ -76,7 +75,7 @@ export const innerProductIdentity = <T extends Tree>(
  * assert.ok(forwardReverseAgree((x: ReturnType<typeof tensor<number[]>>) => softplus(x), tensor([0.5, 1])))
  * ```
  */
-export const forwardReverseAgree = <T extends Tree>(f: Differentiable<T>, input: T, tolerance = tolerances('f64').value): boolean =>
+export const forwardReverseAgree = <T>(f: Differentiable<T>, input: T, tolerance = tolerances('f64').value): boolean =>
   M.forwardReverseMeasure(f, input).error <= tolerance
 
 /**
@@ -90,7 +89,7 @@ export const forwardReverseAgree = <T extends Tree>(f: Differentiable<T>, input:
  * assert.ok(hvpMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => tanh(x), tensor([0.5, 1]), 1))
  * ```
  */
-export const hvpMatchesFiniteDifferences = <T extends Tree>(
+export const hvpMatchesFiniteDifferences = <T>(
   f: Differentiable<T>,
   input: T,
   seed: number,
@@ -109,7 +108,7 @@ export const hvpMatchesFiniteDifferences = <T extends Tree>(
  * assert.ok(hessianSymmetric((x: ReturnType<typeof tensor<number[]>>) => sum(mul(mul(x, x), x)), tensor([0.5, 1]), 1))
  * ```
  */
-export const hessianSymmetric = <T extends Tree>(
+export const hessianSymmetric = <T>(
   f: Differentiable<T>,
   input: T,
   seed: number,

@@ -10,7 +10,6 @@
 import fc from 'fast-check'
 import { Tensor } from '../src/tensor.js'
 import type { DType } from '../src/tensor.js'
-import type { Tree } from '../src/tree.js'
 import * as M from './measure.js'
 import type { Differentiable, Measure, MeasureOptions } from './measure.js'
 import { relativeError, tolerances } from './tolerance.js'
@@ -188,7 +187,7 @@ export const runLaw = <T>(spec: LawSpec<T>, inputs: fc.Arbitrary<T>, options?: R
  * assert.ok(report.maxError <= 1e-7)
  * ```
  */
-export const checkGradient = <T extends Tree>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport =>
+export const checkGradient = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport =>
   runLaw(
     {
       law: 'gradient',
@@ -211,7 +210,7 @@ export const checkGradient = <T extends Tree>(f: Differentiable<T>, inputs: fc.A
  * assert.ok(checkJvp(sin, tensors(), { numRuns: 50 }).maxError <= 1e-7)
  * ```
  */
-export const checkJvp = <T extends Tree>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport =>
+export const checkJvp = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport =>
   runLaw(
     {
       law: 'jvp',
@@ -234,7 +233,7 @@ export const checkJvp = <T extends Tree>(f: Differentiable<T>, inputs: fc.Arbitr
  * assert.ok(checkVjp(exp, tensors(), { numRuns: 50 }).maxError <= 1e-12)
  * ```
  */
-export const checkVjp = <T extends Tree>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport =>
+export const checkVjp = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport =>
   runLaw(
     {
       law: 'inner product',
@@ -257,7 +256,7 @@ export const checkVjp = <T extends Tree>(f: Differentiable<T>, inputs: fc.Arbitr
  * assert.ok(checkForwardReverseAgree(sigmoid, tensors(), { numRuns: 30 }).maxError <= 1e-10)
  * ```
  */
-export const checkForwardReverseAgree = <T extends Tree>(
+export const checkForwardReverseAgree = <T>(
   f: Differentiable<T>,
   inputs: fc.Arbitrary<T>,
   options?: RunOptions
@@ -286,7 +285,7 @@ export const checkForwardReverseAgree = <T extends Tree>(
  * assert.ok(checkSecondOrder(tanh, tensors(), { numRuns: 30 }).maxError <= 1e-6)
  * ```
  */
-export const checkSecondOrder = <T extends Tree>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport => {
+export const checkSecondOrder = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport => {
   runLaw(
     {
       law: 'Hessian symmetry',

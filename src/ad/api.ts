@@ -40,7 +40,7 @@ const checkInputs = (leaves: readonly Tensor[], op: string): void => {
  * assert.deepStrictEqual(db.toArray(), [2, 3])
  * ```
  */
-export const vjp = <Args extends readonly Tr.Tree[], Out extends Tr.Tree>(
+export const vjp = <Args extends readonly unknown[], Out>(
   f: (...args: Args) => Out,
   ...primals: Args
 ): [Out, (cotangent: Out) => Args] => {
@@ -104,7 +104,7 @@ const checkScalar = (y: unknown, op: string): Tensor => {
  * ```
  */
 export const valueAndGrad =
-  <T extends Tr.Tree, Rest extends readonly unknown[]>(f: (x: T, ...rest: Rest) => Tensor) =>
+  <T, Rest extends readonly unknown[]>(f: (x: T, ...rest: Rest) => Tensor) =>
   (x: T, ...rest: Rest): [Tensor<[], DType>, T] => {
     Tr.flatten(x, 'grad')
     const [y, pullback] = vjp((p: T) => f(p, ...rest), x)
@@ -128,7 +128,7 @@ export const valueAndGrad =
  * ```
  */
 export const grad =
-  <T extends Tr.Tree, Rest extends readonly unknown[]>(f: (x: T, ...rest: Rest) => Tensor) =>
+  <T, Rest extends readonly unknown[]>(f: (x: T, ...rest: Rest) => Tensor) =>
   (x: T, ...rest: Rest): T =>
     valueAndGrad(f)(x, ...rest)[1]
 

@@ -71,7 +71,7 @@ const checkTangent = (p: Tensor, t: Tensor, i: number): void => {
  * assert.ok(Math.abs(dy.item() - (Math.sin(2) + 2 * Math.cos(2))) < 1e-15)
  * ```
  */
-export const jvp = <Args extends readonly Tr.Tree[], Out extends Tr.Tree>(
+export const jvp = <Args extends readonly unknown[], Out>(
   f: (...args: Args) => Out,
   primals: Args,
   tangents: NoInfer<Args>

@@ -14,7 +14,17 @@ import type { DType, Tensor } from '../tensor.js'
 /** Draws a tensor of a shape from a key. */
 export type Initializer = <const S extends Shape, D extends DType = 'f64'>(key: Key, shape: S, dtype?: D) => Tensor<S, D>
 
-/** Fan-in and fan-out of a weight shape: `[in, out]` for dense, `[out, in, kh, kw]` for convolutions. */
+/**
+ * Fan-in and fan-out of a weight shape: `[in, out]` for dense, `[out, in, kh, kw]` for convolutions.
+ *
+ * @example
+ * ```ts
+ * import { Init } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(Init.fans([784, 128]), { fanIn: 784, fanOut: 128 })
+ * assert.deepStrictEqual(Init.fans([16, 6, 3, 3]), { fanIn: 54, fanOut: 144 })
+ * ```
+ */
 export const fans = (shape: Shape): { fanIn: number; fanOut: number } => {
   if (shape.length === 2) return { fanIn: shape[0]!, fanOut: shape[1]! }
   if (shape.length > 2) {

@@ -31,23 +31,29 @@ export interface Transform<Tag extends keyof Transforms<Shape, never>, Args = un
 /** What a layer says about its output: a fixed shape, or a rule applied to its input's shape. */
 export type OutSpec = Shape | Same | Transform<keyof Transforms<Shape, never>, unknown>
 
+/** A dimension in a message: its value, or `?` when it is free (`number`). */
+type Dim<N extends number> = IsLiteral<N> extends true ? `${N}` : '?'
+
 type Join<S extends Shape> = S extends readonly []
   ? ''
   : S extends readonly [infer H extends number]
-    ? `${H}`
+    ? Dim<H>
     : S extends readonly [infer H extends number, ...infer R extends Shape]
-      ? `${H},${Join<R>}`
+      ? `${Dim<H>},${Join<R>}`
       : string
 
-/** How a message names a shape: "128 features" for rank 1, "shape [6,30,30]" otherwise. */
+/**
+ * How a message names a shape: "128 features" for rank 1, "shape [6,30,30]" otherwise; a
+ * free dimension (`number`, e.g. a convolution's height and width) is written `?`.
+ */
 export type Describe<S extends Shape> = IsTuple<S> extends false
   ? 'any shape'
   : S extends readonly [infer N extends number]
-    ? `${N} features`
+    ? `${Dim<N>} features`
     : `shape [${Join<S>}]`
 
 /**
- * Runtime twin of {@link Describe}.
+ * Runtime twin of {@link Describe}: a free dimension (`-1` in an `inShape`) is written `?`.
  *
  * @example
  * ```ts
@@ -55,10 +61,14 @@ export type Describe<S extends Shape> = IsTuple<S> extends false
  * import assert from 'node:assert'
  * assert.strictEqual(Layer.describe([128]), '128 features')
  * assert.strictEqual(Layer.describe([6, 30, 30]), 'shape [6,30,30]')
+ * assert.strictEqual(Layer.describe([16, -1, -1]), 'shape [16,?,?]')
  * ```
  */
-export const describe = (s: Shape | undefined): string =>
-  s === undefined ? 'any shape' : s.length === 1 ? `${s[0]} features` : `shape [${s.join(',')}]`
+export const describe = (s: Shape | undefined): string => {
+  if (s === undefined) return 'any shape'
+  const dims = s.map((d) => (d === -1 ? '?' : `${d}`))
+  return dims.length === 1 ? `${dims[0]} features` : `shape [${dims.join(',')}]`
+}
 
 type Spatial<H extends number, K extends number, S extends number, P extends number> = IsLiteral<H> extends false
   ? number
@@ -78,8 +88,12 @@ export type Conv2dOut<Cur extends Shape, Args> = Args extends {
 }
   ? Cur extends readonly [infer C extends number, infer H extends number, infer W extends number]
     ? [Spatial<H, K, St, P>, Spatial<W, K, St, P>] extends [infer H2 extends number, infer W2 extends number]
-      ? [O extends 0 ? C : O, H2, W2]
-      : ShapeMismatch<`${Op}: a ${K}x${K} window does not fit in shape [${C},${H},${W}]`>
+      ? [H2] extends [never]
+        ? ShapeMismatch<`${Op}: a ${K}x${K} window does not fit in ${Describe<Cur>}`>
+        : [W2] extends [never]
+          ? ShapeMismatch<`${Op}: a ${K}x${K} window does not fit in ${Describe<Cur>}`>
+          : [O extends 0 ? C : O, H2, W2]
+      : ShapeMismatch<`${Op}: a ${K}x${K} window does not fit in ${Describe<Cur>}`>
     : IsTuple<Cur> extends false
       ? Shape
       : ShapeMismatch<`${Op} expects shape [channels,height,width] but got ${Describe<Cur>}`>
@@ -149,8 +163,10 @@ export interface Layer<In extends Shape, Out extends OutSpec, P, S = Stateless> 
   readonly kind: string
   /** The per-example input shape it accepts; `undefined` accepts any, `-1` marks any size of a dimension. */
   readonly inShape: In | undefined
-  /** The per-example output shape for a given input shape (throws a `ShapeError` when it does not fit). */
+  /** The per-example output shape for a given input shape (throws a `ShapeError` when it does not fit); `-1` dimensions pass through as `-1`. */
   readonly outputShape: (input: Shape) => Shape
+  /** The per-example output shape when it does not depend on the input (dense, reshape), so checks can start there. */
+  readonly outShape?: Shape
   readonly init: (key: Key, dtype?: DType) => P
   readonly initState: () => S
   readonly forward: (params: P, x: Tensor, context: Context<S>) => Output<S>
@@ -170,12 +186,21 @@ export type ParamsOf<L> = L extends Layer<any, any, infer P, any> ? P : never
 export type StateOf<L> = L extends Layer<any, any, any, infer S> ? S : never
 
 /**
- * Checks a runtime shape against a layer's expected input (with `-1` as a wildcard) and
- * throws the message the type checker gives for the same mistake.
+ * Whether a layer expecting `expected` accepts a per-example shape `actual` (`-1` on either
+ * side is a dimension of any size; `undefined` accepts every shape).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.ok(Layer.accepts([6, -1, -1], [6, 30, 30]))
+ * assert.ok(!Layer.accepts([64], [128]))
+ * assert.ok(Layer.accepts(undefined, [3]))
+ * ```
  */
 export const accepts = (expected: Shape | undefined, actual: Shape): boolean =>
   expected === undefined ||
-  (expected.length === actual.length && expected.every((d, i) => d === -1 || d === actual[i]))
+  (expected.length === actual.length && expected.every((d, i) => d === -1 || actual[i] === -1 || d === actual[i]))
 
 /**
  * Runs a layer for inference on a batch; the state defaults to the layer's initial state.
@@ -245,15 +270,24 @@ export type Sequential<Ls extends readonly AnyLayer[]> = Layer<
   States<Ls>
 >
 
-/** Runtime twin of {@link Chain}: the shapes after each layer, throwing the same message. */
-const chainShapes = (layers: readonly AnyLayer[], input: Shape): Shape => {
+/**
+ * Runtime twin of {@link Chain}: the shape after the layers, throwing the same message. A
+ * shape may be unknown (`undefined`: before the first layer with a fixed input or output)
+ * or have free dimensions (`-1`), which match anything.
+ */
+const chainShapes = (layers: readonly AnyLayer[], input: Shape | undefined): Shape | undefined => {
   let cur = input
   layers.forEach((layer, i) => {
-    if (i > 0 && !accepts(layer.inShape, cur)) {
+    if (i > 0 && cur !== undefined && !accepts(layer.inShape, cur)) {
       throw new ShapeError(`layer ${i + 1} expects ${describe(layer.inShape)} but layer ${i} produces ${describe(cur)}`)
     }
+    const from = cur ?? layer.inShape
+    if (from === undefined) {
+      cur = layer.outShape
+      return
+    }
     try {
-      cur = layer.outputShape(cur)
+      cur = layer.outputShape(from)
     } catch (e) {
       if (e instanceof ShapeError) throw new ShapeError(`layer ${i + 1}: ${e.message}`)
       throw e
@@ -284,19 +318,13 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...given: Ls & 
   const layers: readonly AnyLayer[] = given
   if (layers.length === 0) throw new ShapeError('sequential: expected at least one layer')
   const first = layers[0]!
-  if (first.inShape !== undefined && !first.inShape.includes(-1)) chainShapes(layers, first.inShape)
-  else {
-    // no static input: check the fixed-width layers against each other where possible
-    layers.forEach((layer, i) => {
-      const prev = layers[i - 1]
-      if (i > 0 && prev !== undefined && prev.inShape !== undefined && !prev.inShape.includes(-1)) chainShapes(layers.slice(i - 1), prev.inShape)
-    })
-  }
+  const output = chainShapes(layers, first.inShape)
   const splitKeys = (key: Key | undefined) => (key === undefined ? layers.map(() => undefined) : Random.split(key, layers.length))
   return {
     kind: 'sequential',
     inShape: first.inShape,
-    outputShape: (input) => chainShapes(layers, input),
+    outputShape: (input) => chainShapes(layers, input)!,
+    ...(output === undefined ? {} : { outShape: output }),
     init: (key, dtype) => {
       const keys = Random.split(key, layers.length)
       return { layers: layers.map((l, i) => l.init(keys[i]!, dtype)) } as Params<Ls>

@@ -37,7 +37,7 @@ export interface DenseOptions {
 }
 
 /** Parameters of a dense layer: `w: [in, out]`, `b: [out]`. */
-export interface DenseParams<I extends number, O extends number> {
+export type DenseParams<I extends number, O extends number> = {
   readonly w: Tensor<[I, O]>
   readonly b: Tensor<[O]>
 }
@@ -72,6 +72,7 @@ export const dense = <const I extends number, const O extends number>(
   return {
     kind: 'dense',
     inShape: [inputs],
+    outShape: [outputs],
     outputShape: (input) => {
       if (!accepts([inputs], input)) throw new ShapeError(`dense expects ${describe([inputs])} but got ${describe(input)}`)
       return [outputs]
@@ -277,6 +278,7 @@ export const maxout = (k: number): Layer<Shape, Shape, Stateless> => ({
   inShape: undefined,
   outputShape: (input) => {
     const last = input[input.length - 1] ?? 0
+    if (last === -1) return input
     if (!Number.isInteger(k) || k < 1 || last % k !== 0) throw new ShapeError(`maxout: ${last} units cannot be split into groups of ${k}`)
     return [...input.slice(0, -1), last / k]
   },
@@ -333,7 +335,7 @@ export const dropout = (rate: number): Layer<Shape, Same, Stateless> => {
 export const flatten = (): Layer<Shape, Transform<'flatten'>, Stateless> => ({
   kind: 'flatten',
   inShape: undefined,
-  outputShape: (input) => [Sh.size(input)],
+  outputShape: (input) => [input.includes(-1) ? -1 : Sh.size(input)],
   init: () => ({}),
   initState: stateless,
   forward: (_p, x, { state }) => ({ y: O.reshape(x, [x.shape[0] ?? 1, Sh.size(x.shape.slice(1))]) as Tensor, state })
@@ -354,8 +356,9 @@ export const reshape = <const S extends Shape>(shape: S): Layer<Shape, S, Statel
   return {
     kind: 'reshape',
     inShape: undefined,
+    outShape: shape,
     outputShape: (input) => {
-      Sh.checkReshape(input, shape)
+      if (!input.includes(-1)) Sh.checkReshape(input, shape)
       return shape
     },
     init: () => ({}),

