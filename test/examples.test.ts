@@ -40,18 +40,17 @@ describe('examples/autodiff-trace', () => {
 })
 
 describe('examples/mnist (the main job)', () => {
-  // the README's first command runs the full configuration (10 epochs, ≥ 94%); the suite runs a
-  // shorter one and holds it to a lower but meaningful bar
+  // the configuration the README's first command runs (10 epochs, seed 0), about 25 s here
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--epochs', '2', '--out', 'test/.doc-examples/mnist-model.json'],
+    ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--out', 'test/.doc-examples/mnist-model.json'],
     { cwd: root, encoding: 'utf8' }
   )
 
-  it('trains on the deterministic split and prints a test accuracy of at least 85% after 2 epochs', () => {
+  it('trains on the deterministic split and reaches at least 94% test accuracy', () => {
     expect(out).toMatch(/MNIST: 7996 training and 2004 test digits/)
     const accuracy = Number(out.match(/test accuracy: ([\d.]+)%/)![1])
-    expect(accuracy).toBeGreaterThanOrEqual(85)
+    expect(accuracy).toBeGreaterThanOrEqual(94)
   })
 
   it('prints a confusion matrix whose rows add up to the test set', () => {

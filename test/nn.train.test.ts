@@ -96,6 +96,40 @@ describe('seed 000: gradient descent descends', () => {
 // ================================================================ fit is a deterministic fold
 
 describe('fit', () => {
+  it('passes every training minibatch through augment, with a key per batch', () => {
+    const data = { x: tensor([[1, 0], [0, 1], [1, 1], [2, 0], [0, 2]]), labels: Int32Array.from([0, 1, 0, 0, 1]) }
+    const model = Layers.dense(2, 2)
+    const seen: number[] = []
+    const keys = new Set<string>()
+    const run = Train.fit({
+      model,
+      params: model.init(Random.key(0)),
+      optimizer: Optim.sgd({ lr: 0.1 }),
+      loss: Loss.crossEntropyWithLogits,
+      data,
+      epochs: 2,
+      batchSize: 2,
+      key: Random.key(4),
+      augment: (batch, key) => {
+        seen.push(batch.labels.length)
+        keys.add(JSON.stringify(key))
+        // the model only ever sees zeros: its weights get no gradient, only its bias moves
+        return { x: mul(batch.x, 0), labels: batch.labels }
+      }
+    })
+    expect(seen).toEqual([2, 2, 1, 2, 2, 1])
+    expect(keys.size).toBe(6)
+    expect(run.params.w.toArray()).toEqual(model.init(Random.key(0)).w.toArray())
+  })
+
+  it('rejects a bad batch size up front, even with no epochs', () => {
+    const data = { x: tensor([[1, 0]]), labels: Int32Array.from([0]) }
+    const model = Layers.dense(2, 2)
+    expect(() =>
+      Train.fit({ model, params: model.init(Random.key(0)), optimizer: Optim.sgd(), loss: Loss.crossEntropyWithLogits, data, epochs: 0, batchSize: 0, key: Random.key(1) })
+    ).toThrow(/fit: the batch size must be a positive integer, got 0/)
+  })
+
   const data = clusters(4, 2)
   /** A model whose trajectory depends on the key twice: the minibatch order and the dropout masks. */
   const model = Layer.sequential(Layers.dense(2, 6), Layers.tanh(), Layers.dropout(0.2), Layers.dense(6, 3))

@@ -3,7 +3,7 @@
 // shuffles with Math.random, so it is not used.)
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { fromBuffer } from 'lamina'
+import { Random, fromBuffer } from 'lamina'
 import type { Train } from 'lamina'
 
 const PIXELS = 28 * 28
@@ -43,3 +43,29 @@ export const loadMnist = (trainFraction = 0.8): Split => {
   }
   return { train: dataset(parts.train), test: dataset(parts.test) }
 }
+
+/**
+ * Data augmentation: each image moved by a random whole-pixel offset in −max…max along each
+ * axis (the uncovered border filled with 0), drawn from the key.
+ */
+export const shiftImages =
+  (max: number) =>
+  (batch: Train.Dataset, key: Random.Key): Train.Dataset => {
+    const n = batch.labels.length
+    const src = batch.x.data
+    const offsets = Random.uniform(key, [n, 2], { low: -max, high: max + 1 }).data
+    const out = new Float64Array(n * PIXELS)
+    for (let i = 0; i < n; i++) {
+      const dy = Math.floor(offsets[2 * i]!)
+      const dx = Math.floor(offsets[2 * i + 1]!)
+      for (let r = 0; r < 28; r++) {
+        const sr = r - dy
+        if (sr < 0 || sr >= 28) continue
+        for (let c = 0; c < 28; c++) {
+          const sc = c - dx
+          if (sc >= 0 && sc < 28) out[i * PIXELS + r * 28 + c] = src[i * PIXELS + sr * 28 + sc]!
+        }
+      }
+    }
+    return { x: fromBuffer(out, [n, PIXELS]), labels: batch.labels }
+  }

@@ -122,6 +122,8 @@ export interface FitOptions<P, S, O> {
   readonly epochs: number
   readonly batchSize: number
   readonly key: Key
+  /** Transforms each training minibatch before the step (data augmentation), with its own key. */
+  readonly augment?: (batch: Dataset, key: Key) => Dataset
   /** Called after every minibatch (step counts from 1 within the epoch). */
   readonly onBatch?: (report: { readonly epoch: number; readonly step: number; readonly steps: number; readonly loss: number }) => void
   /** Called after every epoch. */
@@ -194,6 +196,7 @@ export const fit = <P, S, O>(options: FitOptions<P, S, O>): FitResult<P, S, O> =
   const { model, optimizer, loss, data, epochs, batchSize } = options
   checkDataset(data, 'fit')
   if (!Number.isSafeInteger(epochs) || epochs < 0) throw new ArgumentError(`fit: epochs must be a non-negative integer, got ${epochs}`)
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ArgumentError(`fit: the batch size must be a positive integer, got ${batchSize}`)
   const n = data.x.shape[0]!
   const epochKeys = Random.split(options.key, epochs)
   return epochKeys.reduce<FitResult<P, S, O>>(
@@ -202,10 +205,12 @@ export const fit = <P, S, O>(options: FitOptions<P, S, O>): FitResult<P, S, O> =
       const [orderKey, dropoutKey] = Random.split(epochKey)
       const batches = minibatches(orderKey!, n, batchSize)
       const stepKeys = Random.split(dropoutKey!, batches.length)
+      const augmentKeys = options.augment === undefined ? [] : Random.split(Random.split(epochKey, 3)[2]!, batches.length)
       let total = 0
       const after = batches.reduce(
         (cur, indices, b) => {
-          const batch = { x: takeRows(data.x, indices), labels: Int32Array.from(indices, (i) => data.labels[i]!) }
+          const drawn = { x: takeRows(data.x, indices), labels: Int32Array.from(indices, (i) => data.labels[i]!) }
+          const batch = options.augment === undefined ? drawn : options.augment(drawn, augmentKeys[b]!)
           const next = step(model, cur.params, cur.state, optimizer, cur.optimizerState, loss, batch, stepKeys[b]!)
           total += next.loss
           options.onBatch?.({ epoch: e + 1, step: b + 1, steps: batches.length, loss: next.loss })
