@@ -14,6 +14,7 @@
 import { cpu } from './backend/cpu.js'
 import type { BinaryOp, ReduceKind, UnaryOp } from './backend/backend.js'
 import { ArgumentError } from './error.js'
+import * as Numerics from './numerics.js'
 import * as Sh from './shape.js'
 import type { Shape } from './shape.js'
 import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, tracerOf } from './tensor.js'
@@ -116,6 +117,7 @@ export const bind = <P extends Prim>(prim: P, args: readonly Tensor[], params: P
   if (top !== undefined) return top.trace.process(prim, args, params)
   const rule = rules[prim] as unknown as Rule<P>
   const { shape, buffer } = rule.forward(args, params)
+  if (Numerics.enabled()) Numerics.check(prim, args, buffer)
   return fromOwnedBuffer(shape, args[0]!.dtype, buffer)
 }
 

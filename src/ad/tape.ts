@@ -14,6 +14,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import type { Monoid as MonoidOf } from 'fp-ts/lib/Monoid.js'
 import * as W from 'fp-ts/lib/Writer.js'
 import * as RA from 'fp-ts/lib/ReadonlyArray.js'
+import * as Numerics from '../numerics.js'
 import { rules, bind } from '../prim.js'
 import type { Prim, PrimParams, Rule, RuleContext } from '../prim.js'
 import { Tensor, fromTracer, tracerOf } from '../tensor.js'
@@ -221,7 +222,7 @@ export const backward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>): Readon
     const pullbacks = (rules[node.prim] as Rule<Prim>).vjp(node.context)
     node.inputs.forEach((input, i) => {
       if (input === null) return
-      const contribution = pullbacks[i]!(adjoint)
+      const contribution = Numerics.inPhase(`backward rule of ${node.prim} (node ${node.id}, input ${i})`, () => pullbacks[i]!(adjoint))
       const previous = adjoints.get(input)
       // a value used several times: its adjoint is the sum of every use's contribution
       adjoints.set(input, previous === undefined ? contribution : bind('add', [previous, contribution], {}))
