@@ -334,3 +334,26 @@ describe('errors', () => {
     expect(() => Train.fit({ ...options, data: wide, batchSize: 1 })).toThrow(ShapeError)
   })
 })
+
+describe('determinism', () => {
+  it('the same seed gives bit-identical parameters after 100 training steps', () => {
+    const model = Layer.sequential(Layers.dense(8, 16), Layers.relu(), Layers.dropout(0.1), Layers.dense(16, 3))
+    const data = { x: Random.normal(Random.key(5), [400, 8]), labels: Int32Array.from({ length: 400 }, (_, i) => i % 3) }
+    const train = (seed: number) =>
+      Train.fit({
+        model,
+        params: model.init(Random.key(seed)),
+        optimizer: Optim.adam({ lr: 0.01 }),
+        loss: Loss.crossEntropyWithLogits,
+        data,
+        epochs: 25, // 4 minibatches of 100 per epoch: 100 steps
+        batchSize: 100,
+        key: Random.key(seed + 1)
+      })
+    const bits = (seed: number) =>
+      Tree.flatten(train(seed).params).leaves.map((t) => Array.from(new Uint8Array(new Float64Array(t.data).buffer)))
+    const a = bits(7)
+    expect(bits(7)).toEqual(a)
+    expect(bits(8)).not.toEqual(a)
+  })
+})
