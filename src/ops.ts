@@ -13,7 +13,7 @@ import { cpu } from './backend/cpu.js'
 import { bind, checkArity } from './prim.js'
 import type { Prim } from './prim.js'
 import * as Sh from './shape.js'
-import type { Axes, BatchMatMul, Broadcast, BroadcastTo, Guard, MatMul, Ok, Reduce, Reshape, Shape, Transpose } from './shape.js'
+import type { Axes, BatchMatMul, Broadcast, BroadcastTo, Guard, MatMul, Ok, Reduce, Reshape, Shape, Transpose, Writable } from './shape.js'
 import { Tensor, assertTensor, concreteBuffer, fromOwnedBuffer, allocate, full } from './tensor.js'
 import type { DType } from './tensor.js'
 
@@ -64,11 +64,11 @@ const dtypeOfPair = (a: Operand, b: Operand, op: string): DType => {
 export function broadcastTo<S extends Shape, D extends DType, const T extends Shape>(
   x: Tensor<S, D>,
   shape: T & NoInfer<Guard<BroadcastTo<S, T>>>
-): Tensor<T, D> {
+): Tensor<Writable<T>, D> {
   assertTensor(x, 'broadcastTo')
   Sh.validate(shape, 'broadcastTo')
   Sh.checkBroadcastTo(x.shape, shape)
-  return (Sh.equals(x.shape, shape) ? x : bind('broadcast', [x], { shape: [...shape] })) as Tensor<T, D>
+  return (Sh.equals(x.shape, shape) ? x : bind('broadcast', [x], { shape: [...shape] })) as Tensor<Writable<T>, D>
 }
 
 const binary = (prim: Prim, a: Operand, b: Operand): Tensor => {
@@ -563,10 +563,10 @@ export const batchMatmul = <
 export const reshape = <S extends Shape, D extends DType, const T extends Shape>(
   x: Tensor<S, D>,
   shape: T & NoInfer<Guard<Reshape<S, T>>>
-): Tensor<T, D> => {
+): Tensor<Writable<T>, D> => {
   assertTensor(x, 'reshape')
   Sh.checkReshape(x.shape, shape)
-  return (Sh.equals(x.shape, shape) ? x : bind('reshape', [x], { shape: [...shape] })) as Tensor<T, D>
+  return (Sh.equals(x.shape, shape) ? x : bind('reshape', [x], { shape: [...shape] })) as Tensor<Writable<T>, D>
 }
 
 /**
@@ -628,7 +628,7 @@ export const slice = <S extends Shape, D extends DType, const Z extends Shape>(
   x: Tensor<S, D>,
   starts: readonly number[],
   sizes: Z
-): Tensor<Z, D> => {
+): Tensor<Writable<Z>, D> => {
   assertTensor(x, 'slice')
   const ok =
     starts.length === x.rank &&
@@ -637,7 +637,7 @@ export const slice = <S extends Shape, D extends DType, const Z extends Shape>(
   if (!ok) {
     throw new ShapeError(`slice: block at ${Sh.show(starts)} of size ${Sh.show(sizes)} does not fit in shape ${Sh.show(x.shape)}`)
   }
-  return bind('slice', [x], { starts: [...starts], sizes: [...sizes] }) as Tensor<Z, D>
+  return bind('slice', [x], { starts: [...starts], sizes: [...sizes] }) as Tensor<Writable<Z>, D>
 }
 
 const comparison = (a: Operand, b: Operand, test: (x: number, y: number) => boolean, op: string): Tensor => {

@@ -106,7 +106,7 @@ export const uniform = <const S extends Shape, D extends DType = 'f64'>(
   k: Key,
   shape: S,
   options?: Options<D> & { readonly low?: number; readonly high?: number }
-): Tensor<S, NoInfer<D>> => {
+): Tensor<Sh.Writable<S>, NoInfer<D>> => {
   Sh.validate(shape, 'Random.uniform')
   const dtype = checkDType(options?.dtype ?? 'f64') as D
   const low = options?.low ?? 0
@@ -136,7 +136,7 @@ export const normal = <const S extends Shape, D extends DType = 'f64'>(
   k: Key,
   shape: S,
   options?: Options<D> & { readonly mean?: number; readonly std?: number }
-): Tensor<S, NoInfer<D>> => {
+): Tensor<Sh.Writable<S>, NoInfer<D>> => {
   Sh.validate(shape, 'Random.normal')
   const dtype = checkDType(options?.dtype ?? 'f64') as D
   const mean = options?.mean ?? 0

@@ -23,6 +23,9 @@ export interface ShapeMismatch<Message extends string> {
   readonly __shapeError: Message
 }
 
+/** The same shape as a mutable tuple, so `[2, 3]` written anywhere means one type. */
+export type Writable<S extends Shape> = { -readonly [K in keyof S]: S[K] }
+
 /** `unknown` when a rule's result is a shape, the {@link ShapeMismatch} otherwise: intersect a parameter with it. */
 export type Guard<R> = R extends ShapeMismatch<string> ? R : unknown
 

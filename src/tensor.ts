@@ -226,7 +226,7 @@ export function fromBuffer<const S extends Shape, D extends DType = 'f64'>(
   data: ArrayLike<number>,
   shape: S,
   options?: Options<D>
-): Tensor<S, NoInfer<D>> {
+): Tensor<Sh.Writable<S>, NoInfer<D>> {
   const dtype = checkDType(options?.dtype ?? (data instanceof Float32Array ? 'f32' : 'f64')) as D
   Sh.validate(shape, 'fromBuffer')
   if (data.length !== Sh.size(shape)) {
@@ -247,7 +247,7 @@ export function fromBuffer<const S extends Shape, D extends DType = 'f64'>(
  * assert.deepStrictEqual(full([2, 2], 7).toArray(), [[7, 7], [7, 7]])
  * ```
  */
-export function full<const S extends Shape, D extends DType = 'f64'>(shape: S, value: number, options?: Options<D>): Tensor<S, NoInfer<D>> {
+export function full<const S extends Shape, D extends DType = 'f64'>(shape: S, value: number, options?: Options<D>): Tensor<Sh.Writable<S>, NoInfer<D>> {
   const dtype = checkDType(options?.dtype ?? 'f64') as D
   Sh.validate(shape, 'full')
   const buf = allocate(dtype, Sh.size(shape))
@@ -265,7 +265,7 @@ export function full<const S extends Shape, D extends DType = 'f64'>(shape: S, v
  * assert.deepStrictEqual(zeros([2]).toArray(), [0, 0])
  * ```
  */
-export const zeros = <const S extends Shape, D extends DType = 'f64'>(shape: S, options?: Options<D>): Tensor<S, NoInfer<D>> =>
+export const zeros = <const S extends Shape, D extends DType = 'f64'>(shape: S, options?: Options<D>): Tensor<Sh.Writable<S>, NoInfer<D>> =>
   full(shape, 0, options)
 
 /**
@@ -278,7 +278,7 @@ export const zeros = <const S extends Shape, D extends DType = 'f64'>(shape: S, 
  * assert.deepStrictEqual(ones([1, 2]).toArray(), [[1, 1]])
  * ```
  */
-export const ones = <const S extends Shape, D extends DType = 'f64'>(shape: S, options?: Options<D>): Tensor<S, NoInfer<D>> =>
+export const ones = <const S extends Shape, D extends DType = 'f64'>(shape: S, options?: Options<D>): Tensor<Sh.Writable<S>, NoInfer<D>> =>
   full(shape, 1, options)
 
 /**

@@ -1,0 +1,228 @@
+/**
+ * Meanings of an expression's syntax tree: as a differentiable function over lamina tensors
+ * (`compile`, so that it can be traced, differentiated and checked like any other function),
+ * over plain numbers (`evaluateNumber`), and over any `Floating` instance (`interpret`, e.g.
+ * dual numbers). This module re-exports the parser, so one namespace holds the whole language.
+ *
+ * Powers: `a^c` with an exponent `c` that uses no variable (`x^2`, `x^(1/2)`, `x^-1`) is the
+ * primitive `pow(a, c)`, defined for every `a` that `Math.pow` accepts. An exponent that depends
+ * on variables (`x^y`, `2^x`) is computed as `exp(y · ln(x))`, so its base must be positive
+ * (`0^y` is 0 for `y > 0`); a negative base gives NaN, in every interpretation alike.
+ *
+ * @module
+ */
+import { ArgumentError } from '../error.js'
+import { FloatingNumber } from '../floating.js'
+import type { Floating } from '../floating.js'
+import * as O from '../ops.js'
+import { Tensor, full } from '../tensor.js'
+import { variables } from './parse.js'
+import type { Expr, FunctionName } from './parse.js'
+
+export * from './parse.js'
+
+const has = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key)
+
+const list = (names: readonly string[]): string => (names.length === 0 ? 'none' : names.join(', '))
+
+/** Throws an `ArgumentError` naming every variable of `names` that `vars` has no value for. */
+const checkPresent = (who: string, names: readonly string[], vars: object): void => {
+  const missing = names.filter((n) => !has(vars, n))
+  if (missing.length === 0) return
+  const what = missing.length === 1 ? `variable '${missing[0]!}'` : `variables ${missing.map((n) => `'${n}'`).join(', ')}`
+  throw new ArgumentError(
+    `${who}: no value for ${what}; the expression uses ${list(names)} and was given ${list(Object.keys(vars))}`
+  )
+}
+
+const callOf = <A>(F: Floating<A>, fn: FunctionName): ((x: A) => A) => {
+  switch (fn) {
+    case 'ln':
+      return F.log
+    case 'exp':
+      return F.exp
+    case 'sin':
+      return F.sin
+    case 'cos':
+      return F.cos
+    case 'tanh':
+      return F.tanh
+    case 'sigmoid':
+      return F.sigmoid
+    case 'relu':
+      return F.relu
+    case 'softplus':
+      return F.softplus
+    case 'sqrt':
+      return F.sqrt
+  }
+}
+
+type Compiled<A> = (vars: Readonly<Record<string, A>>) => A
+
+const build = <A>(F: Floating<A>, e: Expr): Compiled<A> => {
+  switch (e.kind) {
+    case 'number': {
+      const c = F.fromNumber(e.value)
+      return () => c
+    }
+    case 'variable': {
+      const name = e.name
+      return (vars) => vars[name]!
+    }
+    case 'unary': {
+      const x = build(F, e.operand)
+      return (vars) => F.neg(x(vars))
+    }
+    case 'call': {
+      const f = callOf(F, e.fn)
+      const x = build(F, e.arg)
+      return (vars) => f(x(vars))
+    }
+    case 'binary': {
+      const a = build(F, e.left)
+      if (e.op === '^' && variables(e.right).length === 0) {
+        // a constant exponent: the primitive pow, with its rule c·a^(c−1)
+        const c = build(FloatingNumber, e.right)({})
+        // pow refuses a NaN exponent; a^NaN is NaN whatever a is
+        return Number.isNaN(c) ? (vars) => F.mul(a(vars), F.fromNumber(NaN)) : (vars) => F.pow(a(vars), c)
+      }
+      const b = build(F, e.right)
+      switch (e.op) {
+        case '+':
+          return (vars) => F.add(a(vars), b(vars))
+        case '-':
+          return (vars) => F.sub(a(vars), b(vars))
+        case '*':
+          return (vars) => F.mul(a(vars), b(vars))
+        case '/':
+          return (vars) => F.div(a(vars), b(vars))
+        case '^':
+          // a variable exponent: a^b = exp(b·ln a), for a > 0
+          return (vars) => F.exp(F.mul(b(vars), F.log(a(vars))))
+      }
+    }
+  }
+}
+
+/**
+ * The expression as a function over any `Floating` instance: plain numbers, dual numbers
+ * (forward mode), scalar tensors. The tree is walked once, when `interpret` is applied to it;
+ * the function it returns throws an `ArgumentError` naming any variable it has no value for.
+ *
+ * @example
+ * ```ts
+ * import { Dual, Expr, Floating } from 'lamina'
+ * import assert from 'node:assert'
+ * const e = Expr.parse('x * exp(x)')
+ * assert.strictEqual(Expr.interpret(Floating.FloatingNumber)(e)({ x: 1 }), Math.E)
+ * // forward mode: d/dx x·eˣ = (1 + x)·eˣ
+ * const d = Expr.interpret(Dual.FloatingDual)(e)({ x: Dual.variable(1) })
+ * assert.strictEqual(Dual.tangent(Floating.FloatingNumber)(d), 2 * Math.E)
+ * ```
+ */
+export const interpret =
+  <A>(F: Floating<A>) =>
+  (e: Expr): ((vars: Readonly<Record<string, A>>) => A) =>
+    prepare(F, e, 'interpret', () => undefined)
+
+/** Walks the tree once; the function it returns checks the variables it uses, then runs. */
+const prepare = <A>(
+  F: Floating<A>,
+  e: Expr,
+  who: string,
+  check: (name: string, value: unknown) => void
+): ((vars: Readonly<Record<string, A>>) => A) => {
+  const names = variables(e)
+  const run = build(F, e)
+  return (vars) => {
+    checkPresent(who, names, vars)
+    for (const n of names) check(n, vars[n])
+    return run(vars)
+  }
+}
+
+/** `Floating` over operands (tensors or plain numbers), so that constants stay numbers. */
+const floatingOperand: Floating<O.Operand> = {
+  zero: 0,
+  one: 1,
+  fromNumber: (n) => n,
+  add: (x, y) => O.add(x as Tensor, y as never),
+  sub: (x, y) => O.sub(x as Tensor, y as never),
+  mul: (x, y) => O.mul(x as Tensor, y as never),
+  div: (x, y) => O.div(x as Tensor, y as never),
+  degree: () => 1,
+  mod: () => 0,
+  neg: (x) => O.neg(x),
+  exp: (x) => O.exp(x),
+  log: (x) => O.log(x),
+  sin: (x) => O.sin(x),
+  cos: (x) => O.cos(x),
+  tanh: (x) => O.tanh(x),
+  sqrt: (x) => O.sqrt(x),
+  pow: (x, c) => O.pow(x, c),
+  sigmoid: (x) => O.sigmoid(x),
+  softplus: (x) => O.softplus(x),
+  relu: (x) => O.relu(x),
+  abs: (x) => O.abs(x),
+  sign: (x) => O.where(O.greater(x as Tensor, 0), 1, O.where(O.less(x as Tensor, 0), -1, 0)),
+  erf: (x) => O.erf(x)
+}
+
+/** `FloatingNumber` with the backend's `relu` (`x > 0 ? x : 0`, so NaN maps to 0 as it does there). */
+const floatingNumber: Floating<number> = { ...FloatingNumber, relu: (x) => (x > 0 ? x : 0) }
+
+const describeValue = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? `an object (${String(v)})` : `${typeof v} ${String(v)}`
+
+/**
+ * The expression as a function of named tensors, built from lamina operations, so that it
+ * can be differentiated (`grad`, `jvp`, …) and traced like any other function. Operations
+ * broadcast, so the variables may be tensors of any compatible shapes; a plain number stands
+ * for a scalar. Missing variables are an `ArgumentError` naming them.
+ *
+ * @example
+ * ```ts
+ * import { Expr, tensor, valueAndGrad } from 'lamina'
+ * import type { Tensor } from 'lamina'
+ * import assert from 'node:assert'
+ * const f = Expr.compile(Expr.parse('ln(x1) + x1*x2 - sin(x2)'))
+ * const [y, [g1, g2]] = valueAndGrad(([x1, x2]: readonly [Tensor, Tensor]) => f({ x1, x2 }))([tensor(2), tensor(5)])
+ * assert.ok(Math.abs(y.item() - 11.652) < 1e-3)
+ * assert.strictEqual(g1.item(), 5.5)
+ * assert.ok(Math.abs(g2.item() - 1.716) < 1e-3)
+ * assert.deepStrictEqual(Expr.compile(Expr.parse('2*x + 1'))({ x: tensor([1, 2]) }).toArray(), [3, 5])
+ * assert.throws(() => f({ x1: tensor(2) }), /no value for variable 'x2'/)
+ * ```
+ */
+export const compile = (e: Expr): ((vars: Readonly<Record<string, Tensor | number>>) => Tensor) => {
+  const run = prepare(floatingOperand, e, 'compile', (name, v) => {
+    if (!(v instanceof Tensor) && typeof v !== 'number') {
+      throw new ArgumentError(`compile: variable '${name}' must be a tensor or a number, got ${describeValue(v)}`)
+    }
+  })
+  return (vars) => {
+    const out = run(vars)
+    return typeof out === 'number' ? full([], out) : out
+  }
+}
+
+/**
+ * The value of the expression at a point, in plain double-precision arithmetic with the same
+ * numerically stable forms as lamina's cpu backend (`sigmoid`, `softplus`), so it agrees with
+ * `compile` wherever the result is finite. Missing variables are an `ArgumentError` naming them.
+ *
+ * @example
+ * ```ts
+ * import { Expr } from 'lamina'
+ * import assert from 'node:assert'
+ * const y = Expr.evaluateNumber(Expr.parse('ln(x1) + x1*x2 - sin(x2)'), { x1: 2, x2: 5 })
+ * assert.strictEqual(y, Math.log(2) + 2 * 5 - Math.sin(5))
+ * assert.strictEqual(Expr.evaluateNumber(Expr.parse('-2^2 + relu(-1) + 2^-1'), {}), -3.5)
+ * assert.throws(() => Expr.evaluateNumber(Expr.parse('x + y'), { x: 1 }), /no value for variable 'y'/)
+ * ```
+ */
+export const evaluateNumber = (e: Expr, vars: Readonly<Record<string, number>>): number =>
+  prepare(floatingNumber, e, 'evaluateNumber', (name, v) => {
+    if (typeof v !== 'number') throw new ArgumentError(`evaluateNumber: variable '${name}' must be a number, got ${describeValue(v)}`)
+  })(vars)

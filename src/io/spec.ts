@@ -1,0 +1,691 @@
+/**
+ * Models and training runs described as JSON. A model spec lists the per-example input
+ * shape and the layers of a `sequential` model; widths are inferred from the running shape,
+ * so a dense layer names only its `units` and a convolution only its `filters` and `kernel`:
+ *
+ * ```json
+ * { "input": [784],
+ *   "layers": [ { "kind": "reshape", "shape": [1, 28, 28] },
+ *               { "kind": "conv2d", "filters": 6, "kernel": 3 }, { "kind": "relu" },
+ *               { "kind": "maxPool2d", "kernel": 2 }, { "kind": "flatten" },
+ *               { "kind": "dense", "units": 10 } ] }
+ * ```
+ *
+ * {@link build} decodes the spec (every field checked, unknown keys rejected, see `Codec`)
+ * and composes the layers with `Layer.sequential`, so a spec that does not fit together
+ * fails with the very `ShapeError` words the type checker shows for the same mistake
+ * written in TypeScript ("layer 3 expects 4056 features but layer 2 produces shape
+ * [6,26,26]"). A training configuration ({@link decodeTraining}) names the epochs, batch
+ * size, seed, loss and optimizer, with defaults for what it leaves out.
+ *
+ * @example
+ * ```ts
+ * import { Spec, Layer, Random, zeros } from 'lamina'
+ * import assert from 'node:assert'
+ * const built = Spec.build({ input: [784], layers: [{ kind: 'dense', units: 128 }, { kind: 'relu' }, { kind: 'dense', units: 10 }] })
+ * assert.ok(built._tag === 'Right')
+ * const { model, outputShape } = built.right
+ * assert.deepStrictEqual(outputShape, [10])
+ * assert.deepStrictEqual(Layer.apply(model, model.init(Random.key(0)), zeros([2, 784])).shape, [2, 10])
+ * ```
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { Either } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { ArgumentError, LaminaError, ShapeError } from '../error.js'
+import * as Sh from '../shape.js'
+import type { Shape } from '../shape.js'
+import type { Tensor } from '../tensor.js'
+import type { Tree } from '../tree.js'
+import * as Conv from '../nn/conv.js'
+import * as Layer from '../nn/layer.js'
+import type { AnyLayer } from '../nn/layer.js'
+import * as Layers from '../nn/layers.js'
+import * as Loss from '../nn/losses.js'
+import * as Norm from '../nn/norm.js'
+import * as Optim from '../nn/optim.js'
+import type { Optimizer } from '../nn/optim.js'
+import type { Loss as LossFn } from '../nn/train.js'
+import { DecodeError, Finite, Fraction, NonNegative, NonNegativeInt, Positive, PositiveInt, Probability, SafeInt, array, decodeWith, oneOf, parseJson, struct, tagged } from './codec.js'
+
+// ================================================================ model specs
+
+/** A dense layer `y = x·w + b` with `units` outputs; its input width is the running width (or `inputs`, checked). */
+export interface DenseSpec {
+  readonly kind: 'dense'
+  readonly units: number
+  /** The expected input width; inferred when absent, and checked like `Layers.dense(inputs, units)` when given. */
+  readonly inputs?: number
+}
+
+/** A 2-D convolution with `filters` output channels and a `kernel × kernel` window. */
+export interface Conv2dSpec {
+  readonly kind: 'conv2d'
+  readonly filters: number
+  readonly kernel: number
+  /** Step between windows (default 1). */
+  readonly stride?: number
+  /** Zeros added on every side (default 0). */
+  readonly padding?: number
+  /** The expected input channels; inferred when absent, and checked like `Conv.conv2d(channels, …)` when given. */
+  readonly channels?: number
+}
+
+/** 2-D max pooling over `kernel × kernel` windows, `stride` apart (default `kernel`). */
+export interface MaxPool2dSpec {
+  readonly kind: 'maxPool2d'
+  readonly kernel: number
+  readonly stride?: number
+}
+
+/** Inverted dropout with drop probability `rate` in [0, 1). */
+export interface DropoutSpec {
+  readonly kind: 'dropout'
+  readonly rate: number
+}
+
+/** Flattens each example to one axis. */
+export interface FlattenSpec {
+  readonly kind: 'flatten'
+}
+
+/** Reshapes each example to `shape` (same number of elements). */
+export interface ReshapeSpec {
+  readonly kind: 'reshape'
+  readonly shape: readonly number[]
+}
+
+/** Batch normalization: per feature for `[F]` inputs, per channel for images `[C, H, W]`. */
+export interface BatchNormSpec {
+  readonly kind: 'batchNorm'
+  /** Weight of the current batch in the running statistics, in [0, 1] (default 0.1). */
+  readonly momentum?: number
+  /** ε added to the variance, > 0 (default 1e-5). */
+  readonly eps?: number
+}
+
+/** Leaky ReLU with slope `alpha` below zero (default 0.01). */
+export interface LeakyReluSpec {
+  readonly kind: 'leakyRelu'
+  readonly alpha?: number
+}
+
+/** ELU with scale `alpha` (default 1). */
+export interface EluSpec {
+  readonly kind: 'elu'
+  readonly alpha?: number
+}
+
+/** GELU, exact (`erf`, the default) or the `tanh` approximation. */
+export interface GeluSpec {
+  readonly kind: 'gelu'
+  readonly form?: 'erf' | 'tanh'
+}
+
+/** The activations without options. */
+export type ActivationKind = 'sigmoid' | 'tanh' | 'relu' | 'softplus' | 'softmax' | 'logSoftmax' | 'identity'
+
+/** An activation layer without options. */
+export interface ActivationSpec {
+  readonly kind: ActivationKind
+}
+
+/** One layer of a model spec. */
+export type LayerSpec =
+  | DenseSpec
+  | Conv2dSpec
+  | MaxPool2dSpec
+  | DropoutSpec
+  | FlattenSpec
+  | ReshapeSpec
+  | BatchNormSpec
+  | LeakyReluSpec
+  | EluSpec
+  | GeluSpec
+  | ActivationSpec
+
+/** A `sequential` model: the per-example input shape and the layers, in order. */
+export interface ModelSpec {
+  readonly input: readonly number[]
+  readonly layers: readonly LayerSpec[]
+}
+
+/** Checks at compile time that a codec decodes to (a subtype of) `A`, and types it as `A`. */
+const as =
+  <A>() =>
+  <B extends A>(codec: t.Type<B, unknown, unknown>): t.Type<A, unknown, unknown> =>
+    codec as unknown as t.Type<A, unknown, unknown>
+
+const Dims = array(PositiveInt, 'shape (an array of positive integers)', 1)
+
+const activationKinds: readonly ActivationKind[] = ['sigmoid', 'tanh', 'relu', 'softplus', 'softmax', 'logSoftmax', 'identity']
+
+const plain = (kind: ActivationKind) => as<ActivationSpec>()(struct(`${kind} layer`, { kind: t.literal(kind) }))
+
+/**
+ * The codec of one layer: a union told apart by `kind`, each member a closed object.
+ *
+ * @example
+ * ```ts
+ * import { Spec, Codec } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.ok(Spec.LayerCodec.is({ kind: 'conv2d', filters: 6, kernel: 3 }))
+ * const bad = Codec.decodeWith(Spec.LayerCodec, { kind: 'dense', units: 0 }, 'layer')
+ * assert.ok(bad._tag === 'Left' && bad.left.message === 'layer: units: expected positive integer, got 0')
+ * ```
+ */
+export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = as<LayerSpec>()(
+  tagged('kind', 'layer', {
+    dense: as<DenseSpec>()(struct('dense layer', { kind: t.literal('dense'), units: PositiveInt }, { inputs: PositiveInt })),
+    conv2d: as<Conv2dSpec>()(
+      struct(
+        'conv2d layer',
+        { kind: t.literal('conv2d'), filters: PositiveInt, kernel: PositiveInt },
+        { stride: PositiveInt, padding: NonNegativeInt, channels: PositiveInt }
+      )
+    ),
+    maxPool2d: as<MaxPool2dSpec>()(struct('maxPool2d layer', { kind: t.literal('maxPool2d'), kernel: PositiveInt }, { stride: PositiveInt })),
+    dropout: as<DropoutSpec>()(struct('dropout layer', { kind: t.literal('dropout'), rate: Fraction })),
+    flatten: as<FlattenSpec>()(struct('flatten layer', { kind: t.literal('flatten') })),
+    reshape: as<ReshapeSpec>()(struct('reshape layer', { kind: t.literal('reshape'), shape: Dims })),
+    batchNorm: as<BatchNormSpec>()(struct('batchNorm layer', { kind: t.literal('batchNorm') }, { momentum: Probability, eps: Positive })),
+    leakyRelu: as<LeakyReluSpec>()(struct('leakyRelu layer', { kind: t.literal('leakyRelu') }, { alpha: Finite })),
+    elu: as<EluSpec>()(struct('elu layer', { kind: t.literal('elu') }, { alpha: Finite })),
+    gelu: as<GeluSpec>()(struct('gelu layer', { kind: t.literal('gelu') }, { form: oneOf(['erf', 'tanh']) })),
+    ...Object.fromEntries(activationKinds.map((k) => [k, plain(k)]))
+  })
+)
+
+/**
+ * The codec of a model spec `{ input, layers }`.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.ok(Spec.ModelCodec.is({ input: [784], layers: [{ kind: 'dense', units: 10 }] }))
+ * assert.ok(!Spec.ModelCodec.is({ input: [784], layers: [] }))
+ * ```
+ */
+export const ModelCodec: t.Type<ModelSpec, unknown, unknown> = as<ModelSpec>()(
+  struct('model spec', { input: Dims, layers: array(LayerCodec, 'array of layers', 1) })
+)
+
+/**
+ * Decodes a model spec (a parsed JSON value) without building it.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina'
+ * import assert from 'node:assert'
+ * const spec = Spec.decode(JSON.parse('{"input": [4], "layers": [{"kind": "dense", "units": 2}, {"kind": "softmax"}]}'))
+ * assert.ok(spec._tag === 'Right' && spec.right.layers.length === 2)
+ * const bad = Spec.decode({ input: [4], layers: [{ kind: 'dense', units: 2 }, { kind: 'dence', units: 3 }] })
+ * assert.ok(bad._tag === 'Left' && bad.left.message.startsWith('model spec: layers[1].kind: expected one of "dense", "conv2d"'))
+ * ```
+ */
+export const decode = (value: unknown): Either<DecodeError, ModelSpec> => decodeWith(ModelCodec, value, 'model spec')
+
+/**
+ * Parses and decodes a model spec from JSON text.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.ok(Spec.parse('{"input": [2], "layers": [{"kind": "tanh"}]}')._tag === 'Right')
+ * const bad = Spec.parse('{"input": [2], "layers": [{"kind": "dense", "units": 128, "unit": 3}]}')
+ * assert.ok(bad._tag === 'Left')
+ * assert.strictEqual(bad.left.message, 'model spec: layers[0].unit: expected no such key (dense layer keys: kind, units, inputs), got 3')
+ * ```
+ */
+export const parse = (text: string): Either<DecodeError, ModelSpec> => parseJson(ModelCodec, text, 'model spec')
+
+// ---------------------------------------------------------------- building
+
+/** The parameters of a model built from a spec: one entry per layer (`{}` for layers without). */
+export type ModelParams = { readonly layers: readonly Tree[] }
+/** The state of a model built from a spec: one entry per layer. */
+export type ModelState = { readonly layers: readonly unknown[] }
+
+/** A `sequential` model built from a spec; it carries its spec (with defaults filled in) for {@link toSpec}. */
+export type Model = Layer.Layer<Shape, Shape, ModelParams, ModelState> & { readonly spec: ModelSpec }
+
+/** What {@link build} returns: the model and its per-example input and output shapes. */
+export interface Built {
+  readonly model: Model
+  readonly inputShape: Shape
+  readonly outputShape: Shape
+}
+
+const anyDims = (rank: number): Shape => Array.from({ length: rank }, () => -1)
+
+/**
+ * The error `sequential` throws when layer `i` (0-based) cannot take `cur`, for a layer
+ * whose input width is inferred and so cannot be constructed: the same words, with the
+ * unknown sizes written `?`.
+ */
+const misfit = (i: number, kind: string, expects: string, cur: Shape): ShapeError =>
+  i === 0
+    ? new ShapeError(`layer 1: ${kind} expects ${expects} but got ${Layer.describe(cur)}`)
+    : new ShapeError(`layer ${i + 1} expects ${expects} but layer ${i} produces ${Layer.describe(cur)}`)
+
+/** One layer of a spec, built for the running shape `cur`, with its canonical spec (defaults filled in, inferred widths left out). */
+const makeLayer = (s: LayerSpec, cur: Shape, i: number): { layer: AnyLayer; spec: LayerSpec } => {
+  switch (s.kind) {
+    case 'dense': {
+      // the width is the running one; a shape of higher rank gives `sequential` the
+      // width a flatten would have produced, so it says what the type checker says
+      const inputs = s.inputs ?? Sh.size(cur)
+      return { layer: Layers.dense(inputs, s.units), spec: { kind: 'dense', units: s.units } }
+    }
+    case 'conv2d': {
+      const stride = s.stride ?? 1
+      const padding = s.padding ?? 0
+      const channels = s.channels ?? (cur.length === 3 ? cur[0]! : undefined)
+      if (channels === undefined) {
+        throw i === 0
+          ? new ShapeError(`layer 1: conv2d expects shape [channels,height,width] but got ${Layer.describe(cur)}`)
+          : misfit(i, 'conv2d', Layer.describe(anyDims(3)), cur)
+      }
+      return {
+        layer: Conv.conv2d(channels, s.filters, s.kernel, { stride, padding }),
+        spec: { kind: 'conv2d', filters: s.filters, kernel: s.kernel, stride, padding }
+      }
+    }
+    case 'maxPool2d': {
+      const stride = s.stride ?? s.kernel
+      return { layer: Conv.maxPool2d(s.kernel, { stride }), spec: { kind: 'maxPool2d', kernel: s.kernel, stride } }
+    }
+    case 'dropout':
+      return { layer: Layers.dropout(s.rate), spec: { kind: 'dropout', rate: s.rate } }
+    case 'flatten':
+      return { layer: Layers.flatten(), spec: { kind: 'flatten' } }
+    case 'reshape':
+      return { layer: Layers.reshape([...s.shape]), spec: { kind: 'reshape', shape: [...s.shape] } }
+    case 'batchNorm': {
+      const options = { momentum: s.momentum ?? 0.1, eps: s.eps ?? 1e-5 }
+      const spec: BatchNormSpec = { kind: 'batchNorm', ...options }
+      if (cur.length === 1) return { layer: Norm.batchNorm(cur[0]!, options), spec }
+      if (cur.length === 3) return { layer: Norm.batchNorm2d(cur[0]!, options), spec }
+      throw misfit(i, 'batchNorm', `${Layer.describe([-1])} or ${Layer.describe(anyDims(3))}`, cur)
+    }
+    case 'leakyRelu': {
+      const alpha = s.alpha ?? 0.01
+      return { layer: Layers.leakyRelu(alpha), spec: { kind: 'leakyRelu', alpha } }
+    }
+    case 'elu': {
+      const alpha = s.alpha ?? 1
+      return { layer: Layers.elu(alpha), spec: { kind: 'elu', alpha } }
+    }
+    case 'gelu': {
+      const form = s.form ?? 'erf'
+      return { layer: Layers.gelu(form), spec: { kind: 'gelu', form } }
+    }
+    case 'sigmoid':
+      return { layer: Layers.sigmoid(), spec: { kind: s.kind } }
+    case 'tanh':
+      return { layer: Layers.tanh(), spec: { kind: s.kind } }
+    case 'relu':
+      return { layer: Layers.relu(), spec: { kind: s.kind } }
+    case 'softplus':
+      return { layer: Layers.softplus(), spec: { kind: s.kind } }
+    case 'softmax':
+      return { layer: Layers.softmax(), spec: { kind: s.kind } }
+    case 'logSoftmax':
+      return { layer: Layers.logSoftmax(), spec: { kind: s.kind } }
+    case 'identity':
+      return { layer: Layers.identity(), spec: { kind: s.kind } }
+  }
+}
+
+const deepFreeze = <A>(a: A): A => {
+  if (typeof a === 'object' && a !== null && !Object.isFrozen(a)) {
+    Object.freeze(a)
+    for (const v of Object.values(a)) deepFreeze(v)
+  }
+  return a
+}
+
+/**
+ * Builds the `sequential` model a spec describes (decoding it first, so a JavaScript caller
+ * may pass anything). Widths are inferred from the running shape: `dense` takes the width
+ * before it, `conv2d` the channels, `batchNorm` the features or channels. Composition is
+ * `Layer.sequential`'s, so a spec that does not fit is a `Left` holding the same
+ * `ShapeError` the type checker reports for the same mistake in TypeScript; a malformed spec
+ * is a `Left` holding a `DecodeError`. Same spec and same key, same initial weights as the
+ * hand-written model.
+ *
+ * @example
+ * ```ts
+ * import { Spec, Layer, Layers, Conv, Random, ShapeError } from 'lamina'
+ * import assert from 'node:assert'
+ * const lenet = Spec.build({
+ *   input: [1024],
+ *   layers: [
+ *     { kind: 'reshape', shape: [1, 32, 32] },
+ *     { kind: 'conv2d', filters: 6, kernel: 3 }, { kind: 'relu' }, { kind: 'maxPool2d', kernel: 2 },
+ *     { kind: 'flatten' }, { kind: 'dense', units: 10 }
+ *   ]
+ * })
+ * assert.ok(lenet._tag === 'Right')
+ * assert.deepStrictEqual(lenet.right.outputShape, [10])
+ * // the same model in TypeScript has the same parameters, drawn from the same key
+ * const typed = Layer.sequential(Layers.reshape([1, 32, 32]), Conv.conv2d(1, 6, 3), Layers.relu(), Conv.maxPool2d(2), Layers.flatten(), Layers.dense(1350, 10))
+ * const [a, b] = [lenet.right.model.init(Random.key(3)), typed.init(Random.key(3))]
+ * assert.deepStrictEqual((a.layers[5] as { w: { data: unknown } }).w.data, b.layers[5].w.data)
+ * // a dense layer straight after a convolution: the type checker's words for
+ * // Layer.sequential(Layers.reshape([1, 28, 28]), Conv.conv2d(1, 6, 3), Layers.dense(4056, 10))
+ * const bad = Spec.build({ input: [784], layers: [
+ *   { kind: 'reshape', shape: [1, 28, 28] }, { kind: 'conv2d', filters: 6, kernel: 3 }, { kind: 'dense', units: 10 }] })
+ * assert.ok(bad._tag === 'Left' && bad.left instanceof ShapeError)
+ * assert.strictEqual(bad.left.message, 'layer 3 expects 4056 features but layer 2 produces shape [6,26,26]')
+ * ```
+ */
+export const build = (spec: ModelSpec): Either<LaminaError, Built> => {
+  const decoded = decode(spec)
+  if (E.isLeft(decoded)) return decoded
+  const { input, layers: specs } = decoded.right
+  const layers: AnyLayer[] = []
+  const canonical: LayerSpec[] = []
+  try {
+    let cur: Shape = input
+    for (let i = 0; i < specs.length; i++) {
+      const made = makeLayer(specs[i]!, cur, i)
+      layers.push(made.layer)
+      canonical.push(made.spec)
+      try {
+        cur = made.layer.outputShape(cur)
+      } catch (e) {
+        // the model does not fit here: `sequential` (below) names the misfit in its own words
+        if (e instanceof ShapeError) break
+        throw e
+      }
+    }
+    // the spec's input is known, so the chain is checked from it (the first layer's own
+    // inShape may have free dimensions, `[1,?,?]` for a convolution): messages carry the
+    // sizes, as they do in TypeScript once a reshape has fixed them
+    const first: AnyLayer = { ...layers[0]!, inShape: [...input] }
+    const sequential = Layer.sequential(first, ...layers.slice(1)) as unknown as Layer.Layer<Shape, Shape, ModelParams, ModelState>
+    const outputShape = sequential.outputShape(input)
+    if (layers.length < specs.length) throw new ShapeError(`layer ${layers.length}: its output does not fit the layers after it`)
+    const model: Model = { ...sequential, spec: deepFreeze({ input: [...input], layers: canonical }) }
+    return E.right({ model, inputShape: [...input], outputShape })
+  } catch (e) {
+    if (e instanceof LaminaError) return E.left(e)
+    throw e
+  }
+}
+
+/**
+ * Parses JSON text and builds the model it describes (see {@link build}).
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina'
+ * import assert from 'node:assert'
+ * const built = Spec.load('{"input": [3], "layers": [{"kind": "dense", "units": 2}]}')
+ * assert.ok(built._tag === 'Right' && built.right.outputShape[0] === 2)
+ * const bad = Spec.load('{"input": [784], "layers": [{"kind": "reshape", "shape": [1, 28, 27]}]}')
+ * assert.ok(bad._tag === 'Left')
+ * assert.strictEqual(bad.left.message, 'layer 1: reshape: cannot reshape [784] (784 elements) into [1,28,27] (756 elements)')
+ * ```
+ */
+export const load = (text: string): Either<LaminaError, Built> => {
+  const spec = parse(text)
+  return E.isLeft(spec) ? spec : build(spec.right)
+}
+
+/**
+ * The spec of a model built by {@link build}, with every default written out (stride,
+ * padding, α, …) and inferred widths left out, so `build(toSpec(m))` rebuilds the same
+ * model and `toSpec` is idempotent. A model composed by hand in TypeScript has no spec
+ * (`sequential` does not keep its layers, and dropout rates or strides are not visible on a
+ * layer), so it gives a `Left`.
+ *
+ * @example
+ * ```ts
+ * import { Spec, Layer, Layers } from 'lamina'
+ * import assert from 'node:assert'
+ * const built = Spec.build({ input: [1, 8, 8], layers: [{ kind: 'conv2d', filters: 2, kernel: 3 }, { kind: 'maxPool2d', kernel: 2 }] })
+ * assert.ok(built._tag === 'Right')
+ * const spec = Spec.toSpec(built.right.model)
+ * assert.deepStrictEqual(spec, { _tag: 'Right', right: { input: [1, 8, 8], layers: [
+ *   { kind: 'conv2d', filters: 2, kernel: 3, stride: 1, padding: 0 }, { kind: 'maxPool2d', kernel: 2, stride: 2 }] } })
+ * assert.ok(Spec.toSpec(Layer.sequential(Layers.relu()))._tag === 'Left')
+ * ```
+ */
+export const toSpec = (model: AnyLayer): Either<LaminaError, ModelSpec> => {
+  const spec = Object.prototype.hasOwnProperty.call(model, 'spec') ? (model as { readonly spec?: unknown }).spec : undefined
+  if (spec === undefined) {
+    return E.left(
+      new ArgumentError(
+        `toSpec: this ${model.kind} model was not built from a spec (only models made by Spec.build carry one; a hand-written sequential does not keep its layers)`
+      )
+    )
+  }
+  return decode(spec)
+}
+
+// ================================================================ training configuration
+
+/** The losses a training configuration can name; each is lamina's loss of that name (see `Loss`). */
+export type LossName = 'crossEntropyWithLogits' | 'crossEntropy' | 'nll' | 'mse' | 'l1' | 'binaryCrossEntropyWithLogits' | 'binaryCrossEntropy'
+
+const lossNames: readonly LossName[] = ['crossEntropyWithLogits', 'crossEntropy', 'nll', 'mse', 'l1', 'binaryCrossEntropyWithLogits', 'binaryCrossEntropy']
+
+/** An optimizer and its hyper-parameters, defaults filled in (those of `Optim`). */
+export type OptimizerSpec =
+  | { readonly kind: 'sgd'; readonly lr: number }
+  | { readonly kind: 'momentum' | 'nesterov'; readonly lr: number; readonly beta: number }
+  | { readonly kind: 'adagrad'; readonly lr: number; readonly eps: number }
+  | { readonly kind: 'rmsprop'; readonly lr: number; readonly decay: number; readonly eps: number }
+  | { readonly kind: 'adam'; readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number }
+  | { readonly kind: 'adamw'; readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number }
+
+/** A training run: every field present (see {@link trainingDefaults}). */
+export interface TrainingConfig {
+  readonly epochs: number
+  readonly batchSize: number
+  readonly seed: number
+  readonly loss: LossName
+  readonly optimizer: OptimizerSpec
+}
+
+/**
+ * The defaults of a training configuration: 10 epochs of minibatches of 32, seed 0,
+ * cross-entropy on logits, Adam with its usual hyper-parameters.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Spec.trainingDefaults.optimizer.kind, 'adam')
+ * assert.strictEqual(Spec.trainingDefaults.loss, 'crossEntropyWithLogits')
+ * ```
+ */
+export const trainingDefaults: TrainingConfig = {
+  epochs: 10,
+  batchSize: 32,
+  seed: 0,
+  loss: 'crossEntropyWithLogits',
+  optimizer: { kind: 'adam', lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+}
+
+const optimizerMembers = {
+  sgd: struct('sgd optimizer', { kind: t.literal('sgd') }, { lr: Positive }),
+  momentum: struct('momentum optimizer', { kind: t.literal('momentum') }, { lr: Positive, beta: Fraction }),
+  nesterov: struct('nesterov optimizer', { kind: t.literal('nesterov') }, { lr: Positive, beta: Fraction }),
+  adagrad: struct('adagrad optimizer', { kind: t.literal('adagrad') }, { lr: Positive, eps: Positive }),
+  rmsprop: struct('rmsprop optimizer', { kind: t.literal('rmsprop') }, { lr: Positive, decay: Fraction, eps: Positive }),
+  adam: struct('adam optimizer', { kind: t.literal('adam') }, { lr: Positive, beta1: Fraction, beta2: Fraction, eps: Positive }),
+  adamw: struct('adamw optimizer', { kind: t.literal('adamw') }, { lr: Positive, beta1: Fraction, beta2: Fraction, eps: Positive, weightDecay: NonNegative })
+}
+
+type OptimizerInput = t.TypeOf<(typeof optimizerMembers)[keyof typeof optimizerMembers]>
+
+/** The optimizer part of a training configuration, as written (defaults not yet filled in). */
+const OptimizerCodec = tagged('kind', 'optimizer', optimizerMembers)
+
+const TrainingInput = struct(
+  'training config',
+  {},
+  { epochs: PositiveInt, batchSize: PositiveInt, seed: SafeInt, loss: oneOf(lossNames), optimizer: OptimizerCodec }
+)
+
+const withDefaults = (o: OptimizerInput): OptimizerSpec => {
+  switch (o.kind) {
+    case 'sgd':
+      return { kind: 'sgd', lr: o.lr ?? 0.01 }
+    case 'momentum':
+    case 'nesterov':
+      return { kind: o.kind, lr: o.lr ?? 0.01, beta: o.beta ?? 0.9 }
+    case 'adagrad':
+      return { kind: 'adagrad', lr: o.lr ?? 0.01, eps: o.eps ?? 1e-10 }
+    case 'rmsprop':
+      return { kind: 'rmsprop', lr: o.lr ?? 0.001, decay: o.decay ?? 0.9, eps: o.eps ?? 1e-8 }
+    case 'adam':
+      return { kind: 'adam', lr: o.lr ?? 0.001, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8 }
+    case 'adamw':
+      return { kind: 'adamw', lr: o.lr ?? 0.001, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0.01 }
+  }
+}
+
+/**
+ * The codec of a training configuration: every field optional, each checked when present
+ * (positive integer epochs and batch size, an integer seed, a known loss, an optimizer told
+ * apart by `kind` with positive learning rate and decays in [0, 1)); unknown keys are
+ * failures. Decoding fills in {@link trainingDefaults} and the optimizer's own defaults.
+ *
+ * @example
+ * ```ts
+ * import { Spec, Codec } from 'lamina'
+ * import assert from 'node:assert'
+ * const config = Codec.decodeWith(Spec.TrainingCodec, { epochs: 3, optimizer: { kind: 'sgd', lr: 0.1 } }, 'config')
+ * assert.deepStrictEqual(config, { _tag: 'Right', right: { epochs: 3, batchSize: 32, seed: 0, loss: 'crossEntropyWithLogits', optimizer: { kind: 'sgd', lr: 0.1 } } })
+ * ```
+ */
+export const TrainingCodec: t.Type<TrainingConfig, unknown, unknown> = new t.Type<TrainingConfig, unknown, unknown>(
+  'training config',
+  (u): u is TrainingConfig => TrainingInput.is(u),
+  (u, c) => {
+    const r = TrainingInput.validate(u, c)
+    if (E.isLeft(r)) return r
+    const v = r.right
+    return t.success({
+      epochs: v.epochs ?? trainingDefaults.epochs,
+      batchSize: v.batchSize ?? trainingDefaults.batchSize,
+      seed: v.seed ?? trainingDefaults.seed,
+      loss: v.loss ?? trainingDefaults.loss,
+      optimizer: v.optimizer === undefined ? trainingDefaults.optimizer : withDefaults(v.optimizer)
+    })
+  },
+  (a) => a
+)
+
+/**
+ * Decodes a training configuration (a parsed JSON value), filling in the defaults.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina'
+ * import assert from 'node:assert'
+ * const config = Spec.decodeTraining({ epochs: 5, optimizer: { kind: 'adamw', lr: 0.002 } })
+ * assert.ok(config._tag === 'Right')
+ * assert.deepStrictEqual(config.right.optimizer, { kind: 'adamw', lr: 0.002, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 })
+ * const bad = Spec.decodeTraining({ epochs: 0, batchsize: 64, optimizer: { kind: 'adam', lr: -1 } })
+ * assert.ok(bad._tag === 'Left')
+ * assert.strictEqual(bad.left.message, [
+ *   'training config: 3 problems',
+ *   '  batchsize: expected no such key (training config keys: epochs, batchSize, seed, loss, optimizer), got 64',
+ *   '  epochs: expected positive integer, got 0',
+ *   '  optimizer.lr: expected positive number, got -1'
+ * ].join('\n'))
+ * ```
+ */
+export const decodeTraining = (value: unknown): Either<DecodeError, TrainingConfig> => decodeWith(TrainingCodec, value, 'training config')
+
+/**
+ * Parses and decodes a training configuration from JSON text.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina'
+ * import assert from 'node:assert'
+ * const config = Spec.parseTraining('{"batchSize": 64, "loss": "mse"}')
+ * assert.ok(config._tag === 'Right' && config.right.batchSize === 64 && config.right.epochs === 10)
+ * ```
+ */
+export const parseTraining = (text: string): Either<DecodeError, TrainingConfig> => parseJson(TrainingCodec, text, 'training config')
+
+/**
+ * The optimizer a configuration names, built with `Optim`.
+ *
+ * @example
+ * ```ts
+ * import { Spec, tensor } from 'lamina'
+ * import assert from 'node:assert'
+ * const opt = Spec.optimizer({ kind: 'sgd', lr: 0.5 })
+ * const params = tensor([1, 2])
+ * const [next] = opt.update(tensor([2, -2]), opt.init(params), params)
+ * assert.deepStrictEqual(next.toArray(), [0, 3])
+ * ```
+ */
+export const optimizer = (spec: OptimizerSpec): Optimizer<unknown> => {
+  switch (spec.kind) {
+    case 'sgd':
+      return Optim.sgd({ lr: spec.lr })
+    case 'momentum':
+      return Optim.momentum({ lr: spec.lr, beta: spec.beta })
+    case 'nesterov':
+      return Optim.nesterov({ lr: spec.lr, beta: spec.beta })
+    case 'adagrad':
+      return Optim.adagrad({ lr: spec.lr, eps: spec.eps })
+    case 'rmsprop':
+      return Optim.rmsprop({ lr: spec.lr, decay: spec.decay, eps: spec.eps })
+    case 'adam':
+      return Optim.adam({ lr: spec.lr, beta1: spec.beta1, beta2: spec.beta2, eps: spec.eps })
+    case 'adamw':
+      return Optim.adamw({ lr: spec.lr, beta1: spec.beta1, beta2: spec.beta2, eps: spec.eps, weightDecay: spec.weightDecay })
+  }
+}
+
+/** Targets for a regression or binary loss from class labels: the labels themselves when they fill the prediction, else one-hot rows. */
+const targetsOf = (prediction: Tensor, labels: Int32Array): Tensor | Int32Array =>
+  prediction.size === labels.length ? labels : Loss.oneHot(labels, prediction.shape[prediction.rank - 1] ?? 1, { dtype: prediction.dtype })
+
+/**
+ * The loss a configuration names, as `Train.fit` takes it (a batch of predictions against
+ * integer labels). `mse` and `l1` compare with one-hot rows of the labels (or with the labels
+ * themselves when the model has one output); the binary losses take labels 0/1.
+ *
+ * @example
+ * ```ts
+ * import { Spec, tensor } from 'lamina'
+ * import assert from 'node:assert'
+ * const mse = Spec.loss('mse')
+ * assert.strictEqual(mse(tensor([[1, 0], [0, 0]]), Int32Array.from([0, 1])).item(), 0.25) // mean of (0 + 0)/2 and (0 + 1)/2
+ * const ce = Spec.loss('crossEntropyWithLogits')
+ * assert.ok(Math.abs(ce(tensor([[0, 0]]), Int32Array.from([1])).item() - Math.LN2) < 1e-15)
+ * ```
+ */
+export const loss = (name: LossName): LossFn => {
+  switch (name) {
+    case 'crossEntropyWithLogits':
+      return (z, labels) => Loss.crossEntropyWithLogits(z, labels)
+    case 'crossEntropy':
+      return (p, labels) => Loss.crossEntropy(p, labels)
+    case 'nll':
+      return (logp, labels) => Loss.nll(logp, labels)
+    case 'mse':
+      return (p, labels) => Loss.mse(p, targetsOf(p, labels) as Tensor)
+    case 'l1':
+      return (p, labels) => Loss.l1(p, targetsOf(p, labels) as Tensor)
+    case 'binaryCrossEntropyWithLogits':
+      return (z, labels) => Loss.binaryCrossEntropyWithLogits(z, labels)
+    case 'binaryCrossEntropy':
+      return (p, labels) => Loss.binaryCrossEntropy(p, labels)
+  }
+}
