@@ -205,6 +205,9 @@ export const traceCommand: Subcommand = (program, { io, exit }) => {
         throw e
       }
       const names = Expr.variables(tree)
+      if (names.length === 0) {
+        throw new UsageError(`the expression ${Expr.print(tree)} has no variables: a trace differentiates with respect to at least one`)
+      }
       const point = parseAt(options.at ?? [], names)
       const digits = parseDigits(options.digits)
       if (options.tangent !== undefined && !names.includes(options.tangent)) {

@@ -60,48 +60,86 @@ const callOf = <A>(F: Floating<A>, fn: FunctionName): ((x: A) => A) => {
 
 type Compiled<A> = (vars: Readonly<Record<string, A>>) => A
 
-const build = <A>(F: Floating<A>, e: Expr): Compiled<A> => {
+/** One node's operation, given its children's values (`child(e)` for a sub-expression). */
+const step = <A>(F: Floating<A>, e: Expr, vars: Readonly<Record<string, A>>, child: (e: Expr) => A): A => {
   switch (e.kind) {
-    case 'number': {
-      const c = F.fromNumber(e.value)
-      return () => c
-    }
-    case 'variable': {
-      const name = e.name
-      return (vars) => vars[name]!
-    }
-    case 'unary': {
-      const x = build(F, e.operand)
-      return (vars) => F.neg(x(vars))
-    }
-    case 'call': {
-      const f = callOf(F, e.fn)
-      const x = build(F, e.arg)
-      return (vars) => f(x(vars))
-    }
+    case 'number':
+      return F.fromNumber(e.value)
+    case 'variable':
+      return vars[e.name]!
+    case 'unary':
+      return F.neg(child(e.operand))
+    case 'call':
+      return callOf(F, e.fn)(child(e.arg))
     case 'binary': {
-      const a = build(F, e.left)
       if (e.op === '^' && variables(e.right).length === 0) {
         // a constant exponent: the primitive pow, with its rule c·a^(c−1)
-        const c = build(FloatingNumber, e.right)({})
+        const c = evaluateConstant(e.right)
         // pow refuses a NaN exponent; a^NaN is NaN whatever a is
-        return Number.isNaN(c) ? (vars) => F.mul(a(vars), F.fromNumber(NaN)) : (vars) => F.pow(a(vars), c)
+        return Number.isNaN(c) ? F.mul(child(e.left), F.fromNumber(NaN)) : F.pow(child(e.left), c)
       }
-      const b = build(F, e.right)
+      const [a, b] = [child(e.left), child(e.right)]
       switch (e.op) {
         case '+':
-          return (vars) => F.add(a(vars), b(vars))
+          return F.add(a, b)
         case '-':
-          return (vars) => F.sub(a(vars), b(vars))
+          return F.sub(a, b)
         case '*':
-          return (vars) => F.mul(a(vars), b(vars))
+          return F.mul(a, b)
         case '/':
-          return (vars) => F.div(a(vars), b(vars))
+          return F.div(a, b)
         case '^':
           // a variable exponent: a^b = exp(b·ln a), for a > 0
-          return (vars) => F.exp(F.mul(b(vars), F.log(a(vars))))
+          return F.exp(F.mul(b, F.log(a)))
       }
     }
+  }
+}
+
+const evaluateConstant = (e: Expr): number => {
+  const go = (x: Expr): number => step(FloatingNumber, x, {}, go)
+  return go(e)
+}
+
+/** The sub-expressions that are evaluated as their own steps (a constant exponent belongs to its `^`). */
+const children = (e: Expr): readonly Expr[] => {
+  switch (e.kind) {
+    case 'number':
+    case 'variable':
+      return []
+    case 'unary':
+      return [e.operand]
+    case 'call':
+      return [e.arg]
+    case 'binary':
+      return e.op === '^' && variables(e.right).length === 0 ? [e.left] : [e.left, e.right]
+  }
+}
+
+/**
+ * The nodes in the order a worked trace table lists them: by height (all operations on
+ * inputs first, then those on their results, …), left to right within a height. For
+ * ln(x1) + x1·x2 − sin(x2) this is ln, ×, sin, +, − — seed 004's v₁ … v₅.
+ */
+const schedule = (e: Expr): readonly Expr[] => {
+  const height = new Map<Expr, number>()
+  const order: Expr[] = []
+  const visit = (x: Expr): number => {
+    const h = children(x).reduce((m, c) => Math.max(m, visit(c) + 1), 0)
+    height.set(x, h)
+    order.push(x)
+    return h
+  }
+  visit(e)
+  return order.map((x, i) => [x, i] as const).sort((p, q) => height.get(p[0])! - height.get(q[0])! || p[1] - q[1]).map(([x]) => x)
+}
+
+const build = <A>(F: Floating<A>, e: Expr): Compiled<A> => {
+  const order = schedule(e)
+  return (vars) => {
+    const values = new Map<Expr, A>()
+    for (const x of order) values.set(x, step(F, x, vars, (c) => values.get(c)!))
+    return values.get(e)!
   }
 }
 

@@ -181,7 +181,7 @@ const caretOf = (input: string, column: number): string => {
   return `${shown}\n${pad}^`
 }
 
-const isControl = (c: string): boolean => /^[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]$/u.test(c)
+const isControl = (c: string): boolean => /^[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]$/u.test(c)
 const isWhitespace = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || /^\p{Zs}$/u.test(c)
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9'
 const isIdentStart = (c: string | undefined): boolean => c !== undefined && (c === '_' || /^\p{L}$/u.test(c))
@@ -299,10 +299,12 @@ interface Parsed {
   readonly depth: number
 }
 
-const implicitHint = (t: Token): string =>
-  t.type === 'number' || t.type === 'ident' || t.type === '('
-    ? ' (there is no implicit multiplication: write a * between factors)'
-    : ''
+const implicitHint = (t: Token, previous: Token | undefined): string =>
+  t.type === 'number' && t.text.startsWith('.') && previous?.type === 'number'
+    ? ' (a number has at most one decimal point)'
+    : t.type === 'number' || t.type === 'ident' || t.type === '('
+      ? ' (there is no implicit multiplication: write a * between factors)'
+      : ''
 
 /**
  * Parses an expression into its syntax tree, or throws a `ParseError` (with the column and a
@@ -387,7 +389,7 @@ export function parse(input: string): Expr {
       advance()
       return
     }
-    const found = current.type === 'end' ? '' : `, found ${describe(current)}${implicitHint(current)}`
+    const found = current.type === 'end' ? '' : `, found ${describe(current)}${implicitHint(current, previous)}`
     fail(`missing ')' ${at(current.column)} to close ${what} at column ${open.column}${found}`, current.column)
   }
 
@@ -440,7 +442,7 @@ export function parse(input: string): Expr {
   if (current.type !== 'end') {
     if (current.type === ')') fail(`unmatched ')' ${at(current.column)}`, current.column)
     fail(
-      `unexpected ${describe(current)} ${at(current.column)} after a complete expression; expected one of + - * / ^${implicitHint(current)}`,
+      `unexpected ${describe(current)} ${at(current.column)} after a complete expression; expected one of + - * / ^${implicitHint(current, previous)}`,
       current.column
     )
   }
