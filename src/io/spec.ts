@@ -356,7 +356,8 @@ const deepFreeze = <A>(a: A): A => {
  * `Layer.sequential`'s, so a spec that does not fit is a `Left` holding the same
  * `ShapeError` the type checker reports for the same mistake in TypeScript; a malformed spec
  * is a `Left` holding a `DecodeError`. Same spec and same key, same initial weights as the
- * hand-written model.
+ * hand-written model. The chain is checked from the spec's `input` (so messages carry sizes
+ * a convolution's free dimensions would leave as `?`), and the model's `inShape` is that input.
  *
  * @example
  * ```ts
