@@ -43,7 +43,7 @@ describe('examples/mnist (the main job)', () => {
   // the configuration the README's first command runs (10 epochs, seed 0), about 25 s here
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--out', 'test/.doc-examples/mnist-model.json'],
+    ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--out', 'test/.doc-examples/mnist-model.safetensors'],
     { cwd: root, encoding: 'utf8' }
   )
 
@@ -59,15 +59,17 @@ describe('examples/mnist (the main job)', () => {
     expect(rows.flat().reduce((a, b) => a + b, 0)).toBe(2004)
   })
 
-  it('saves the model atomically as JSON with every parameter', async () => {
+  it('saves the model as safetensors with every parameter and its spec', async () => {
     const { readFileSync } = await import('node:fs')
-    const saved = JSON.parse(readFileSync(`${root}test/.doc-examples/mnist-model.json`, 'utf8'))
-    expect(saved.tensors.map((t: { name: string; shape: number[] }) => [t.name, t.shape])).toEqual([
-      ['layers.0.w', [784, 128]],
+    const { Safetensors } = await import('lamina')
+    const saved = Safetensors.read(readFileSync(`${root}test/.doc-examples/mnist-model.safetensors`))
+    expect(Object.entries(saved.tensors).map(([name, t]) => [name, t.shape]).sort()).toEqual([
       ['layers.0.b', [128]],
-      ['layers.2.w', [128, 10]],
-      ['layers.2.b', [10]]
+      ['layers.0.w', [784, 128]],
+      ['layers.2.b', [10]],
+      ['layers.2.w', [128, 10]]
     ])
+    expect(JSON.parse(saved.metadata['spec']!).layers).toHaveLength(3)
   })
 
   it('rejects bad usage with exit code 2', () => {
