@@ -1,0 +1,69 @@
+/**
+ * `lamina eval --model model.safetensors --data mnist|data.json|data.csv`: rebuilds the model
+ * from the file's metadata spec, loads its parameters (checked against the spec's tree) and
+ * prints the loss, the accuracy and the confusion matrix.
+ *
+ * @module
+ */
+import * as Spec from '../io/spec.js'
+import { evaluate } from '../nn/train.js'
+import { ExitCode } from './command.js'
+import type { Subcommand } from './command.js'
+import { classesOf, loadData, loadModel } from './model.js'
+
+/** The loss a model file's training metadata names (cross-entropy on logits when it names none). */
+const lossName = (metadata: Readonly<Record<string, string>>): Spec.LossName => {
+  try {
+    const training: unknown = JSON.parse(metadata['training'] ?? '{}')
+    const decoded = Spec.decodeTraining(training)
+    return decoded._tag === 'Right' ? decoded.right.loss : Spec.trainingDefaults.loss
+  } catch {
+    return Spec.trainingDefaults.loss
+  }
+}
+
+/** A confusion matrix as text: actual classes down, predicted across. */
+export const renderConfusion = (confusion: readonly (readonly number[])[]): string => {
+  const width = Math.max(3, ...confusion.flat().map((n) => String(n).length))
+  const head = `${'actual\\pred'.padEnd(11)} ${confusion.map((_, c) => String(c).padStart(width)).join(' ')}`
+  const rows = confusion.map((row, a) => `${String(a).padStart(11)} ${row.map((n) => String(n).padStart(width)).join(' ')}`)
+  return [head, ...rows].join('\n')
+}
+
+interface EvalCliOptions {
+  readonly model: string
+  readonly data: string
+  readonly json?: boolean
+  readonly seed?: string
+}
+
+/** `lamina eval`. */
+export const evalCommand: Subcommand = (program, { io, exit }) => {
+  program
+    .command('eval')
+    .summary('evaluate a saved model: loss, accuracy and confusion matrix')
+    .description(
+      'Rebuild the model from the spec in a safetensors file written by lamina train, load its parameters (checked against the spec) and evaluate it on a dataset: mnist (the test part of the deterministic split), a JSON or a CSV file.'
+    )
+    .requiredOption('-m, --model <file>', 'the model (.safetensors written by lamina train)')
+    .requiredOption('--data <source>', 'mnist, or a dataset file (.json or .csv)')
+    .option('--seed <n>', 'accepted for symmetry with the other commands; evaluation is deterministic')
+    .option('--json', 'print { loss, accuracy, examples, confusion } as JSON')
+    .addHelpText('after', '\nExamples:\n  $ lamina eval --model mlp.safetensors --data mnist\n  $ lamina eval --model mlp.safetensors --data test.csv --json\n')
+    .action(async (options: EvalCliOptions) => {
+      const loaded = loadModel(options.model)
+      const { model, inputShape, outputShape } = loaded.built
+      const data = await loadData(options.data, inputShape, classesOf(outputShape), 'test')
+      const name = lossName(loaded.metadata)
+      const result = evaluate(model, loaded.params, loaded.state, data, Spec.loss(name))
+      if (options.json === true) {
+        io.stdout(`${JSON.stringify({ model: options.model, data: options.data, examples: data.labels.length, loss: result.loss, lossName: name, accuracy: result.accuracy, confusion: result.confusion }, null, 2)}\n`)
+      } else {
+        io.stdout(
+          `${data.labels.length} examples: loss ${result.loss?.toFixed(4)} (${name}), accuracy ${(100 * result.accuracy).toFixed(2)}%\n\n` +
+            `confusion matrix (rows: actual class, columns: predicted class)\n${renderConfusion(result.confusion)}\n`
+        )
+      }
+      exit(ExitCode.ok)
+    })
+}
