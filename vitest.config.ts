@@ -5,6 +5,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['lamina-src'] } },
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     typecheck: { enabled: false },
     testTimeout: 120_000,
     reporters: ['default']
