@@ -14,11 +14,10 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { LaminaError } from '../error.js'
-import * as Random from '../random.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
-import type { Tensor } from '../tensor.js'
 import * as Dataset from '../io/dataset.js'
+import * as Checkpoint from '../io/checkpoint.js'
 import * as Safetensors from '../io/safetensors.js'
 import * as Spec from '../io/spec.js'
 import { writeFileAtomic } from '../io/atomic.js'
@@ -36,7 +35,9 @@ export const oneLine = (message: string): string =>
 
 /** A lamina error as a one-line failure (exit 1): `ShapeError: layer 3 expects …`. */
 export const failure = (e: LaminaError): CommandFailure =>
-  new CommandFailure(e instanceof Safetensors.SafetensorsError ? oneLine(e.message) : `${e.name}: ${oneLine(e.message)}`)
+  new CommandFailure(
+    e instanceof Safetensors.SafetensorsError || e instanceof Checkpoint.CheckpointError ? oneLine(e.message) : `${e.name}: ${oneLine(e.message)}`
+  )
 
 /** The right of an `Either`, or its left thrown as a one-line failure. */
 export const orFail = <A>(result: E.Either<LaminaError, A>, context?: string): A => {
@@ -127,60 +128,17 @@ export const classesOf = (outputShape: Shape): number | undefined =>
 
 // ================================================================ model files
 
-/** The metadata key that marks a lamina model file, and its version. */
-export const FORMAT_KEY = 'lamina'
-export const FORMAT_VERSION = '1'
-const STATE_PREFIX = 'state.'
+/** Encodes a model as a checkpoint (see `io/checkpoint`). */
+export const encodeModel = Checkpoint.encode
 
-/** Encodes a model: parameters, layer state under `state.`, metadata `{ lamina, spec, …extra }`. */
-export const encodeModel = (spec: Spec.ModelSpec, params: unknown, state: unknown, extra: Readonly<Record<string, string>>): Uint8Array => {
-  const tensors: Record<string, Tensor> = { ...Safetensors.fromTree(params) }
-  const stateTensors = Safetensors.fromTree(state)
-  for (const name of Object.keys(stateTensors)) tensors[`${STATE_PREFIX}${name}`] = stateTensors[name]!
-  return Safetensors.encode(tensors, { [FORMAT_KEY]: FORMAT_VERSION, spec: JSON.stringify(spec), ...extra })
-}
-
-/** A model read back from a file, validated: the built spec, its parameters and state, the file's header. */
-export interface LoadedModel {
-  readonly built: Spec.Built
-  readonly params: Spec.ModelParams
-  readonly state: Spec.ModelState
-  readonly metadata: Readonly<Record<string, string>>
-  readonly header: Safetensors.Header
-  readonly bytes: number
-}
+/** A model read back from a file, validated. */
+export type LoadedModel = Checkpoint.Checkpoint
 
 /**
- * Decodes and validates a model file completely: the header (offsets, dtypes, sizes), the
- * data, the metadata (`lamina` and a `spec` that builds), and that the tensors are exactly
- * the parameters (and state) of the model the spec builds, with their shapes and dtypes.
- * Every problem is a {@link CommandFailure} with a one-line reason.
+ * Decodes and validates a model file completely (see `Checkpoint.decode`); every problem is
+ * a {@link CommandFailure} with a one-line reason.
  */
-export const decodeModel = (bytes: Uint8Array): LoadedModel => {
-  const header = orFail(Safetensors.decodeHeader(bytes))
-  const decoded = orFail(Safetensors.decode(bytes))
-  const { metadata } = decoded
-  if (metadata[FORMAT_KEY] === undefined) {
-    throw new CommandFailure(`not a lamina model: the safetensors metadata has no "${FORMAT_KEY}" key (a file written by lamina train has one)`)
-  }
-  if (metadata[FORMAT_KEY] !== FORMAT_VERSION) {
-    throw new CommandFailure(`unsupported lamina model version ${JSON.stringify(metadata[FORMAT_KEY])} (this lamina reads version ${FORMAT_VERSION})`)
-  }
-  const specText = metadata['spec']
-  if (specText === undefined) throw new CommandFailure('not a lamina model: the safetensors metadata has no "spec" key')
-  const built = orFail(Spec.load(specText), 'the metadata spec')
-  const { model } = built
-  const paramTensors: Record<string, Tensor> = {}
-  const stateTensors: Record<string, Tensor> = {}
-  for (const name of Object.keys(decoded.tensors)) {
-    const t = decoded.tensors[name]!
-    if (name.startsWith(STATE_PREFIX)) stateTensors[name.slice(STATE_PREFIX.length)] = t
-    else paramTensors[name] = t
-  }
-  const params = orFail(Safetensors.toTree(paramTensors, model.init(Random.key(0))), 'the parameters')
-  const state = orFail(Safetensors.toTree(stateTensors, model.initState()), 'the layer state')
-  return { built, params, state, metadata, header, bytes: bytes.length }
-}
+export const decodeModel = (bytes: Uint8Array): LoadedModel => orFail(Checkpoint.decode(bytes))
 
 /** Reads and validates a model file (see {@link decodeModel}); failures name the file. */
 export const loadModel = (file: string): LoadedModel => {
