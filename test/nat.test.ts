@@ -1,8 +1,8 @@
 import { describe, it, expect, expectTypeOf } from 'vitest'
 import type { Add, Div, Eq, IsLiteral, Lt, Lte, Max, Mod, Mul, Product, Sub } from '../src/nat.js'
 
-// These are compile-time checks (tsc type-checks test/); the runtime `expect`s
-// just keep every describe block non-empty when vitest runs it.
+// Compile-time checks: `npm test` runs `tsc --noEmit` over test/ before vitest, and a wrong
+// `expectTypeOf` (or an unused `@ts-expect-error`) fails the build there.
 
 describe('IsLiteral', () => {
   it('accepts non-negative integer literals only', () => {
@@ -13,7 +13,6 @@ describe('IsLiteral', () => {
     expectTypeOf<IsLiteral<-1>>().toEqualTypeOf<false>()
     expectTypeOf<IsLiteral<1.5>>().toEqualTypeOf<false>()
     expectTypeOf<IsLiteral<never>>().toEqualTypeOf<false>()
-    expect(true).toBe(true)
   })
 })
 
@@ -25,11 +24,9 @@ describe('Add / Sub', () => {
     expectTypeOf<Sub<1000, 1>>().toEqualTypeOf<999>()
     expectTypeOf<Sub<1000000000, 999999999>>().toEqualTypeOf<1>()
     expectTypeOf<Sub<7, 7>>().toEqualTypeOf<0>()
-    expect(999 + 1).toBe(1000)
   })
   it('Sub below zero is never', () => {
     expectTypeOf<Sub<1, 2>>().toEqualTypeOf<never>()
-    expect(1 - 2).toBeLessThan(0)
   })
 })
 
@@ -39,7 +36,6 @@ describe('Mul / Div / Mod', () => {
     expectTypeOf<Mul<784, 128>>().toEqualTypeOf<100352>()
     expectTypeOf<Mul<99999, 99999>>().toEqualTypeOf<9999800001>()
     expectTypeOf<Mul<0, 123>>().toEqualTypeOf<0>()
-    expect(99999 * 99999).toBe(9999800001)
   })
   it('floors division and gives never for / 0', () => {
     expectTypeOf<Div<100352, 128>>().toEqualTypeOf<784>()
@@ -50,7 +46,6 @@ describe('Mul / Div / Mod', () => {
     expectTypeOf<Div<5, 0>>().toEqualTypeOf<never>()
     expectTypeOf<Mod<7, 2>>().toEqualTypeOf<1>()
     expectTypeOf<Mod<1000000007, 97>>().toEqualTypeOf<41>()
-    expect(Math.floor(100352 / 128)).toBe(784)
   })
 })
 
@@ -59,7 +54,6 @@ describe('Product', () => {
     expectTypeOf<Product<[16, 6, 6]>>().toEqualTypeOf<576>()
     expectTypeOf<Product<readonly [1, 28, 28]>>().toEqualTypeOf<784>()
     expectTypeOf<Product<[]>>().toEqualTypeOf<1>()
-    expect([16, 6, 6].reduce((a, b) => a * b, 1)).toBe(576)
   })
 })
 
@@ -74,7 +68,6 @@ describe('comparisons', () => {
     expectTypeOf<Eq<576, 577>>().toEqualTypeOf<false>()
     expectTypeOf<Max<3, 12>>().toEqualTypeOf<12>()
     expectTypeOf<Max<1000, 999>>().toEqualTypeOf<1000>()
-    expect(9 < 10).toBe(true)
   })
 })
 
@@ -89,11 +82,9 @@ describe('number propagation', () => {
     expectTypeOf<Product<number[]>>().toEqualTypeOf<number>()
     expectTypeOf<Lt<number, 3>>().toEqualTypeOf<boolean>()
     expectTypeOf<Eq<number, 1>>().toEqualTypeOf<boolean>()
-    expect(typeof 1).toBe('number')
   })
   it('distributes over unions', () => {
     expectTypeOf<Add<1 | 2, 10>>().toEqualTypeOf<11 | 12>()
-    expect([1, 2].map((n) => n + 10)).toEqual([11, 12])
   })
   it('stays assignable to number in generic code', () => {
     const area = <A extends number, B extends number>(a: A, b: B): Mul<A, B> => (a * b) as Mul<A, B>
