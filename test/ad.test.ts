@@ -3,7 +3,6 @@ import { fc, test as fcTest } from '@fast-check/vitest'
 import {
   DTypeError,
   DifferentiationError,
-  Prim,
   Tape,
   Tensor,
   add,
@@ -34,6 +33,7 @@ import {
   div
 } from 'lamina'
 import { tensors, tensorOf } from 'lamina/laws'
+import { countingVjps } from './support/rules.js'
 
 type Scalar = Tensor<[], 'f64'>
 type Vec = Tensor<readonly number[], 'f64'>
@@ -167,26 +167,6 @@ describe('errors', () => {
 
 describe('the tape', () => {
   /** Counts how often each primitive's VJP maps run, by input position. */
-  const countingVjps = <T>(prims: Prim.Prim[], body: () => T): [T, Map<string, number>] => {
-    const counts = new Map<string, number>()
-    const table = Prim.rules as unknown as Record<string, Prim.Rule<Prim.Prim>>
-    const originals = prims.map((p) => [p, table[p]!] as const)
-    for (const [p, rule] of originals) {
-      table[p] = {
-        ...rule,
-        vjp: (ctx) => rule.vjp(ctx).map((m, i) => (ct: Tensor) => {
-          counts.set(`${p}:${i}`, (counts.get(`${p}:${i}`) ?? 0) + 1)
-          return m(ct)
-        })
-      }
-    }
-    try {
-      return [body(), counts]
-    } finally {
-      for (const [p, rule] of originals) table[p] = rule
-    }
-  }
-
   it('never computes the cotangent of data (the gradient with respect to x in x·w)', () => {
     const x = tensor([[1, 2, 3]])
     const w0 = tensor([[1], [2], [3]])

@@ -25,7 +25,6 @@ import {
   Layer,
   Layers,
   Loss,
-  Prim,
   Random,
   Tape,
   add,
@@ -47,6 +46,7 @@ import {
 } from 'lamina'
 import type { Tensor } from 'lamina'
 import { dot, ridders, tensorOf, toVector } from 'lamina/laws'
+import { countingVjps } from './support/rules.js'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
 const DOCS = path.join(ROOT, 'docs')
@@ -393,28 +393,6 @@ type Scalar = Tensor<[], 'f64'>
 const closeTo = (a: number, b: number, rel: number): boolean => Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b))
 const allClose = (a: ArrayLike<number>, b: ArrayLike<number>, rel: number): boolean =>
   a.length === b.length && Array.from(a).every((x, i) => closeTo(x, b[i]!, rel))
-
-/** Counts calls of each primitive's VJP maps (by input position) while `body` runs. */
-const countingVjps = <T>(prims: Prim.Prim[], body: () => T): [T, Map<string, number>] => {
-  const counts = new Map<string, number>()
-  const table = Prim.rules as unknown as Record<string, Prim.Rule<Prim.Prim>>
-  const originals = prims.map((p) => [p, table[p]!] as const)
-  for (const [p, rule] of originals) {
-    table[p] = {
-      ...rule,
-      vjp: (ctx) =>
-        rule.vjp(ctx).map((m, i) => (ct: Tensor) => {
-          counts.set(`${p}:${i}`, (counts.get(`${p}:${i}`) ?? 0) + 1)
-          return m(ct)
-        })
-    }
-  }
-  try {
-    return [body(), counts]
-  } finally {
-    for (const [p, rule] of originals) table[p] = rule
-  }
-}
 
 describe('docs/01-chain-rule.md', () => {
   const D = Dual.FloatingDual

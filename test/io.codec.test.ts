@@ -24,6 +24,7 @@ import * as Codec from '../src/io/codec.js'
 import * as Spec from '../src/io/spec.js'
 import * as Data from '../src/io/dataset.js'
 import type { AnyLayer } from '../src/nn/layer.js'
+import { lenet } from './support/models.js'
 
 // ================================================================ helpers
 
@@ -401,21 +402,7 @@ describe('Spec: build gives the model written by hand', () => {
         { kind: 'dense', units: 10 }
       ]
     }
-    const typed = Layer.sequential(
-      Layers.reshape([1, 32, 32]),
-      Conv.conv2d(1, 6, 3),
-      Layers.relu(),
-      Conv.maxPool2d(2),
-      Conv.conv2d(6, 16, 3),
-      Layers.relu(),
-      Conv.maxPool2d(2),
-      Layers.flatten(),
-      Layers.dense(576, 120),
-      Layers.relu(),
-      Layers.dense(120, 84),
-      Layers.relu(),
-      Layers.dense(84, 10)
-    )
+    const typed = lenet()
     const built = right(Spec.build(spec))
     expect(built.outputShape).toEqual([10])
     expect(sameModel(built.model, typed, [1024], 4)).toBe(true)

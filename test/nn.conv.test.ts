@@ -8,6 +8,7 @@ import { fc, test } from '@fast-check/vitest'
 import { ArgumentError, Conv, Layer, Layers, Random, ShapeError, Tree, fromBuffer, grad, mul, sum, tensor, valueAndGrad, zeros } from 'lamina'
 import type { Tensor } from 'lamina'
 import { checkGradient, checkJvp, checkSecondOrder, checkVjp, tensorOf } from 'lamina/laws'
+import { lenet } from './support/models.js'
 
 // ---------------------------------------------------------------- references
 
@@ -247,23 +248,6 @@ describe('derivatives (lamina/laws, float64)', () => {
 })
 
 // ---------------------------------------------------------------- seed 004's LeNet
-
-const lenet = () =>
-  Layer.sequential(
-    Layers.reshape([1, 32, 32]),
-    Conv.conv2d(1, 6, 3),
-    Layers.relu(),
-    Conv.maxPool2d(2),
-    Conv.conv2d(6, 16, 3),
-    Layers.relu(),
-    Conv.maxPool2d(2),
-    Layers.flatten(),
-    Layers.dense(576, 120),
-    Layers.relu(),
-    Layers.dense(120, 84),
-    Layers.relu(),
-    Layers.dense(84, 10)
-  )
 
 describe("seed 004's LeNet", () => {
   const model = lenet()

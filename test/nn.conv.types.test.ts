@@ -10,6 +10,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { Conv, Layer, Layers, ShapeError } from 'lamina'
 import type { ShapeMismatch, ShapeT } from 'lamina'
+import { lenet } from './support/models.js'
 
 /** The per-example output shape a layer promises. */
 type OutOf<L> = L extends { readonly __out?: infer O } ? Layer.Next<Exclude<O, undefined>, ShapeT> : never
@@ -22,23 +23,6 @@ type ConvArgs = Conv.Conv2dArgs<6, 3, 1, 0, 'conv2d'>
 type PoolArgs = Conv.Conv2dArgs<0, 2, 2, 0, 'maxPool2d'>
 
 // seed 004's LeNet, as written there
-const lenet = () =>
-  Layer.sequential(
-    Layers.reshape([1, 32, 32]),
-    Conv.conv2d(1, 6, 3),
-    Layers.relu(),
-    Conv.maxPool2d(2),
-    Conv.conv2d(6, 16, 3),
-    Layers.relu(),
-    Conv.maxPool2d(2),
-    Layers.flatten(),
-    Layers.dense(576, 120),
-    Layers.relu(),
-    Layers.dense(120, 84),
-    Layers.relu(),
-    Layers.dense(84, 10)
-  )
-
 describe('the convolutional shape rule (Conv2dOut)', () => {
   it('computes ⌊(n + 2p − k)/s⌋ + 1 for each spatial axis and keeps or replaces the channels', () => {
     expectTypeOf<Layer.Conv2dOut<[1, 32, 32], ConvArgs>>().toEqualTypeOf<[6, 30, 30]>()
