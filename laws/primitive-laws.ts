@@ -8,7 +8,7 @@ import type { Tensor } from '../src/tensor.js'
 import * as M from './measure.js'
 import { applyCase, primitiveCases } from './primitives.js'
 import type { PrimitiveCase } from './primitives.js'
-import { runLaw } from './run.js'
+import { runLaw, worstEntry } from './run.js'
 import type { LawReport, RunOptions } from './run.js'
 
 /** How many cases each law gets. */
@@ -38,11 +38,6 @@ type Args = readonly Tensor[]
 export const checkPrimitive = <P extends Prim>(prim: P, runs: PrimitiveRuns, options?: Omit<RunOptions, 'numRuns'>): LawReport[] => {
   const cases = primitiveCases[prim] as unknown as import('fast-check').Arbitrary<PrimitiveCase<P>>
   const fn = (c: PrimitiveCase<P>) => applyCase(prim, c.params) as (args: Args) => Tensor
-  const worst = (a: Float64Array[], b: Float64Array[]) => {
-    let d = 0
-    a.forEach((row, i) => row.forEach((x, j) => (d = Math.max(d, Math.abs(x - (b[i]?.[j] ?? NaN))))))
-    return `largest Jacobian entry difference ${d}`
-  }
   const law = (
     name: string,
     tolerance: 'gradient' | 'innerProduct' | 'value' | 'secondOrder',
@@ -54,7 +49,7 @@ export const checkPrimitive = <P extends Prim>(prim: P, runs: PrimitiveRuns, opt
         law: `${prim}: ${name}`,
         tolerance,
         measure: (c, seed) => measure(fn(c), c.args, seed),
-        explain: (c) => worst(M.jacobianMatrix(fn(c), c.args, 'reverse'), M.numericJacobian(fn(c), c.args, options))
+        explain: (c) => worstEntry(M.jacobianMatrix(fn(c), c.args, 'reverse'), M.numericJacobian(fn(c), c.args, options), 'reverse mode', 'finite differences')
       },
       cases,
       { ...options, numRuns }

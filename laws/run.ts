@@ -81,8 +81,20 @@ const show = (input: unknown): string => {
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text
 }
 
-/** The entry where two Jacobians (rows = outputs, columns = inputs) differ most. */
-const worstEntry = (a: Float64Array[], b: Float64Array[], nameA: string, nameB: string): string => {
+/**
+ * Names the entry where two Jacobians (rows = outputs, columns = inputs) differ most, with
+ * both values and their difference: how every failing law explains itself.
+ *
+ * @example
+ * ```ts
+ * import { worstEntry } from 'lamina/laws'
+ * import assert from 'node:assert'
+ * const text = worstEntry([Float64Array.of(1, 2)], [Float64Array.of(1, 2.5)], 'reverse mode', 'finite differences')
+ * assert.ok(text.startsWith('worst Jacobian entry J[0][1]'))
+ * assert.ok(text.endsWith('reverse mode 2, finite differences 2.5, difference -0.5'))
+ * ```
+ */
+export const worstEntry = (a: Float64Array[], b: Float64Array[], nameA: string, nameB: string): string => {
   let best = { i: 0, j: 0, x: NaN, y: NaN, d: -1 }
   a.forEach((row, i) =>
     row.forEach((x, j) => {

@@ -116,12 +116,36 @@ export const erf = (x: number): number => {
   return a > 6 ? Math.sign(x) : Math.sign(x) * (1 - erfcContinuedFraction(a))
 }
 
-const sigmoid = (x: number): number => {
+/**
+ * The logistic sigmoid of a number, stable for large |x|.
+ *
+ * @example
+ * ```ts
+ * import { Floating } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Floating.sigmoid(0), 0.5)
+ * assert.strictEqual(Floating.sigmoid(-1000), 0)
+ * ```
+ */
+export const sigmoid = (x: number): number => {
   // e⁻ˣ only for x ≥ 0 and eˣ only for x < 0: the exponential never overflows
   if (x >= 0) return 1 / (1 + Math.exp(-x))
   const e = Math.exp(x)
   return e / (1 + e)
 }
+
+/**
+ * Softplus ζ(x) = log(1 + eˣ) of a number, as max(x, 0) + log1p(e^(−|x|)) so it never overflows.
+ *
+ * @example
+ * ```ts
+ * import { Floating } from 'lamina'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Floating.softplus(1000), 1000)
+ * assert.strictEqual(Floating.softplus(0), Math.LN2)
+ * ```
+ */
+export const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))
 
 /**
  * The `Floating` instance for JavaScript numbers (float64). As a field, `div` is exact
@@ -159,7 +183,7 @@ export const FloatingNumber: Floating<number> = {
   pow: Math.pow,
   sigmoid,
   // max(x, 0) + ln(1 + e^(−|x|)): the exponential is at most 1
-  softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  softplus: (x) => softplus(x),
   relu: (x) => Math.max(x, 0),
   abs: Math.abs,
   sign: Math.sign,

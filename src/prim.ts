@@ -185,7 +185,7 @@ const unreduce = (ct: Tensor, input: Shape, axes: readonly number[]): Tensor => 
 const extremumWeights = (x: Tensor, out: Tensor, axes: readonly number[]): Tensor => {
   const kept = keptShape(x.shape, axes)
   const extremum = cpu.broadcastTo(val(out), kept, x.shape, 'f64')
-  const hits = cpu.map(cpu.zip(val(x), extremum, (a, b) => (a === b ? 1 : 0), 'f64'), (v) => v, 'f64')
+  const hits = cpu.zip(val(x), extremum, (a, b) => (a === b ? 1 : 0), 'f64')
   const counts = cpu.broadcastTo(cpu.reduce(hits, x.shape, axes, 'sum', 'f64'), kept, x.shape, 'f64')
   return constant(x, (i) => hits[i]! / counts[i]!)
 }

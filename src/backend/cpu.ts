@@ -4,7 +4,7 @@
  * @module
  */
 import type { Backend, BinaryOp, ReduceKind, UnaryOp } from './backend.js'
-import { erf } from '../floating.js'
+import { erf, sigmoid, softplus } from '../floating.js'
 import { allocate } from '../tensor.js'
 import type { Buffer, DType } from '../tensor.js'
 import * as Sh from '../shape.js'
@@ -33,14 +33,6 @@ const binaryLoops: { readonly [K in BinaryOp]: Loop2 } = {
   minimum: (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.min(a[i]!, b[i]!) }
 }
 
-const stableSigmoid = (x: number): number => {
-  if (x >= 0) return 1 / (1 + Math.exp(-x))
-  const e = Math.exp(x)
-  return e / (1 + e)
-}
-
-const stableSoftplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))
-
 type Loop1 = (x: Buffer, o: Buffer, p: number) => void
 const unaryLoops: { readonly [K in UnaryOp]: Loop1 } = {
   neg: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = -x[i]! },
@@ -49,12 +41,12 @@ const unaryLoops: { readonly [K in UnaryOp]: Loop1 } = {
   sin: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.sin(x[i]!) },
   cos: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.cos(x[i]!) },
   tanh: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.tanh(x[i]!) },
-  sigmoid: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = stableSigmoid(x[i]!) },
+  sigmoid: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = sigmoid(x[i]!) },
   relu: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = x[i]! > 0 ? x[i]! : 0 },
   abs: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.abs(x[i]!) },
   sqrt: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.sqrt(x[i]!) },
   erf: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = erf(x[i]!) },
-  softplus: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = stableSoftplus(x[i]!) },
+  softplus: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = softplus(x[i]!) },
   pow: (x, o, p) => { for (let i = 0; i < o.length; i++) o[i] = Math.pow(x[i]!, p) }
 }
 

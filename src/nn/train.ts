@@ -202,10 +202,11 @@ export const fit = <P, S, O>(options: FitOptions<P, S, O>): FitResult<P, S, O> =
   return epochKeys.reduce<FitResult<P, S, O>>(
     (acc, epochKey, e) => {
       const started = performance.now()
-      const [orderKey, dropoutKey] = Random.split(epochKey)
+      // split(k, 3) extends split(k, 2): the order and dropout keys are those of runs without augmentation
+      const [orderKey, dropoutKey, augmentKey] = Random.split(epochKey, 3)
       const batches = minibatches(orderKey!, n, batchSize)
       const stepKeys = Random.split(dropoutKey!, batches.length)
-      const augmentKeys = options.augment === undefined ? [] : Random.split(Random.split(epochKey, 3)[2]!, batches.length)
+      const augmentKeys = options.augment === undefined ? [] : Random.split(augmentKey!, batches.length)
       let total = 0
       const after = batches.reduce(
         (cur, indices, b) => {
