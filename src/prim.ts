@@ -12,6 +12,7 @@
  * @module
  */
 import { cpu } from './backend/cpu.js'
+import { current as backend } from './backend/current.js'
 import type { BinaryOp, ReduceKind, UnaryOp } from './backend/backend.js'
 import { ArgumentError } from './error.js'
 import * as Numerics from './numerics.js'
@@ -157,7 +158,7 @@ const unary = <P extends Prim & UnaryOp>(
   derivative: (ctx: RuleContext<P>) => Tensor
 ) => (op: P): Rule<P> => ({
   arity: 1,
-  forward: ([x], params) => ({ shape: x!.shape, buffer: cpu.unary(op, val(x!), x!.dtype, (params as { exponent?: number }).exponent) }),
+  forward: ([x], params) => ({ shape: x!.shape, buffer: backend().unary(op, val(x!), x!.dtype, (params as { exponent?: number }).exponent) }),
   jvp: (ctx) => [(t) => mul(t, derivative(ctx))],
   vjp: (ctx) => [(ct) => mul(ct, derivative(ctx))]
 })
@@ -165,14 +166,14 @@ const unary = <P extends Prim & UnaryOp>(
 /** An elementwise binary primitive on equally shaped arguments with partials `∂f/∂a`, `∂f/∂b`. */
 const binary = <P extends Prim & BinaryOp>(partials: (ctx: RuleContext<P>) => readonly [Linear, Linear]) => (op: P): Rule<P> => ({
   arity: 2,
-  forward: ([a, b]) => ({ shape: a!.shape, buffer: cpu.binary(op, val(a!), val(b!), a!.dtype) }),
+  forward: ([a, b]) => ({ shape: a!.shape, buffer: backend().binary(op, val(a!), val(b!), a!.dtype) }),
   jvp: partials,
   vjp: partials
 })
 
 const reduceForward = (kind: ReduceKind) => ([x]: readonly Tensor[], { axes, keepdims }: ReduceParams) => ({
   shape: Sh.reduceShape(x!.shape, axes, keepdims, kind),
-  buffer: cpu.reduce(val(x!), x!.shape, axes, kind, x!.dtype)
+  buffer: backend().reduce(val(x!), x!.shape, axes, kind, x!.dtype)
 })
 
 /** The reduced shape with the reduced axes kept as 1, so it broadcasts back over the input. */
@@ -252,7 +253,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // d(−x) = −dx
   neg: {
     arity: 1,
-    forward: ([x]) => ({ shape: x!.shape, buffer: cpu.unary('neg', val(x!), x!.dtype) }),
+    forward: ([x]) => ({ shape: x!.shape, buffer: backend().unary('neg', val(x!), x!.dtype) }),
     jvp: () => [neg],
     vjp: () => [neg]
   },
@@ -342,7 +343,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     arity: 2,
     forward: ([a, b], { transposeA, transposeB }) => ({
       shape: Sh.matmulShape(a!.shape, b!.shape, transposeA, transposeB),
-      buffer: cpu.matmul(val(a!), a!.shape, val(b!), b!.shape, transposeA, transposeB, a!.dtype)
+      buffer: backend().matmul(val(a!), a!.shape, val(b!), b!.shape, transposeA, transposeB, a!.dtype)
     }),
     jvp: ({ args: [a, b], params: { transposeA, transposeB } }) => [
       (t) => matmul(t, b!, transposeA, transposeB),
@@ -358,7 +359,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     arity: 2,
     forward: ([a, b], { transposeA, transposeB }) => ({
       shape: Sh.batchMatmulShape(a!.shape, b!.shape, transposeA, transposeB),
-      buffer: cpu.batchMatmul(val(a!), a!.shape, val(b!), b!.shape, transposeA, transposeB, a!.dtype)
+      buffer: backend().batchMatmul(val(a!), a!.shape, val(b!), b!.shape, transposeA, transposeB, a!.dtype)
     }),
     jvp: ({ args: [a, b], params: { transposeA, transposeB } }) => [
       (t) => batchMatmul(t, b!, transposeA, transposeB),
@@ -372,7 +373,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // broadcasting copies values, so its transpose sums the copies: x̄ = Σ over the stretched axes of ȳ
   broadcast: {
     arity: 1,
-    forward: ([x], { shape }) => ({ shape, buffer: cpu.broadcastTo(val(x!), x!.shape, shape, x!.dtype) }),
+    forward: ([x], { shape }) => ({ shape, buffer: backend().broadcastTo(val(x!), x!.shape, shape, x!.dtype) }),
     jvp: ({ params: { shape } }) => [(t) => broadcast(t, shape)],
     vjp: ({ args: [x], params: { shape } }) => {
       const pad = shape.length - x!.shape.length
@@ -390,7 +391,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // a permutation of axes; its transpose is the inverse permutation
   transpose: {
     arity: 1,
-    forward: ([x], { perm }) => ({ shape: Sh.transposeShape(x!.shape, perm), buffer: cpu.transpose(val(x!), x!.shape, perm, x!.dtype) }),
+    forward: ([x], { perm }) => ({ shape: Sh.transposeShape(x!.shape, perm), buffer: backend().transpose(val(x!), x!.shape, perm, x!.dtype) }),
     jvp: ({ params: { perm } }) => [(t) => bind('transpose', [t], { perm })],
     vjp: ({ params: { perm } }) => [(ct) => bind('transpose', [ct], { perm: invertPermutation(perm) })]
   },
@@ -399,7 +400,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     arity: 'many',
     forward: (xs, { axis }) => {
       const shape = xs[0]!.shape.map((d, i) => (i === axis ? xs.reduce((acc, x) => acc + x.shape[axis]!, 0) : d))
-      return { shape, buffer: cpu.concat(xs.map(val), xs.map((x) => x.shape), axis, xs[0]!.dtype) }
+      return { shape, buffer: backend().concat(xs.map(val), xs.map((x) => x.shape), axis, xs[0]!.dtype) }
     },
     jvp: ({ args, params: { axis } }) => {
       const shapes = args.map((a) => a.shape)
@@ -415,7 +416,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // slicing selects; its transpose pads the cotangent back with zeros
   slice: {
     arity: 1,
-    forward: ([x], { starts, sizes }) => ({ shape: sizes, buffer: cpu.slice(val(x!), x!.shape, starts, sizes, x!.dtype) }),
+    forward: ([x], { starts, sizes }) => ({ shape: sizes, buffer: backend().slice(val(x!), x!.shape, starts, sizes, x!.dtype) }),
     jvp: ({ params }) => [(t) => bind('slice', [t], params)],
     vjp: ({ args: [x], params: { starts } }) => [(ct) => bind('pad', [ct], { starts, shape: x!.shape })]
   },
@@ -447,7 +448,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // select(m, a, b) = m ? a : b, so d = m ? da : db (the mask is data, not differentiated)
   select: {
     arity: 2,
-    forward: ([a, b], { mask }) => ({ shape: a!.shape, buffer: cpu.select(mask, val(a!), val(b!), a!.dtype) }),
+    forward: ([a, b], { mask }) => ({ shape: a!.shape, buffer: backend().select(mask, val(a!), val(b!), a!.dtype) }),
     jvp: ({ params }) => [
       (t) => bind('select', [t, zerosOf(t.shape, t.dtype)], params),
       (t) => bind('select', [zerosOf(t.shape, t.dtype), t], params)

@@ -77,7 +77,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
 const SOURCE_DIRS = ['src', 'laws']
-const ENTRY_POINTS = ['src/index.ts', 'laws/index.ts', 'src/node.ts']
+const ENTRY_POINTS = ['src/index.ts', 'laws/index.ts', 'src/node.ts', 'src/gpu.ts']
 const GENERATED_DIR = path.join(ROOT, 'test', '.doc-examples', `run-${process.pid}`)
 
 // ---------------------------------------------------------------------------

@@ -33,7 +33,17 @@ import type { Shape } from '../shape.js'
 /** The GPU.js modes one can ask for. Only the synchronous ones can drive a {@link Backend}. */
 export type GpuMode = 'webasm' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'gpu' | 'async' | 'cpu'
 
-/** A GPU.js backend could not be created, or a kernel ran somewhere it was not asked to. */
+/**
+ * A GPU.js backend could not be created, or a kernel ran somewhere it was not asked to.
+ *
+ * @example
+ * ```ts
+ * import { createGpuBackend, GpuError } from 'lamina/gpu'
+ * import assert from 'node:assert'
+ * // webgpu kernels return Promises, which the synchronous Backend cannot use
+ * await assert.rejects(createGpuBackend({ mode: 'webgpu', onUnavailable: 'throw' }), GpuError)
+ * ```
+ */
 export class GpuError extends LaminaError {
   override name = 'GpuError'
 }
@@ -232,12 +242,19 @@ const reductionRuns = (shape: Shape, axes: readonly number[]): { size: number; r
  * Creates a GPU.js backend. Asynchronous because gpu.js is loaded on demand (so lamina works
  * where it is absent or cannot initialise) and because probing some modes is asynchronous.
  *
- * Usage (not an `@example`: the module has no package export yet, see the module note):
- *
- *     const gpu = await createGpuBackend({ mode: 'webasm' })
- *     gpu.mode            // 'webasm' where WebAssembly runs; 'none' (+ gpu.fallbackReason) otherwise
- *     gpu.backend.matmul(x, [m, k], w, [k, n], false, false, 'f32')
- *     gpu.dispose()
+ * @example
+ * ```ts
+ * import { createGpuBackend } from 'lamina/gpu'
+ * import { Backends, matmul, tensor } from 'lamina'
+ * import assert from 'node:assert'
+ * const gpu = await createGpuBackend({ mode: 'webasm' })
+ * // 'webasm' where WebAssembly runs; 'none' (the cpu backend, reason in fallbackReason) otherwise
+ * assert.ok(gpu.mode === 'webasm' || gpu.fallbackReason !== undefined)
+ * const x = tensor([[1, 2], [3, 4]], { dtype: 'f32' })
+ * const y = Backends.withBackend(gpu.backend, () => matmul(x, x))
+ * assert.deepStrictEqual(y.toArray(), [[7, 10], [15, 22]])
+ * gpu.dispose()
+ * ```
  */
 export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise<GpuBackend> => {
   const requested = options.mode ?? 'webasm'
