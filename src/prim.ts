@@ -146,7 +146,21 @@ const constant = (like: Tensor, values: (i: number) => number): Tensor => {
   for (let i = 0; i < buf.length; i++) buf[i] = values(i)
   return fromOwnedBuffer(like.shape, like.dtype, buf)
 }
-const filled = (like: Tensor, v: number): Tensor => constant(like, () => v)
+const filled = (like: Tensor, v: number): Tensor => fromOwnedBuffer(like.shape, like.dtype, allocate(like.dtype, like.size).fill(v))
+/** relu's derivative as a constant: 1 where x > 0, else 0 (the subgradient 0 at 0). */
+const positiveMask = (x: Tensor): Tensor => {
+  const b = concreteBuffer(x)
+  const out = allocate(x.dtype, b.length)
+  for (let i = 0; i < b.length; i++) out[i] = b[i]! > 0 ? 1 : 0
+  return fromOwnedBuffer(x.shape, x.dtype, out)
+}
+/** |x|'s derivative as a constant: sign(x) (0 at 0). */
+const signs = (x: Tensor): Tensor => {
+  const b = concreteBuffer(x)
+  const out = allocate(x.dtype, b.length)
+  for (let i = 0; i < b.length; i++) out[i] = Math.sign(b[i]!)
+  return fromOwnedBuffer(x.shape, x.dtype, out)
+}
 const zerosOf = (shape: Shape, dtype: DType): Tensor => fromOwnedBuffer(shape, dtype, allocate(dtype, Sh.size(shape)))
 
 const val = (t: Tensor): Buffer => concreteBuffer(t)
@@ -274,9 +288,9 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // d σ(x) = σ(x)(1 − σ(x)) dx; forward uses e^x/(1+e^x) for x < 0 so it never overflows
   sigmoid: unary(({ out }) => mul(out, sub(filled(out, 1), out)))('sigmoid'),
   // d relu(x) = [x > 0] dx; at x = 0 the subgradient 0 is used
-  relu: unary(({ args: [x] }) => constant(x!, (i) => (val(x!)[i]! > 0 ? 1 : 0)))('relu'),
+  relu: unary(({ args: [x] }) => positiveMask(x!))('relu'),
   // d |x| = sign(x) dx; at x = 0 the subgradient 0 is used
-  abs: unary(({ args: [x] }) => constant(x!, (i) => Math.sign(val(x!)[i]!)))('abs'),
+  abs: unary(({ args: [x] }) => signs(x!))('abs'),
   // d √x = dx / (2√x)
   sqrt: unary(({ out }) => div(filled(out, 0.5), out))('sqrt'),
   // d erf(x) = (2/√π)·e^(−x²) dx

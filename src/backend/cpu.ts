@@ -6,6 +6,7 @@
 import type { Backend, BinaryOp, ReduceKind, UnaryOp } from './backend.js'
 import { erf, sigmoid, softplus } from '../floating.js'
 import { allocate } from '../tensor.js'
+import { broadcastTo, reduceSingleRun } from './runs.js'
 import type { Buffer, DType } from '../tensor.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
@@ -62,30 +63,9 @@ const unary = (op: UnaryOp, x: Buffer, dtype: DType, param = 0): Buffer => {
   return out
 }
 
-const broadcastTo = (x: Buffer, from: Shape, to: Shape, dtype: DType): Buffer => {
-  const n = Sh.size(to)
-  const out = allocate(dtype, n)
-  const rank = to.length
-  const pad = rank - from.length
-  // stride of each output axis in the input (0 where the input is stretched)
-  const inStrides = Sh.strides(from)
-  const srcStride = to.map((_, i) => (i < pad || from[i - pad] === 1 ? 0 : inStrides[i - pad]!))
-  const index = new Array<number>(rank).fill(0)
-  let src = 0
-  for (let k = 0; k < n; k++) {
-    out[k] = x[src]!
-    for (let ax = rank - 1; ax >= 0; ax--) {
-      index[ax]!++
-      src += srcStride[ax]!
-      if (index[ax]! < to[ax]!) break
-      src -= srcStride[ax]! * to[ax]!
-      index[ax] = 0
-    }
-  }
-  return out
-}
-
 const reduce = (x: Buffer, shape: Shape, axes: readonly number[], kind: ReduceKind, dtype: DType): Buffer => {
+  const fast = reduceSingleRun(x, shape, axes, kind, dtype)
+  if (fast !== undefined) return fast
   const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d))
   const out = allocate(dtype, Sh.size(outShape))
   const init = kind === 'sum' ? 0 : kind === 'max' ? -Infinity : Infinity

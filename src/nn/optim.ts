@@ -348,7 +348,13 @@ export const sgd = (options?: SgdOptions): Optimizer<SgdState> => {
   const op = 'Optim.sgd'
   const o = checkOptions(op, options, ['lr'])
   const lr = learningRate(op, o['lr'] ?? 0.01)
-  return elementwise<SgdState>(op, [], lr, ({ g, p }, { lr }) => [sub(p, mul(g, lr)), []])
+  // one fused loop, as for Adam: updates are never differentiated
+  return elementwise<SgdState>(op, [], lr, ({ g, p }, { lr }) => {
+    const [gb, pb] = [concreteBuffer(g), concreteBuffer(p)]
+    const q = allocate(p.dtype, pb.length)
+    for (let i = 0; i < pb.length; i++) q[i] = pb[i]! - gb[i]! * lr
+    return [fromOwnedBuffer(p.shape, p.dtype, q), []]
+  })
 }
 
 /** Options of {@link momentum} and {@link nesterov}. */
@@ -381,8 +387,14 @@ export const momentum = (options?: MomentumOptions): Optimizer<MomentumState> =>
   const lr = learningRate(op, o['lr'] ?? 0.01)
   const beta = unitInterval(op, 'beta', o['beta'] ?? 0.9)
   return elementwise<MomentumState>(op, ['velocity'], lr, ({ g, p, slots: [v] }, { lr }) => {
-    const v1 = add(mul(v!, beta), g)
-    return [sub(p, mul(v1, lr)), [v1]]
+    const [gb, pb, vb] = [concreteBuffer(g), concreteBuffer(p), concreteBuffer(v!)]
+    const q = allocate(p.dtype, pb.length)
+    const v1 = allocate(p.dtype, pb.length)
+    for (let i = 0; i < pb.length; i++) {
+      v1[i] = vb[i]! * beta + gb[i]!
+      q[i] = pb[i]! - v1[i]! * lr
+    }
+    return [fromOwnedBuffer(p.shape, p.dtype, q), [fromOwnedBuffer(p.shape, p.dtype, v1)]]
   })
 }
 

@@ -1,0 +1,129 @@
+/**
+ * Broadcasting and reduction over collapsed runs of axes. Adjacent axes that are treated alike
+ * (all copied or all stretched; all kept or all reduced) are merged into one run, so a bias
+ * `[n] → [b, n]` is one stretched run and one copied run, and its copy is `b` block copies
+ * instead of `b·n` index computations.
+ *
+ * @module
+ */
+import type { ReduceKind } from './backend.js'
+import { allocate } from '../tensor.js'
+import type { Buffer, DType } from '../tensor.js'
+import type { Shape } from '../shape.js'
+
+/** A run of merged axes: its total size and whether it is stretched (broadcast) or reduced. */
+interface Run {
+  size: number
+  marked: boolean
+}
+
+/** Merges adjacent axes with the same mark; size-1 axes are dropped (they move nothing). */
+const collapse = (sizes: readonly number[], marks: readonly boolean[]): Run[] => {
+  const runs: Run[] = []
+  sizes.forEach((d, i) => {
+    if (d === 1) return
+    const last = runs[runs.length - 1]
+    if (last !== undefined && last.marked === marks[i]) last.size *= d
+    else runs.push({ size: d, marked: marks[i]! })
+  })
+  return runs
+}
+
+/**
+ * `x` of shape `from` stretched to shape `to` (broadcasting already checked). Copied runs move
+ * as block copies (`set`), stretched innermost runs as `fill`, and a stretched outer run
+ * computes its first block once and duplicates it (`copyWithin`).
+ */
+export const broadcastTo = (x: Buffer, from: Shape, to: Shape, dtype: DType): Buffer => {
+  const pad = to.length - from.length
+  const runs = collapse(
+    to,
+    to.map((_, i) => i < pad || from[i - pad] === 1)
+  )
+  let n = 1
+  for (const d of to) n *= d
+  const out = allocate(dtype, n)
+  if (n === 0) return out
+  if (runs.length === 0) {
+    out[0] = x[0]!
+    return out
+  }
+  // elements moved by one index step of run k, in the output and in the input
+  const outBlock = new Array<number>(runs.length)
+  const inBlock = new Array<number>(runs.length)
+  let o = 1
+  let s = 1
+  for (let k = runs.length - 1; k >= 0; k--) {
+    outBlock[k] = o
+    inBlock[k] = runs[k]!.marked ? 0 : s
+    o *= runs[k]!.size
+    if (!runs[k]!.marked) s *= runs[k]!.size
+  }
+  const last = runs.length - 1
+  const fillFrom = (level: number, dst: number, src: number): void => {
+    const run = runs[level]!
+    if (level === last) {
+      if (run.marked) out.fill(x[src]!, dst, dst + run.size)
+      else out.set(x.subarray(src, src + run.size), dst)
+      return
+    }
+    const step = outBlock[level]!
+    if (run.marked) {
+      fillFrom(level + 1, dst, src)
+      for (let i = 1; i < run.size; i++) out.copyWithin(dst + i * step, dst, dst + step)
+    } else {
+      for (let i = 0; i < run.size; i++) fillFrom(level + 1, dst + i * step, src + i * inBlock[level]!)
+    }
+  }
+  fillFrom(0, 0, 0)
+  return out
+}
+
+/**
+ * Reduces `axes` of `x` when they collapse into a single reduced run `[outer, R, inner]`;
+ * returns `undefined` otherwise (the caller's general loop handles it). Sums accumulate in
+ * float64 and round once; max and min propagate NaN, as the general loop does.
+ */
+export const reduceSingleRun = (x: Buffer, shape: Shape, axes: readonly number[], kind: ReduceKind, dtype: DType): Buffer | undefined => {
+  const runs = collapse(
+    shape,
+    shape.map((_, i) => axes.includes(i))
+  )
+  const reduced = runs.filter((r) => r.marked)
+  if (reduced.length !== 1) return undefined
+  const at = runs.indexOf(reduced[0]!)
+  let outer = 1
+  let inner = 1
+  runs.forEach((r, i) => {
+    if (i < at) outer *= r.size
+    else if (i > at) inner *= r.size
+  })
+  const R = reduced[0]!.size
+  const out = allocate(dtype, outer * inner)
+  if (kind === 'sum') {
+    const acc = new Float64Array(inner)
+    for (let a = 0; a < outer; a++) {
+      acc.fill(0)
+      for (let r = 0; r < R; r++) {
+        const base = (a * R + r) * inner
+        for (let i = 0; i < inner; i++) acc[i] = acc[i]! + x[base + i]!
+      }
+      out.set(acc, a * inner)
+    }
+    return out
+  }
+  const isMax = kind === 'max'
+  for (let a = 0; a < outer; a++) {
+    const dst = a * inner
+    out.fill(isMax ? -Infinity : Infinity, dst, dst + inner)
+    for (let r = 0; r < R; r++) {
+      const base = (a * R + r) * inner
+      for (let i = 0; i < inner; i++) {
+        const v = x[base + i]!
+        const cur = out[dst + i]!
+        if (isMax ? v > cur || Number.isNaN(v) : v < cur || Number.isNaN(v)) out[dst + i] = v
+      }
+    }
+  }
+  return out
+}
