@@ -59,7 +59,8 @@ const broadcastCase = fc
 describe('cpu broadcast over collapsed runs', () => {
   test.prop([broadcastCase, fc.integer()])('equals the element-by-element definition', ({ to, from, dtype }, seed) => {
     const n = size(from)
-    const x = (dtype === 'f32' ? Float32Array : Float64Array).from({ length: n }, (_, i) => ((seed + i * 7919) % 1000) / 7)
+    const values = Array.from({ length: n }, (_, i) => ((seed + i * 7919) % 1000) / 7)
+    const x = dtype === 'f32' ? Float32Array.from(values) : Float64Array.from(values)
     const got = broadcastTo(x, from, to, dtype)
     expect(got).toBeInstanceOf(dtype === 'f32' ? Float32Array : Float64Array)
     expect(Array.from(got)).toEqual(naiveBroadcast(x, from, to))
