@@ -5,6 +5,8 @@
  *   npm run bench                 # full run (W5 trains 10,000 steps per contender)
  *   npm run bench -- --quick      # under a minute
  *   npm run bench -- --steps 2000 # W5 step count
+ *   npm run bench -- --json       # the tables, then one JSON object (every figure and ratio) as the last line
+ *   npm run bench -- --gpu        # the GPU workloads (bench/gpu.ts): W1 n = 1024…4096, MLP 784-1024-1024-10 b = 8192
  *
  * Workloads:
  * - W1 matrix product n×n·n×n, n = 128…1024: GFLOP/s (2n³ flops per product).
@@ -13,23 +15,31 @@
  * - W4 (forward + backward) ÷ forward time, same MLP, batch 128 (the loss included in both).
  * - W5 RSS before and after N training steps (W2's step), after a forced GC.
  *
- * Every figure is the median of repeated timed runs after warm-up runs. Ratio columns are
- * "lamina ÷ peer" of the throughput (GFLOP/s, samples/s): above 1 means lamina is faster.
+ * Every figure is the median of repeated timed runs (at least 5) after warm-up runs, printed
+ * with the spread of the fastest and slowest run. Ratio columns are "lamina ÷ peer" of the
+ * throughput (GFLOP/s, samples/s): above 1 means lamina is faster.
  */
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Layer, Layers, Loss, Optim, Random, Train, fromBuffer, matmul, valueAndGrad } from 'lamina'
+import { Backends, Layer, Layers, Loss, Optim, Random, Train, fromBuffer, matmul, valueAndGrad } from 'lamina'
 import type { Tensor } from 'lamina'
-import { createGpuBackend } from '../src/backend/gpu.js'
+import { createGpuBackend } from 'lamina/gpu'
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    steps: { type: 'string' }
+    steps: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    gpu: { type: 'boolean', default: false }
   }
 })
 const quick = args.quick ?? false
+if (args.gpu === true) {
+  const { runGpuBench } = await import('./gpu.js')
+  await runGpuBench({ json: args.json ?? false })
+  process.exit(0)
+}
 const memSteps = Number(args.steps ?? (quick ? 25 : 10_000))
 const sizes = [128, 256, 512, 1024]
 const gc = (globalThis as { gc?: () => void }).gc
@@ -47,7 +57,7 @@ const budget = (cost: 'cheap' | 'dear'): Budget =>
   quick
     ? cost === 'cheap'
       ? { warmup: 2, minReps: 5, maxReps: 50, minMs: 250 }
-      : { warmup: 0, minReps: 2, maxReps: 2, minMs: 0 } // W1's correctness-check call before timing is the warm-up
+      : { warmup: 0, minReps: 5, maxReps: 5, minMs: 0 } // W1's correctness-check call before timing is the warm-up
     : cost === 'cheap'
       ? { warmup: 5, minReps: 15, maxReps: 500, minMs: 1500 }
       : { warmup: 2, minReps: 7, maxReps: 20, minMs: 3000 }
@@ -58,8 +68,16 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-/** Median milliseconds of one call of `fn`. */
-const time = (fn: () => void, b: Budget): number => {
+/** A timing: median and spread (min, max) over `reps` timed calls, in milliseconds. */
+interface Stat {
+  readonly median: number
+  readonly min: number
+  readonly max: number
+  readonly reps: number
+}
+
+/** Times repeated calls of `fn` after warm-up calls. */
+const time = (fn: () => void, b: Budget): Stat => {
   for (let i = 0; i < b.warmup; i++) fn()
   const times: number[] = []
   const start = performance.now()
@@ -68,7 +86,19 @@ const time = (fn: () => void, b: Budget): number => {
     fn()
     times.push(performance.now() - t0)
   }
-  return median(times)
+  return { median: median(times), min: Math.min(...times), max: Math.max(...times), reps: times.length }
+}
+
+/** A figure derived from a timing: `per(ms)` of the median, and of the fastest and slowest run. */
+interface Figure {
+  readonly value: number
+  readonly low: number
+  readonly high: number
+  readonly reps: number
+}
+const figure = (t: Stat, per: (ms: number) => number): Figure => {
+  const [a, b] = [per(t.min), per(t.max)]
+  return { value: per(t.median), low: Math.min(a, b), high: Math.max(a, b), reps: t.reps }
 }
 
 // ---------------------------------------------------------------- shared inputs (seeded, f32)
@@ -102,13 +132,20 @@ const init = {
 
 // ---------------------------------------------------------------- contenders
 
+/** A figure, or the reason there is none. */
+type Cell = Figure | string
+
 interface Results {
-  /** GFLOP/s per n, or a reason it was not run. */
-  readonly w1: Map<number, number | string>
-  w2?: number | string
-  w3?: number | string
-  w4?: { fwd: number; fwdBwd: number } | string
-  w5?: { before: number; after: number; seconds: number } | string
+  /** GFLOP/s per n. */
+  readonly w1: Map<number, Cell>
+  /** Training samples/s. */
+  w2?: Cell
+  /** Inference samples/s. */
+  w3?: Cell
+  /** Milliseconds of the forward pass and of forward + backward. */
+  w4?: { fwd: Figure; fwdBwd: Figure } | string
+  /** RSS in MiB before and after `steps` training steps. */
+  w5?: { before: number; after: number; seconds: number; steps: number } | string
   note?: string
 }
 const results = new Map<string, Results>()
@@ -118,7 +155,9 @@ const entry = (name: string): Results => {
   return r
 }
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 120)
-const gflops = (n: number, ms: number): number => (2 * n ** 3) / (ms * 1e6)
+const gflops = (n: number) => (ms: number): number => (2 * n ** 3) / (ms * 1e6)
+const samplesPerSecond = (batch: number) => (ms: number): number => (batch * 1000) / ms
+const identity = (ms: number): number => ms
 const mib = (): number => process.memoryUsage().rss / 2 ** 20
 const log = (s: string): void => void process.stderr.write(`  ${s}\n`)
 
@@ -137,29 +176,35 @@ const checkProduct = (who: string, n: number, got: ArrayLike<number>): void => {
 }
 
 /** Runs W5 for one contender: `step` is one training step; GC before each reading. */
-const memory = (stepFn: () => void): { before: number; after: number; seconds: number } => {
+const memory = (stepFn: () => void, steps = memSteps): { before: number; after: number; seconds: number; steps: number } => {
   stepFn()
   gc?.()
   const before = mib()
   const t0 = performance.now()
-  for (let i = 0; i < memSteps; i++) stepFn()
+  for (let i = 0; i < steps; i++) stepFn()
   const seconds = (performance.now() - t0) / 1000
   gc?.()
-  return { before, after: mib(), seconds }
+  return { before, after: mib(), seconds, steps }
 }
 
-// ---- lamina (cpu backend, the one every tensor op runs on)
+// ---- lamina's eager interpreter, on the cpu backend or on a GPU.js backend
 
-const runLamina = (): void => {
-  const r = entry('lamina cpu')
+const runLaminaEager = (name: string, withIt: <A>(thunk: () => A) => A, options: { readonly memory: boolean; readonly isReference: boolean }): void => {
+  const r = entry(name)
   for (const n of sizes) {
     const { a, b } = matrices.get(n)!
     const ta = fromBuffer(a, [n, n], { dtype: 'f32' })
     const tb = fromBuffer(b, [n, n], { dtype: 'f32' })
-    reference.set(n, matmul(ta, tb).data as Float32Array)
-    const ms = time(() => void matmul(ta, tb), budget(n >= 512 ? 'dear' : 'cheap'))
-    r.w1.set(n, gflops(n, ms))
-    log(`lamina cpu matmul n=${n}: ${ms.toFixed(2)} ms`)
+    try {
+      const product = withIt(() => matmul(ta, tb).data as Float32Array)
+      if (options.isReference) reference.set(n, product)
+      else checkProduct(name, n, product)
+      const t = withIt(() => time(() => void matmul(ta, tb), budget(n >= 512 ? 'dear' : 'cheap')))
+      r.w1.set(n, figure(t, gflops(n)))
+      log(`${name} matmul n=${n}: ${t.median.toFixed(2)} ms`)
+    } catch (e) {
+      r.w1.set(n, `failed: ${reason(e)}`)
+    }
   }
   const optimizer = Optim.sgd({ lr: LR })
   const data = { x: fromBuffer(xTrain, [TRAIN_BATCH, IN], { dtype: 'f32' }), labels: labelsTrain }
@@ -169,53 +214,47 @@ const runLamina = (): void => {
     let state = model.initState()
     let optState = optimizer.init(params)
     let k = 0
-    return () => {
-      const next = Train.step(model, params, state, optimizer, optState, Loss.crossEntropyWithLogits, data, Random.key(k++))
-      params = next.params
-      state = next.state
-      optState = next.optimizerState
-    }
+    return () =>
+      withIt(() => {
+        const next = Train.step(model, params, state, optimizer, optState, Loss.crossEntropyWithLogits, data, Random.key(k++))
+        params = next.params
+        state = next.state
+        optState = next.optimizerState
+      })
   }
-  const step = fresh()
-  r.w2 = (TRAIN_BATCH * 1000) / time(step, budget('cheap'))
-  log(`lamina W2 done`)
-  r.w3 = (INFER_BATCH * 1000) / time(() => void Layer.apply(model, params0, xi).data, budget('cheap'))
-  const lossOf = (p: typeof params0): Tensor => Loss.crossEntropyWithLogits(Layer.apply(model, p, data.x), data.labels)
-  const fwd = time(() => void lossOf(params0).item(), budget('cheap'))
-  const fwdBwd = time(() => {
-    const [v, g] = valueAndGrad(lossOf)(params0)
-    v.item()
-    void g.layers[0].w.data
-  }, budget('cheap'))
-  r.w4 = { fwd, fwdBwd }
-  log(`lamina W3/W4 done`)
-  r.w5 = memory(fresh())
-  log(`lamina W5 done`)
+  try {
+    r.w2 = figure(time(fresh(), budget('cheap')), samplesPerSecond(TRAIN_BATCH))
+    r.w3 = figure(time(() => withIt(() => void Layer.apply(model, params0, xi).data), budget('cheap')), samplesPerSecond(INFER_BATCH))
+    const lossOf = (p: typeof params0): Tensor => Loss.crossEntropyWithLogits(Layer.apply(model, p, data.x), data.labels)
+    const fwd = time(() => withIt(() => void lossOf(params0).item()), budget('cheap'))
+    const fwdBwd = time(
+      () =>
+        withIt(() => {
+          const [v, g] = valueAndGrad(lossOf)(params0)
+          v.item()
+          void g.layers[0].w.data
+        }),
+      budget('cheap')
+    )
+    r.w4 = { fwd: figure(fwd, identity), fwdBwd: figure(fwdBwd, identity) }
+    log(`${name} W2–W4 done`)
+    r.w5 = options.memory ? memory(fresh()) : 'not run (the cpu row measures the same code path)'
+    if (options.memory) log(`${name} W5 done`)
+  } catch (e) {
+    r.note = `W2–W5 failed: ${reason(e)}`
+  }
 }
-
-// ---- lamina's GPU.js backend (webasm): W1 only, the tensor ops do not dispatch to it
 
 const runLaminaGpu = async (): Promise<void> => {
   const name = "lamina gpu.js 'webasm'"
-  const r = entry(name)
-  r.note = 'backend.matmul called directly; tensors do not dispatch to this backend, so W2–W5 are n/a'
   const g = await createGpuBackend({ mode: 'webasm' })
   if (g.mode === 'none') {
-    for (const n of sizes) r.w1.set(n, `unavailable: ${g.fallbackReason ?? ''}`)
+    entry(name).note = `not run: ${g.fallbackReason ?? 'unavailable'}`
     return
   }
   try {
-    for (const n of sizes) {
-      const { a, b } = matrices.get(n)!
-      try {
-        checkProduct(name, n, g.backend.matmul(a, [n, n], b, [n, n], false, false, 'f32'))
-        const ms = time(() => void g.backend.matmul(a, [n, n], b, [n, n], false, false, 'f32'), budget(n >= 512 ? 'dear' : 'cheap'))
-        r.w1.set(n, gflops(n, ms))
-        log(`${name} matmul n=${n}: ${ms.toFixed(2)} ms`)
-      } catch (e) {
-        r.w1.set(n, `failed: ${reason(e)}`)
-      }
-    }
+    runLaminaEager(name, (thunk) => Backends.withBackend(g.backend, thunk), { memory: false, isReference: false })
+    entry(name).note = `eager interpreter with Backends.withBackend; kernels compiled: ${g.stats().compiled}, modes that ran: ${g.stats().modesRun.join(', ')}`
   } finally {
     g.dispose()
   }
@@ -245,9 +284,9 @@ const runTf = async (tf: TF, backend: 'cpu' | 'wasm', label: string): Promise<vo
       return out
     }
     checkProduct(label, n, product())
-    const ms = time(() => void product(), budget(n >= 512 ? 'dear' : 'cheap'))
-    r.w1.set(n, gflops(n, ms))
-    log(`${label} matmul n=${n}: ${ms.toFixed(2)} ms`)
+    const t = time(() => void product(), budget(n >= 512 ? 'dear' : 'cheap'))
+    r.w1.set(n, figure(t, gflops(n)))
+    log(`${label} matmul n=${n}: ${t.median.toFixed(2)} ms`)
     ta.dispose()
     tb.dispose()
   }
@@ -274,10 +313,10 @@ const runTf = async (tf: TF, backend: 'cpu' | 'wasm', label: string): Promise<vo
   }
   const dispose = (v: Vars) => Object.values(v).forEach((t) => t.dispose())
   const v = vars()
-  r.w2 = (TRAIN_BATCH * 1000) / time(trainer(v), budget('cheap'))
+  r.w2 = figure(time(trainer(v), budget('cheap')), samplesPerSecond(TRAIN_BATCH))
   dispose(v)
   const v0 = vars()
-  r.w3 = (INFER_BATCH * 1000) / time(() => tf.tidy(() => void logits(v0, xi).dataSync()), budget('cheap'))
+  r.w3 = figure(time(() => tf.tidy(() => void logits(v0, xi).dataSync()), budget('cheap')), samplesPerSecond(INFER_BATCH))
   const fwd = time(() => tf.tidy(() => void lossOf(v0).dataSync()), budget('cheap'))
   const fwdBwd = time(
     () =>
@@ -288,7 +327,7 @@ const runTf = async (tf: TF, backend: 'cpu' | 'wasm', label: string): Promise<vo
       }),
     budget('cheap')
   )
-  r.w4 = { fwd, fwdBwd }
+  r.w4 = { fwd: figure(fwd, identity), fwdBwd: figure(fwdBwd, identity) }
   dispose(v0)
   log(`${label} W2–W4 done`)
   const v5 = vars()
@@ -329,11 +368,12 @@ const runBrain = async (): Promise<void> => {
       return { net, step: () => void net.train(trainRows, opts) }
     }
     const { net, step } = make()
-    r.w2 = (TRAIN_BATCH * 1000) / time(step, budget('cheap'))
-    r.w3 = (INFER_BATCH * 1000) / time(() => inferRows.forEach((row) => net.run(row)), budget('cheap'))
+    r.w2 = figure(time(step, budget('cheap')), samplesPerSecond(TRAIN_BATCH))
+    r.w3 = figure(time(() => inferRows.forEach((row) => net.run(row)), budget('cheap')), samplesPerSecond(INFER_BATCH))
     r.w4 = 'n/a'
     log(`${label} W2/W3 done`)
-    r.w5 = memory(make().step)
+    // brain.js steps are ~200 ms: W5 runs a tenth of the steps (at least 25) to keep the run bounded
+    r.w5 = memory(make().step, Math.max(25, Math.round(memSteps / 10)))
     log(`${label} W5 done`)
   } catch (e) {
     r.note = `not run: ${reason(e)}`
@@ -344,10 +384,10 @@ const runBrain = async (): Promise<void> => {
 
 const started = performance.now()
 console.log(
-  `lamina bench${quick ? ' (--quick)' : ''}: node ${process.version}, float32, seeds fixed; medians of repeated runs after warm-up; ` +
+  `lamina bench${quick ? ' (--quick)' : ''}: node ${process.version}, float32, seeds fixed; medians of repeated runs after warm-up (min–max in brackets); ` +
     `W5 ${memSteps} steps${gc ? '' : ' (run with --expose-gc for steadier memory figures)'}`
 )
-runLamina()
+runLaminaEager('lamina cpu', (thunk) => thunk(), { memory: true, isReference: true })
 await runLaminaGpu()
 
 let tf: TF | undefined
@@ -376,13 +416,23 @@ if (tf === undefined) {
 }
 await runBrain()
 
-// ---------------------------------------------------------------- table
+// ---------------------------------------------------------------- tables
 
-const lamina = results.get('lamina cpu')!
+const MAIN = 'lamina cpu'
+const lamina = results.get(MAIN)!
 const fmt = (v: number, digits = 2): string => (v >= 100 ? v.toFixed(0) : v.toFixed(digits))
-const cell = (v: number | string | undefined): string => (v === undefined ? '—' : typeof v === 'number' ? fmt(v) : v)
-const ratio = (mine: number | string | undefined, theirs: number | string | undefined): string =>
-  typeof mine === 'number' && typeof theirs === 'number' ? `${(mine / theirs).toFixed(2)}×` : '—'
+const valueOf = (c: Cell | undefined): number | undefined => (typeof c === 'object' ? c.value : undefined)
+const cell = (c: Cell | undefined): string => (c === undefined ? '—' : typeof c === 'string' ? c : `${fmt(c.value)} (${fmt(c.low)}–${fmt(c.high)})`)
+const ratioOf = (mine: Cell | undefined, theirs: Cell | undefined): number | undefined => {
+  const [a, b] = [valueOf(mine), valueOf(theirs)]
+  return a !== undefined && b !== undefined ? a / b : undefined
+}
+const ratio = (mine: Cell | undefined, theirs: Cell | undefined): string => {
+  const q = ratioOf(mine, theirs)
+  return q === undefined ? '—' : `${q.toFixed(2)}×`
+}
+const w4ratio = (w: Results['w4']): number | undefined => (typeof w === 'object' ? w.fwdBwd.value / w.fwd.value : undefined)
+const growth = (w: Results['w5']): number | undefined => (typeof w === 'object' ? (w.after - w.before) / w.before : undefined)
 
 const table = (title: string, header: string[], rows: string[][]): void => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
@@ -395,16 +445,17 @@ const table = (title: string, header: string[], rows: string[][]): void => {
 
 const names = [...results.keys()]
 table(
-  'W1 matrix product n×n · n×n, f32: GFLOP/s (ratio = lamina cpu ÷ contender, >1 means lamina cpu is faster)',
+  `W1 matrix product n×n · n×n, f32: GFLOP/s (ratio = ${MAIN} ÷ contender, >1 means ${MAIN} is faster)`,
   ['contender', ...sizes.flatMap((n) => [`n=${n}`, 'ratio'])],
-  names.map((name) => {
-    const r = results.get(name)!
-    return [name, ...sizes.flatMap((n) => (r.w1.has(n) ? [cell(r.w1.get(n)), ratio(lamina.w1.get(n), r.w1.get(n))] : ['—', '—']))]
-  })
+  names
+    .filter((name) => results.get(name)!.w1.size > 0)
+    .map((name) => {
+      const r = results.get(name)!
+      return [name, ...sizes.flatMap((n) => (r.w1.has(n) ? [cell(r.w1.get(n)), ratio(lamina.w1.get(n), r.w1.get(n))] : ['—', '—']))]
+    })
 )
-const w4ratio = (w: Results['w4']): string | number | undefined => (typeof w === 'object' ? w.fwdBwd / w.fwd : w)
 table(
-  'W2–W4 MLP 784-128-10 (ReLU, softmax cross-entropy, SGD lr 0.01), f32: throughput in samples/s (ratio = lamina ÷ contender, >1 means lamina is faster)',
+  `W2–W4 MLP 784-128-10 (ReLU, softmax cross-entropy, SGD lr 0.01), f32: throughput in samples/s (ratio = ${MAIN} ÷ contender, >1 means ${MAIN} is faster)`,
   ['contender', 'W2 train b=128', 'ratio', 'W3 infer b=1024', 'ratio', 'W4 fwd ms', 'fwd+bwd ms', '(fwd+bwd)÷fwd'],
   names
     .filter((name) => results.get(name)!.w2 !== undefined || results.get(name)!.note?.startsWith('not run'))
@@ -412,35 +463,77 @@ table(
       const r = results.get(name)!
       if (r.w2 === undefined) return [name, r.note ?? '—', '', '', '', '', '', '']
       const w4 = r.w4
+      const q = w4ratio(w4)
       return [
         name,
         cell(r.w2),
         ratio(lamina.w2, r.w2),
         cell(r.w3),
         ratio(lamina.w3, r.w3),
-        typeof w4 === 'object' ? w4.fwd.toFixed(3) : cell(w4),
-        typeof w4 === 'object' ? w4.fwdBwd.toFixed(3) : '—',
-        typeof w4ratio(w4) === 'number' ? (w4ratio(w4) as number).toFixed(2) : cell(w4ratio(w4))
+        typeof w4 === 'object' ? w4.fwd.value.toFixed(3) : (w4 ?? '—'),
+        typeof w4 === 'object' ? w4.fwdBwd.value.toFixed(3) : '—',
+        q !== undefined ? q.toFixed(2) : '—'
       ]
     })
 )
 table(
-  `W5 memory: RSS (MiB) before and after ${memSteps} training steps (W2's step), GC forced before each reading`,
-  ['contender', 'before', 'after', 'delta', 'ms/step'],
+  'W5 memory: RSS (MiB) before and after the training steps (W2\'s step), GC forced before each reading',
+  ['contender', 'steps', 'before', 'after', 'growth', 'ms/step'],
   names
     .filter((name) => results.get(name)!.w5 !== undefined)
     .map((name) => {
       const w = results.get(name)!.w5!
-      if (typeof w === 'string') return [name, w, '', '', '']
-      const d = w.after - w.before
-      return [name, w.before.toFixed(1), w.after.toFixed(1), `${d >= 0 ? '+' : ''}${d.toFixed(1)}`, ((w.seconds * 1000) / memSteps).toFixed(3)]
+      if (typeof w === 'string') return [name, w, '', '', '', '']
+      const g = growth(w)!
+      return [name, String(w.steps), w.before.toFixed(1), w.after.toFixed(1), `${g >= 0 ? '+' : ''}${(g * 100).toFixed(1)}%`, ((w.seconds * 1000) / w.steps).toFixed(3)]
     })
 )
 console.log('\nNotes:')
 for (const name of names) {
   const note = results.get(name)!.note
-  if (note !== undefined) console.log(`- ${name.startsWith('brain.js') && note.startsWith('not run') ? `brain.js: ${note}` : `${name}: ${note}`}`)
+  if (note !== undefined) console.log(`- ${name}: ${note}`)
 }
 if (tfWasmSetup !== undefined) console.log(`- tfjs wasm: ${tfWasmSetup}`)
 console.log(`- (fwd+bwd)÷fwd: seed 001's rule of thumb is about 2–3; both timings include the loss.`)
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`)
+
+// ---------------------------------------------------------------- --json
+
+if (args.json === true) {
+  const slug = (name: string): string =>
+    name
+      .replace(/ 4\.22| 2\.0\.0-beta\.24/g, '')
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .replace(/^_|_$/g, '')
+      .toLowerCase()
+  const figures: Record<string, unknown> = {}
+  const ratios: Record<string, number> = {}
+  for (const name of names) {
+    const r = results.get(name)!
+    figures[slug(name)] = {
+      name,
+      W1_gflops: Object.fromEntries([...r.w1].map(([n, c]) => [n, c])),
+      W2_samples_per_s: r.w2 ?? null,
+      W3_samples_per_s: r.w3 ?? null,
+      W4: typeof r.w4 === 'object' ? { fwd_ms: r.w4.fwd, fwd_bwd_ms: r.w4.fwdBwd, ratio: w4ratio(r.w4) } : (r.w4 ?? null),
+      W5: typeof r.w5 === 'object' ? { ...r.w5, growth: growth(r.w5) } : (r.w5 ?? null),
+      note: r.note ?? null
+    }
+    if (name === MAIN) continue
+    const put = (key: string, q: number | undefined) => {
+      if (q !== undefined) ratios[`${key}_vs_${slug(name)}`] = q
+    }
+    for (const n of sizes) put(`W1_n${n}`, ratioOf(lamina.w1.get(n), r.w1.get(n)))
+    put('W2', ratioOf(lamina.w2, r.w2))
+    put('W3', ratioOf(lamina.w3, r.w3))
+  }
+  const w1at512 = valueOf(lamina.w1.get(512))
+  const targets = {
+    'W2 >= 3x tfjs wasm': ratios['W2_vs_tfjs_wasm'] !== undefined ? ratios['W2_vs_tfjs_wasm'] >= 3 : null,
+    'W3 >= 1x tfjs wasm': ratios['W3_vs_tfjs_wasm'] !== undefined ? ratios['W3_vs_tfjs_wasm'] >= 1 : null,
+    'W1 >= 25 GFLOP/s at n=512': w1at512 !== undefined ? w1at512 >= 25 : null,
+    'W4 <= 2.2': w4ratio(lamina.w4) !== undefined ? w4ratio(lamina.w4)! <= 2.2 : null,
+    'W5 growth < 5%': growth(lamina.w5) !== undefined ? growth(lamina.w5)! < 0.05 : null
+  }
+  console.log(JSON.stringify({ node: process.version, quick, w5Steps: memSteps, main: slug(MAIN), figures, ratios, targets }))
+}
