@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { fc, test as fcTest } from '@fast-check/vitest'
 import {
+  Backends,
+  Layer,
+  Layers,
+  Loss,
+  Random,
+  cpu,
   DTypeError,
   DifferentiationError,
   Tape,
@@ -33,6 +39,7 @@ import {
   div
 } from 'lamina'
 import { tensors, tensorOf } from 'lamina/laws'
+import type { Backend } from 'lamina'
 import { countingVjps } from './support/rules.js'
 
 type Scalar = Tensor<[], 'f64'>
@@ -174,6 +181,24 @@ describe('the tape', () => {
     const [, counts] = countingVjps(['matmul'], () => grad(loss)(w0))
     expect(counts.get('matmul:1')).toBe(1)
     expect(counts.get('matmul:0')).toBeUndefined()
+  })
+
+  it('a training step of a two-layer MLP runs five matrix products: two forward, three backward (no x̄)', () => {
+    // backward needs W̄₂ = hᵀ·ȳ, h̄ = ȳ·W₂ᵀ (to reach W₁) and W̄₁ = xᵀ·z̄₁; x̄ = z̄₁·W₁ᵀ is never asked for
+    const model = Layer.sequential(Layers.dense(6, 4), Layers.relu(), Layers.dense(4, 3))
+    const params = model.init(Random.key(0))
+    const x = Random.normal(Random.key(1), [5, 6])
+    const products: string[] = []
+    const counting: Backend = {
+      ...cpu,
+      matmul: (a, aShape, b, bShape, ta, tb, dtype) => {
+        products.push(`[${aShape}]${ta ? 'ᵀ' : ''}·[${bShape}]${tb ? 'ᵀ' : ''}`)
+        return cpu.matmul(a, aShape, b, bShape, ta, tb, dtype)
+      }
+    }
+    const g = Backends.withBackend(counting, () => grad((p: typeof params) => Loss.crossEntropyWithLogits(Layer.apply(model, p, x), [0, 1, 2, 0, 1]))(params))
+    expect(products).toEqual(['[5,6]·[6,4]', '[5,4]·[4,3]', '[5,3]·[4,3]ᵀ', '[5,4]ᵀ·[5,3]', '[5,6]ᵀ·[5,4]'])
+    expect(g.layers[0].w.shape).toEqual([6, 4])
   })
 
   it('visits each node once and adds the adjoints of a value used several times', () => {
