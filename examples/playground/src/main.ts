@@ -1,0 +1,404 @@
+/**
+ * The page: reads the configuration from the URL, trains in short chunks that yield to the
+ * browser between them (the page never blocks), redraws the views a few times a second, and
+ * runs the inspector when a weight or unit is clicked. `window.__playground` exposes a
+ * snapshot of the state for the end-to-end tests.
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { Backends, cpu } from 'lamina'
+import type { Tensor } from 'lamina'
+import * as B from './backend.js'
+import * as Ck from './checkpoint.js'
+import { fromQuery, toQuery } from './config.js'
+import type { Config } from './config.js'
+import * as D from './datasets.js'
+import * as Dg from './diagram.js'
+import * as F from './form.js'
+import * as I from './inspect.js'
+import * as M from './model.js'
+import * as T from './trainer.js'
+import * as V from './views.js'
+
+/** Training runs for about this long before yielding to the page. */
+const CHUNK_MS = 30
+/** The views are redrawn at most this often while training. */
+const VIEW_MS = 120
+/** The inspector follows training at most this often. */
+const INSPECT_MS = 600
+const HISTORY_LIMIT = 600
+
+interface State {
+  config: Config
+  session: T.Session
+  chosen: B.Chosen | undefined
+  running: boolean
+  history: V.LossPoint[]
+  evaluation: T.Evaluation | undefined
+  selected: I.Target | undefined
+  inspection: I.Inspection | undefined
+  diagram: Dg.Diagram
+  /** (time, step) samples of the last seconds, for steps/s. */
+  rate: { t: number; step: number }[]
+  stepsPerSecond: number
+  lastView: number
+  lastInspect: number
+  /** Bumped whenever training starts, so a loop from an earlier start stops. */
+  generation: number
+}
+
+/** The decision boundary is drawn at this grid resolution (the unit images at a coarser one). */
+const HEAT_GRID = 50
+
+const $ = F.byId
+const gridPoints = D.grid(Dg.UNIT_GRID)
+const gridX = D.inputs({ x: gridPoints, labels: new Int32Array(Dg.UNIT_GRID * Dg.UNIT_GRID) })
+const heatX = D.inputs({ x: D.grid(HEAT_GRID), labels: new Int32Array(HEAT_GRID * HEAT_GRID) })
+
+const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v))
+/** Full-precision-ish numbers with an ASCII minus, so they can be read back. */
+const exact = (v: number): string => (Number.isFinite(v) ? Number(v.toPrecision(10)).toString() : String(v))
+
+const showTensor = (t: Tensor): string => {
+  if (t.size === 1) return exact(t.data[0]!)
+  const data = Array.from(t.data)
+  const mean = data.reduce((a, b) => a + b, 0) / data.length
+  const head = data.slice(0, 4).map((v) => fmt(v, 4)).join(', ')
+  return `[${head}${data.length > 4 ? ', …' : ''}] (${data.length} examples, mean ${fmt(mean, 6)})`
+}
+
+const decoded = fromQuery(location.search)
+if (decoded.error !== undefined) {
+  const banner = $('url-error')
+  banner.hidden = false
+  banner.textContent = `${decoded.error.message}\nThose settings were replaced by their defaults.`
+}
+
+const initialSession = T.create(decoded.config)
+const state: State = {
+  config: decoded.config,
+  session: initialSession,
+  chosen: undefined,
+  running: false,
+  history: [],
+  evaluation: undefined,
+  selected: undefined,
+  inspection: undefined,
+  diagram: Dg.build($('net'), initialSession.network.widths, (t) => select(t)),
+  rate: [],
+  stepsPerSecond: NaN,
+  lastView: 0,
+  lastInspect: 0,
+  generation: 0
+}
+
+const setMessage = (text: string, bad = false): void => {
+  const el = $('file-message')
+  el.textContent = text
+  el.classList.toggle('bad', bad)
+}
+
+const setButtons = (): void => {
+  const ready = state.chosen !== undefined
+  const train = $<HTMLButtonElement>('train')
+  train.disabled = !ready
+  train.textContent = state.running ? 'Pause' : 'Train'
+  train.setAttribute('aria-pressed', String(state.running))
+  $<HTMLButtonElement>('step').disabled = !ready || state.running
+  $<HTMLButtonElement>('reset').disabled = !ready
+  $<HTMLButtonElement>('save').disabled = !ready
+}
+
+// ---------------------------------------------------------------- views
+
+const drawInputs = (): void => {
+  const n = Dg.UNIT_GRID * Dg.UNIT_GRID
+  for (const axis of [0, 1]) {
+    const values = Float64Array.from({ length: n }, (_, k) => gridPoints[2 * k + axis]! / D.domain.max)
+    V.drawImage(state.diagram.canvases[0]![axis]!, values, Dg.UNIT_GRID, (v) => v)
+  }
+}
+
+const refresh = (): void => {
+  const s = state.session
+  const evaluation = T.evaluate(s)
+  state.evaluation = evaluation
+  const last = state.history[state.history.length - 1]
+  if (last === undefined || last.step !== s.step) {
+    state.history.push({ step: s.step, train: evaluation.trainLoss, test: evaluation.testLoss })
+    // keep the curve light: drop every other old point when it grows long
+    if (state.history.length > HISTORY_LIMIT) state.history = state.history.filter((_, i) => i % 2 === 0 || i === state.history.length - 1)
+  }
+  $('step-count').textContent = String(s.step)
+  $('train-loss').textContent = fmt(evaluation.trainLoss)
+  $('test-loss').textContent = fmt(evaluation.testLoss)
+  $('test-accuracy').textContent = `${(100 * evaluation.testAccuracy).toFixed(1)}%`
+  $('steps-per-second').textContent = Number.isFinite(state.stepsPerSecond) ? state.stepsPerSecond.toFixed(1) : '–'
+  V.drawLosses($<HTMLCanvasElement>('losses'), state.history)
+
+  // every layer's output over the plane, on the cpu reference (views are not the training)
+  const outputs = Backends.withBackend(cpu, () => M.forwardAll(s.network, s.params, gridX))
+  const widths = s.network.widths
+  for (let l = 1; l < widths.length; l++) {
+    const out = outputs[2 * (l - 1) + (l < widths.length - 1 ? 1 : 0)]!
+    const units = widths[l]!
+    const data = out.data
+    for (let u = 0; u < units; u++) {
+      const values = Float64Array.from({ length: Dg.UNIT_GRID * Dg.UNIT_GRID }, (_, k) => data[k * units + u]!)
+      const colour = V.normalise(values, l < widths.length - 1 ? s.config.activation : 'logit')
+      V.drawImage(state.diagram.canvases[l]![u]!, values, Dg.UNIT_GRID, colour)
+    }
+  }
+  const logits = Backends.withBackend(cpu, () => M.logits(s.network, s.params, heatX)).data
+  V.drawImage($<HTMLCanvasElement>('heatmap'), logits, HEAT_GRID, V.normalise(logits, 'logit'))
+  Dg.updateEdges(state.diagram, Array.from({ length: M.denseCount(s.network) }, (_, k) => M.dense(s.params, k).w.data))
+  state.lastView = performance.now()
+}
+
+const drawData = (): void => {
+  const layer = $<HTMLCanvasElement>('points-layer')
+  layer.getContext('2d')?.clearRect(0, 0, layer.width, layer.height)
+  V.drawPoints(layer, state.session.data.train, state.session.data.test)
+}
+
+// ---------------------------------------------------------------- inspector
+
+const inspect = (): void => {
+  const target = state.selected
+  if (target === undefined) return
+  const s = state.session
+  const batch = T.currentBatch(s)
+  const inspection = I.inspect(s.network, s.params, batch, s.config.l2, target)
+  state.inspection = inspection
+  state.lastInspect = performance.now()
+  $('inspector').hidden = false
+  $('inspect-label').textContent = `${inspection.label} (${target.kind === 'weight' ? 'a weight' : 'a hidden unit’s output, one value per example'}), step ${s.step}`
+  $('inspect-value').textContent = showTensor(inspection.value)
+  const adjoint = $('adjoint')
+  adjoint.textContent = showTensor(inspection.adjoint)
+  adjoint.dataset['value'] = inspection.adjoint.size === 1 ? String(inspection.adjoint.data[0]) : ''
+  $('inspect-loss').textContent = exact(inspection.loss)
+  $('trace').textContent = I.table(inspection)
+  $<HTMLButtonElement>('check-gradient').disabled = target.kind !== 'weight'
+  $('gradient-check').textContent = target.kind === 'weight' ? '' : 'the check runs on weights'
+  // the same adjoint on the training backend: the gradient a step would apply there
+  const chosen = state.chosen
+  const backendLabel = $('inspect-backend-label')
+  const backendValue = $('adjoint-backend')
+  if (target.kind === 'weight' && chosen !== undefined && chosen.mode !== 'cpu') {
+    const { grads } = Backends.withBackend(chosen.backend, () => T.gradient(s, batch))
+    const w = M.dense(grads, target.layer).w
+    backendLabel.textContent = `Same, on GPU.js ${chosen.mode} (float32 kernels)`
+    backendValue.textContent = exact(w.data[target.from * w.shape[1]! + target.to]!)
+  } else {
+    backendLabel.textContent = 'Same, on the training backend'
+    backendValue.textContent = target.kind === 'weight' ? 'training runs on the cpu reference: same as above' : '—'
+  }
+  Dg.markSelected(state.diagram, target)
+}
+
+const select = (target: I.Target): void => {
+  state.selected = target
+  inspect()
+}
+
+const checkGradient = (): void => {
+  const target = state.selected
+  const inspection = state.inspection
+  if (target?.kind !== 'weight' || inspection === undefined) return
+  const s = state.session
+  const check = I.checkGradient(s.network, s.params, T.currentBatch(s), s.config.l2, target, inspection.adjoint.data[0]!)
+  const out = $('gradient-check')
+  out.textContent =
+    `adjoint ${exact(check.adjoint)} · finite differences (Ridders) ${exact(check.estimate)} ± ${check.estimateError.toExponential(1)} · ` +
+    `relative difference ${check.relativeDifference.toExponential(2)}`
+  out.dataset['adjoint'] = String(check.adjoint)
+  out.dataset['estimate'] = String(check.estimate)
+}
+
+// ---------------------------------------------------------------- training
+
+const recordRate = (): void => {
+  const now = performance.now()
+  state.rate.push({ t: now, step: state.session.step })
+  while (state.rate.length > 2 && now - state.rate[0]!.t > 2000) state.rate.shift()
+  const first = state.rate[0]!
+  if (now - first.t > 250) state.stepsPerSecond = ((state.session.step - first.step) * 1000) / (now - first.t)
+}
+
+const yieldToPage = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
+
+const fail = (e: unknown): void => {
+  state.running = false
+  setButtons()
+  setMessage(`training stopped: ${e instanceof Error ? e.message : String(e)}`, true)
+}
+
+const trainLoop = async (): Promise<void> => {
+  const generation = ++state.generation
+  state.rate = [{ t: performance.now(), step: state.session.step }]
+  while (state.running && state.chosen !== undefined && generation === state.generation) {
+    const chosen = state.chosen
+    const started = performance.now()
+    try {
+      Backends.withBackend(chosen.backend, () => {
+        do state.session = T.step(state.session)
+        while (performance.now() - started < CHUNK_MS)
+      })
+    } catch (e) {
+      fail(e)
+      return
+    }
+    recordRate()
+    if (performance.now() - state.lastView > VIEW_MS) refresh()
+    if (state.selected !== undefined && performance.now() - state.lastInspect > INSPECT_MS) inspect()
+    await yieldToPage()
+  }
+}
+
+const toggleTraining = (): void => {
+  state.running = !state.running
+  setButtons()
+  if (state.running) void trainLoop()
+  else {
+    refresh()
+    inspect()
+  }
+}
+
+const stepOnce = (): void => {
+  if (state.running || state.chosen === undefined) return
+  try {
+    state.session = Backends.withBackend(state.chosen.backend, () => T.step(state.session))
+  } catch (e) {
+    fail(e)
+  }
+  refresh()
+  inspect()
+}
+
+// ---------------------------------------------------------------- configuration
+
+const showBackend = (chosen: B.Chosen): void => {
+  const badge = $('backend')
+  badge.textContent = `training on ${chosen.summary}`
+  badge.classList.toggle('cpu', chosen.mode === 'cpu')
+  badge.dataset['mode'] = chosen.mode
+  const notes = [...chosen.notes]
+  if (!chosen.webgl2 && !chosen.webgpu) notes.unshift('This browser has neither WebGL2 nor WebGPU; it still trains, on WebAssembly.')
+  $('backend-notes').textContent = notes.join(' ')
+}
+
+const chooseBackend = async (): Promise<void> => {
+  state.chosen?.dispose()
+  state.chosen = undefined
+  setButtons()
+  $('backend').textContent = 'choosing a backend…'
+  const chosen = await B.choose(state.config.backend)
+  state.chosen = chosen
+  showBackend(chosen)
+  setButtons()
+  document.body.dataset['ready'] = 'true'
+}
+
+/** Starts over with a configuration (and, from an uploaded file, its parameters and step). */
+const apply = async (config: Config, restored?: { params: M.Params; step: number }): Promise<void> => {
+  const backendChanged = config.backend !== state.config.backend
+  state.running = false
+  state.config = config
+  history.replaceState(null, '', `?${toQuery(config)}`)
+  F.write(config)
+  const fresh = T.create(config, restored?.params)
+  state.session = restored === undefined ? fresh : { ...fresh, step: restored.step }
+  state.history = []
+  state.selected = undefined
+  state.inspection = undefined
+  state.stepsPerSecond = NaN
+  $('inspector').hidden = true
+  state.diagram = Dg.build($('net'), state.session.network.widths, (t) => select(t))
+  drawInputs()
+  drawData()
+  refresh()
+  setButtons()
+  if (backendChanged || state.chosen === undefined) await chooseBackend()
+}
+
+const onFormChange = (): void => {
+  const read = F.read(state.config)
+  if (E.isLeft(read)) {
+    setMessage(read.left.message, true)
+    F.write(state.config)
+    return
+  }
+  setMessage('')
+  void apply(read.right)
+}
+
+// ---------------------------------------------------------------- files
+
+const download = (): void => {
+  const s = state.session
+  const bytes = Ck.save(s.config, s.network, s.params, s.step)
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }))
+  const a = document.createElement('a')
+  a.href = url
+  a.download = `lamina-playground-${s.config.dataset}-step${s.step}.safetensors`
+  a.click()
+  setTimeout(() => URL.revokeObjectURL(url), 1000)
+  setMessage(`saved ${bytes.length} bytes (a lamina checkpoint: lamina eval/inspect read it)`)
+}
+
+const upload = async (file: File): Promise<void> => {
+  const bytes = new Uint8Array(await file.arrayBuffer())
+  const loaded = Ck.load(bytes)
+  if (E.isLeft(loaded)) {
+    setMessage(`${file.name}: ${loaded.left.message}`, true)
+    return
+  }
+  await apply(loaded.right.config, { params: loaded.right.params, step: loaded.right.step })
+  setMessage(`loaded ${file.name}: step ${loaded.right.step}`)
+}
+
+// ---------------------------------------------------------------- start
+
+declare global {
+  interface Window {
+    /** The end-to-end tests' view of the page. */
+    __playground?: { snapshot(): unknown }
+  }
+}
+
+window.__playground = {
+  snapshot: () => {
+    const s = state.session
+    const batch = T.currentBatch(s)
+    const rows = (t: Tensor): number[][] => t.toArray() as number[][]
+    return {
+      config: state.config,
+      query: toQuery(state.config),
+      step: s.step,
+      running: state.running,
+      stepsPerSecond: state.stepsPerSecond,
+      trainLoss: state.evaluation?.trainLoss ?? NaN,
+      testLoss: state.evaluation?.testLoss ?? NaN,
+      backend: state.chosen === undefined ? null : { mode: state.chosen.mode, summary: state.chosen.summary, notes: state.chosen.notes, webgl2: state.chosen.webgl2, webgpu: state.chosen.webgpu },
+      params: Array.from({ length: M.denseCount(s.network) }, (_, k) => ({ w: rows(M.dense(s.params, k).w), b: Array.from(M.dense(s.params, k).b.data) })),
+      batch: { x: rows(batch.x), labels: Array.from(batch.labels) },
+      inspection: state.inspection === undefined ? null : { label: state.inspection.label, adjoint: Array.from(state.inspection.adjoint.data) }
+    }
+  }
+}
+
+F.write(state.config)
+F.onChange(onFormChange)
+$('train').addEventListener('click', toggleTraining)
+$('step').addEventListener('click', stepOnce)
+$('reset').addEventListener('click', () => void apply(state.config))
+$('check-gradient').addEventListener('click', checkGradient)
+$('save').addEventListener('click', download)
+$<HTMLInputElement>('upload').addEventListener('change', (event) => {
+  const file = (event.target as HTMLInputElement).files?.[0]
+  if (file !== undefined) void upload(file)
+})
+void apply(state.config)
