@@ -1,5 +1,7 @@
 /**
- * The reference backend: plain loops over typed arrays, float64 or float32 storage.
+ * The reference backend: plain loops over typed arrays, float64 or float32 storage. float32
+ * matrix products run on a hand-written WebAssembly SIMD kernel (./wasm/matmul-f32.wat) where
+ * the engine supports it; float64 products stay on the JavaScript loop.
  *
  * @module
  */
@@ -8,6 +10,7 @@ import { erf, sigmoid, softplus } from '../floating.js'
 import { allocate } from '../tensor.js'
 import { broadcastTo, reduceSingleRun } from './runs.js'
 import type { Buffer, DType } from '../tensor.js'
+import { matmulF32 } from './wasm/matmul-f32.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 
@@ -165,9 +168,21 @@ const matmulInto = (
   }
 }
 
+/** Below this many multiply-adds the JavaScript loop beats the call into WebAssembly (measured:
+ * 0.24 vs 0.27 µs at 2×2×2, 0.60 vs 0.30 µs at 2×4×4). */
+const WASM_MIN_MACS = 16
+
+/** float32 products on the WebAssembly SIMD kernel; undefined where it does not apply or run. */
+const wasmProduct = (a: Buffer, b: Buffer, batch: number, m: number, k: number, n: number, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer | undefined =>
+  dtype === 'f32' && a instanceof Float32Array && b instanceof Float32Array && m * k * n >= WASM_MIN_MACS
+    ? matmulF32(a, b, batch, m, k, n, transposeA, transposeB)
+    : undefined
+
 const matmul = (a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer => {
   const [m, n] = Sh.matmulShape(aShape, bShape, transposeA, transposeB)
   const k = transposeA ? aShape[0]! : aShape[1]!
+  const fast = wasmProduct(a, b, 1, m, k, n, transposeA, transposeB, dtype)
+  if (fast !== undefined) return fast
   const out = allocate(dtype, m * n)
   matmulInto(out, 0, a, 0, b, 0, m, k, n, transposeA, transposeB)
   return out
@@ -176,6 +191,8 @@ const matmul = (a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: 
 const batchMatmul = (a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer => {
   const [batch, m, n] = Sh.batchMatmulShape(aShape, bShape, transposeA, transposeB)
   const k = transposeA ? aShape[1]! : aShape[2]!
+  const fast = wasmProduct(a, b, batch, m, k, n, transposeA, transposeB, dtype)
+  if (fast !== undefined) return fast
   const out = allocate(dtype, batch * m * n)
   for (let i = 0; i < batch; i++) {
     matmulInto(out, i * m * n, a, i * m * k, b, i * k * n, m, k, n, transposeA, transposeB)
