@@ -331,7 +331,8 @@ const runTf = async (tf: TF, backend: 'cpu' | 'wasm', label: string): Promise<vo
   dispose(v0)
   log(`${label} W2–W4 done`)
   const v5 = vars()
-  r.w5 = memory(trainer(v5))
+  // the pure-JS backend takes ~100 ms a step: a tenth of the steps (at least 25) keeps the run bounded
+  r.w5 = memory(trainer(v5), backend === 'cpu' ? Math.max(25, Math.round(memSteps / 10)) : memSteps)
   dispose(v5)
   x.dispose()
   y.dispose()
