@@ -6,3 +6,7 @@
  */
 export { createGpuBackend, GpuError } from './backend/gpu.js'
 export type { GpuBackend, GpuBackendOptions, GpuMode, GpuStats } from './backend/gpu.js'
+export { compile } from './compiled/compile.js'
+export type { CompileOptions, CompiledStep, CompiledStats, CompiledMode, ExecutorKind, StepBatches, StepsResult, TrainingState } from './compiled/compile.js'
+export { CompileError } from './compiled/error.js'
+export type { CompileErrorReason } from './compiled/error.js'

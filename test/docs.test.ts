@@ -58,7 +58,8 @@ const CHAPTERS = [
   '03-graphs.md',
   '04-mlp-backprop.md',
   '05-losses.md',
-  '06-gradient-checking.md'
+  '06-gradient-checking.md',
+  '07-compiled.md'
 ]
 
 // ================================================================ reading the guides

@@ -66,7 +66,41 @@ export interface Optimizer<S> {
   init<P>(params: P): S
   /** One step: the new parameters and the new state. */
   update<P>(grads: NoInfer<P>, state: S, params: P): readonly [P, S]
+  /** What `update` computes, as data, for other interpreters (the compiled step of `lamina/gpu`); absent for custom optimizers. */
+  readonly description?: OptimizerDescription
 }
+
+/**
+ * An optimizer's update rule as data: its kind, its hyperparameters, and `lr` as the validated
+ * learning rate at a step (called with the number of updates already applied). The state's
+ * slots follow from the kind: none for `sgd`, `velocity` for `momentum` and `nesterov`,
+ * `sumOfSquares` for `adagrad`, `meanSquare` for `rmsprop`, `m` and `v` for `adam` (and AdamW).
+ * `decays(params)` tells, leaf by leaf in tree order, which parameters AdamW's weight decay applies to.
+ *
+ * @example
+ * ```ts
+ * import { Optim, tensor } from 'lamina'
+ * import assert from 'node:assert'
+ * const d = Optim.adamw({ lr: 0.1, weightDecay: 0.5, mask: (path) => path !== 'b' }).description
+ * assert.ok(d !== undefined && d.kind === 'adam')
+ * assert.strictEqual(d.lr(0), 0.1)
+ * assert.deepStrictEqual(d.decays({ w: tensor([1]), b: tensor([2]) }), [true, false])
+ * ```
+ */
+export type OptimizerDescription =
+  | { readonly kind: 'sgd'; readonly lr: (step: number) => number }
+  | { readonly kind: 'momentum' | 'nesterov'; readonly lr: (step: number) => number; readonly beta: number }
+  | { readonly kind: 'adagrad'; readonly lr: (step: number) => number; readonly eps: number }
+  | { readonly kind: 'rmsprop'; readonly lr: (step: number) => number; readonly decay: number; readonly eps: number }
+  | {
+      readonly kind: 'adam'
+      readonly lr: (step: number) => number
+      readonly beta1: number
+      readonly beta2: number
+      readonly eps: number
+      readonly weightDecay: number
+      readonly decays: (params: unknown) => readonly boolean[]
+    }
 
 /** The state of {@link sgd}: the number of updates applied. */
 export interface SgdState {
@@ -296,7 +330,14 @@ type Rule = (leaf: Leaf, step: Step) => readonly [Tensor, readonly Tensor[]]
  * An elementwise optimizer whose state is a step count and one tree per slot name, each
  * shaped like the parameters and starting at zero.
  */
-const elementwise = <S extends { readonly step: number }>(op: string, slots: readonly string[], lr: (step: number) => number, rule: Rule): Optimizer<S> => ({
+const elementwise = <S extends { readonly step: number }>(
+  op: string,
+  slots: readonly string[],
+  lr: (step: number) => number,
+  rule: Rule,
+  description: OptimizerDescription
+): Optimizer<S> => ({
+  description,
   init: (params) => {
     const flat = flatten(op, params)
     const state: Record<string, unknown> = { step: 0 }
@@ -354,7 +395,7 @@ export const sgd = (options?: SgdOptions): Optimizer<SgdState> => {
     const q = allocate(p.dtype, pb.length)
     for (let i = 0; i < pb.length; i++) q[i] = pb[i]! - gb[i]! * lr
     return [fromOwnedBuffer(p.shape, p.dtype, q), []]
-  })
+  }, { kind: 'sgd', lr })
 }
 
 /** Options of {@link momentum} and {@link nesterov}. */
@@ -395,7 +436,7 @@ export const momentum = (options?: MomentumOptions): Optimizer<MomentumState> =>
       q[i] = pb[i]! - v1[i]! * lr
     }
     return [fromOwnedBuffer(p.shape, p.dtype, q), [fromOwnedBuffer(p.shape, p.dtype, v1)]]
-  })
+  }, { kind: 'momentum', lr, beta })
 }
 
 /**
@@ -420,7 +461,7 @@ export const nesterov = (options?: MomentumOptions): Optimizer<MomentumState> =>
   return elementwise<MomentumState>(op, ['velocity'], lr, ({ g, p, slots: [v] }, { lr }) => {
     const v1 = add(mul(v!, beta), g)
     return [sub(p, mul(add(g, mul(v1, beta)), lr)), [v1]]
-  })
+  }, { kind: 'nesterov', lr, beta })
 }
 
 /** Options of {@link adagrad}. */
@@ -453,7 +494,7 @@ export const adagrad = (options?: AdagradOptions): Optimizer<AdagradState> => {
   return elementwise<AdagradState>(op, ['sumOfSquares'], lr, ({ g, p, slots: [s] }, { lr }) => {
     const s1 = add(s!, square(g))
     return [sub(p, div(mul(g, lr), add(sqrt(s1), eps))), [s1]]
-  })
+  }, { kind: 'adagrad', lr, eps })
 }
 
 /** Options of {@link rmsprop}. */
@@ -488,7 +529,7 @@ export const rmsprop = (options?: RmspropOptions): Optimizer<RmspropState> => {
   return elementwise<RmspropState>(op, ['meanSquare'], lr, ({ g, p, slots: [e] }, { lr }) => {
     const e1 = add(e!, mul(sub(square(g), e!), 1 - decay)) // = ρ E + (1 − ρ) g², one scalar product fewer
     return [sub(p, div(mul(g, lr), add(sqrt(e1), eps))), [e1]]
-  })
+  }, { kind: 'rmsprop', lr, decay, eps })
 }
 
 /** Options of {@link adam}. */
@@ -541,6 +582,17 @@ const adamLike = (op: string, o: Record<string, unknown>, weightDecay: number, m
       q[i] = pb[i]! * keep - (scale * m1[i]!) / (Math.sqrt(v1[i]!) + epsilon)
     }
     return [fromOwnedBuffer(p.shape, p.dtype, q), [fromOwnedBuffer(p.shape, p.dtype, m1), fromOwnedBuffer(p.shape, p.dtype, v1)]]
+  }, {
+    kind: 'adam',
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weightDecay,
+    decays: (params) => {
+      const flat = flatten(op, params)
+      return flat.leaves.map((p, i) => weightDecay > 0 && mask(flat.paths[i]!, p))
+    }
   })
 }
 

@@ -1,0 +1,589 @@
+/**
+ * Lowering a program to GPU.js kernels. Each node either gets a kernel of its own (its value
+ * is a buffer that stays on the device), or is inlined into the kernel of its one consumer as
+ * an expression at the index that consumer reads:
+ * - elementwise ops, broadcast, transpose, slice, pad and concat are index maps over their
+ *   arguments, so a chain of them ends up as one kernel (bias + activation, the whole update
+ *   of a parameter);
+ * - a product or a reduction is inlined only where its value is read once per element at its
+ *   own index (an elementwise consumer), so `x·W + b` is one kernel, and is never recomputed;
+ * - a reshape is free: the consumer reads the same flat buffer;
+ * - a node read by several consumers, read by a product, or returned, gets a buffer.
+ *
+ * Kernels use only what every GPU.js backend runs: fixed output sizes, loops with literal
+ * bounds, float arithmetic, `Math` functions (`log1p` and `erf` written out). A kernel of a
+ * rank ≥ 2 value runs over a 2-D grid `[last, rest]`, so a product's inner loop vectorises
+ * across output columns on webasm.
+ *
+ * @module
+ */
+import type { MatMulParams, ReduceParams } from '../prim.js'
+import * as Sh from '../shape.js'
+import type { Shape } from '../shape.js'
+import { CompileError } from './error.js'
+import { isElementwise } from './graph.js'
+import type { CompareParams, Node, Ref, Role } from './graph.js'
+
+/** Inputs read per step from a stack `[steps, ...]` at an offset that differs per step. */
+export type StackedRole = 'x' | 'onehot' | 'labels' | 'hyper'
+
+/** A kernel argument: a node's buffer, a constant array, or the per-step offset into a stacked input. */
+export type KernelArg =
+  | { readonly tag: 'buffer'; readonly node: number }
+  | { readonly tag: 'array'; readonly data: Float32Array }
+  | { readonly tag: 'base'; readonly role: StackedRole }
+
+/** One kernel: it computes node `node` into a buffer of `size` elements laid out as GPU.js `output` dims. */
+export interface KernelSpec {
+  readonly node: number
+  readonly source: string
+  readonly output: readonly number[]
+  readonly size: number
+  readonly args: readonly KernelArg[]
+}
+
+/** The kernels of a program, in an order that respects dependencies, and where each buffer lives. */
+export interface KernelPlan {
+  readonly kernels: readonly KernelSpec[]
+  /** The node whose buffer holds node `k`'s value (itself, or the buffer a reshape views). */
+  readonly bufferOf: (k: number) => number
+}
+
+type Decision = 'input' | 'kernel' | 'alias' | 'inline'
+
+const heavyOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul', 'sum', 'mean', 'max', 'logsumexp', 'stopMax'])
+const productOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul'])
+
+const stackedRoles: ReadonlySet<Role['kind']> = new Set(['x', 'onehot', 'labels', 'hyper'])
+
+/** The largest float32 (a value above it is ±Infinity). */
+const MAX_F32 = '3.4028234663852886e38'
+
+/** A float literal that parses back to the same float32 (non-finite values have no literal on every backend). */
+const literal = (v: number): string => {
+  const f = Math.fround(v)
+  if (!Number.isFinite(f)) throw new CompileError('unsupported-model', `compile: the step needs the constant ${v}, which is not a finite float32`)
+  const text = Number.isInteger(f) && Math.abs(f) < 1e21 ? `${f}.0` : String(f)
+  return f < 0 || Object.is(f, -0) ? `(${text})` : text
+}
+
+/** An index into a value: its flat position, and its row and column when the kernel runs on a 2-D grid of `width` columns. */
+interface Ix {
+  readonly flat: string
+  readonly row?: string
+  readonly col?: string
+  readonly width?: number
+}
+
+/**
+ * Decides, from the consumers of each node, which nodes get kernels. Returns one decision per
+ * node; nodes no root depends on are `undefined` (dead code).
+ */
+const decide = (nodes: readonly Node[], roots: readonly Ref[]): (Decision | undefined)[] => {
+  const n = nodes.length
+  const live = new Array<boolean>(n).fill(false)
+  const stack = roots.flatMap((r) => (r.tag === 'node' ? [r.index] : []))
+  while (stack.length > 0) {
+    const k = stack.pop()!
+    if (live[k]) continue
+    live[k] = true
+    for (const a of nodes[k]!.args) if (a.tag === 'node') stack.push(a.index)
+  }
+  const consumers: number[][] = nodes.map(() => [])
+  nodes.forEach((node, k) => {
+    if (!live[k]) return
+    node.args.forEach((a) => {
+      if (a.tag === 'node') consumers[a.index]!.push(k)
+    })
+  })
+  const rooted = new Set(roots.flatMap((r) => (r.tag === 'node' ? [r.index] : [])))
+  const decisions = new Array<Decision | undefined>(n).fill(undefined)
+  // needsBuffer: the node's value must sit in a buffer (a root, a product's operand, a viewed reshape's source)
+  const needsBuffer = new Array<boolean>(n).fill(false)
+  // atIdentity: the node is evaluated once per element of its own index (its own kernel, or inlined into such a chain)
+  const atIdentity = new Array<boolean>(n).fill(false)
+  for (let k = n - 1; k >= 0; k--) {
+    if (!live[k]) continue
+    const node = nodes[k]!
+    const users = consumers[k]!
+    const single = users.length === 1 && !rooted.has(k) && !needsBuffer[k]
+    const user = single ? nodes[users[0]!]! : undefined
+    const readByProduct = users.some((u) => productOps.has(nodes[u]!.op))
+    let decision: Decision
+    if (node.op === 'input') decision = 'input'
+    else if (node.op === 'reshape') decision = single && !readByProduct ? 'inline' : node.args[0]!.tag === 'node' ? 'alias' : 'kernel'
+    else if (!single || readByProduct) decision = 'kernel'
+    else if (heavyOps.has(node.op)) decision = (isElementwise(user!.op) || user!.op === 'reshape') && atIdentity[users[0]!] ? 'inline' : 'kernel'
+    else decision = 'inline'
+    decisions[k] = decision
+    atIdentity[k] = decision === 'kernel' || (decision === 'inline' && (isElementwise(user!.op) || user!.op === 'reshape') && atIdentity[users[0]!]!)
+    if (decision === 'alias') {
+      const source = node.args[0]!
+      if (source.tag === 'node') needsBuffer[source.index] = true
+    }
+    if (productOps.has(node.op)) for (const a of node.args) if (a.tag === 'node') needsBuffer[a.index] = true
+  }
+  return decisions
+}
+
+/** Writes the source of one kernel. */
+class Writer {
+  private readonly lines: string[] = []
+  private counter = 0
+  readonly args: KernelArg[] = []
+  private readonly names = new Map<unknown, string>()
+
+  constructor(
+    private readonly nodes: readonly Node[],
+    private readonly decisions: readonly (Decision | undefined)[],
+    private readonly bufferOf: (k: number) => number
+  ) {}
+
+  source(result: string): string {
+    const params = this.args.map((a, i) => (a.tag === 'base' ? `b${i}` : `a${i}`))
+    return `function (${params.join(', ')}) {\n${this.lines.map((l) => `  ${l}`).join('\n')}\n  return ${result};\n}`
+  }
+
+  line(text: string): void {
+    this.lines.push(text)
+  }
+
+  /** A fresh variable holding `expression`. */
+  let(expression: string, prefix = 'v'): string {
+    const name = `${prefix}${this.counter++}`
+    this.lines.push(`const ${name} = ${expression};`)
+    return name
+  }
+
+  mutable(expression: string, prefix: string): string {
+    const name = `${prefix}${this.counter++}`
+    this.lines.push(`let ${name} = ${expression};`)
+    return name
+  }
+
+  private argument(key: unknown, arg: KernelArg): string {
+    const known = this.names.get(key)
+    if (known !== undefined) return known
+    const name = arg.tag === 'base' ? `b${this.args.length}` : `a${this.args.length}`
+    this.args.push(arg)
+    this.names.set(key, name)
+    return name
+  }
+
+  /** The expression reading element `flat` of a buffer-backed node (with its per-step offset if it is stacked). */
+  private readNode(k: number, flat: string): string {
+    const source = this.bufferOf(k)
+    const node = this.nodes[source]!
+    const name = this.argument(source, { tag: 'buffer', node: source })
+    if (node.op === 'input' && stackedRoles.has(node.role.kind)) {
+      const role = node.role.kind as StackedRole
+      const base = this.argument(`base:${role}`, { tag: 'base', role })
+      // an optimizer scalar is the same at every element
+      return node.role.kind === 'hyper' ? `${name}[${base} + ${node.role.index}]` : `${name}[${base} + ${flat}]`
+    }
+    return `${name}[${flat}]`
+  }
+
+  /** The value of `ref` at index `ix`, as a literal, a variable or a buffer read. */
+  value(ref: Ref, ix: Ix): string {
+    switch (ref.tag) {
+      case 'scalar':
+        return literal(ref.value)
+      case 'array':
+        return `${this.argument(ref.data, { tag: 'array', data: ref.data })}[${ix.flat}]`
+      case 'node':
+        return this.decisions[ref.index] === 'inline' ? this.op(ref.index, ix) : this.readNode(ref.index, ix.flat)
+    }
+  }
+
+  /** A buffer read of `ref` at a flat index (for product operands, which are never inlined). */
+  private element(ref: Ref, flat: string): string {
+    return ref.tag === 'node' && this.decisions[ref.index] === 'inline' ? this.op(ref.index, { flat }) : this.value(ref, { flat })
+  }
+
+  /** A value as a variable, so an expression using it twice does not repeat a read. */
+  private held(ref: Ref, ix: Ix): string {
+    const v = this.value(ref, ix)
+    return /^[\w.()-]+$/.test(v) && !v.includes('[') ? v : this.let(v)
+  }
+
+  /** Σ digitₐ·coefₐ + offset over the axes of `shape`, digits of the flat index `flat` (adjacent axes merged where contiguous). */
+  linear(flat: string, shape: Shape, coefs: readonly number[], offset: number): string {
+    const strides = Sh.strides(shape)
+    const runs: { size: number; coef: number; stride: number }[] = []
+    shape.forEach((d, a) => {
+      if (d === 1) return
+      const last = runs[runs.length - 1]
+      if (last !== undefined && last.coef === coefs[a]! * d) {
+        last.size *= d
+        last.coef = coefs[a]!
+        last.stride = strides[a]!
+      } else runs.push({ size: d, coef: coefs[a]!, stride: strides[a]! })
+    })
+    const terms: string[] = []
+    runs.forEach((run, r) => {
+      if (run.coef === 0) return
+      const quotient = run.stride === 1 ? flat : this.let(`Math.floor(${flat} / ${run.stride})`, 'i')
+      const digit = r === 0 ? quotient : this.let(`${quotient} - Math.floor(${quotient} / ${run.size}) * ${run.size}`, 'i')
+      terms.push(run.coef === 1 ? digit : `${digit} * ${run.coef}`)
+    })
+    if (offset !== 0) terms.push(`${offset}`)
+    if (terms.length === 0) return '0'
+    if (terms.length === 1 && /^\w+$/.test(terms[0]!)) return terms[0]!
+    return this.let(terms.join(' + '), 'i')
+  }
+
+  /** The digits of `flat` along every axis of `shape`. */
+  private digits(flat: string, shape: Shape): string[] {
+    const strides = Sh.strides(shape)
+    return shape.map((d, a) => {
+      if (d === 1) return '0'
+      const quotient = strides[a] === 1 ? flat : this.let(`Math.floor(${flat} / ${strides[a]})`, 'i')
+      return a === 0 || shape.slice(0, a).every((x) => x === 1) ? quotient : this.let(`${quotient} - Math.floor(${quotient} / ${d}) * ${d}`, 'i')
+    })
+  }
+
+  /** Node `k`'s value at `ix`, computed in this kernel. */
+  op(k: number, ix: Ix): string {
+    const node = this.nodes[k]!
+    const [x, y] = node.args
+    const shape = node.shape
+    switch (node.op) {
+      case 'input':
+        return this.readNode(k, ix.flat)
+      case 'add':
+      case 'sub':
+      case 'mul':
+      case 'div': {
+        const symbol = { add: '+', sub: '-', mul: '*', div: '/' }[node.op]
+        return this.let(`${this.value(x!, ix)} ${symbol} ${this.value(y!, ix)}`)
+      }
+      case 'maximum':
+      case 'minimum':
+        return this.let(`Math.${node.op === 'maximum' ? 'max' : 'min'}(${this.value(x!, ix)}, ${this.value(y!, ix)})`)
+      case 'select': {
+        const [a, b, mask] = node.args
+        const va = this.value(a!, ix)
+        const vb = this.value(b!, ix)
+        return this.let(`${this.value(mask!, ix)} != 0 ? ${va} : ${vb}`)
+      }
+      case 'positive':
+        return this.let(`${this.held(x!, ix)} > 0 ? 1.0 : 0.0`)
+      case 'sign':
+        return this.let(`Math.sign(${this.value(x!, ix)})`)
+      case 'greaterWeight': {
+        const a = this.held(x!, ix)
+        const b = this.held(y!, ix)
+        return this.let(`${a} > ${b} ? 1.0 : (${a} < ${b} ? 0.0 : 0.5)`)
+      }
+      case 'equal':
+        return this.let(`${this.value(x!, ix)} == ${this.value(y!, ix)} ? 1.0 : 0.0`)
+      case 'compare': {
+        const { relation, threshold } = node.params as CompareParams
+        return this.let(`${this.value(x!, ix)} ${relation} ${literal(threshold)} ? 1.0 : 0.0`)
+      }
+      case 'neg':
+        return this.let(`-${this.held(x!, ix)}`)
+      case 'exp':
+      case 'log':
+      case 'sin':
+      case 'cos':
+      case 'tanh':
+      case 'abs':
+      case 'sqrt':
+        return this.let(`Math.${node.op}(${this.value(x!, ix)})`)
+      case 'relu': {
+        const v = this.held(x!, ix)
+        return this.let(`${v} > 0 ? ${v} : 0.0`)
+      }
+      case 'sigmoid': {
+        // e^(−|v|) only: never overflows, as the cpu backend's stable form
+        const v = this.held(x!, ix)
+        const e = this.let(`Math.exp(-Math.abs(${v}))`)
+        return this.let(`${v} >= 0 ? 1.0 / (1.0 + ${e}) : ${e} / (1.0 + ${e})`)
+      }
+      case 'softplus': {
+        // max(v, 0) + log1p(e^(−|v|)), log1p by Kahan's trick (log(u)·e/(u − 1), u = 1 + e) as Math.log1p is not on every backend
+        const v = this.held(x!, ix)
+        const e = this.let(`Math.exp(-Math.abs(${v}))`)
+        const u = this.let(`1.0 + ${e}`)
+        return this.let(`Math.max(${v}, 0.0) + (${u} == 1.0 ? ${e} : Math.log(${u}) * ${e} / (${u} - 1.0))`)
+      }
+      case 'erf':
+        return this.erf(this.held(x!, ix))
+      case 'pow':
+        return this.pow(this.held(x!, ix), (node.params as { exponent: number }).exponent)
+      case 'reshape':
+        return this.value(x!, { flat: ix.flat })
+      case 'broadcast': {
+        // a shaped fill of a uniform value
+        if (x!.tag === 'scalar') return this.value(x!, ix)
+        const from = this.shapeOf(x!)
+        const pad = shape.length - from.length
+        const inStrides = Sh.strides(from)
+        const coefs = shape.map((_, a) => (a < pad || from[a - pad] === 1 ? 0 : inStrides[a - pad]!))
+        return this.value(x!, { flat: this.linear(ix.flat, shape, coefs, 0) })
+      }
+      case 'transpose': {
+        const inStrides = Sh.strides(this.shapeOf(x!))
+        const { perm } = node.params as { perm: readonly number[] }
+        return this.value(x!, { flat: this.linear(ix.flat, shape, perm.map((p) => inStrides[p]!), 0) })
+      }
+      case 'slice': {
+        const inStrides = Sh.strides(this.shapeOf(x!))
+        const { starts } = node.params as { starts: readonly number[] }
+        const offset = starts.reduce((acc, s, a) => acc + s * inStrides[a]!, 0)
+        return this.value(x!, { flat: this.linear(ix.flat, shape, inStrides, offset) })
+      }
+      case 'pad':
+        return this.pad(k, ix)
+      case 'concat':
+        return this.concat(k, ix)
+      case 'matmul':
+      case 'batchMatmul':
+        return this.product(k, ix)
+      case 'sum':
+      case 'mean':
+      case 'max':
+      case 'logsumexp':
+      case 'stopMax':
+        return this.reduction(k, ix)
+    }
+  }
+
+  private shapeOf(ref: Ref): Shape {
+    if (ref.tag !== 'node') throw new Error('codegen: a structural op on a constant should have folded')
+    return this.nodes[ref.index]!.shape
+  }
+
+  private pow(v: string, p: number): string {
+    if (p === 0) return '1.0'
+    if (p === 1) return v
+    if (p === 2) return this.let(`${v} * ${v}`)
+    if (p === 0.5) return this.let(`Math.sqrt(${v})`)
+    if (Number.isInteger(p)) {
+      // |v|^p with the sign of v for odd p: a negative base with an integer exponent, as Math.pow
+      const m = this.let(`Math.pow(Math.abs(${v}), ${literal(p)})`)
+      return Math.abs(p % 2) === 1 ? this.let(`${v} < 0 ? -${m} : ${m}`) : m
+    }
+    return this.let(`Math.pow(${v}, ${literal(p)})`)
+  }
+
+  private erf(v: string): string {
+    // |x| < 0.5: Taylor series to x⁹ (relative error < 1e-6); else Abramowitz–Stegun 7.1.26 (absolute error < 1.5e-7)
+    const a = this.let(`Math.abs(${v})`)
+    const s = this.let(`${v} * ${v}`)
+    const series = this.let(`1.1283791670955126 * ${v} * (1.0 - ${s} * (0.3333333333333333 - ${s} * (0.1 - ${s} * (0.023809523809523808 - ${s} * 0.004629629629629629))))`)
+    const t = this.let(`1.0 / (1.0 + 0.3275911 * ${a})`)
+    const poly = this.let(`${t} * (0.254829592 + ${t} * (-0.284496736 + ${t} * (1.421413741 + ${t} * (-1.453152027 + ${t} * 1.061405429))))`)
+    const tail = this.let(`1.0 - ${poly} * Math.exp(-${s})`)
+    return this.let(`${a} < 0.5 ? ${series} : (${v} < 0 ? -${tail} : ${tail})`)
+  }
+
+  private pad(k: number, ix: Ix): string {
+    const node = this.nodes[k]!
+    const x = node.args[0]!
+    const inner = this.shapeOf(x)
+    const inStrides = Sh.strides(inner)
+    const { starts } = node.params as { starts: readonly number[] }
+    const digits = this.digits(ix.flat, node.shape)
+    const inside: string[] = []
+    const parts: string[] = []
+    digits.forEach((d, a) => {
+      if (inner[a] === node.shape[a] && starts[a] === 0) {
+        if (inner[a]! > 1) parts.push(`${d} * ${inStrides[a]}`)
+        return
+      }
+      const c = this.let(`${d} - ${starts[a]}`, 'i')
+      inside.push(`${c} >= 0 && ${c} < ${inner[a]}`)
+      parts.push(`Math.min(Math.max(${c}, 0), ${inner[a]! - 1}) * ${inStrides[a]}`)
+    })
+    const flat = parts.length === 0 ? '0' : this.let(parts.join(' + '), 'i')
+    const v = this.value(x, { flat })
+    return inside.length === 0 ? v : this.let(`${inside.join(' && ')} ? ${v} : 0.0`)
+  }
+
+  private concat(k: number, ix: Ix): string {
+    const node = this.nodes[k]!
+    const { axis } = node.params as { axis: number }
+    const digits = this.digits(ix.flat, node.shape)
+    let offset = 0
+    const pieces = node.args.map((arg) => {
+      const shape = arg.tag === 'node' ? this.nodes[arg.index]!.shape : node.shape.map((d, a) => (a === axis ? 1 : d))
+      const strides = Sh.strides(shape)
+      const start = offset
+      offset += shape[axis]!
+      const along = this.let(`Math.min(Math.max(${digits[axis]} - ${start}, 0), ${shape[axis]! - 1})`, 'i')
+      const terms = digits.map((d, a) => (shape[a] === 1 ? '' : `${a === axis ? along : d} * ${strides[a]}`)).filter((t) => t !== '')
+      const flat = terms.length === 0 ? '0' : this.let(terms.join(' + '), 'i')
+      return { end: offset, value: this.value(arg, { flat }) }
+    })
+    let result = pieces[pieces.length - 1]!.value
+    for (let p = pieces.length - 2; p >= 0; p--) result = `${digits[axis]} < ${pieces[p]!.end} ? ${pieces[p]!.value} : (${result})`
+    return this.let(result)
+  }
+
+  private product(k: number, ix: Ix): string {
+    const node = this.nodes[k]!
+    const [a, b] = node.args as [Ref, Ref]
+    const { transposeA, transposeB } = node.params as MatMulParams
+    const batched = node.op === 'batchMatmul'
+    const aShape = this.shapeOf(a)
+    const [m, n] = batched ? [node.shape[1]!, node.shape[2]!] : [node.shape[0]!, node.shape[1]!]
+    const kk = batched ? (transposeA ? aShape[1]! : aShape[2]!) : transposeA ? aShape[0]! : aShape[1]!
+    let row: string
+    let col: string
+    if (ix.row !== undefined && ix.col !== undefined && ix.width === n) {
+      row = ix.row
+      col = ix.col
+    } else {
+      row = this.let(`Math.floor(${ix.flat} / ${n})`, 'i')
+      col = this.let(`${ix.flat} - ${row} * ${n}`, 'i')
+    }
+    // a batched product's rows run over (batch, row): split them
+    let i = row
+    let aBase = ''
+    let bBase = ''
+    if (batched) {
+      const z = this.let(`Math.floor(${row} / ${m})`, 'i')
+      i = this.let(`${row} - ${z} * ${m}`, 'i')
+      aBase = `${z} * ${m * kk} + `
+      bBase = `${z} * ${kk * n} + `
+    }
+    // running positions in A and B, advanced by their strides along the inner dimension (fewer
+    // index products per element on webasm); four independent accumulators, then the remainder:
+    // faster, and the float32 bound k·u·(|A|·|B|) holds in any summation order
+    const aStride = transposeA ? m : 1
+    const bStride = transposeB ? 1 : n
+    const ia = this.mutable(transposeA ? `${aBase}${i}` : `${aBase}${i} * ${kk}`, 'ia')
+    const ib = this.mutable(transposeB ? `${bBase}${col} * ${kk}` : `${bBase}${col}`, 'ib')
+    const at = (pointer: string, q: number, stride: number): string => (q === 0 ? pointer : `${pointer} + ${q * stride}`)
+    const s = [0, 1, 2, 3].map(() => this.mutable('0.0', 's'))
+    const quads = Math.floor(kk / 4)
+    if (quads > 0) {
+      const p = `p${this.counter++}`
+      this.line(`for (let ${p} = 0; ${p} < ${quads}; ${p}++) {`)
+      for (let q = 0; q < 4; q++) this.line(`  ${s[q]} += ${this.element(a, at(ia, q, aStride))} * ${this.element(b, at(ib, q, bStride))};`)
+      this.line(`  ${ia} += ${4 * aStride};`)
+      this.line(`  ${ib} += ${4 * bStride};`)
+      this.line('}')
+    }
+    if (kk % 4 > 0) {
+      const p = `p${this.counter++}`
+      this.line(`for (let ${p} = 0; ${p} < ${kk % 4}; ${p}++) {`)
+      this.line(`  ${s[0]} += ${this.element(a, ia)} * ${this.element(b, ib)};`)
+      this.line(`  ${ia} += ${aStride};`)
+      this.line(`  ${ib} += ${bStride};`)
+      this.line('}')
+    }
+    return this.let(`(${s[0]} + ${s[1]}) + (${s[2]} + ${s[3]})`)
+  }
+
+  private reduction(k: number, ix: Ix): string {
+    const node = this.nodes[k]!
+    const x = node.args[0]!
+    const inner = this.shapeOf(x)
+    const { axes } = node.params as ReduceParams
+    const inStrides = Sh.strides(inner)
+    const kept = inner.map((d, a) => (axes.includes(a) ? 1 : d))
+    const base = this.linear(ix.flat, kept, kept.map((_, a) => inStrides[a]!), 0)
+    // each maximal run of adjacent reduced axes is one loop with one stride
+    const loops: { size: number; stride: number }[] = []
+    inner.forEach((d, a) => {
+      if (!axes.includes(a) || d === 1) return
+      const last = loops[loops.length - 1]
+      if (last !== undefined && axes.includes(a - 1) && inner[a - 1] !== 1) {
+        last.size *= d
+        last.stride = inStrides[a]!
+      } else loops.push({ size: d, stride: inStrides[a]! })
+    })
+    const count = loops.reduce((acc, l) => acc * l.size, 1)
+    const overElements = (body: (v: string) => void): void => {
+      const vars = loops.map((l) => {
+        const r = `r${this.counter++}`
+        this.line(`for (let ${r} = 0; ${r} < ${l.size}; ${r}++) {`)
+        return `${r} * ${l.stride}`
+      })
+      const flat = vars.length === 0 ? base : this.let([base, ...vars].join(' + '), 'i')
+      body(this.value(x, { flat }))
+      loops.forEach(() => this.line('}'))
+    }
+    const maximum = (): string => {
+      const m = this.mutable('0.0', 'm')
+      const first = this.mutable('1', 'f')
+      overElements((v) => {
+        const held = this.let(v)
+        // NaN propagates, as in the cpu reference
+        this.line(`if (${first} == 1 || ${held} > ${m} || ${held} != ${held}) { ${m} = ${held}; }`)
+        this.line(`${first} = 0;`)
+      })
+      return m
+    }
+    switch (node.op) {
+      case 'sum':
+      case 'mean': {
+        const s = this.mutable('0.0', 's')
+        overElements((v) => this.line(`${s} += ${v};`))
+        return node.op === 'mean' ? this.let(`${s} / ${literal(count)}`) : s
+      }
+      case 'max':
+        return maximum()
+      case 'stopMax': {
+        const m = maximum()
+        return this.let(`Math.abs(${m}) <= ${MAX_F32} ? ${m} : 0.0`)
+      }
+      default: {
+        // logsumexp: shift by the (finite) maximum, then log Σ e^(x − m) + m
+        const m = maximum()
+        const shift = this.let(`Math.abs(${m}) <= ${MAX_F32} ? ${m} : 0.0`)
+        const s = this.mutable('0.0', 's')
+        overElements((v) => this.line(`${s} += Math.exp(${v} - ${shift});`))
+        return this.let(`Math.log(${s}) + ${shift}`)
+      }
+    }
+  }
+}
+
+/** GPU.js output dims of a value of `shape`: a 2-D grid `[last, rest]` from rank 2 on. */
+const outputOf = (shape: Shape): number[] => {
+  const size = Math.max(1, Sh.size(shape))
+  if (shape.length < 2) return [size]
+  const last = shape[shape.length - 1]!
+  return [last, size / last]
+}
+
+/**
+ * The kernels computing `roots` from a program's inputs: dead nodes are dropped, and nodes
+ * are inlined into their consumers where the module's rules allow.
+ */
+export const lower = (nodes: readonly Node[], roots: readonly Ref[]): KernelPlan => {
+  const decisions = decide(nodes, roots)
+  const bufferOf = (k: number): number => {
+    let cur = k
+    while (decisions[cur] === 'alias') {
+      const source = nodes[cur]!.args[0]!
+      if (source.tag !== 'node') break
+      cur = source.index
+    }
+    return cur
+  }
+  const kernels: KernelSpec[] = []
+  nodes.forEach((node, k) => {
+    if (decisions[k] !== 'kernel') return
+    const w = new Writer(nodes, decisions, bufferOf)
+    const output = outputOf(node.shape)
+    let ix: Ix
+    if (output.length === 2) {
+      w.line('const col = this.thread.x;')
+      w.line('const row = this.thread.y;')
+      w.line(`const t = row * ${output[0]} + col;`)
+      ix = { flat: 't', row: 'row', col: 'col', width: output[0]! }
+    } else {
+      w.line('const t = this.thread.x;')
+      ix = { flat: 't' }
+    }
+    const result = w.op(k, ix)
+    kernels.push({ node: k, source: w.source(result), output, size: Math.max(1, Sh.size(node.shape)), args: w.args })
+  })
+  return { kernels, bufferOf }
+}

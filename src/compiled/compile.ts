@@ -1,0 +1,366 @@
+/**
+ * `compile`: the compiled interpreter of a training step. The step — forward pass, loss,
+ * backward sweep through the tape's rules, optimizer update — is staged once, lowered to
+ * GPU.js kernels and orchestrated as one `createPipeline` plan that runs `steps` minibatches
+ * per call, so activations, gradients and the parameters between steps stay on the device.
+ * Results equal the eager interpreter's within float32 rounding.
+ *
+ * @module
+ */
+import * as T from 'fp-ts/lib/Task.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import type { Layer, OutSpec } from '../nn/layer.js'
+import type { Optimizer } from '../nn/optim.js'
+import type { Loss } from '../nn/train.js'
+import * as Sh from '../shape.js'
+import type { Shape } from '../shape.js'
+import { Tensor, concreteBuffer, fromOwnedBuffer } from '../tensor.js'
+import * as Tr from '../tree.js'
+import type { StackedRole } from './codegen.js'
+import { lower } from './codegen.js'
+import { CompileError, asCompileError } from './error.js'
+import { buildPipeline } from './pipeline.js'
+import type { CompiledMode, ExecutorKind, StepPipeline } from './pipeline.js'
+import { stepProgram } from './program.js'
+import type { StepProgram } from './program.js'
+
+export type { CompiledMode, ExecutorKind } from './pipeline.js'
+
+/** Options of {@link compile}. */
+export interface CompileOptions {
+  /** Examples per minibatch. */
+  readonly batch: number
+  /** Training steps (minibatches) per call. */
+  readonly steps: number
+  /** The GPU.js mode (default `'webasm'`); the same plan runs on `'webgpu'` and the GL modes. */
+  readonly mode?: CompiledMode
+  /** On webasm, `false` keeps the plan off the worker pool (`fused-sync`); default `true`. */
+  readonly threads?: boolean
+  /** The per-example input shape (default the model's `inShape`, required when it has free dimensions). */
+  readonly inputShape?: Shape
+  /** Labels are class indices below this (default the model's output width, at least 2). */
+  readonly classes?: number
+}
+
+/** Parameters and optimizer state, as `Train.step` threads them. */
+export interface TrainingState<P, O> {
+  readonly params: P
+  readonly optimizerState: O
+}
+
+/** The minibatches of one call: inputs `[steps, batch, ...features]` and `steps·batch` labels, step-major. */
+export interface StepBatches {
+  readonly x: Tensor
+  readonly labels: ArrayLike<number>
+}
+
+/** What one call returns: the state after its steps and the loss of each step (before its update). */
+export interface StepsResult<P, O> extends TrainingState<P, O> {
+  readonly losses: readonly number[]
+}
+
+/** Sizes of a compiled step, for diagnostics and benchmarks. */
+export interface CompiledStats {
+  /** Primitives recorded by staging one step (forward and backward). */
+  readonly staged: number
+  /** Nodes of the program after resolution, the update included. */
+  readonly nodes: number
+  /** Kernels per step after inlining. */
+  readonly kernelsPerStep: number
+  /** Distinct GPU.js kernels. */
+  readonly kernels: number
+  /** Kernel launches per call. */
+  readonly launches: number
+}
+
+/** A training step compiled to a GPU.js pipeline. */
+export interface CompiledStep<P, O> {
+  readonly batch: number
+  readonly steps: number
+  /** The mode that was asked for. */
+  readonly mode: CompiledMode
+  /** The pipeline executor that ran the last call: `fused-threaded`/`fused-sync` (webasm), `fused-encoder` (webgpu) or `generic`. */
+  readonly executorKind: ExecutorKind
+  /** The GPU.js backend that actually executed the last call (never `'cpu'`: that is an error). */
+  readonly backend: string
+  /** Why GPU.js declined its fused executor (`null` while fused). */
+  readonly fallbackReason: string | null
+  readonly stats: CompiledStats
+  /** Runs `steps` training steps on the stacked minibatches, starting from `state`. */
+  run(state: TrainingState<P, O>, batches: StepBatches): TE.TaskEither<CompileError, StepsResult<P, O>>
+  /** Releases the kernels, the plan's buffers and the GPU.js instance. */
+  dispose(): T.Task<void>
+}
+
+const modes: readonly CompiledMode[] = ['webasm', 'webgpu', 'headlessgl', 'webgl2', 'webgl', 'gpu']
+
+const positiveInteger = (name: string, v: unknown): number => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new CompileError('input', `compile: ${name} must be a positive integer, got ${String(v)}`)
+  return v
+}
+
+/** The largest flat index a kernel computes must be exact in float32 index arithmetic. */
+const MAX_ELEMENTS = 2 ** 24
+
+const checkOptions = <P, S>(model: Layer<Shape, OutSpec, P, S>, options: CompileOptions) => {
+  if (typeof options !== 'object' || options === null) throw new CompileError('input', 'compile: expected an options record { batch, steps }')
+  const batch = positiveInteger('batch', options.batch)
+  const steps = positiveInteger('steps', options.steps)
+  const mode = options.mode ?? 'webasm'
+  if (!modes.includes(mode)) throw new CompileError('input', `compile: unknown mode ${JSON.stringify(mode)} (expected ${modes.join(', ')})`)
+  const inputShape = options.inputShape ?? model.inShape
+  if (inputShape === undefined || inputShape.some((d) => !Number.isSafeInteger(d) || d < 1)) {
+    throw new CompileError('unsupported-model', `compile: the per-example input shape is ${inputShape === undefined ? 'unknown' : Sh.show(inputShape)}; pass inputShape with every dimension`)
+  }
+  let classes = options.classes
+  if (classes === undefined) {
+    const out = model.outputShape(inputShape)
+    classes = Math.max(2, out.length > 0 ? out[out.length - 1]! : 1)
+  }
+  positiveInteger('classes', classes)
+  if (steps * batch * Math.max(Sh.size(inputShape), classes) >= MAX_ELEMENTS) {
+    throw new CompileError('input', `compile: ${steps} steps of ${batch} examples of shape ${Sh.show(inputShape)} exceed 2^24 stacked values; use fewer steps per call`)
+  }
+  return { batch, steps, mode, inputShape, classes, threads: options.threads ?? true }
+}
+
+/**
+ * Why a run reported by GPU.js does not count as running in `mode`, or `undefined` when it
+ * does: the backend must be the mode asked for (any accelerated one for `'gpu'`), never
+ * GPU.js's own `cpu` mode, to which it degrades silently.
+ *
+ * @internal
+ */
+export const backendProblem = (
+  mode: CompiledMode,
+  ran: { readonly backend: string | null; readonly executorKind: string; readonly fallbackReason: string | null }
+): string | undefined => {
+  const ok = mode === 'gpu' ? ran.backend !== null && ran.backend !== 'cpu' : ran.backend === mode
+  if (ok) return undefined
+  const why = ran.fallbackReason === null ? '' : `: ${ran.fallbackReason}`
+  return `compile: GPU.js ran the plan on '${String(ran.backend)}' instead of '${mode}' (executor ${ran.executorKind}${why})`
+}
+
+/** The per-step shape of each stacked input the program reads. */
+const stackedShapes = (program: StepProgram, live: ReadonlySet<number>): Map<StackedRole, Shape> => {
+  const shapes = new Map<StackedRole, Shape>()
+  program.nodes.forEach((node, k) => {
+    if (node.op !== 'input' || !live.has(k)) return
+    const role = node.role
+    if (role.kind === 'x' || role.kind === 'onehot' || role.kind === 'labels') shapes.set(role.kind, node.shape)
+    if (role.kind === 'hyper') shapes.set('hyper', [program.update.hyperCount])
+  })
+  return shapes
+}
+
+const leavesOf = (tree: unknown, shapes: readonly Shape[], what: string): readonly Tensor[] => {
+  let leaves: readonly Tensor[]
+  try {
+    leaves = Tr.flatten(tree, what).leaves
+  } catch (e) {
+    throw asCompileError(e, 'input', `compile: ${what}`)
+  }
+  if (leaves.length !== shapes.length) throw new CompileError('input', `compile: ${what} has ${leaves.length} tensors, the compiled step ${shapes.length}`)
+  leaves.forEach((l, i) => {
+    if (!Sh.equals(l.shape, shapes[i]!)) throw new CompileError('input', `compile: ${what} leaf ${i} has shape ${Sh.show(l.shape)}, the compiled step ${Sh.show(shapes[i]!)}`)
+  })
+  return leaves
+}
+
+const asF32 = (t: Tensor): Float32Array => {
+  const b = concreteBuffer(t)
+  return b instanceof Float32Array ? b : Float32Array.from(b)
+}
+
+/**
+ * Compiles one training step of `model` under `loss` and `optimizer` into a GPU.js pipeline
+ * that runs `steps` steps per call. The step is staged on example batches (the forward pass,
+ * the backward sweep with the primitive table's VJP rules, the update from the optimizer's
+ * description), lowered to kernels with fixed output sizes, and built on a fresh GPU.js
+ * instance; a first call with zeros settles the executor. Fails with a {@link CompileError}
+ * naming what it cannot compile, or when GPU.js would run the plan on its `cpu` mode.
+ *
+ * @example
+ * ```ts
+ * import { Layer, Layers, Loss, Optim, Random, Train, fromBuffer } from 'lamina'
+ * import { compile } from 'lamina/gpu'
+ * import assert from 'node:assert'
+ * const model = Layer.sequential(Layers.dense(4, 8), Layers.relu(), Layers.dense(8, 3))
+ * const optimizer = Optim.sgd({ lr: 0.1 })
+ * const compiled = await compile(model, Loss.crossEntropyWithLogits, optimizer, { batch: 2, steps: 3 })()
+ * assert.ok(compiled._tag === 'Right')
+ * const step = compiled.right
+ * assert.strictEqual(step.backend, 'webasm')
+ * assert.ok(['fused-threaded', 'fused-sync', 'generic'].includes(step.executorKind))
+ * // three minibatches of two examples: inputs [3, 2, 4], labels step-major
+ * const x = fromBuffer(Random.normal(Random.key(1), [24]).data, [3, 2, 4], { dtype: 'f32' })
+ * const labels = Int32Array.from([0, 1, 2, 0, 1, 2])
+ * const params = model.init(Random.key(0), 'f32')
+ * const out = await step.run({ params, optimizerState: optimizer.init(params) }, { x, labels })()
+ * assert.ok(out._tag === 'Right')
+ * assert.strictEqual(out.right.losses.length, 3)
+ * assert.strictEqual(out.right.optimizerState.step, 3)
+ * // the first loss is the eager interpreter's, up to float32 rounding
+ * const first = Train.step(model, params, model.initState(), optimizer, optimizer.init(params), Loss.crossEntropyWithLogits,
+ *   { x: fromBuffer([...x.data].slice(0, 8), [2, 4], { dtype: 'f32' }), labels: labels.slice(0, 2) }, Random.key(0))
+ * assert.ok(Math.abs(out.right.losses[0]! - first.loss) < 1e-5)
+ * await step.dispose()()
+ * ```
+ */
+export const compile = <P, S, O extends { readonly step: number }>(
+  model: Layer<Shape, OutSpec, P, S>,
+  loss: Loss,
+  optimizer: Optimizer<O>,
+  options: CompileOptions
+): TE.TaskEither<CompileError, CompiledStep<P, O>> =>
+  TE.tryCatch(
+    async () => {
+      const { batch, steps, mode, inputShape, classes, threads } = checkOptions(model, options)
+      const program = stepProgram(model, loss, optimizer, { batch, inputShape, classes })
+      const largest = program.nodes.reduce((m, n) => Math.max(m, Sh.size(n.shape)), 0)
+      if (largest >= MAX_ELEMENTS) {
+        throw new CompileError('input', `compile: a value of the step has ${largest} elements; kernels index with float32 arithmetic, exact below 2^24`)
+      }
+      const roots = [program.loss, ...program.params, ...program.slots.flat()]
+      const plan = lower(program.nodes, roots)
+      const live = new Set(plan.kernels.flatMap((k) => k.args.flatMap((a) => (a.tag === 'buffer' ? [a.node] : []))))
+      const stacked = stackedShapes(program, live)
+      const pipeline = await buildPipeline(program, plan, stacked, { mode, steps, threads })
+      const slotNames = program.update.slots
+      const leafShapes = program.leafShapes
+
+      /** The pipeline's arguments for one call. */
+      const argumentsOf = (state: TrainingState<P, O>, batches: StepBatches): Float32Array[] => {
+        const params = leavesOf(state.params, leafShapes, 'params').map(asF32)
+        const st = state.optimizerState as unknown as Record<string, unknown>
+        if (typeof st !== 'object' || st === null || !Number.isSafeInteger(st['step']) || (st['step'] as number) < 0) {
+          throw new CompileError('input', "compile: the optimizer state must be the optimizer's own (a record with an integer step ≥ 0)")
+        }
+        const applied = st['step'] as number
+        const slots = slotNames.map((name) => leavesOf(st[name], leafShapes, `optimizerState.${name}`).map(asF32))
+        const x = batches.x
+        if (!(x instanceof Tensor)) throw new CompileError('input', 'compile: batches.x must be a tensor [steps, batch, ...features]')
+        const perStep = [batch, ...inputShape]
+        if (!Sh.equals(x.shape, [steps, ...perStep]) && !Sh.equals(x.shape, [steps * batch, ...inputShape])) {
+          throw new CompileError('input', `compile: batches.x has shape ${Sh.show(x.shape)}, expected ${Sh.show([steps, ...perStep])}`)
+        }
+        const labels = batches.labels
+        if (labels.length !== steps * batch) throw new CompileError('input', `compile: ${labels.length} labels, expected ${steps * batch} (steps · batch)`)
+        for (let i = 0; i < labels.length; i++) {
+          const c = labels[i]!
+          if (!Number.isInteger(c) || c < 0 || c >= classes) {
+            throw new CompileError('input', `compile: label ${c} at index ${i} is not a class index in 0 … ${classes - 1}`)
+          }
+        }
+        return pipeline.arguments.map((source) => {
+          switch (source.kind) {
+            case 'param':
+              return params[source.leaf]!
+            case 'slot':
+              return slots[source.slot]![source.leaf]!
+            case 'stacked':
+              switch (source.role) {
+                case 'x':
+                  return asF32(x)
+                case 'labels':
+                  return Float32Array.from(labels)
+                case 'onehot': {
+                  const k = source.perStep / batch
+                  const out = new Float32Array(steps * batch * k)
+                  for (let i = 0; i < labels.length; i++) if (labels[i]! < k) out[i * k + labels[i]!] = 1
+                  return out
+                }
+                case 'hyper': {
+                  const out = new Float32Array(steps * program.update.hyperCount)
+                  for (let s = 0; s < steps; s++) out.set(program.update.hyper(applied + s), s * program.update.hyperCount)
+                  return out
+                }
+              }
+          }
+        })
+      }
+
+      const checkBackend = (): void => {
+        const problem = backendProblem(mode, { backend: pipeline.backend(), executorKind: pipeline.executorKind(), fallbackReason: pipeline.fallbackReason() })
+        if (problem !== undefined) throw new CompileError('backend', problem)
+      }
+
+      const zeros = pipeline.arguments.map((source) => {
+        if (source.kind === 'stacked') return new Float32Array(source.perStep * steps)
+        return new Float32Array(Math.max(1, Sh.size(leafShapes[source.leaf]!)))
+      })
+      try {
+        await pipeline.run(zeros)
+        checkBackend()
+      } catch (e) {
+        await pipeline.destroy()
+        throw asCompileError(e, 'backend', 'compile: the first run of the pipeline failed')
+      }
+      return compiledStep(pipeline, program, { batch, steps, mode, argumentsOf, checkBackend, kernelsPerStep: plan.kernels.length })
+    },
+    (e) => asCompileError(e, 'backend', 'compile')
+  )
+
+const compiledStep = <P, O extends { readonly step: number }>(
+  pipeline: StepPipeline,
+  program: StepProgram,
+  context: {
+    readonly batch: number
+    readonly steps: number
+    readonly mode: CompiledMode
+    readonly kernelsPerStep: number
+    readonly argumentsOf: (state: TrainingState<P, O>, batches: StepBatches) => Float32Array[]
+    readonly checkBackend: () => void
+  }
+): CompiledStep<P, O> => {
+  let disposed = false
+  const { steps } = context
+  // what ran the last call (the warm-up call at first); kept after dispose, which resets the pipeline's own
+  const observe = () => ({ executorKind: pipeline.executorKind(), backend: pipeline.backend() ?? 'none', fallbackReason: pipeline.fallbackReason() })
+  let last = observe()
+  return {
+    batch: context.batch,
+    steps,
+    mode: context.mode,
+    get executorKind() {
+      return last.executorKind
+    },
+    get backend() {
+      return last.backend
+    },
+    get fallbackReason() {
+      return last.fallbackReason
+    },
+    stats: { staged: program.staged, nodes: program.nodes.length, kernelsPerStep: context.kernelsPerStep, kernels: pipeline.kernels, launches: pipeline.launches },
+    run: (state, batches) =>
+      TE.tryCatch(
+        async () => {
+          if (disposed) throw new CompileError('disposed', 'compile: the compiled step has been disposed')
+          const args = context.argumentsOf(state, batches)
+          const out = await pipeline.run(args)
+          last = observe()
+          context.checkBackend()
+          const before = Tr.flatten(state.params, 'params')
+          const tensors = (buffers: readonly Float32Array[]): Tensor[] =>
+            buffers.map((b, i) => {
+              const like = before.leaves[i]!
+              return fromOwnedBuffer(like.shape, like.dtype, like.dtype === 'f32' ? b : Float64Array.from(b))
+            })
+          const previous = state.optimizerState as unknown as Record<string, unknown>
+          const optimizerState: Record<string, unknown> = { step: (previous['step'] as number) + steps }
+          program.update.slots.forEach((name, s) => (optimizerState[name] = Tr.flatten(previous[name], name).rebuild(tensors(out.slots[s]!))))
+          return {
+            params: before.rebuild(tensors(out.params)),
+            optimizerState: Object.freeze(optimizerState) as unknown as O,
+            losses: out.losses
+          }
+        },
+        (e) => asCompileError(e, 'backend', 'compile: running the compiled step failed')
+      ),
+    dispose: () => async () => {
+      if (disposed) return
+      disposed = true
+      await pipeline.destroy()
+    }
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The GPU.js side of a compiled step: the kernels of a {@link KernelPlan} created on one GPU.js
+ * instance, and a `createPipeline` plan whose orchestration unrolls `steps` training steps.
+ * Arguments are the stacked per-step inputs, the parameters and the optimizer's slots; results
+ * are the new parameters, the new slots and one loss per step. Every intermediate — activations,
+ * cotangents, gradients, the parameters between steps — is a plan buffer that never leaves the
+ * device (wasm memory on webasm, storage buffers on webgpu, textures on GL).
+ *
+ * @module
+ */
+import * as Sh from '../shape.js'
+import type { Shape } from '../shape.js'
+import type { KernelPlan, StackedRole } from './codegen.js'
+import { CompileError } from './error.js'
+import type { Ref } from './graph.js'
+import type { StepProgram } from './program.js'
+
+/** The GPU.js modes a compiled step can be asked to run on (`'gpu'` lets GPU.js pick an accelerated one). */
+export type CompiledMode = 'webasm' | 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'gpu'
+
+/** Which pipeline executor ran: see `IPipelineRunShortcut.executorKind` in GPU.js. */
+export type ExecutorKind = 'fused-threaded' | 'fused-sync' | 'fused-encoder' | 'generic'
+
+// ---- the part of GPU.js used here (its own typings are looser) ----
+
+interface KernelRun {
+  (...args: unknown[]): unknown
+}
+interface PipelineRun {
+  (...args: unknown[]): Promise<unknown>
+  readonly executorKind: string
+  readonly fallbackReason: string | null
+  readonly backend: string | null
+  destroy(): Promise<void>
+}
+interface GpuInstance {
+  createKernel(source: string, settings: Record<string, unknown>): KernelRun
+  createPipeline(fn: (...handles: unknown[]) => unknown, settings?: Record<string, unknown>): PipelineRun
+  destroy(): Promise<void> | void
+}
+interface GpuClass {
+  new (settings: { mode?: string }): GpuInstance
+}
+
+const loadGpuClass = async (): Promise<GpuClass> => {
+  const mod = (await import('gpu.js')) as unknown as { GPU?: GpuClass; default?: { GPU?: GpuClass } }
+  const GPU = mod.GPU ?? mod.default?.GPU
+  if (GPU === undefined) throw new Error('the gpu.js module has no GPU export')
+  return GPU
+}
+
+/** Where each pipeline argument comes from: a stacked per-step input, a parameter leaf, or a slot leaf. */
+export type ArgumentSource =
+  | { readonly kind: 'stacked'; readonly role: StackedRole; readonly perStep: number }
+  | { readonly kind: 'param'; readonly leaf: number }
+  | { readonly kind: 'slot'; readonly slot: number; readonly leaf: number }
+
+/** A built pipeline running `steps` training steps per call. */
+export interface StepPipeline {
+  /** The pipeline's arguments, in order. */
+  readonly arguments: readonly ArgumentSource[]
+  /** Distinct GPU.js kernels. */
+  readonly kernels: number
+  /** Kernel launches per call. */
+  readonly launches: number
+  /** Runs the steps: new parameter leaves, new slot leaves (`[slot][leaf]`), and the losses. */
+  run(args: readonly Float32Array[]): Promise<{ params: Float32Array[]; slots: Float32Array[][]; losses: number[] }>
+  readonly executorKind: () => ExecutorKind
+  readonly backend: () => string | null
+  readonly fallbackReason: () => string | null
+  destroy(): Promise<void>
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** A GPU.js result (a typed array, or rows of them) as one flat Float32Array of `n` values. */
+const flatten = (value: unknown, n: number, what: string): Float32Array => {
+  if (value instanceof Float32Array && value.length === n) return value
+  const out = new Float32Array(n)
+  let at = 0
+  const walk = (v: unknown): void => {
+    if (typeof v === 'number') out[at++] = v
+    else if (v instanceof Float32Array || v instanceof Float64Array) {
+      out.set(v, at)
+      at += v.length
+    } else if (Array.isArray(v)) v.forEach(walk)
+    else throw new CompileError('backend', `compile: the pipeline returned ${typeof v} for ${what}, expected numbers`)
+  }
+  walk(value)
+  if (at !== n) throw new CompileError('backend', `compile: the pipeline returned ${at} values for ${what}, expected ${n}`)
+  return out
+}
+
+/**
+ * Creates the kernels and the pipeline of a step on a fresh GPU.js instance in `mode`.
+ * `stackedShapes` gives each stacked role's per-step shape.
+ */
+export const buildPipeline = async (
+  program: StepProgram,
+  plan: KernelPlan,
+  stackedShapes: ReadonlyMap<StackedRole, Shape>,
+  options: { readonly mode: CompiledMode; readonly steps: number; readonly threads: boolean }
+): Promise<StepPipeline> => {
+  let GPU: GpuClass
+  try {
+    GPU = await loadGpuClass()
+  } catch (e) {
+    throw new CompileError('backend', `compile: gpu.js could not be loaded: ${message(e)}`, { cause: e })
+  }
+  let gpu: GpuInstance
+  try {
+    gpu = new GPU({ mode: options.mode })
+  } catch (e) {
+    throw new CompileError('backend', `compile: GPU.js mode '${options.mode}' is unavailable: ${message(e)}`, { cause: e })
+  }
+  try {
+    const sources: ArgumentSource[] = [
+      ...[...stackedShapes.entries()].map(([role, shape]): ArgumentSource => ({ kind: 'stacked', role, perStep: Sh.size(shape) })),
+      ...program.leafShapes.map((_, leaf): ArgumentSource => ({ kind: 'param', leaf })),
+      ...program.update.slots.flatMap((_, slot) => program.leafShapes.map((__, leaf): ArgumentSource => ({ kind: 'slot', slot, leaf })))
+    ]
+    const cache = new Map<string, KernelRun>()
+    const kernels = plan.kernels.map((spec) => {
+      const key = `${spec.output.join('x')}|${spec.source}`
+      let k = cache.get(key)
+      if (k === undefined) {
+        k = gpu.createKernel(spec.source, {
+          output: [...spec.output],
+          precision: 'single',
+          tactic: 'precision',
+          loopMaxIterations: 0x7fffffff,
+          dynamicOutput: false,
+          dynamicArguments: false
+        })
+        cache.set(key, k)
+      }
+      return k
+    })
+    const argumentIndex = (find: (s: ArgumentSource) => boolean): number => sources.findIndex(find)
+    const { nodes } = program
+    const orchestrate = function (...handles: unknown[]): unknown {
+      let params: unknown[] = program.leafShapes.map((_, leaf) => handles[argumentIndex((s) => s.kind === 'param' && s.leaf === leaf)])
+      let slots: unknown[][] = program.update.slots.map((_, slot) =>
+        program.leafShapes.map((__, leaf) => handles[argumentIndex((s) => s.kind === 'slot' && s.slot === slot && s.leaf === leaf)])
+      )
+      const losses: unknown[] = []
+      for (let step = 0; step < options.steps; step++) {
+        const values = new Map<number, unknown>()
+        const lookup = (k: number): unknown => {
+          const node = nodes[k]!
+          if (node.op !== 'input') return values.get(k)
+          const role = node.role
+          switch (role.kind) {
+            case 'param':
+              return params[role.leaf]
+            case 'slot':
+              return slots[role.slot]![role.leaf]
+            default:
+              return handles[argumentIndex((s) => s.kind === 'stacked' && s.role === role.kind)]
+          }
+        }
+        plan.kernels.forEach((spec, i) => {
+          const args = spec.args.map((arg) => {
+            switch (arg.tag) {
+              case 'buffer':
+                return lookup(arg.node)
+              case 'array':
+                return arg.data
+              case 'base': {
+                const source = sources.find((s) => s.kind === 'stacked' && s.role === arg.role) as Extract<ArgumentSource, { kind: 'stacked' }>
+                return step * source.perStep
+              }
+            }
+          })
+          values.set(spec.node, kernels[i]!(...args))
+        })
+        const result = (ref: Ref, what: string): unknown => {
+          if (ref.tag !== 'node') throw new CompileError('unsupported-model', `compile: ${what} is a constant, not computed by the step`)
+          return lookup(plan.bufferOf(ref.index))
+        }
+        params = program.params.map((r, leaf) => result(r, `parameter leaf ${leaf}`))
+        slots = program.slots.map((leaves, slot) => leaves.map((r, leaf) => result(r, `slot ${program.update.slots[slot]} of leaf ${leaf}`)))
+        losses.push(result(program.loss, 'the loss'))
+      }
+      return [...params, ...slots.flat(), ...losses]
+    }
+    // createPipeline hands the orchestration one handle per declared parameter
+    Object.defineProperty(orchestrate, 'length', { value: sources.length })
+    const pipeline = gpu.createPipeline(orchestrate, { threads: options.threads })
+    const leafSizes = program.leafShapes.map((s) => Math.max(1, Sh.size(s)))
+    const slotCount = program.update.slots.length
+    return {
+      arguments: sources,
+      kernels: cache.size,
+      launches: plan.kernels.length * options.steps,
+      run: async (args) => {
+        const out = (await pipeline(...args)) as unknown[]
+        const params = leafSizes.map((n, leaf) => flatten(out[leaf], n, `parameter leaf ${leaf}`))
+        const slots = Array.from({ length: slotCount }, (_, slot) =>
+          leafSizes.map((n, leaf) => flatten(out[leafSizes.length * (1 + slot) + leaf], n, `slot ${slot} of leaf ${leaf}`))
+        )
+        const losses = Array.from({ length: options.steps }, (_, s) => flatten(out[leafSizes.length * (1 + slotCount) + s], 1, `the loss of step ${s}`)[0]!)
+        return { params, slots, losses }
+      },
+      executorKind: () => pipeline.executorKind as ExecutorKind,
+      backend: () => pipeline.backend,
+      fallbackReason: () => pipeline.fallbackReason,
+      destroy: async () => {
+        try {
+          await pipeline.destroy()
+        } finally {
+          // destroys every kernel created on it, the plan's clones included
+          await gpu.destroy()
+        }
+      }
+    }
+  } catch (e) {
+    await gpu.destroy()
+    throw e instanceof CompileError ? e : new CompileError('backend', `compile: building the GPU.js pipeline failed: ${message(e)}`, { cause: e })
+  }
+}

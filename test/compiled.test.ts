@@ -1,0 +1,452 @@
+/**
+ * The compiled interpreter (`compile` from `lamina/gpu`) against the eager one.
+ *
+ * The reference is the eager interpreter in float64 — `valueAndGrad` of the loss and the same
+ * optimizer's `update` — started from the same float32 parameters and fed the same float32
+ * minibatches, so every difference is the compiled step's own float32 arithmetic. The bounds:
+ *
+ * - One step computes products and sums of at most k terms (k the longest reduction: input
+ *   width, hidden width or batch). Each has a relative error of at most γ_k ≈ k·u with respect to
+ *   the magnitudes of its terms (u = 2⁻²⁴; Higham, *Accuracy and Stability*, §3.1), and the
+ *   elementwise ops, the stored parameters and the update add a few u more. Over N steps these
+ *   add up: a parameter leaf differs from the reference by at most τ(k, N)·max|leaf| with
+ *   τ(k, N) = N·(k + 4)·u, its propagation through later steps being of second order for the
+ *   few steps tested. The loss of step s carries the error of the parameters it starts from plus
+ *   its own: τ(k, s + 1) relative to max(1, |loss|).
+ * - Adam divides by √v̂ + ε, which magnifies a gradient error by up to 1/(√v̂ + ε): its bound adds
+ *   Σₛ η·3·(k + 4)·u·max|gₛ| / (√v̂ₛ + ε) per entry, from the reference's own v̂ (a coordinate whose
+ *   gradients are all ≈ 0 is ill-conditioned in any arithmetic and gets a wide bound).
+ * - ReLU's derivative jumps at 0: where a pre-activation lies within rounding of 0 the two
+ *   interpreters may take different subgradients, and no float tolerance covers that. Cases are
+ *   therefore kept away from the kink (`fc.pre`, or asserted for the fixed cases) by a margin of
+ *   8·τ(k, N)·(|a|·|W| + |b|), the rounding bound of the pre-activation with room for the drift.
+ *
+ * The suite also asserts where the plan ran: backend `'webasm'` and a fused executor, never
+ * GPU.js's `cpu` mode (a silent degradation would fail these assertions, and `compile` itself
+ * rejects it, see `backendProblem`).
+ */
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { Layer, Layers, Loss, Norm, Optim, Prim, Random, Schedule, Tree, abs, add, astype, fromBuffer, matmul, sub, valueAndGrad } from 'lamina'
+import type { Tensor } from 'lamina'
+import { compile, CompileError } from 'lamina/gpu'
+import type { CompiledStep } from 'lamina/gpu'
+import { backendProblem } from '../src/compiled/compile.js'
+
+const U = 2 ** -24
+
+/** τ(k, N): the relative error bound after N steps whose longest reduction has k terms. */
+const tau = (k: number, steps: number): number => steps * (k + 4) * U
+
+// ================================================================ models and data
+
+type Activation = 'relu' | 'tanh' | 'sigmoid'
+
+interface Spec {
+  readonly input: number
+  readonly hidden: readonly number[]
+  readonly classes: number
+  readonly activation: Activation
+}
+
+interface Built {
+  readonly layers: readonly Layer.AnyLayer[]
+  readonly model: Layer.AnyLayer
+}
+
+const build = (spec: Spec): Built => {
+  const activation = { relu: Layers.relu, tanh: Layers.tanh, sigmoid: Layers.sigmoid }[spec.activation]
+  const widths = [spec.input, ...spec.hidden]
+  const layers: Layer.AnyLayer[] = []
+  spec.hidden.forEach((h, i) => layers.push(Layers.dense(widths[i]!, h), activation()))
+  layers.push(Layers.dense(widths[widths.length - 1]!, spec.classes))
+  const sequential = Layer.sequential as unknown as (...ls: readonly Layer.AnyLayer[]) => Layer.AnyLayer
+  return { layers, model: sequential(...layers) }
+}
+
+/** The longest reduction of one step: a product's inner width, or the batch (weight gradients). */
+const longest = (spec: Spec, batch: number): number => Math.max(spec.input, ...spec.hidden, spec.classes, batch)
+
+interface Minibatch {
+  readonly x: Tensor
+  readonly labels: Int32Array
+}
+
+/** `calls · steps` float32 minibatches, inputs scaled by `scale`. */
+const minibatches = (key: number, count: number, batch: number, input: number, classes: number, scale = 1): Minibatch[] =>
+  Array.from({ length: count }, (_, i) => {
+    const [kx, kl] = Random.split(Random.key(key * 1000 + i))
+    const x = Random.normal(kx!, [batch, input], { dtype: 'f32', std: scale })
+    const labels = Int32Array.from(Random.uniform(kl!, [batch]).data, (u) => Math.min(classes - 1, Math.floor(u * classes)))
+    return { x, labels }
+  })
+
+/** The minibatches of one call, stacked `[steps, batch, ...]`. */
+const stack = (batches: readonly Minibatch[]): { x: Tensor; labels: Int32Array } => {
+  const [b, f] = batches[0]!.x.shape as [number, number]
+  const data = new Float32Array(batches.length * b * f)
+  batches.forEach((m, s) => data.set(m.x.data as Float32Array, s * b * f))
+  const labels = new Int32Array(batches.length * b)
+  batches.forEach((m, s) => labels.set(m.labels, s * b))
+  return { x: fromBuffer(data, [batches.length, b, f], { dtype: 'f32' }), labels }
+}
+
+/**
+ * The parameters with the first layer's biases set to +bias and −bias in turn: with inputs of
+ * small spread every pre-activation stays far from ReLU's kink (the tests assert by how much),
+ * and half the hidden units are on, half off.
+ */
+const withSplitBiases = (params: unknown, bias: number): unknown => {
+  const p = params as { readonly layers: readonly [{ readonly w: Tensor; readonly b: Tensor }, ...unknown[]] }
+  const [first, ...rest] = p.layers
+  const n = first.b.size
+  const b = fromBuffer(Float32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? bias : -bias)), [n], { dtype: 'f32' })
+  return { layers: [{ w: first.w, b }, ...rest] }
+}
+
+// ================================================================ the two interpreters
+
+interface EagerRecord {
+  readonly loss: number
+  /** Leaves of the parameters the step started from (float64). */
+  readonly params: readonly Tensor[]
+  readonly grads: readonly Tensor[]
+  /** Adam's second moments after the step (float64), when the optimizer is Adam. */
+  readonly v?: readonly Tensor[]
+}
+
+/** The eager interpreter in float64: valueAndGrad of the loss, then the optimizer's update. */
+const eager = <O>(model: Layer.AnyLayer, optimizer: Optim.Optimizer<O>, params32: unknown, batches: readonly Minibatch[]) => {
+  let params = Tree.map(params32, (l) => astype(l, 'f64'))
+  let state = optimizer.init(params)
+  const records: EagerRecord[] = []
+  for (const { x, labels } of batches) {
+    const x64 = astype(x, 'f64')
+    const [value, grads] = valueAndGrad((p: typeof params) => Loss.crossEntropyWithLogits(model.forward(p, x64, { training: true, state: model.initState() }).y, labels))(params)
+    const before = Tree.flatten(params).leaves
+    ;[params, state] = optimizer.update(grads, state, params)
+    const v = (state as { v?: unknown }).v
+    records.push({ loss: value.item(), params: before, grads: Tree.flatten(grads).leaves, ...(v === undefined ? {} : { v: Tree.flatten(v).leaves }) })
+  }
+  return { params: Tree.flatten(params).leaves, records, state }
+}
+
+/** The compiled interpreter: `calls` calls of `step.steps` steps each. */
+const compiled = async <P, O extends { readonly step: number }>(step: CompiledStep<P, O>, params: P, optimizerState: O, batches: readonly Minibatch[]) => {
+  let state = { params, optimizerState }
+  const losses: number[] = []
+  for (let c = 0; c < batches.length / step.steps; c++) {
+    const result = await step.run(state, stack(batches.slice(c * step.steps, (c + 1) * step.steps)))()
+    if (result._tag === 'Left') throw result.left
+    losses.push(...result.right.losses)
+    state = result.right
+  }
+  return { params: Tree.flatten(state.params).leaves, losses, optimizerState: state.optimizerState }
+}
+
+const compileOrThrow = async <P, O extends { readonly step: number }>(...args: Parameters<typeof compile<P, unknown, O>>) => {
+  const result = await compile(...args)()
+  if (result._tag === 'Left') throw result.left
+  return result.right
+}
+
+// ================================================================ the bounds
+
+const maxAbs = (t: Tensor): number => {
+  let m = 0
+  for (const v of t.data) m = Math.max(m, Math.abs(v))
+  return m
+}
+
+/** The smallest |pre-activation| of every ReLU over the run, less its margin (≤ 0: too close to the kink). */
+const kinkClearance = (built: Built, spec: Spec, records: readonly EagerRecord[], batches: readonly Minibatch[], t: number): number => {
+  if (spec.activation !== 'relu') return Infinity
+  let clearance = Infinity
+  records.forEach((r, s) => {
+    let a: Tensor = astype(batches[s]!.x, 'f64')
+    let leaf = 0
+    built.layers.forEach((layer, l) => {
+      if (layer.kind === 'dense') {
+        const [w, b] = [r.params[leaf]!, r.params[leaf + 1]!]
+        leaf += 2
+        const z = add(matmul(a as Tensor<[number, number], 'f64'>, w as Tensor<[number, number], 'f64'>), b)
+        const magnitude = add(matmul(abs(a) as Tensor<[number, number], 'f64'>, abs(w) as Tensor<[number, number], 'f64'>), abs(b))
+        const zs = z.data
+        const ms = magnitude.data
+        if (built.layers[l + 1]?.kind === 'relu') for (let i = 0; i < zs.length; i++) clearance = Math.min(clearance, Math.abs(zs[i]!) - 8 * t * ms[i]!)
+        a = z
+      } else a = layer.forward({}, a, { training: true, state: layer.initState() }).y
+    })
+  })
+  return clearance
+}
+
+/** Per-entry bounds on |compiled − eager| for each leaf after all steps. */
+const bounds = (spec: Spec, batch: number, records: readonly EagerRecord[], final: readonly Tensor[], adam?: { lr: number; beta2: number; eps: number }): Float64Array[] => {
+  const k = longest(spec, batch)
+  const t = tau(k, records.length)
+  return final.map((leaf, i) => {
+    const out = new Float64Array(leaf.size).fill(t * Math.max(maxAbs(leaf), ...records.map((r) => maxAbs(r.params[i]!))))
+    if (adam !== undefined) {
+      records.forEach((r, s) => {
+        const g = maxAbs(r.grads[i]!)
+        const v = r.v![i]!.data
+        const correction = 1 - adam.beta2 ** (s + 1)
+        for (let j = 0; j < out.length; j++) out[j] = out[j]! + (adam.lr * 3 * (k + 4) * U * g) / (Math.sqrt(v[j]! / correction) + adam.eps)
+      })
+    }
+    return out
+  })
+}
+
+/** The entries where the compiled leaves leave their bounds (empty when they all agree). */
+const outside = (compiledLeaves: readonly Tensor[], eagerLeaves: readonly Tensor[], limits: readonly Float64Array[]): string[] =>
+  compiledLeaves.flatMap((c, i) => {
+    const cd = c.data
+    const ed = eagerLeaves[i]!.data
+    const bad: string[] = []
+    for (let j = 0; j < cd.length && bad.length < 3; j++) {
+      const d = Math.abs(cd[j]! - ed[j]!)
+      if (!(d <= limits[i]![j]!)) bad.push(`leaf ${i}[${j}]: compiled ${cd[j]}, eager ${ed[j]}, |difference| ${d} > ${limits[i]![j]}`)
+    }
+    return bad
+  })
+
+const lossesOutside = (compiledLosses: readonly number[], records: readonly EagerRecord[], k: number): string[] =>
+  compiledLosses.flatMap((l, s) => {
+    const e = records[s]!.loss
+    const limit = tau(k, s + 1) * Math.max(1, Math.abs(e))
+    return Math.abs(l - e) <= limit ? [] : [`loss of step ${s}: compiled ${l}, eager ${e}, limit ${limit}`]
+  })
+
+const fused = ['fused-threaded', 'fused-sync']
+
+// ================================================================ the suites
+
+describe('compile: the compiled step equals the eager interpreter', () => {
+  const spec: Spec = { input: 20, hidden: [16], classes: 5, activation: 'relu' }
+  const batch = 8
+  const calls = 3
+  const steps = 4
+
+  for (const [name, make, adam] of [
+    ['SGD', () => Optim.sgd({ lr: 0.1 }), undefined],
+    ['Adam', () => Optim.adam({ lr: 0.01 }), { lr: 0.01, beta2: 0.999, eps: 1e-8 }]
+  ] as const) {
+    it(`MLP 20-16-5, ReLU, softmax cross-entropy, ${name}: ${calls} calls × ${steps} steps give the eager parameters and losses within τ(k, N)`, async () => {
+      const built = build(spec)
+      const optimizer = make() as Optim.Optimizer<{ readonly step: number }>
+      const step = await compileOrThrow(built.model, Loss.crossEntropyWithLogits, optimizer, { batch, steps })
+      try {
+        expect(step.backend).toBe('webasm')
+        expect(fused).toContain(step.executorKind)
+        expect(step.fallbackReason).toBeNull()
+        const params = withSplitBiases(built.model.init(Random.key(11), 'f32'), 2)
+        const data = minibatches(5, calls * steps, batch, spec.input, spec.classes, 0.25)
+        const reference = eager(built.model, optimizer, params, data)
+        const k = longest(spec, batch)
+        expect(kinkClearance(built, spec, reference.records, data, tau(k, calls * steps))).toBeGreaterThan(0)
+        const got = await compiled(step, params, optimizer.init(params), data)
+        expect(got.optimizerState.step).toBe(calls * steps)
+        expect(lossesOutside(got.losses, reference.records, k)).toEqual([])
+        expect(outside(got.params, reference.params, bounds(spec, batch, reference.records, reference.params, adam))).toEqual([])
+        // and the parameters moved: the comparison is not between two untouched copies
+        const initial = Tree.flatten(params).leaves
+        expect(got.params.some((leaf, i) => maxAbs(sub(leaf, initial[i]!)) > 1e-3)).toBe(true)
+      } finally {
+        await step.dispose()()
+      }
+    })
+  }
+
+  it('MLP 784-128-10, batch 128 (the real size), SGD and Adam: 2 calls × 3 steps within τ(k, N); the plan runs fused on webasm', async () => {
+    // biases of ±3 and inputs of standard deviation 0.25 keep every pre-activation more than 1
+    // from ReLU's kink (asserted below)
+    const spec784: Spec = { input: 784, hidden: [128], classes: 10, activation: 'relu' }
+    const built = build(spec784)
+    const params = withSplitBiases(built.model.init(Random.key(3), 'f32'), 3)
+    const data = minibatches(7, 6, 128, 784, 10, 0.25)
+    const k = longest(spec784, 128)
+    for (const [optimizer, adam] of [
+      [Optim.sgd({ lr: 0.1 }), undefined],
+      [Optim.adam({ lr: 0.001 }), { lr: 0.001, beta2: 0.999, eps: 1e-8 }]
+    ] as const) {
+      const opt = optimizer as Optim.Optimizer<{ readonly step: number }>
+      const step = await compileOrThrow(built.model, Loss.crossEntropyWithLogits, opt, { batch: 128, steps: 3 })
+      try {
+        expect(step.backend).toBe('webasm')
+        expect(fused).toContain(step.executorKind)
+        const reference = eager(built.model, opt, params, data)
+        expect(kinkClearance(built, spec784, reference.records, data, tau(k, 6))).toBeGreaterThan(0)
+        const got = await compiled(step, params, opt.init(params), data)
+        expect(step.backend).toBe('webasm')
+        expect(lossesOutside(got.losses, reference.records, k)).toEqual([])
+        expect(outside(got.params, reference.params, bounds(spec784, 128, reference.records, reference.params, adam))).toEqual([])
+      } finally {
+        await step.dispose()()
+      }
+    }
+  })
+
+  it('random small architectures, batches, step counts and optimizers agree with the eager interpreter (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          input: fc.integer({ min: 1, max: 10 }),
+          hidden: fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 2 }),
+          classes: fc.integer({ min: 2, max: 6 }),
+          activation: fc.constantFrom<Activation>('relu', 'tanh', 'sigmoid'),
+          batch: fc.integer({ min: 1, max: 6 }),
+          steps: fc.integer({ min: 1, max: 3 }),
+          optimizer: fc.constantFrom('sgd', 'momentum', 'adam'),
+          seed: fc.nat(1000)
+        }),
+        async ({ batch, steps, optimizer: kind, seed, ...spec }) => {
+          const built = build(spec)
+          const optimizer = (kind === 'sgd' ? Optim.sgd({ lr: 0.2 }) : kind === 'momentum' ? Optim.momentum({ lr: 0.1, beta: 0.9 }) : Optim.adam({ lr: 0.02 })) as Optim.Optimizer<{
+            readonly step: number
+          }>
+          const params = built.model.init(Random.key(seed), 'f32')
+          const data = minibatches(seed, 2 * steps, batch, spec.input, spec.classes)
+          const reference = eager(built.model, optimizer, params, data)
+          const k = longest(spec, batch)
+          fc.pre(kinkClearance(built, spec, reference.records, data, tau(k, 2 * steps)) > 0)
+          const step = await compileOrThrow(built.model, Loss.crossEntropyWithLogits, optimizer, { batch, steps })
+          try {
+            expect(step.backend).toBe('webasm')
+            expect(fused).toContain(step.executorKind)
+            const got = await compiled(step, params, optimizer.init(params), data)
+            const adam = kind === 'adam' ? { lr: 0.02, beta2: 0.999, eps: 1e-8 } : undefined
+            expect(lossesOutside(got.losses, reference.records, k)).toEqual([])
+            expect(outside(got.params, reference.params, bounds(spec, batch, reference.records, reference.params, adam))).toEqual([])
+          } finally {
+            await step.dispose()()
+          }
+        }
+      ),
+      { numRuns: 20 }
+    )
+  })
+
+  it('a learning-rate schedule is read per step from the optimizer state: momentum with exponential decay over 2 calls', async () => {
+    const spec2: Spec = { input: 6, hidden: [5], classes: 3, activation: 'tanh' }
+    const built = build(spec2)
+    const optimizer = Optim.momentum({ lr: Schedule.exponential({ initial: 0.5, decay: 0.5 }), beta: 0.5 }) as Optim.Optimizer<{ readonly step: number }>
+    const step = await compileOrThrow(built.model, Loss.crossEntropyWithLogits, optimizer, { batch: 4, steps: 2 })
+    try {
+      const params = built.model.init(Random.key(2), 'f32')
+      const data = minibatches(9, 4, 4, 6, 3)
+      const reference = eager(built.model, optimizer, params, data)
+      const got = await compiled(step, params, optimizer.init(params), data)
+      expect(lossesOutside(got.losses, reference.records, 6)).toEqual([])
+      expect(outside(got.params, reference.params, bounds(spec2, 4, reference.records, reference.params))).toEqual([])
+    } finally {
+      await step.dispose()()
+    }
+  })
+})
+
+describe('compile: executors and backends', () => {
+  it('threads: false pins the webasm plan to the fused-sync executor', async () => {
+    const { model } = build({ input: 64, hidden: [128], classes: 10, activation: 'relu' })
+    const step = await compileOrThrow(model, Loss.crossEntropyWithLogits, Optim.sgd({ lr: 0.1 }) as Optim.Optimizer<{ readonly step: number }>, { batch: 64, steps: 2, threads: false })
+    try {
+      expect(step.executorKind).toBe('fused-sync')
+      expect(step.backend).toBe('webasm')
+      expect(step.stats.launches).toBe(2 * step.stats.kernelsPerStep)
+    } finally {
+      await step.dispose()()
+    }
+  })
+
+  it("GPU.js's cpu mode never counts as running the plan: backendProblem names it", () => {
+    expect(backendProblem('webasm', { backend: 'webasm', executorKind: 'fused-threaded', fallbackReason: null })).toBeUndefined()
+    expect(backendProblem('gpu', { backend: 'webasm', executorKind: 'fused-sync', fallbackReason: null })).toBeUndefined()
+    expect(backendProblem('webasm', { backend: 'cpu', executorKind: 'generic', fallbackReason: 'pipeline backend is cpu; the fused executor requires webasm' })).toBe(
+      "compile: GPU.js ran the plan on 'cpu' instead of 'webasm' (executor generic: pipeline backend is cpu; the fused executor requires webasm)"
+    )
+    expect(backendProblem('gpu', { backend: 'cpu', executorKind: 'generic', fallbackReason: null })).toBe("compile: GPU.js ran the plan on 'cpu' instead of 'gpu' (executor generic)")
+  })
+
+  it('a mode GPU.js cannot start here is a backend error naming it', async () => {
+    const { model } = build({ input: 3, hidden: [4], classes: 2, activation: 'relu' })
+    const result = await compile(model, Loss.crossEntropyWithLogits, Optim.sgd() as Optim.Optimizer<{ readonly step: number }>, { batch: 2, steps: 1, mode: 'webgl2' })()
+    if (result._tag === 'Right') {
+      // a machine with WebGL2 runs it: then it must really have run there
+      expect(result.right.backend).toBe('webgl2')
+      await result.right.dispose()()
+      return
+    }
+    expect(result.left).toBeInstanceOf(CompileError)
+    expect(result.left.reason).toBe('backend')
+    expect(result.left.message).toContain("'webgl2'")
+  })
+})
+
+describe('compile: what it cannot compile is a typed error naming it', () => {
+  const sgd = Optim.sgd({ lr: 0.1 }) as Optim.Optimizer<{ readonly step: number }>
+  const failure = async (
+    model: Layer.AnyLayer,
+    ...rest: Parameters<typeof compile<unknown, unknown, { readonly step: number }>> extends [unknown, ...infer R] ? R : never
+  ): Promise<CompileError> => {
+    const result = await compile(model, ...rest)()
+    if (result._tag === 'Right') {
+      await result.right.dispose()()
+      throw new Error('expected compile to fail')
+    }
+    return result.left
+  }
+
+  it('a primitive without a lowering: unsupported-primitive, naming it', async () => {
+    const frobnicate: Layer.AnyLayer = {
+      kind: 'frobnicate',
+      inShape: undefined,
+      outputShape: (s) => s,
+      init: () => ({}),
+      initState: () => ({}),
+      forward: (_p, x, { state }) => ({ y: Prim.bind('frobnicate' as Prim.Prim, [x], {} as never), state })
+    }
+    const model = Layer.sequential(Layers.dense(3, 4), frobnicate, Layers.dense(4, 2))
+    const e = await failure(model, Loss.crossEntropyWithLogits, sgd, { batch: 2, steps: 1 })
+    expect(e.reason).toBe('unsupported-primitive')
+    expect(e.message).toContain("'frobnicate'")
+  })
+
+  it('dropout draws a mask on the host: value-dependent, naming the primitive that uses it', async () => {
+    const model = Layer.sequential(Layers.dense(3, 4), Layers.dropout(0.5), Layers.dense(4, 2))
+    const e = await failure(model, Loss.crossEntropyWithLogits, sgd, { batch: 4, steps: 1 })
+    expect(e.reason).toBe('value-dependent')
+    expect(e.message).toMatch(/^compile: mul \(node \d+\) uses a constant of shape \[4,4\] computed from the values of the step/)
+  })
+
+  it('an optimizer without a description (withClipping): unsupported-optimizer', async () => {
+    const clipped = Optim.withClipping(Optim.sgd(), (g) => Optim.clipByValue(g, 1)) as Optim.Optimizer<{ readonly step: number }>
+    const { model } = build({ input: 3, hidden: [4], classes: 2, activation: 'relu' })
+    const e = await failure(model, Loss.crossEntropyWithLogits, clipped, { batch: 2, steps: 1 })
+    expect(e.reason).toBe('unsupported-optimizer')
+    expect(e.message).toContain('Optim.withClipping')
+  })
+
+  it('layer state (batch norm): unsupported-model', async () => {
+    const model = Layer.sequential(Layers.dense(3, 4), Norm.batchNorm(4), Layers.dense(4, 2))
+    const e = await failure(model, Loss.crossEntropyWithLogits, sgd, { batch: 2, steps: 1 })
+    expect(e.reason).toBe('unsupported-model')
+    expect(e.message).toContain('layer state')
+  })
+
+  it('bad options, inputs and use after dispose: input and disposed errors', async () => {
+    const { model } = build({ input: 3, hidden: [4], classes: 2, activation: 'relu' })
+    expect((await failure(model, Loss.crossEntropyWithLogits, sgd, { batch: 0, steps: 1 })).message).toBe('compile: batch must be a positive integer, got 0')
+    const step = await compileOrThrow(model, Loss.crossEntropyWithLogits, sgd, { batch: 2, steps: 2 })
+    const params = model.init(Random.key(0), 'f32')
+    const state = { params, optimizerState: sgd.init(params) }
+    const x = fromBuffer(new Float32Array(12), [2, 2, 3], { dtype: 'f32' })
+    const wrongShape = await step.run(state, { x: fromBuffer(new Float32Array(12), [2, 6], { dtype: 'f32' }), labels: [0, 1, 0, 1] })()
+    expect(wrongShape._tag === 'Left' && wrongShape.left.message).toBe('compile: batches.x has shape [2,6], expected [2,2,3]')
+    const badLabel = await step.run(state, { x, labels: [0, 1, 2, 1] })()
+    expect(badLabel._tag === 'Left' && badLabel.left.message).toBe('compile: label 2 at index 2 is not a class index in 0 … 1')
+    await step.dispose()()
+    const after = await step.run(state, { x, labels: [0, 1, 0, 1] })()
+    expect(after._tag === 'Left' && after.left.reason).toBe('disposed')
+  })
+})
