@@ -206,6 +206,38 @@ const tfMlp = async (tf: TF): Promise<Cell> => {
   }
 }
 
+/** The compiled training step on webgpu: MLP_STEPS minibatches per pipeline call (the stacked inputs stay under 2²⁴ elements). */
+const MLP_STEPS = 2
+const laminaMlp = async (): Promise<Cell> => {
+  const { Layer, Layers, Loss, Optim, Random, fromBuffer } = await import('lamina')
+  const { compile } = await import('lamina/gpu')
+  const model = Layer.sequential(Layers.dense(MLP.in, MLP.hidden), Layers.relu(), Layers.dense(MLP.hidden, MLP.hidden), Layers.relu(), Layers.dense(MLP.hidden, MLP.out))
+  const optimizer = Optim.sgd({ lr: MLP.lr })
+  const params = model.init(Random.key(0), 'f32')
+  const n = MLP_STEPS * MLP.batch
+  const x = fromBuffer(Random.normal(Random.key(7), [n * MLP.in], { dtype: 'f32' }).data, [MLP_STEPS, MLP.batch, MLP.in], { dtype: 'f32' })
+  const labels = Int32Array.from({ length: n }, (_, i) => (i * 7 + 3) % MLP.out)
+  const compiled = await compile(model, Loss.crossEntropyWithLogits, optimizer, { batch: MLP.batch, steps: MLP_STEPS, mode: 'webgpu' })()
+  if (compiled._tag === 'Left') throw compiled.left
+  const step = compiled.right
+  try {
+    let state = { params, optimizerState: optimizer.init(params) }
+    const t = await timeAsync(
+      async () => {
+        const out = await step.run(state, { x, labels })()
+        if (out._tag === 'Left') throw out.left
+        state = out.right
+      },
+      2,
+      5
+    )
+    if (step.backend !== 'webgpu') throw new Error(`the compiled step ran on '${step.backend}', not webgpu (${step.fallbackReason ?? 'no reason given'})`)
+    return figure(t, (ms) => (MLP_STEPS * MLP.batch * 1000) / ms)
+  } finally {
+    await step.dispose()()
+  }
+}
+
 export interface GpuBenchOptions {
   readonly json: boolean
 }
@@ -239,7 +271,8 @@ export const runGpuBench = async (options: GpuBenchOptions): Promise<void> => {
       }
       log(`lamina W1 n=${n} done`)
     }
-    lamina.mlp = 'not run: the compiled MLP step is not wired into --gpu yet'
+    lamina.mlp = await laminaMlp().catch((e: unknown) => `failed: ${reason(e)}`)
+    log('lamina MLP done')
     try {
       const tf = (await import('@tensorflow/tfjs')) as TF
       await import('@tensorflow/tfjs-backend-webgpu')

@@ -260,6 +260,26 @@ const runLaminaGpu = async (): Promise<void> => {
   }
 }
 
+// ---- lamina's compiled interpreter: W2 as one GPU.js pipeline of several steps per call
+
+const runLaminaCompiled = async (): Promise<void> => {
+  const name = "lamina compiled 'webasm'"
+  const r = entry(name)
+  try {
+    const { benchCompiledStep } = await import('./compiled.js')
+    const steps = 10
+    const c = await benchCompiledStep({ steps, calls: quick ? 5 : 9 })
+    const [fast, slow] = c.compiledSpread
+    r.w2 = { value: c.compiledSamplesPerSecond, low: slow, high: fast, reps: quick ? 5 : 9 }
+    r.w3 = 'n/a (training only)'
+    r.w4 = 'n/a'
+    r.note = `${steps} steps per pipeline call; executor ${c.executorKind} on ${c.backend}${c.fallbackReason === null ? '' : ` (${c.fallbackReason})`}; ${c.kernelsPerStep} kernels per step; compiled in ${c.compileMs.toFixed(0)} ms`
+    log(`${name} W2 done`)
+  } catch (e) {
+    r.note = `not run: ${reason(e)}`
+  }
+}
+
 // ---- TensorFlow.js 4.22 (cpu: pure JS; wasm: XNNPACK, SIMD, binaries from node_modules)
 
 type TF = typeof import('@tensorflow/tfjs')
@@ -390,6 +410,7 @@ console.log(
 )
 runLaminaEager('lamina cpu', (thunk) => thunk(), { memory: true, isReference: true })
 await runLaminaGpu()
+await runLaminaCompiled()
 
 let tf: TF | undefined
 let tfWasmSetup: string | undefined
