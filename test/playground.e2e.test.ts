@@ -5,7 +5,10 @@
  * with a central difference computed here (from the parameters and minibatch the page exposes,
  * with the network's forward pass written out in plain JavaScript), reload the page from its
  * URL, round-trip the weights through a safetensors download and upload, and open the page in a
- * chromium without WebGL2 or WebGPU.
+ * chromium without WebGL2 or WebGPU. A chromium with WebGPU (`--enable-unsafe-webgpu`, which gives
+ * Dawn's SwiftShader adapter even with `--disable-gpu`) trains through the compiled interpreter,
+ * and its parameters are compared with the eager interpreter's, run here in float64 on the same
+ * minibatches; that test skips, saying why, when the browser gives no adapter.
  *
  * Skips, saying why, when /usr/bin/chromium is missing (scripts/install-browser.sh installs it).
  * The screenshot goes to docs/playground.png when LAMINA_SCREENSHOT=1 or when that file does
@@ -21,6 +24,11 @@ import { extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
+import { Backends, Tree, cpu } from 'lamina'
+import type { Tensor } from 'lamina'
+import { fromQuery } from '../examples/playground/src/config.js'
+import * as M from '../examples/playground/src/model.js'
+import * as T from '../examples/playground/src/trainer.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -38,6 +46,13 @@ const FLAGS = [
 /** The test loss XOR must reach, and the steps it may take. */
 const LOSS_THRESHOLD = 0.2
 const MAX_STEPS = 1500
+/**
+ * What gives headless Chromium 156 a WebGPU adapter here: `--enable-unsafe-webgpu` alone, with or
+ * without `--disable-gpu` (Dawn's SwiftShader Vulkan, adapter "google swiftshader"). Without it
+ * `requestAdapter()` resolves null, whatever else is set (`--use-webgpu-adapter=swiftshader`,
+ * `--enable-features=Vulkan,WebGPU`).
+ */
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu']
 
 const missing = !existsSync(CHROMIUM)
 if (missing) console.warn(`playground e2e skipped: ${CHROMIUM} is missing (bash scripts/install-browser.sh installs Debian's chromium)`)
@@ -56,7 +71,15 @@ interface Snapshot {
   readonly stepsPerSecond: number
   readonly trainLoss: number
   readonly testLoss: number
-  readonly backend: { mode: string; summary: string; notes: string[]; webgl2: boolean; webgpu: boolean } | null
+  readonly backend: {
+    mode: string
+    summary: string
+    notes: string[]
+    webgl2: boolean
+    webgpu: boolean
+    adapter: { name: string; software: boolean } | null
+    compiled: { backend: string; executorKind: string; fallbackReason: string | null; stepsPerCall: number; kernelsPerStep: number } | null
+  } | null
   readonly params: DenseParams[]
   readonly batch: { x: number[][]; labels: number[] }
   readonly inspection: { label: string; adjoint: number[] } | null
@@ -83,6 +106,62 @@ const objective = (params: readonly DenseParams[], batch: Snapshot['batch'], l2:
 
 const withWeight = (params: readonly DenseParams[], layer: number, from: number, to: number, value: number): DenseParams[] =>
   params.map((p, k) => (k !== layer ? p : { ...p, w: p.w.map((row, i) => row.map((w, j) => (i === from && j === to ? value : w))) }))
+
+// ---------------------------------------------------------------- the eager interpreter, for the compiled one
+
+const U = 2 ** -24
+
+/** A network's parameters as flat leaves: each dense layer's weights (row-major), then its biases. */
+const leavesOfSnapshot = (params: readonly DenseParams[]): Float64Array[] => params.flatMap((p) => [Float64Array.from(p.w.flat()), Float64Array.from(p.b)])
+const leavesOf = (params: unknown): Float64Array[] => Tree.flatten(params).leaves.map((leaf: Tensor) => Float64Array.from(leaf.data))
+const maxAbs = (values: ArrayLike<number>): number => {
+  let m = 0
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!))
+  return m
+}
+
+/**
+ * The eager interpreter on lamina's cpu backend in float64: the page's own trainer started from
+ * the same configuration (so the same data, initial weights and minibatch draws), with each
+ * step's starting parameters, gradient and Adam second moments kept for the bound.
+ */
+const eagerRun = (query: string, steps: number) =>
+  Backends.withBackend(cpu, () => {
+    let s = T.create(fromQuery(query).config)
+    const history: { params: Float64Array[]; grads: Float64Array[]; v: Float64Array[] }[] = []
+    for (let i = 0; i < steps; i++) {
+      const { grads } = T.gradient(s)
+      const params = leavesOf(s.params)
+      s = T.step(s)
+      history.push({ params, grads: leavesOf(grads), v: leavesOf((s.optimizerState as { v: unknown }).v) })
+    }
+    return { session: s, history }
+  })
+
+/**
+ * Per-entry bounds on |compiled − eager| after the run, as in test/compiled.test.ts and
+ * docs/07-compiled.md: a step's products and sums have at most k terms (here the batch, 16; the
+ * widths are 2, 8, 8, 1), each with relative error γ_k ≈ k·u (u = 2⁻²⁴) with respect to its
+ * terms' magnitudes, and the elementwise ops, the stored parameters, and the float64 data and
+ * initial weights rounded to float32 add a few u: over N steps τ = N·(k + 4)·u relative to the
+ * largest |θ| of the leaf. Adam divides by √v̂ + ε, which magnifies a gradient's error by
+ * 1/(√v̂ + ε); that adds Σₛ η·3·(k + 4)·u·max|gₛ|/(√v̂ₛ + ε) per entry, from the reference's own v̂.
+ */
+const compiledBounds = (run: ReturnType<typeof eagerRun>, k: number): Float64Array[] => {
+  const d = run.session.optimizer.description
+  if (d?.kind !== 'adam') throw new Error('the bound below is written for Adam')
+  const n = run.history.length
+  const final = leavesOf(run.session.params)
+  return final.map((leaf, i) => {
+    const out = new Float64Array(leaf.length).fill(n * (k + 4) * U * Math.max(maxAbs(leaf), ...run.history.map((h) => maxAbs(h.params[i]!))))
+    run.history.forEach((h, s) => {
+      const g = maxAbs(h.grads[i]!)
+      const correction = 1 - d.beta2 ** (s + 1)
+      for (let j = 0; j < out.length; j++) out[j] = out[j]! + (d.lr(s) * 3 * (k + 4) * U * g) / (Math.sqrt(h.v[i]![j]! / correction) + d.eps)
+    })
+    return out
+  })
+}
 
 // ---------------------------------------------------------------- the page, served
 
@@ -283,6 +362,71 @@ describe.skipIf(missing)('the playground in headless Chromium', () => {
     expect(restored.testLoss).toBeCloseTo(before.testLoss, 12)
     expect(errors).toEqual([])
   }, 60_000)
+
+  it(`with WebGPU (${WEBGPU_FLAGS.join(' ')}), XOR trains through the compiled step (webgpu, fused-encoder): its parameters equal the eager interpreter's within τ, and the test loss falls below ${LOSS_THRESHOLD}`, async ({ skip }) => {
+    const query = '?dataset=xor&hidden=8,8&activation=tanh&lr=0.03&batch=16&optimizer=adam&l2=0.001&seed=1'
+    const withGpu = await launch(WEBGPU_FLAGS)
+    try {
+      const p = await openPage(withGpu, query)
+      const start = await snapshot(p)
+      if (start.backend?.webgpu !== true) {
+        const reason = `chromium with ${WEBGPU_FLAGS.join(' ')} gives no WebGPU adapter here (${start.backend?.notes.join(' ') ?? 'no backend'})`
+        console.warn(`playground e2e: WebGPU test skipped: ${reason}`)
+        skip(reason)
+      }
+      const backend = start.backend!
+      expect(backend.compiled, backend.notes.join(' ')).not.toBeNull()
+      const compiled = backend.compiled!
+      expect(backend.mode).toBe('webgpu')
+      expect(compiled).toMatchObject({ backend: 'webgpu', executorKind: 'fused-encoder', fallbackReason: null })
+      await expect(p.textContent('#backend')).resolves.toContain('GPU.js webgpu (compiled, fused-encoder)')
+      expect(start.step).toBe(0)
+
+      // two compiled calls from step 0, against the eager interpreter in float64 on the same minibatches
+      const steps = 2 * compiled.stepsPerCall
+      const trained = (await p.evaluate(
+        (n) => (window as unknown as { __playground: { train(n: number): Promise<unknown> } }).__playground.train(n),
+        steps
+      )) as Snapshot & { compiledSteps: number; eagerSteps: number }
+      expect(trained).toMatchObject({ step: steps, compiledSteps: steps, eagerSteps: 0 })
+      const reference = eagerRun(query, steps)
+      const got = leavesOfSnapshot(trained.params)
+      const want = leavesOf(reference.session.params)
+      const limits = compiledBounds(reference, 16) // the longest reduction: the batch (the widths are 2, 8, 8, 1)
+      const outside = got.flatMap((leaf, i) =>
+        Array.from(leaf, (v, j) => ({ i, j, d: Math.abs(v - want[i]![j]!), limit: limits[i]![j]! })).filter((e) => !(e.d <= e.limit))
+      )
+      expect(outside.slice(0, 3)).toEqual([])
+      // the comparison is between parameters that moved
+      const initial = reference.history[0]!.params
+      expect(Math.max(...want.map((leaf, i) => maxAbs(leaf.map((v, j) => v - initial[i]![j]!))))).toBeGreaterThan(1e-3)
+      const largest = Math.max(...got.map((leaf, i) => maxAbs(leaf.map((v, j) => v - want[i]![j]!))))
+
+      await p.click('#train')
+      const met = await p.waitForFunction(
+        ([threshold, limit]) => {
+          const s = (window as unknown as { __playground: { snapshot(): { testLoss: number; step: number; stepsPerSecond: number } } }).__playground.snapshot()
+          return (s.testLoss < threshold! || s.step >= limit!) && Number.isFinite(s.stepsPerSecond) ? s : false
+        },
+        [LOSS_THRESHOLD, MAX_STEPS],
+        { timeout: 60_000, polling: 200 }
+      )
+      const reached = (await met.jsonValue()) as Snapshot
+      expect(reached.testLoss).toBeLessThan(LOSS_THRESHOLD)
+      expect(reached.step).toBeLessThanOrEqual(MAX_STEPS + 200)
+      expect(reached.backend?.compiled?.executorKind).toBe('fused-encoder')
+      await p.click('#train')
+      await p.waitForFunction(() => document.querySelector('#train')?.textContent === 'Train')
+      console.log(
+        `playground e2e: trained on ${reached.backend!.summary}, ${compiled.stepsPerCall} steps per call, ${compiled.kernelsPerStep} kernels per step; ` +
+          `${reached.stepsPerSecond.toFixed(1)} steps/s on XOR (2-8-8-1 tanh, batch 16, Adam); test loss ${reached.testLoss.toFixed(3)} at step ${reached.step}; ` +
+          `after ${steps} steps max |compiled − eager float64| = ${largest.toExponential(2)}`
+      )
+      expect(errors).toEqual([])
+    } finally {
+      await withGpu.close()
+    }
+  }, 90_000)
 
   it('a browser without WebGL2 or WebGPU trains on webasm, and the page says so', async () => {
     const plain = await launch(['--disable-3d-apis'])

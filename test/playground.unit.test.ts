@@ -206,6 +206,18 @@ describe('training', () => {
     expect(T.batchSize(T.create({ ...xorConfig, points: 20, split: 0.5, batch: 64 }))).toBe(10)
   })
 
+  it('the stacked minibatches of the compiled step are those of the eager steps, across an epoch boundary', () => {
+    const s = { ...T.create({ ...xorConfig, points: 100, split: 0.5, batch: 16 }), step: 1 } // 3 steps per epoch: steps 1…4 cross into epoch 2
+    const stacked = T.nextBatches(s, 4)
+    expect(stacked.x.shape).toEqual([4, 16, 2])
+    const xs = Array.from(stacked.x.data)
+    for (let i = 0; i < 4; i++) {
+      const eager = T.batchOf(s, T.batchIndices(s, 1 + i))
+      expect(xs.slice(i * 32, (i + 1) * 32)).toEqual(Array.from(eager.x.data))
+      expect(Array.from(stacked.labels.slice(i * 16, (i + 1) * 16))).toEqual(Array.from(eager.labels))
+    }
+  })
+
   it('a step applies the gradient of the current minibatch (SGD: θ − η ∇L)', () => {
     const s = T.create({ ...xorConfig, optimizer: 'sgd', lr: 0.5, l2: 0.01 })
     const batch = T.currentBatch(s)

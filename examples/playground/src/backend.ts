@@ -1,8 +1,9 @@
 /**
- * Picks where training runs in this browser and says why. lamina's eager interpreter calls
- * its backend synchronously, so only GPU.js's synchronous modes can drive it: WebGL2 first,
- * then WebAssembly (`webasm`), then lamina's own cpu backend. WebGPU is detected and reported,
- * but its GPU.js kernels return Promises, so it cannot back the eager interpreter.
+ * Picks the backend of lamina's eager interpreter in this browser and says why. The eager
+ * interpreter calls its backend synchronously, so only GPU.js's synchronous modes can drive
+ * it: WebGL2 first, then WebAssembly (`webasm`), then lamina's own cpu backend. WebGPU's
+ * GPU.js kernels return Promises, so WebGPU trains through the compiled interpreter instead
+ * (compiled.ts); this module only finds its adapter.
  *
  * @module
  */
@@ -23,6 +24,8 @@ export interface Chosen {
   /** Whether this browser has WebGL2 / WebGPU at all. */
   readonly webgl2: boolean
   readonly webgpu: boolean
+  /** The WebGPU adapter, when there is one. */
+  readonly adapter: WebGpuAdapter | undefined
   dispose(): void
 }
 
@@ -40,31 +43,45 @@ export const webgl2Renderer = (): string | undefined => {
   }
 }
 
-interface NavigatorGpu {
-  readonly gpu?: { requestAdapter(): Promise<unknown> }
+/** What the page says about a WebGPU adapter. */
+export interface WebGpuAdapter {
+  /** `google swiftshader`: vendor and architecture (or description) from `GPUAdapterInfo`. */
+  readonly name: string
+  /** A software adapter (SwiftShader, or one the browser flags as its fallback): its kernels run on the CPU. */
+  readonly software: boolean
 }
 
-/** Whether WebGPU gives an adapter here (`navigator.gpu` alone can exist without one). */
-export const webgpuAdapter = async (): Promise<boolean> => {
+interface AdapterLike {
+  readonly info?: { readonly vendor?: string; readonly architecture?: string; readonly description?: string }
+  readonly isFallbackAdapter?: boolean
+}
+interface NavigatorGpu {
+  readonly gpu?: { requestAdapter(): Promise<AdapterLike | null> }
+}
+
+/** The WebGPU adapter, or undefined when there is none (`navigator.gpu` alone can exist without one). */
+export const webgpuAdapter = async (): Promise<WebGpuAdapter | undefined> => {
   const gpu = (navigator as Navigator & NavigatorGpu).gpu
-  if (gpu === undefined) return false
+  if (gpu === undefined) return undefined
   try {
-    return (await gpu.requestAdapter()) !== null
+    const adapter = await gpu.requestAdapter()
+    if (adapter === null) return undefined
+    const info = adapter.info ?? {}
+    const name = [info.vendor, info.architecture || info.description].filter((part) => part !== undefined && part !== '').join(' ') || 'unnamed adapter'
+    const software = adapter.isFallbackAdapter === true || /swiftshader|llvmpipe|software/i.test(name)
+    return { name, software }
   } catch {
-    return false
+    return undefined
   }
 }
 
-/** Chooses the backend for a configuration's `backend` field. */
+/** Chooses the eager interpreter's backend for a configuration's `backend` field. */
 export const choose = async (choice: BackendChoice): Promise<Chosen> => {
   const renderer = webgl2Renderer()
-  const webgpu = await webgpuAdapter()
-  const notes: string[] = [
-    webgpu
-      ? 'WebGPU is present, but GPU.js kernels return Promises there and lamina’s eager interpreter needs synchronous kernels, so WebGPU is not used for training.'
-      : 'No WebGPU adapter in this browser.'
-  ]
-  const info = { webgl2: renderer !== undefined, webgpu }
+  const adapter = await webgpuAdapter()
+  const notes: string[] = []
+  const info = { webgl2: renderer !== undefined, webgpu: adapter !== undefined, adapter }
+  // 'webgpu' trains compiled; its eager backend (Step, and the fallback) is picked as for 'auto'
   const order: readonly ('webgl2' | 'webasm')[] = choice === 'cpu' ? [] : choice === 'webasm' ? ['webasm'] : ['webgl2', 'webasm']
   for (const mode of order) {
     if (mode === 'webgl2' && renderer === undefined) {

@@ -20,8 +20,12 @@ export type ActivationName = (typeof activationNames)[number]
 export const optimizerNames = ['sgd', 'momentum', 'adam'] as const
 export type OptimizerName = (typeof optimizerNames)[number]
 
-/** Where training runs: `auto` tries GPU.js webgl2, then webasm, then lamina's cpu backend. */
-export const backendChoices = ['auto', 'webgl2', 'webasm', 'cpu'] as const
+/**
+ * Where training runs: `auto` tries GPU.js webgpu through the compiled interpreter, then GPU.js
+ * webgl2, then webasm (eager), then lamina's cpu backend; `webgpu` is the compiled path or the
+ * same eager fallbacks.
+ */
+export const backendChoices = ['auto', 'webgpu', 'webgl2', 'webasm', 'cpu'] as const
 export type BackendChoice = (typeof backendChoices)[number]
 
 /** Everything the page lets one choose; the URL holds exactly these fields. */

@@ -1,8 +1,11 @@
 /**
  * The page: reads the configuration from the URL, trains in short chunks that yield to the
  * browser between them (the page never blocks), redraws the views a few times a second, and
- * runs the inspector when a weight or unit is clicked. `window.__playground` exposes a
- * snapshot of the state for the end-to-end tests.
+ * runs the inspector when a weight or unit is clicked. With a WebGPU adapter, training runs
+ * through the compiled interpreter (compiled.ts), whose calls are awaited; everything else
+ * (Step, the inspector, the gradient check, the views) stays on the eager interpreter.
+ * `window.__playground` exposes a snapshot of the state, and a way to train an exact number of
+ * steps, for the end-to-end tests.
  *
  * @module
  */
@@ -11,6 +14,7 @@ import { Backends, cpu } from 'lamina'
 import type { Tensor } from 'lamina'
 import * as B from './backend.js'
 import * as Ck from './checkpoint.js'
+import * as C from './compiled.js'
 import { fromQuery, toQuery } from './config.js'
 import type { Config } from './config.js'
 import * as D from './datasets.js'
@@ -33,6 +37,15 @@ interface State {
   config: Config
   session: T.Session
   chosen: B.Chosen | undefined
+  /** The compiled step that trains on WebGPU, when there is one for this network. */
+  compiled: C.CompiledTrainer | undefined
+  /** Why training is not compiled on WebGPU although this browser has an adapter (a compile or run failure). */
+  compiledFailure: string | undefined
+  compiling: boolean
+  /** Bumped by every compile request, so a stale compile is dropped. */
+  compileGeneration: number
+  /** The compiled call in flight, so a step is disposed only after it. */
+  inFlight: Promise<unknown>
   running: boolean
   history: V.LossPoint[]
   evaluation: T.Evaluation | undefined
@@ -80,6 +93,11 @@ const state: State = {
   config: decoded.config,
   session: initialSession,
   chosen: undefined,
+  compiled: undefined,
+  compiledFailure: undefined,
+  compiling: false,
+  compileGeneration: 0,
+  inFlight: Promise.resolve(),
   running: false,
   history: [],
   evaluation: undefined,
@@ -101,6 +119,7 @@ const setMessage = (text: string, bad = false): void => {
 
 const setButtons = (): void => {
   const ready = state.chosen !== undefined
+  document.body.dataset['ready'] = String(ready && !state.compiling)
   const train = $<HTMLButtonElement>('train')
   train.disabled = !ready
   train.textContent = state.running ? 'Pause' : 'Train'
@@ -235,17 +254,59 @@ const fail = (e: unknown): void => {
   setMessage(`training stopped: ${e instanceof Error ? e.message : String(e)}`, true)
 }
 
+/** Stops training compiled, says why, and lets the eager interpreter take over at the same step. */
+const dropCompiled = (why: string): void => {
+  const compiled = state.compiled
+  state.compiled = undefined
+  state.compiledFailure = why
+  if (compiled !== undefined) void state.inFlight.then(() => compiled.dispose())
+  if (state.chosen !== undefined) showBackend(state.chosen)
+}
+
+/**
+ * One compiled call: the session `stepsPerCall` steps later, or false when the session was
+ * replaced meanwhile (a reset, another configuration, a Step) and the result no longer applies.
+ */
+const compiledCall = async (compiled: C.CompiledTrainer): Promise<boolean> => {
+  const before = state.session
+  const call = compiled.run(before)
+  state.inFlight = call
+  const result = await call
+  if (state.session !== before) return false
+  if (E.isLeft(result)) {
+    dropCompiled(`the compiled step failed (${result.left})`)
+    return false
+  }
+  state.session = result.right
+  return true
+}
+
 const trainLoop = async (): Promise<void> => {
   const generation = ++state.generation
   state.rate = [{ t: performance.now(), step: state.session.step }]
   while (state.running && state.chosen !== undefined && generation === state.generation) {
     const chosen = state.chosen
+    const compiled = state.compiled
     const started = performance.now()
     try {
-      Backends.withBackend(chosen.backend, () => {
-        do state.session = T.step(state.session)
-        while (performance.now() - started < CHUNK_MS)
-      })
+      if (compiled !== undefined) {
+        // the calls run on the GPU while the page goes on: awaiting them yields to it
+        let applied: boolean
+        do applied = await compiledCall(compiled)
+        while (applied && state.running && generation === state.generation && performance.now() - started < CHUNK_MS)
+        if (generation !== state.generation) return
+        if (!state.running) {
+          // paused while the last call ran: show where it ended
+          refresh()
+          inspect()
+          return
+        }
+      } else {
+        Backends.withBackend(chosen.backend, () => {
+          do state.session = T.step(state.session)
+          while (performance.now() - started < CHUNK_MS)
+        })
+      }
     } catch (e) {
       fail(e)
       return
@@ -280,14 +341,85 @@ const stepOnce = (): void => {
 
 // ---------------------------------------------------------------- configuration
 
+const optimizerNames: Readonly<Record<Config['optimizer'], string>> = { sgd: 'SGD', momentum: 'momentum', adam: 'Adam' }
+
+/** Whether the configuration lets training run compiled on WebGPU. */
+const wantsCompiled = (config: Config): boolean => config.backend === 'auto' || config.backend === 'webgpu'
+
+/** What trains: the compiled step on WebGPU, or the eager interpreter's backend. */
+const training = (chosen: B.Chosen): { mode: string; summary: string } =>
+  state.compiled === undefined ? { mode: chosen.mode, summary: chosen.summary } : { mode: state.compiled.backend, summary: state.compiled.summary }
+
+/** The sentences about WebGPU: what runs on it, or why nothing does. */
+const webgpuNotes = (chosen: B.Chosen): string[] => {
+  const adapter = chosen.adapter
+  if (adapter === undefined) {
+    const none = 'No WebGPU adapter in this browser.'
+    return state.config.backend === 'webgpu' ? [`${none} The Backend menu asks for WebGPU, so training runs eagerly on ${chosen.summary} instead.`] : [none]
+  }
+  const software = adapter.software ? ' This adapter is a software renderer, so its kernels run on the CPU.' : ''
+  const compiled = state.compiled
+  if (compiled !== undefined) {
+    return [
+      `WebGPU (${adapter.name}) runs lamina’s compiled training step: forward pass, loss, backward sweep and ${optimizerNames[state.config.optimizer]} update traced once into ` +
+        `one GPU.js pipeline (${compiled.kernelsPerStep} kernels per step), ${compiled.stepsPerCall} minibatch${compiled.stepsPerCall === 1 ? "" : "es"} per call, awaited so the page never blocks.${software} ` +
+        `Step, the adjoints and the gradient check run on the eager interpreter (Step on ${chosen.summary}).` +
+        (compiled.fallbackReason === null ? '' : ` GPU.js did not fuse the plan: ${compiled.fallbackReason}.`)
+    ]
+  }
+  if (state.compiling) return [`WebGPU (${adapter.name}) is present: compiling the training step for it…`]
+  if (!wantsCompiled(state.config)) return [`WebGPU (${adapter.name}) is present; the Backend menu asks for ${state.config.backend}, which trains eagerly.`]
+  return [`WebGPU (${adapter.name}) is present, but training runs eagerly: ${state.compiledFailure ?? 'the step is not compiled'}.`]
+}
+
+/** Why training runs where it does, one sentence each. */
+const notesOf = (chosen: B.Chosen): string[] => {
+  // the eager backend's notes explain its choice, which matters only when it trains
+  const notes = state.compiled === undefined ? [...webgpuNotes(chosen), ...chosen.notes] : webgpuNotes(chosen)
+  if (!chosen.webgl2 && !chosen.webgpu) notes.unshift('This browser has neither WebGL2 nor WebGPU; it still trains, on WebAssembly.')
+  return notes
+}
+
 const showBackend = (chosen: B.Chosen): void => {
   const badge = $('backend')
-  badge.textContent = `training on ${chosen.summary}`
-  badge.classList.toggle('cpu', chosen.mode === 'cpu')
-  badge.dataset['mode'] = chosen.mode
-  const notes = [...chosen.notes]
-  if (!chosen.webgl2 && !chosen.webgpu) notes.unshift('This browser has neither WebGL2 nor WebGPU; it still trains, on WebAssembly.')
-  $('backend-notes').textContent = notes.join(' ')
+  const now = training(chosen)
+  badge.textContent = `training on ${now.summary}`
+  badge.classList.toggle('cpu', now.mode === 'cpu')
+  badge.dataset['mode'] = now.mode
+  $('backend-notes').textContent = notesOf(chosen).join(' ')
+}
+
+/** Compiles the step of the current session for WebGPU when the browser and the configuration allow it (a cached step is kept). */
+const prepareCompiled = async (): Promise<void> => {
+  const chosen = state.chosen
+  if (chosen === undefined) return
+  const generation = ++state.compileGeneration
+  const release = (): void => {
+    const old = state.compiled
+    state.compiled = undefined
+    if (old !== undefined) void state.inFlight.then(() => old.dispose())
+  }
+  state.compiledFailure = undefined
+  if (chosen.adapter === undefined || !wantsCompiled(state.config)) {
+    release()
+    state.compiling = false
+  } else if (state.compiled?.key !== C.keyOf(state.session)) {
+    release()
+    state.compiling = true
+    showBackend(chosen)
+    setButtons()
+    const result = await C.compileFor(state.session, chosen.adapter.name)
+    if (generation !== state.compileGeneration) {
+      // a newer configuration asked for its own step meanwhile
+      if (E.isRight(result)) void result.right.dispose()
+      return
+    }
+    state.compiling = false
+    if (E.isRight(result)) state.compiled = result.right
+    else state.compiledFailure = `the compiled step is unavailable for this network (${result.left})`
+  }
+  showBackend(chosen)
+  setButtons()
 }
 
 const chooseBackend = async (): Promise<void> => {
@@ -299,7 +431,6 @@ const chooseBackend = async (): Promise<void> => {
   state.chosen = chosen
   showBackend(chosen)
   setButtons()
-  document.body.dataset['ready'] = 'true'
 }
 
 /** Starts over with a configuration (and, from an uploaded file, its parameters and step). */
@@ -322,6 +453,7 @@ const apply = async (config: Config, restored?: { params: M.Params; step: number
   refresh()
   setButtons()
   if (backendChanged || state.chosen === undefined) await chooseBackend()
+  await prepareCompiled()
 }
 
 const onFormChange = (): void => {
@@ -365,30 +497,69 @@ const upload = async (file: File): Promise<void> => {
 declare global {
   interface Window {
     /** The end-to-end tests' view of the page. */
-    __playground?: { snapshot(): unknown }
+    __playground?: { snapshot(): unknown; train(steps: number): Promise<unknown> }
   }
 }
 
-window.__playground = {
-  snapshot: () => {
-    const s = state.session
-    const batch = T.currentBatch(s)
-    const rows = (t: Tensor): number[][] => t.toArray() as number[][]
-    return {
-      config: state.config,
-      query: toQuery(state.config),
-      step: s.step,
-      running: state.running,
-      stepsPerSecond: state.stepsPerSecond,
-      trainLoss: state.evaluation?.trainLoss ?? NaN,
-      testLoss: state.evaluation?.testLoss ?? NaN,
-      backend: state.chosen === undefined ? null : { mode: state.chosen.mode, summary: state.chosen.summary, notes: state.chosen.notes, webgl2: state.chosen.webgl2, webgpu: state.chosen.webgpu },
-      params: Array.from({ length: M.denseCount(s.network) }, (_, k) => ({ w: rows(M.dense(s.params, k).w), b: Array.from(M.dense(s.params, k).b.data) })),
-      batch: { x: rows(batch.x), labels: Array.from(batch.labels) },
-      inspection: state.inspection === undefined ? null : { label: state.inspection.label, adjoint: Array.from(state.inspection.adjoint.data) }
-    }
+const snapshot = (): unknown => {
+  const s = state.session
+  const batch = T.currentBatch(s)
+  const rows = (t: Tensor): number[][] => t.toArray() as number[][]
+  const chosen = state.chosen
+  const compiled = state.compiled
+  return {
+    config: state.config,
+    query: toQuery(state.config),
+    step: s.step,
+    running: state.running,
+    stepsPerSecond: state.stepsPerSecond,
+    trainLoss: state.evaluation?.trainLoss ?? NaN,
+    testLoss: state.evaluation?.testLoss ?? NaN,
+    backend:
+      chosen === undefined
+        ? null
+        : {
+            ...training(chosen),
+            notes: notesOf(chosen),
+            webgl2: chosen.webgl2,
+            webgpu: chosen.webgpu,
+            adapter: chosen.adapter ?? null,
+            eager: chosen.mode,
+            compiling: state.compiling,
+            compiled:
+              compiled === undefined
+                ? null
+                : { backend: compiled.backend, executorKind: compiled.executorKind, fallbackReason: compiled.fallbackReason, stepsPerCall: compiled.stepsPerCall, kernelsPerStep: compiled.kernelsPerStep }
+          },
+    params: Array.from({ length: M.denseCount(s.network) }, (_, k) => ({ w: rows(M.dense(s.params, k).w), b: Array.from(M.dense(s.params, k).b.data) })),
+    batch: { x: rows(batch.x), labels: Array.from(batch.labels) },
+    inspection: state.inspection === undefined ? null : { label: state.inspection.label, adjoint: Array.from(state.inspection.adjoint.data) }
   }
 }
+
+/**
+ * Exactly `steps` more steps while paused, the way Train takes them (compiled calls while a
+ * whole call fits, eager steps for the rest), then a snapshot that says how many ran where.
+ */
+const trainExactly = async (steps: number): Promise<unknown> => {
+  if (state.running || state.chosen === undefined || state.compiling) throw new Error('train: pause and wait until the page is ready')
+  const target = state.session.step + steps
+  let compiledSteps = 0
+  while (state.compiled !== undefined && target - state.session.step >= state.compiled.stepsPerCall) {
+    const per = state.compiled.stepsPerCall
+    if (!(await compiledCall(state.compiled))) throw new Error(`train: the compiled call failed: ${state.compiledFailure ?? 'the session changed'}`)
+    compiledSteps += per
+  }
+  const eagerSteps = target - state.session.step
+  const chosen = state.chosen
+  Backends.withBackend(chosen.backend, () => {
+    while (state.session.step < target) state.session = T.step(state.session)
+  })
+  refresh()
+  return { ...(snapshot() as object), compiledSteps, eagerSteps }
+}
+
+window.__playground = { snapshot, train: trainExactly }
 
 F.write(state.config)
 F.onChange(onFormChange)

@@ -104,15 +104,15 @@ export const logits = (network: Network, params: Params, x: Tensor): Tensor => L
 /** The data term: mean binary cross-entropy of the logits against 0/1 labels. */
 export const dataLoss = (z: Tensor, labels: Int32Array): Tensor => Loss.binaryCrossEntropyWithLogits(z, labels)
 
+/** A data term plus the L2 penalty of `params` (none when λ = 0). */
+export const penalised = (data: Tensor, params: Params, l2: number): Tensor => (l2 > 0 ? add(data, Regularize.l2Penalty(params, { lambda: l2 })) : data)
+
 /** The objective a step minimises: data loss plus the L2 penalty (none when λ = 0). */
-export const objective = (network: Network, params: Params, batch: Batch, l2: number): Tensor => {
-  const data = dataLoss(logits(network, params, batch.x), batch.labels)
-  return l2 > 0 ? add(data, Regularize.l2Penalty(params, { lambda: l2 })) : data
-}
+export const objective = (network: Network, params: Params, batch: Batch, l2: number): Tensor =>
+  penalised(dataLoss(logits(network, params, batch.x), batch.labels), params, l2)
 
 /** The objective from the output of layer `from − 1` onwards (`h` stands for that output). */
 export const objectiveFrom = (network: Network, params: Params, batch: Batch, l2: number, from: number, h: Tensor): Tensor => {
   const outs = forwardFrom(network, params, from, h)
-  const data = dataLoss(outs[outs.length - 1]!, batch.labels)
-  return l2 > 0 ? add(data, Regularize.l2Penalty(params, { lambda: l2 })) : data
+  return penalised(dataLoss(outs[outs.length - 1]!, batch.labels), params, l2)
 }

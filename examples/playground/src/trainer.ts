@@ -102,6 +102,23 @@ export const batchOf = (s: Session, indices: ArrayLike<number>): M.Batch => {
 /** The minibatch the next step will use. */
 export const currentBatch = (s: Session): M.Batch => batchOf(s, batchIndices(s, s.step))
 
+/**
+ * The minibatches of the next `count` steps, stacked for the compiled step: inputs
+ * `[count, batch, 2]` and the labels step after step. Step `i`'s are `batchIndices(s, s.step + i)`,
+ * exactly those `count` eager steps would use.
+ */
+export const nextBatches = (s: Session, count: number): { readonly x: Tensor; readonly labels: Int32Array } => {
+  const size = batchSize(s)
+  const x = new Float64Array(count * size * 2)
+  const labels = new Int32Array(count * size)
+  for (let i = 0; i < count; i++) {
+    const points = D.take(s.data.train, batchIndices(s, s.step + i))
+    x.set(points.x, i * size * 2)
+    labels.set(points.labels, i * size)
+  }
+  return { x: fromBuffer(x, [count, size, 2]), labels }
+}
+
 /** The objective of the current minibatch and its gradient with respect to every parameter. */
 export const gradient = (s: Session, batch: M.Batch = currentBatch(s)): { readonly loss: number; readonly grads: M.Params } => {
   const [value, grads] = valueAndGrad((p: M.Params) => M.objective(s.network, p, batch, s.config.l2))(s.params)
