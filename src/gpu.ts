@@ -4,8 +4,8 @@
  *
  * @module lamina/gpu
  */
-export { createGpuBackend, GpuError } from './backend/gpu.js'
-export type { GpuBackend, GpuBackendOptions, GpuMode, GpuStats } from './backend/gpu.js'
+export { createGpuBackend, createGpuKernelsAsync, GpuError } from './backend/gpu.js'
+export type { GpuAsyncKernels, GpuAsyncOptions, GpuBackend, GpuBackendOptions, GpuMode, GpuStats } from './backend/gpu.js'
 export { compile } from './compiled/compile.js'
 export type { CompileOptions, CompiledStep, CompiledStats, CompiledMode, ExecutorKind, StepBatches, StepsResult, TrainingState } from './compiled/compile.js'
 export { CompileError } from './compiled/error.js'

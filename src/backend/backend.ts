@@ -31,6 +31,12 @@ export interface Backend {
   broadcastTo(x: Buffer, from: Shape, to: Shape, dtype: DType): Buffer
   /** Reduces the (sorted, normalized) `axes` of `x`. */
   reduce(x: Buffer, shape: Shape, axes: readonly number[], kind: ReduceKind, dtype: DType): Buffer
+  /**
+   * Optional: `log Σ exp(x)` over the (sorted, normalized) `axes`, computed stably (shifted by
+   * the maximum; an infinite or NaN maximum is the result). A backend without it leaves the
+   * reduction to the primitive's cpu path.
+   */
+  logSumExp?(x: Buffer, shape: Shape, axes: readonly number[], dtype: DType): Buffer
   /** `op(a) · op(b)` for rank-2 `a`, `b`, where `op` transposes when its flag is set. */
   matmul(a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer
   /** `op(a[i]) · op(b[i])` for every batch index `i` of rank-3 `a`, `b`. */
