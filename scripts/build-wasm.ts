@@ -6,7 +6,8 @@
  *   npm run build:wasm            regenerate the *.generated.ts modules
  *
  * test/backend.wasm.test.ts re-assembles every kernel and compares the bytes with the committed
- * module, so the source and the binary cannot drift.
+ * module, so the source and the binary cannot drift (test/backend.wasm-elementwise.test.ts also
+ * checks the elementwise kernel's loaded bytes).
  *
  * @module
  */
@@ -19,7 +20,10 @@ import wabtInit from 'wabt'
 export const wasmDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'backend', 'wasm')
 
 /** The kernels: source file and the generated module written from it. */
-export const kernels = [{ source: 'matmul-f32.wat', generated: 'matmul-f32.generated.ts' }] as const
+export const kernels = [
+  { source: 'matmul-f32.wat', generated: 'matmul-f32.generated.ts' },
+  { source: 'elementwise-f32.wat', generated: 'elementwise-f32.generated.ts' }
+] as const
 
 /** The post-MVP features the kernels use; all are on by default in Node 20 and current browsers. */
 const features = { simd: true, bulk_memory: true } as const

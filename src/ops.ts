@@ -269,7 +269,8 @@ export const tanh = <X extends Operand>(x: X): Unary<X> => unary('tanh', x) as U
 export const sigmoid = <X extends Operand>(x: X): Unary<X> => unary('sigmoid', x) as Unary<X>
 
 /**
- * Rectified linear unit max(0, x); its derivative at 0 is taken as 0.
+ * Rectified linear unit max(0, x); its derivative at 0 is taken as 0. NaN stays NaN (as
+ * `Math.max(x, 0)`; the derivative there is 0).
  *
  * @example
  * ```ts

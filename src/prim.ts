@@ -13,6 +13,7 @@
  */
 import { cpu } from './backend/cpu.js'
 import { current as backend } from './backend/current.js'
+import { WASM_MIN_ELEMENTS, unaryF32 } from './backend/wasm/elementwise-f32.js'
 import type { BinaryOp, ReduceKind, UnaryOp } from './backend/backend.js'
 import { ArgumentError } from './error.js'
 import * as Numerics from './numerics.js'
@@ -150,6 +151,9 @@ const filled = (like: Tensor, v: number): Tensor => fromOwnedBuffer(like.shape, 
 /** relu's derivative as a constant: 1 where x > 0, else 0 (the subgradient 0 at 0). */
 const positiveMask = (x: Tensor): Tensor => {
   const b = concreteBuffer(x)
+  // float32: a branch-free SIMD comparison (the JavaScript loop mispredicts on random signs)
+  const fast = b instanceof Float32Array && b.length >= WASM_MIN_ELEMENTS ? unaryF32('positive', b) : undefined
+  if (fast !== undefined) return fromOwnedBuffer(x.shape, x.dtype, fast)
   const out = allocate(x.dtype, b.length)
   for (let i = 0; i < b.length; i++) out[i] = b[i]! > 0 ? 1 : 0
   return fromOwnedBuffer(x.shape, x.dtype, out)

@@ -1,7 +1,9 @@
 /**
  * The reference backend: plain loops over typed arrays, float64 or float32 storage. float32
- * matrix products run on a hand-written WebAssembly SIMD kernel (./wasm/matmul-f32.wat) where
- * the engine supports it; float64 products stay on the JavaScript loop.
+ * matrix products and the float32 arithmetic, min/max, neg, abs, sqrt and relu of arrays of at
+ * least 256 elements run on hand-written WebAssembly SIMD kernels
+ * (./wasm/matmul-f32.wat, ./wasm/elementwise-f32.wat) where the engine supports them, with the
+ * same results; float64 stays on the JavaScript loops.
  *
  * @module
  */
@@ -11,6 +13,8 @@ import { allocate } from '../tensor.js'
 import { broadcastTo, reduceSingleRun } from './runs.js'
 import type { Buffer, DType } from '../tensor.js'
 import { matmulF32 } from './wasm/matmul-f32.js'
+import { WASM_MIN_ELEMENTS, binaryF32, unaryF32 } from './wasm/elementwise-f32.js'
+import type { UnaryKernel } from './wasm/elementwise-f32.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 
@@ -46,7 +50,8 @@ const unaryLoops: { readonly [K in UnaryOp]: Loop1 } = {
   cos: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.cos(x[i]!) },
   tanh: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.tanh(x[i]!) },
   sigmoid: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = sigmoid(x[i]!) },
-  relu: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = x[i]! > 0 ? x[i]! : 0 },
+  // Math.max propagates NaN, as floating.ts's scalar relu and the WebAssembly kernel do
+  relu: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.max(x[i]!, 0) },
   abs: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.abs(x[i]!) },
   sqrt: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.sqrt(x[i]!) },
   erf: (x, o) => { for (let i = 0; i < o.length; i++) o[i] = erf(x[i]!) },
@@ -54,13 +59,25 @@ const unaryLoops: { readonly [K in UnaryOp]: Loop1 } = {
   pow: (x, o, p) => { for (let i = 0; i < o.length; i++) o[i] = Math.pow(x[i]!, p) }
 }
 
+/** The unary operations with a WebAssembly kernel. */
+const unaryKernels: { readonly [K in UnaryOp]?: UnaryKernel } = { neg: 'neg', abs: 'abs', sqrt: 'sqrt', relu: 'relu' }
+
 const binary = (op: BinaryOp, a: Buffer, b: Buffer, dtype: DType): Buffer => {
+  if (dtype === 'f32' && a.length >= WASM_MIN_ELEMENTS && a instanceof Float32Array && b instanceof Float32Array) {
+    const fast = binaryF32(op, a, b)
+    if (fast !== undefined) return fast
+  }
   const out = allocate(dtype, a.length)
   binaryLoops[op](a, b, out)
   return out
 }
 
 const unary = (op: UnaryOp, x: Buffer, dtype: DType, param = 0): Buffer => {
+  const kernel = unaryKernels[op]
+  if (kernel !== undefined && dtype === 'f32' && x.length >= WASM_MIN_ELEMENTS && x instanceof Float32Array) {
+    const fast = unaryF32(kernel, x)
+    if (fast !== undefined) return fast
+  }
   const out = allocate(dtype, x.length)
   unaryLoops[op](x, out, param)
   return out

@@ -29,10 +29,13 @@ const collapse = (sizes: readonly number[], marks: readonly boolean[]): Run[] =>
   return runs
 }
 
+/** Innermost runs shorter than this are moved by a loop: fill and set cost ~40 ns a call (measured). */
+const SHORT_RUN = 16
+
 /**
  * `x` of shape `from` stretched to shape `to` (broadcasting already checked). Copied runs move
  * as block copies (`set`), stretched innermost runs as `fill`, and a stretched outer run
- * computes its first block once and duplicates it (`copyWithin`).
+ * computes its first block once and duplicates it (`copyWithin`, doubling the copied span).
  */
 export const broadcastTo = (x: Buffer, from: Shape, to: Shape, dtype: DType): Buffer => {
   const pad = to.length - from.length
@@ -63,14 +66,24 @@ export const broadcastTo = (x: Buffer, from: Shape, to: Shape, dtype: DType): Bu
   const fillFrom = (level: number, dst: number, src: number): void => {
     const run = runs[level]!
     if (level === last) {
-      if (run.marked) out.fill(x[src]!, dst, dst + run.size)
+      if (run.size < SHORT_RUN) {
+        // a loop beats the call of fill or set on a few elements ([b, 1] → [b, classes])
+        const v = x[src]!
+        if (run.marked) for (let i = 0; i < run.size; i++) out[dst + i] = v
+        else for (let i = 0; i < run.size; i++) out[dst + i] = x[src + i]!
+      } else if (run.marked) out.fill(x[src]!, dst, dst + run.size)
       else out.set(x.subarray(src, src + run.size), dst)
       return
     }
     const step = outBlock[level]!
     if (run.marked) {
       fillFrom(level + 1, dst, src)
-      for (let i = 1; i < run.size; i++) out.copyWithin(dst + i * step, dst, dst + step)
+      // double the filled blocks: log₂(size) copies instead of size − 1 small ones
+      for (let filled = 1; filled < run.size; ) {
+        const blocks = Math.min(filled, run.size - filled)
+        out.copyWithin(dst + filled * step, dst, dst + blocks * step)
+        filled += blocks
+      }
     } else {
       for (let i = 0; i < run.size; i++) fillFrom(level + 1, dst + i * step, src + i * inBlock[level]!)
     }
@@ -100,6 +113,7 @@ export const reduceSingleRun = (x: Buffer, shape: Shape, axes: readonly number[]
   })
   const R = reduced[0]!.size
   const out = allocate(dtype, outer * inner)
+  if (inner === 1) return reduceRows(x, outer, R, kind, out)
   if (kind === 'sum') {
     const acc = new Float64Array(inner)
     for (let a = 0; a < outer; a++) {
@@ -124,6 +138,26 @@ export const reduceSingleRun = (x: Buffer, shape: Shape, axes: readonly number[]
         if (isMax ? v > cur || Number.isNaN(v) : v < cur || Number.isNaN(v)) out[dst + i] = v
       }
     }
+  }
+  return out
+}
+
+/** `reduceSingleRun` with `inner` = 1 (the loss's reductions over classes): a float64 scalar per row instead of a one-element accumulator array, same order, same results. */
+const reduceRows = (x: Buffer, rows: number, R: number, kind: ReduceKind, out: Buffer): Buffer => {
+  for (let a = 0; a < rows; a++) {
+    const base = a * R
+    if (kind === 'sum') {
+      let acc = 0
+      for (let r = 0; r < R; r++) acc += x[base + r]!
+      out[a] = acc
+      continue
+    }
+    let best = kind === 'max' ? -Infinity : Infinity
+    for (let r = 0; r < R; r++) {
+      const v = x[base + r]!
+      if (kind === 'max' ? v > best || Number.isNaN(v) : v < best || Number.isNaN(v)) best = v
+    }
+    out[a] = best
   }
   return out
 }

@@ -28,6 +28,7 @@
  * @module
  */
 import { ArgumentError, DTypeError, ShapeError } from '../error.js'
+import { WASM_MIN_ELEMENTS, sgdF32 } from '../backend/wasm/elementwise-f32.js'
 import { add, div, maximum, minimum, mul, sqrt, square, sub, sum } from '../ops.js'
 import * as Sh from '../shape.js'
 import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, zeros } from '../tensor.js'
@@ -392,6 +393,9 @@ export const sgd = (options?: SgdOptions): Optimizer<SgdState> => {
   // one fused loop, as for Adam: updates are never differentiated
   return elementwise<SgdState>(op, [], lr, ({ g, p }, { lr }) => {
     const [gb, pb] = [concreteBuffer(g), concreteBuffer(p)]
+    // float32: the same float64 arithmetic on WebAssembly SIMD, bit for bit
+    const fast = pb instanceof Float32Array && gb instanceof Float32Array && pb.length >= WASM_MIN_ELEMENTS ? sgdF32(pb, gb, lr) : undefined
+    if (fast !== undefined) return [fromOwnedBuffer(p.shape, p.dtype, fast), []]
     const q = allocate(p.dtype, pb.length)
     for (let i = 0; i < pb.length; i++) q[i] = pb[i]! - gb[i]! * lr
     return [fromOwnedBuffer(p.shape, p.dtype, q), []]

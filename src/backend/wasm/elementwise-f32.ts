@@ -1,0 +1,148 @@
+/**
+ * float32 elementwise kernels on hand-written WebAssembly SIMD (`elementwise-f32.wat`, assembled
+ * into `elementwise-f32.generated.ts` by `npm run build:wasm`). Each call copies its inputs into
+ * the module's memory (one `set` each), computes in place and copies the result out into a
+ * fresh `Float32Array`; the inputs are only read. Where the engine rejects the module (no
+ * SIMD) the functions answer `undefined` and the caller keeps its JavaScript loop.
+ *
+ * Results equal the JavaScript loops' (`Math.fround` of the float64 operation) bit for bit,
+ * NaN payloads aside: + − × ÷ and √ are correctly rounded in both, and min/max/relu propagate
+ * NaN as `Math.min`/`Math.max` do.
+ *
+ * @module
+ */
+import { wasmBase64 } from './elementwise-f32.generated.js'
+
+/** The binary kernels: `out[i] = a[i] op b[i]`. */
+export type BinaryKernel = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum'
+
+/** The unary kernels: `out[i] = op(x[i])`; `positive` is `x > 0 ? 1 : 0`, relu's derivative. */
+export type UnaryKernel = 'neg' | 'abs' | 'sqrt' | 'relu' | 'positive'
+
+type Binary = (a: number, b: number, out: number, n: number) => void
+type Unary = (x: number, out: number, n: number) => void
+
+/** What elementwise-f32.wat exports. */
+type KernelExports = { readonly memory: WebAssembly.Memory; readonly sgd: (p: number, g: number, out: number, n: number, lr: number) => void } & {
+  readonly [K in BinaryKernel]: Binary
+} & { readonly [K in UnaryKernel]: Unary }
+
+/** The kernels' binary, decoded without Node's Buffer so this also runs in browsers. */
+export const elementwiseF32Binary = (): Uint8Array<ArrayBuffer> => {
+  const text = atob(wasmBase64)
+  const bytes = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
+  return bytes
+}
+
+const compile = (): WebAssembly.Module | null => {
+  if (typeof WebAssembly === 'undefined') return null
+  const bytes = elementwiseF32Binary()
+  return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null
+}
+
+let compiled: WebAssembly.Module | null | undefined
+let kernel: KernelExports | undefined
+// a view of the memory, renewed when growing detaches the old buffer
+let heap = new Float32Array(0)
+
+/** The instantiated kernels, or `null` where this engine cannot run them. */
+const loaded = (): KernelExports | null => {
+  if (compiled === undefined) compiled = compile()
+  if (compiled === null) return null
+  kernel ??= new WebAssembly.Instance(compiled).exports as unknown as KernelExports
+  return kernel
+}
+
+/** Whether the WebAssembly kernels run in this engine (false: no WebAssembly or no SIMD). */
+export const wasmElementwiseAvailable = (): boolean => loaded() !== null
+
+/**
+ * Arrays shorter than this stay on the JavaScript loops, where the call and the copies cost as
+ * much as the loop (measured, float32 add, JavaScript vs WebAssembly: 0.14 vs 0.38 µs at 16
+ * elements, even at 128–160, 1.3 vs 1.0 µs at 256, 7.3 vs 2.4 µs at 1280).
+ */
+export const WASM_MIN_ELEMENTS = 256
+
+/** A memory grown past this is let go after the call, so one huge array does not pin it. */
+export const RETAINED_BYTES = 64 * 2 ** 20
+
+const PAGE_BYTES = 65536
+/** Float counts rounded up to whole 16-byte vectors, so every region starts aligned. */
+const aligned = (floats: number): number => Math.ceil(floats / 4) * 4
+
+/** The memory as floats, holding at least `floats`; undefined when it cannot grow that far. */
+const heapOf = (wasm: KernelExports, floats: number): Float32Array | undefined => {
+  const bytes = floats * 4
+  if (bytes > 2 ** 31) return undefined // addresses are i32 in the kernels
+  const memory = wasm.memory
+  if (memory.buffer.byteLength < bytes) {
+    try {
+      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES))
+    } catch {
+      return undefined
+    }
+  }
+  if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer)
+  return heap
+}
+
+/** Copies the result out (a fresh array) and lets go of a memory that grew too big. */
+const result = (wasm: KernelExports, memory: Float32Array, n: number): Float32Array => {
+  const out = memory.slice(0, n)
+  if (wasm.memory.buffer.byteLength > RETAINED_BYTES) {
+    kernel = undefined
+    heap = new Float32Array(0)
+  }
+  return out
+}
+
+/**
+ * `a[i] op b[i]` for every `i` of two equally long arrays, as a fresh `Float32Array`; `undefined`
+ * where the kernels cannot run here or the arrays do not fit in a WebAssembly memory.
+ */
+export const binaryF32 = (op: BinaryKernel, a: Float32Array, b: Float32Array): Float32Array | undefined => {
+  const wasm = loaded()
+  if (wasm === null) return undefined
+  const n = a.length
+  const bAt = aligned(n)
+  const memory = heapOf(wasm, 2 * bAt)
+  if (memory === undefined) return undefined
+  memory.set(a, 0)
+  memory.set(b, bAt)
+  wasm[op](0, bAt * 4, 0, n)
+  return result(wasm, memory, n)
+}
+
+/**
+ * `op(x[i])` for every `i`, as a fresh `Float32Array`; `undefined` where the kernels cannot run
+ * here or the array does not fit in a WebAssembly memory.
+ */
+export const unaryF32 = (op: UnaryKernel, x: Float32Array): Float32Array | undefined => {
+  const wasm = loaded()
+  if (wasm === null) return undefined
+  const n = x.length
+  const memory = heapOf(wasm, aligned(n))
+  if (memory === undefined) return undefined
+  memory.set(x, 0)
+  wasm[op](0, 0, n)
+  return result(wasm, memory, n)
+}
+
+/**
+ * The gradient-descent update `p[i] − g[i]·lr` of two equally long arrays, computed in float64
+ * and rounded to float32 as JavaScript's `p[i] - g[i] * lr` stored into a `Float32Array` is, as
+ * a fresh `Float32Array`; `undefined` where the kernels cannot run here or the arrays do not fit.
+ */
+export const sgdF32 = (p: Float32Array, g: Float32Array, lr: number): Float32Array | undefined => {
+  const wasm = loaded()
+  if (wasm === null) return undefined
+  const n = p.length
+  const gAt = aligned(n)
+  const memory = heapOf(wasm, 2 * gAt)
+  if (memory === undefined) return undefined
+  memory.set(p, 0)
+  memory.set(g, gAt)
+  wasm.sgd(0, gAt * 4, 0, n, lr)
+  return result(wasm, memory, n)
+}

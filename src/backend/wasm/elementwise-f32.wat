@@ -1,0 +1,180 @@
+;; float32 elementwise kernels for the cpu backend, WebAssembly SIMD (f32x4), written by hand.
+;; Assembled by `npm run build:wasm` (scripts/build-wasm.ts) into elementwise-f32.generated.ts.
+;;
+;; Every kernel walks its arrays as whole 16-byte vectors: element counts are rounded up to a
+;; multiple of 4, and the caller lays its regions out padded to whole vectors (the padding's
+;; results are computed and ignored; float arithmetic cannot trap). Addresses are in bytes and
+;; 16-byte aligned. `out` may equal an input (each vector is loaded before it is stored), which
+;; is how the JavaScript side uses them: it copies the inputs in, computes in place, copies out.
+;;
+;; Semantics are the scalar IEEE single-precision ones, so each lane equals JavaScript's
+;; Math.fround of the float64 operation on the same inputs: + − × ÷ and √ are correctly
+;; rounded (float64 then rounding to float32 rounds the same way), and f32x4.min/max propagate
+;; NaN and order −0 below +0, as Math.min/Math.max do. NaN payloads are not specified.
+(module
+  (memory (export "memory") 1)
+
+  ;; bytes spanned by n elements rounded up to whole vectors
+  (func $vectorBytes (param $n i32) (result i32)
+    (i32.shl (i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4)) (i32.const 2)))
+
+  ;; ---------------------------------------------------------------- binary: out = a op b
+
+  (func (export "add") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.add
+            (v128.load (i32.add (local.get $a) (local.get $i)))
+            (v128.load (i32.add (local.get $b) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "sub") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.sub
+            (v128.load (i32.add (local.get $a) (local.get $i)))
+            (v128.load (i32.add (local.get $b) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "mul") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.mul
+            (v128.load (i32.add (local.get $a) (local.get $i)))
+            (v128.load (i32.add (local.get $b) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "div") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.div
+            (v128.load (i32.add (local.get $a) (local.get $i)))
+            (v128.load (i32.add (local.get $b) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "maximum") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.max
+            (v128.load (i32.add (local.get $a) (local.get $i)))
+            (v128.load (i32.add (local.get $b) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "minimum") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.min
+            (v128.load (i32.add (local.get $a) (local.get $i)))
+            (v128.load (i32.add (local.get $b) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  ;; ---------------------------------------------------------------- unary: out = op x
+
+  (func (export "neg") (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.neg (v128.load (i32.add (local.get $x) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "abs") (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.abs (v128.load (i32.add (local.get $x) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "sqrt") (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.sqrt (v128.load (i32.add (local.get $x) (local.get $i)))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  ;; max(x, 0): branch-free, NaN stays NaN (as Math.max(x, 0)), −0 becomes +0
+  (func (export "relu") (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.max
+            (v128.load (i32.add (local.get $x) (local.get $i)))
+            (v128.const f32x4 0 0 0 0)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  ;; x > 0 ? 1 : 0 (relu's derivative; NaN gives 0): the comparison's all-ones lanes select 1.0
+  (func (export "positive") (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and
+            (f32x4.gt (v128.load (i32.add (local.get $x) (local.get $i))) (v128.const f32x4 0 0 0 0))
+            (v128.const f32x4 1 1 1 1)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+;; ---------------------------------------------------------------- gradient descent
+
+  ;; out = p − g·lr in float64, then rounded to float32: JavaScript's `p[i] - g[i] * lr` stored
+  ;; into a Float32Array (both products and the difference rounded to float64 first), so an
+  ;; update equals the JavaScript loop's bit for bit. Each vector of 4 goes as two f64x2 halves.
+  (func (export "sgd") (param $p i32) (param $g i32) (param $out i32) (param $n i32) (param $lr f64)
+    (local $i i32) (local $end i32) (local $rate v128) (local $pv v128) (local $gv v128)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (local.set $rate (f64x2.splat (local.get $lr)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (local.set $pv (v128.load (i32.add (local.get $p) (local.get $i))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          ;; lanes 0, 1 from the low half's result, lanes 2, 3 from the high half's
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero
+              (f64x2.sub
+                (f64x2.promote_low_f32x4 (local.get $pv))
+                (f64x2.mul (f64x2.promote_low_f32x4 (local.get $gv)) (local.get $rate))))
+            (f32x4.demote_f64x2_zero
+              (f64x2.sub
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $pv) (local.get $pv)))
+                (f64x2.mul
+                  (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
+                  (local.get $rate))))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+)
