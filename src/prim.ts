@@ -305,13 +305,17 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   logsumexp: {
     arity: 1,
     forward: ([x], { axes, keepdims }) => {
+      const shape = Sh.reduceShape(x!.shape, axes, keepdims, 'logsumexp')
+      // a backend with its own kernel (GPU.js) computes it there; the cpu reference below otherwise
+      const onBackend = backend().logSumExp?.(val(x!), x!.shape, axes, x!.dtype)
+      if (onBackend !== undefined) return { shape, buffer: onBackend }
       const kept = keptShape(x!.shape, axes)
       const m = cpu.reduce(val(x!), x!.shape, axes, 'max', 'f64')
       const mFinite = cpu.map(m, (v) => (Number.isFinite(v) ? v : 0), 'f64')
       const shifted = cpu.zip(val(x!), cpu.broadcastTo(mFinite, kept, x!.shape, 'f64'), (a, b) => Math.exp(a - b), 'f64')
       const s = cpu.reduce(shifted, x!.shape, axes, 'sum', 'f64')
       const lse = cpu.zip(s, mFinite, (si, mi) => Math.log(si) + mi, x!.dtype)
-      return { shape: Sh.reduceShape(x!.shape, axes, keepdims, 'logsumexp'), buffer: lse }
+      return { shape, buffer: lse }
     },
     jvp: ({ args: [x], out, params: { axes, keepdims } }) => {
       const softmax = exp(sub(x!, unreduce(out, x!.shape, axes)))

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
 import {
+  Backends,
+  cpu,
   DTypeError,
   ShapeError,
   abs,
@@ -49,7 +51,7 @@ import {
   transpose,
   where
 } from 'lamina'
-import type { DType, Nested, Tensor } from 'lamina'
+import type { Backend, DType, Nested, Tensor } from 'lamina'
 
 // ================================================================ reference side (no lamina)
 
@@ -855,5 +857,34 @@ describe('f32 results agree with f64 within float32 tolerance', () => {
 
   it('mixing dtypes is a DTypeError, not a silent conversion', () => {
     expect(() => add(tensor([1], { dtype: 'f32' }), tensor([1]))).toThrow(DTypeError)
+  })
+})
+
+describe('primitives run on the current backend', () => {
+  it("logsumexp uses a backend's own logSumExp kernel when it has one, and the cpu path otherwise", () => {
+    const calls: string[] = []
+    const withKernel: Backend = {
+      ...cpu,
+      name: 'with-lse',
+      logSumExp: (x, shape, axes, dtype) => {
+        calls.push(`[${shape}] over ${axes}`)
+        // an independent computation: reduce the max, then sum of exp(x - max), per row
+        const [rows, cols] = [shape[0]!, shape[1]!]
+        const out = dtype === 'f32' ? new Float32Array(rows) : new Float64Array(rows)
+        for (let r = 0; r < rows; r++) {
+          let m = -Infinity
+          for (let c = 0; c < cols; c++) m = Math.max(m, x[r * cols + c]!)
+          let sum = 0
+          for (let c = 0; c < cols; c++) sum += Math.exp(x[r * cols + c]! - m)
+          out[r] = m + Math.log(sum)
+        }
+        return out
+      }
+    }
+    const x = tensor([[1, 2, 3], [-1, 0, 1000]])
+    const onKernel = Backends.withBackend(withKernel, () => logsumexp(x, 1))
+    expect(calls).toEqual(['[2,3] over 1'])
+    expect(onKernel.toArray()).toEqual(logsumexp(x, 1).toArray())
+    expect(calls).toHaveLength(1) // back on cpu, which has no such kernel
   })
 })
