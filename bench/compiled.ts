@@ -5,6 +5,9 @@
  * float32 (`Train.step`), same data, back to back in one process.
  *
  *   node --import tsx --conditions=lamina-src bench/compiled.ts [--steps 10] [--calls 7] [--adam] [--no-threads] [--json]
+ *     [--mode webasm|headlessgl|…] [--input 784] [--hidden 128] [--batch 128]
+ *
+ * headlessgl needs an X display: `xvfb-run -a node …`.
  *
  * `benchCompiledStep` is what `bench/index.ts` can call to add the row to its table.
  */
@@ -12,10 +15,13 @@ import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { Layer, Layers, Loss, Optim, Random, Train, fromBuffer } from 'lamina'
 import { compile } from 'lamina/gpu'
-import type { ExecutorKind } from 'lamina/gpu'
+import type { CompiledMode, ExecutorKind } from 'lamina/gpu'
 
 /** Options of {@link benchCompiledStep}. */
 export interface CompiledBenchOptions {
+  /** The GPU.js mode of the compiled step (default `'webasm'`). */
+  readonly mode?: CompiledMode
+  readonly input?: number
   readonly hidden?: number
   readonly batch?: number
   /** Minibatches per pipeline call (default 10). */
@@ -49,18 +55,19 @@ const median = (xs: readonly number[]): number => {
 
 /** Samples per second of the compiled training step and of the eager one (see the module comment). */
 export const benchCompiledStep = async (options: CompiledBenchOptions = {}): Promise<CompiledBenchResult> => {
+  const input = options.input ?? 784
   const hidden = options.hidden ?? 128
   const batch = options.batch ?? 128
   const steps = options.steps ?? 10
   const calls = options.calls ?? 7
-  const model = Layer.sequential(Layers.dense(784, hidden), Layers.relu(), Layers.dense(hidden, 10))
+  const model = Layer.sequential(Layers.dense(input, hidden), Layers.relu(), Layers.dense(hidden, 10))
   const optimizer = (options.optimizer === 'adam' ? Optim.adam({ lr: 0.001 }) : Optim.sgd({ lr: 0.01 })) as Optim.Optimizer<{ readonly step: number }>
   const params = model.init(Random.key(0), 'f32')
-  const x = fromBuffer(Random.uniform(Random.key(1), [steps * batch * 784]).data, [steps, batch, 784], { dtype: 'f32' })
+  const x = fromBuffer(Random.uniform(Random.key(1), [steps * batch * input]).data, [steps, batch, input], { dtype: 'f32' })
   const labels = Int32Array.from(Random.uniform(Random.key(2), [steps * batch]).data, (u) => Math.min(9, Math.floor(u * 10)))
 
   const started = performance.now()
-  const compiled = await compile(model, Loss.crossEntropyWithLogits, optimizer, { batch, steps, threads: options.threads ?? true })()
+  const compiled = await compile(model, Loss.crossEntropyWithLogits, optimizer, { batch, steps, threads: options.threads ?? true, mode: options.mode ?? 'webasm' })()
   if (compiled._tag === 'Left') throw compiled.left
   const compileMs = performance.now() - started
   const step = compiled.right
@@ -80,7 +87,7 @@ export const benchCompiledStep = async (options: CompiledBenchOptions = {}): Pro
 
   // the eager interpreter on the same minibatches, one Train.step each
   const batches = Array.from({ length: steps }, (_, s) => ({
-    x: fromBuffer((x.data as Float32Array).subarray(s * batch * 784, (s + 1) * batch * 784), [batch, 784], { dtype: 'f32' }),
+    x: fromBuffer((x.data as Float32Array).subarray(s * batch * input, (s + 1) * batch * input), [batch, input], { dtype: 'f32' }),
     labels: labels.subarray(s * batch, (s + 1) * batch)
   }))
   const perStep: number[] = []
@@ -115,6 +122,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       calls: { type: 'string' },
       adam: { type: 'boolean', default: false },
       'no-threads': { type: 'boolean', default: false },
+      mode: { type: 'string' },
+      input: { type: 'string' },
+      hidden: { type: 'string' },
+      batch: { type: 'string' },
       json: { type: 'boolean', default: false }
     }
   })
@@ -122,7 +133,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     steps: values.steps === undefined ? undefined : Number(values.steps),
     calls: values.calls === undefined ? undefined : Number(values.calls),
     optimizer: values.adam === true ? 'adam' : 'sgd',
-    threads: values['no-threads'] !== true
+    threads: values['no-threads'] !== true,
+    mode: values.mode as CompiledMode | undefined,
+    input: values.input === undefined ? undefined : Number(values.input),
+    hidden: values.hidden === undefined ? undefined : Number(values.hidden),
+    batch: values.batch === undefined ? undefined : Number(values.batch)
   })
   if (values.json === true) console.log(JSON.stringify(r))
   else {

@@ -13,7 +13,9 @@
  * Kernels use only what every GPU.js backend runs: fixed output sizes, loops with literal
  * bounds, float arithmetic, `Math` functions (`log1p` and `erf` written out). A kernel of a
  * rank ≥ 2 value runs over a 2-D grid `[last, rest]`, so a product's inner loop vectorises
- * across output columns on webasm.
+ * across output columns on webasm. Each kernel counts its loop trips, and `unroll` (for the GL
+ * modes, whose llvmpipe stops a shader's loops after 65,535 trips) makes a reduction's innermost
+ * loop take several elements per trip, in the same order, so the sum is the same.
  *
  * @module
  */
@@ -40,6 +42,8 @@ export interface KernelSpec {
   readonly output: readonly number[]
   readonly size: number
   readonly args: readonly KernelArg[]
+  /** Loop trips one invocation makes, nested and sequential loops counted together (llvmpipe stops a shader's loops after 65,535). */
+  readonly trips: number
 }
 
 /** The kernels of a program, in an order that respects dependencies, and where each buffer lives. */
@@ -132,11 +136,15 @@ class Writer {
   private counter = 0
   readonly args: KernelArg[] = []
   private readonly names = new Map<unknown, string>()
+  /** Loop trips so far (see {@link KernelSpec.trips}). */
+  trips = 0
 
   constructor(
     private readonly nodes: readonly Node[],
     private readonly decisions: readonly (Decision | undefined)[],
-    private readonly bufferOf: (k: number) => number
+    private readonly bufferOf: (k: number) => number,
+    /** Elements per trip of a reduction's innermost loop. */
+    private readonly unroll: number
   ) {}
 
   source(result: string): string {
@@ -460,6 +468,7 @@ class Writer {
     const at = (pointer: string, q: number, stride: number): string => (q === 0 ? pointer : `${pointer} + ${q * stride}`)
     const s = [0, 1, 2, 3].map(() => this.mutable('0.0', 's'))
     const quads = Math.floor(kk / 4)
+    this.trips += quads + (kk % 4)
     if (quads > 0) {
       const p = `p${this.counter++}`
       this.line(`for (let ${p} = 0; ${p} < ${quads}; ${p}++) {`)
@@ -499,14 +508,39 @@ class Writer {
     })
     const count = loops.reduce((acc, l) => acc * l.size, 1)
     const overElements = (body: (v: string) => void): void => {
-      const vars = loops.map((l) => {
+      const outer = loops.slice(0, -1)
+      const inner = loops[loops.length - 1]
+      const vars = outer.map((l) => {
         const r = `r${this.counter++}`
         this.line(`for (let ${r} = 0; ${r} < ${l.size}; ${r}++) {`)
         return `${r} * ${l.stride}`
       })
-      const flat = vars.length === 0 ? base : this.let([base, ...vars].join(' + '), 'i')
-      body(this.value(x, { flat }))
-      loops.forEach(() => this.line('}'))
+      // every trip of every loop counts: s₁ + s₁·s₂ + … for the outer loops, then the inner one's within them
+      let reached = 1
+      for (const l of outer) {
+        reached *= l.size
+        this.trips += reached
+      }
+      if (inner === undefined) body(this.value(x, { flat: vars.length === 0 ? base : this.let([base, ...vars].join(' + '), 'i') }))
+      else {
+        // the innermost loop takes `by` elements per trip, in the same order (the same sum)
+        const by = Math.min(this.unroll, inner.size)
+        const whole = Math.floor(inner.size / by)
+        const rest = inner.size % by
+        this.trips += reached * (whole + rest)
+        const element = (offset: string): void => body(this.value(x, { flat: this.let([base, ...vars, offset].join(' + '), 'i') }))
+        const r = `r${this.counter++}`
+        this.line(`for (let ${r} = 0; ${r} < ${whole}; ${r}++) {`)
+        for (let q = 0; q < by; q++) element(q === 0 ? `${r} * ${by * inner.stride}` : `${r} * ${by * inner.stride} + ${q * inner.stride}`)
+        this.line('}')
+        if (rest > 0) {
+          const t = `r${this.counter++}`
+          this.line(`for (let ${t} = 0; ${t} < ${rest}; ${t}++) {`)
+          element(`${t} * ${inner.stride} + ${whole * by * inner.stride}`)
+          this.line('}')
+        }
+      }
+      outer.forEach(() => this.line('}'))
     }
     const maximum = (): string => {
       const m = this.mutable('0.0', 'm')
@@ -556,7 +590,7 @@ const outputOf = (shape: Shape): number[] => {
  * The kernels computing `roots` from a program's inputs: dead nodes are dropped, and nodes
  * are inlined into their consumers where the module's rules allow.
  */
-export const lower = (nodes: readonly Node[], roots: readonly Ref[]): KernelPlan => {
+export const lower = (nodes: readonly Node[], roots: readonly Ref[], options: { readonly unroll?: number } = {}): KernelPlan => {
   const decisions = decide(nodes, roots)
   const bufferOf = (k: number): number => {
     let cur = k
@@ -570,7 +604,7 @@ export const lower = (nodes: readonly Node[], roots: readonly Ref[]): KernelPlan
   const kernels: KernelSpec[] = []
   nodes.forEach((node, k) => {
     if (decisions[k] !== 'kernel') return
-    const w = new Writer(nodes, decisions, bufferOf)
+    const w = new Writer(nodes, decisions, bufferOf, Math.max(1, options.unroll ?? 1))
     const output = outputOf(node.shape)
     let ix: Ix
     if (output.length === 2) {
@@ -583,7 +617,7 @@ export const lower = (nodes: readonly Node[], roots: readonly Ref[]): KernelPlan
       ix = { flat: 't' }
     }
     const result = w.op(k, ix)
-    kernels.push({ node: k, source: w.source(result), output, size: Math.max(1, Sh.size(node.shape)), args: w.args })
+    kernels.push({ node: k, source: w.source(result), output, size: Math.max(1, Sh.size(node.shape)), args: w.args, trips: w.trips })
   })
   return { kernels, bufferOf }
 }

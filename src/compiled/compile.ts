@@ -81,7 +81,7 @@ export interface CompiledStep<P, O> {
   readonly mode: CompiledMode
   /** The pipeline executor that ran the last call: `fused-threaded`/`fused-sync` (webasm), `fused-encoder` (webgpu) or `generic`. */
   readonly executorKind: ExecutorKind
-  /** The GPU.js backend that actually executed the last call (never `'cpu'`: that is an error). */
+  /** The GPU.js backend that actually executed the last call, a GL one named by its kernel class (`'headlessgl'`); never `'cpu'`: that is an error. */
   readonly backend: string
   /** Why GPU.js declined its fused executor (`null` while fused). */
   readonly fallbackReason: string | null
@@ -101,6 +101,17 @@ const positiveInteger = (name: string, v: unknown): number => {
 
 /** The largest flat index a kernel computes must be exact in float32 index arithmetic. */
 const MAX_ELEMENTS = 2 ** 24
+
+/** The modes whose kernels are GL shaders (`'gpu'` picks one of them). */
+const glModes: ReadonlySet<CompiledMode> = new Set(['headlessgl', 'webgl2', 'webgl', 'gpu'])
+/**
+ * Loop trips one GL kernel invocation may make: llvmpipe (Mesa's software GL, where headlessgl
+ * runs without a GPU) ends a shader's loops after 65,535 trips in all, nested and sequential
+ * counted together, without a word; the margin is `createGpuBackend`'s.
+ */
+const GL_MAX_TRIPS = 60_000
+/** Elements per trip of a reduction's innermost loop on GL, so that a conv bias gradient (batch × positions) stays within {@link GL_MAX_TRIPS}. */
+const GL_UNROLL = 8
 
 const checkOptions = <P, S>(model: Layer<Shape, OutSpec, P, S>, options: CompileOptions) => {
   if (typeof options !== 'object' || options === null) throw new CompileError('input', 'compile: expected an options record { batch, steps }')
@@ -126,8 +137,9 @@ const checkOptions = <P, S>(model: Layer<Shape, OutSpec, P, S>, options: Compile
 
 /**
  * Why a run reported by GPU.js does not count as running in `mode`, or `undefined` when it
- * does: the backend must be the mode asked for (any accelerated one for `'gpu'`), never
- * GPU.js's own `cpu` mode, to which it degrades silently.
+ * does: the backend must be the mode asked for (for `'gpu'`, any one accelerated mode), never
+ * GPU.js's own `cpu` mode, to which it degrades silently, nor a mixture or another precision
+ * (a GL run where some kernels fell back reads `'headlessgl+cpu'`, see the pipeline's backend).
  *
  * @internal
  */
@@ -135,7 +147,7 @@ export const backendProblem = (
   mode: CompiledMode,
   ran: { readonly backend: string | null; readonly executorKind: string; readonly fallbackReason: string | null }
 ): string | undefined => {
-  const ok = mode === 'gpu' ? ran.backend !== null && ran.backend !== 'cpu' : ran.backend === mode
+  const ok = mode === 'gpu' ? modes.includes(ran.backend as CompiledMode) : ran.backend === mode
   if (ok) return undefined
   const why = ran.fallbackReason === null ? '' : `: ${ran.fallbackReason}`
   return `compile: GPU.js ran the plan on '${String(ran.backend)}' instead of '${mode}' (executor ${ran.executorKind}${why})`
@@ -222,7 +234,16 @@ export const compile = <P, S, O extends { readonly step: number }>(
         throw new CompileError('input', `compile: a value of the step has ${largest} elements; kernels index with float32 arithmetic, exact below 2^24`)
       }
       const roots = [program.loss, ...program.params, ...program.slots.flat()]
-      const plan = lower(program.nodes, roots)
+      const gl = glModes.has(mode)
+      const plan = lower(program.nodes, roots, { unroll: gl ? GL_UNROLL : 1 })
+      const longLoop = gl ? plan.kernels.find((k) => k.trips > GL_MAX_TRIPS) : undefined
+      if (longLoop !== undefined) {
+        throw new CompileError(
+          'backend',
+          `compile: the kernel of node ${longLoop.node} (${program.nodes[longLoop.node]!.op}, shape ${Sh.show(program.nodes[longLoop.node]!.shape)}) loops ${longLoop.trips} times per element; ` +
+            `on '${mode}' a shader's loops may stop after 65,535 trips without a word (Mesa's llvmpipe): use a smaller batch or input`
+        )
+      }
       const live = new Set(plan.kernels.flatMap((k) => k.args.flatMap((a) => (a.tag === 'buffer' ? [a.node] : []))))
       const stacked = stackedShapes(program, live)
       const pipeline = await buildPipeline(program, plan, stacked, { mode, steps, threads })

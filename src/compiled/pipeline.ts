@@ -31,6 +31,8 @@ interface PipelineRun {
   readonly executorKind: string
   readonly fallbackReason: string | null
   readonly backend: string | null
+  /** The plan GPU.js built; its `genericClones` are the kernels the generic executor ran. */
+  readonly plan: unknown
   destroy(): Promise<void>
 }
 interface GpuInstance {
@@ -42,11 +44,49 @@ interface GpuClass {
   new (settings: { mode?: string }): GpuInstance
 }
 
-const loadGpuClass = async (): Promise<GpuClass> => {
-  const mod = (await import('gpu.js')) as unknown as { GPU?: GpuClass; default?: { GPU?: GpuClass } }
-  const GPU = mod.GPU ?? mod.default?.GPU
-  if (GPU === undefined) throw new Error('the gpu.js module has no GPU export')
-  return GPU
+interface GpuModule {
+  readonly GPU: GpuClass
+  /** GL kernel class → the mode it implements (GPU.js's own `mode` getter says `'gpu'` for every GL class). */
+  readonly glModes: ReadonlyMap<unknown, string>
+}
+
+const loadGpuModule = async (): Promise<GpuModule> => {
+  type Exports = Record<string, unknown> & { GPU?: GpuClass }
+  const imported = (await import('gpu.js')) as unknown as Exports & { default?: Exports }
+  const mod: Exports = imported.GPU !== undefined ? imported : (imported.default ?? {})
+  if (mod.GPU === undefined) throw new Error('the gpu.js module has no GPU export')
+  const glModes = new Map<unknown, string>()
+  for (const [name, mode] of [
+    ['HeadlessGLKernel', 'headlessgl'],
+    ['WebGL2Kernel', 'webgl2'],
+    ['WebGLKernel', 'webgl']
+  ] as const) {
+    if (mod[name] !== undefined) glModes.set(mod[name], mode)
+  }
+  return { GPU: mod.GPU, glModes }
+}
+
+/** A kernel the generic executor ran: GPU.js's run shortcut around its current kernel (a fallback swaps it). */
+interface RanKernel {
+  readonly kernel?: { readonly constructor?: { readonly mode?: string }; readonly precision?: string }
+}
+
+/**
+ * The backend a generic run of `plan` executed on, in the words of {@link CompiledMode}.
+ * GPU.js's own `backend` says `'gpu'` for every GL kernel class and looks at one clone only,
+ * so every kernel the generic executor ran (its clones and argument uploads) is named here by
+ * its class, and a GL mode is reported only when all of them are of that one class and computed
+ * in float32. Anything else reads as what it is (`'headlessgl+cpu'` after a fallback, another
+ * precision, GPU.js's `'gpu'` for a plan of unknown shape), which no GL mode accepts.
+ */
+const glBackend = (plan: unknown, glModes: ReadonlyMap<unknown, string>): string => {
+  const clones = (plan as { genericClones?: unknown } | null)?.genericClones
+  if (!(clones instanceof Map) || clones.size === 0) return 'gpu'
+  const kernels = [...(clones as Map<string, RanKernel>).values()].map((clone) => clone.kernel)
+  const names = [...new Set(kernels.map((k) => glModes.get(k?.constructor) ?? k?.constructor?.mode ?? 'unknown'))]
+  if (names.length !== 1) return names.join('+')
+  const imprecise = kernels.find((k) => k?.precision !== 'single')
+  return imprecise === undefined ? names[0]! : `${names[0]} (precision ${String(imprecise?.precision)})`
 }
 
 /** Where each pipeline argument comes from: a stacked per-step input, a parameter leaf, or a slot leaf. */
@@ -102,8 +142,9 @@ export const buildPipeline = async (
   options: { readonly mode: CompiledMode; readonly steps: number; readonly threads: boolean }
 ): Promise<StepPipeline> => {
   let GPU: GpuClass
+  let glModes: ReadonlyMap<unknown, string>
   try {
-    GPU = await loadGpuClass()
+    ;({ GPU, glModes } = await loadGpuModule())
   } catch (e) {
     throw new CompileError('backend', `compile: gpu.js could not be loaded: ${message(e)}`, { cause: e })
   }
@@ -203,7 +244,7 @@ export const buildPipeline = async (
         return { params, slots, losses }
       },
       executorKind: () => pipeline.executorKind as ExecutorKind,
-      backend: () => pipeline.backend,
+      backend: () => (pipeline.backend === 'gpu' ? glBackend(pipeline.plan, glModes) : pipeline.backend),
       fallbackReason: () => pipeline.fallbackReason,
       destroy: async () => {
         try {
