@@ -1,9 +1,10 @@
 /**
  * The playground in a real browser: Debian's chromium, headless, driven by playwright-core.
  * The page is built with Vite's JS API into a temporary folder and served by a small static
- * server on a free port. The tests pick XOR and train, click a weight and compare its adjoint
- * with a central difference computed here (from the parameters and minibatch the page exposes,
- * with the network's forward pass written out in plain JavaScript), reload the page from its
+ * server on a free port. The tests pick XOR and train, click a weight, a bias, the output and an
+ * input and compare their adjoints with central differences computed here (from the parameters
+ * and minibatch the page exposes, with the network's forward pass written out in plain
+ * JavaScript), reload the page from its
  * URL, round-trip the weights through a safetensors download and upload, and open the page in a
  * chromium without WebGL2 or WebGPU. A chromium with WebGPU (`--enable-unsafe-webgpu`, which gives
  * Dawn's SwiftShader adapter even with `--disable-gpu`) trains through the compiled interpreter,
@@ -92,20 +93,54 @@ const snapshot = (page: Page): Promise<Snapshot> =>
 
 const softplus = (z: number): number => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)))
 
-/** Mean binary cross-entropy of a tanh MLP's logits plus λ/2 Σ w² over the weights, in float64. */
-const objective = (params: readonly DenseParams[], batch: Snapshot['batch'], l2: number): number => {
-  let a = batch.x
+/** The logits of a tanh MLP, one per example, in float64. */
+const logitsOf = (params: readonly DenseParams[], x: readonly (readonly number[])[]): number[] => {
+  let a = x
   params.forEach((p, k) => {
     a = a.map((row) => p.b.map((bj, j) => row.reduce((s, xi, i) => s + xi * p.w[i]![j]!, bj)))
     if (k < params.length - 1) a = a.map((row) => row.map(Math.tanh))
   })
-  const bce = a.reduce((s, row, n) => s + softplus(row[0]!) - batch.labels[n]! * row[0]!, 0) / a.length
+  return a.map((row) => row[0]!)
+}
+
+/** Mean binary cross-entropy of logits against 0/1 labels. */
+const dataLossOf = (z: readonly number[], labels: readonly number[]): number => z.reduce((s, zn, n) => s + softplus(zn) - labels[n]! * zn, 0) / z.length
+
+/** Mean binary cross-entropy of a tanh MLP's logits plus λ/2 Σ w² over the weights, in float64. */
+const objective = (params: readonly DenseParams[], batch: Snapshot['batch'], l2: number): number => {
   const squares = params.reduce((s, p) => s + p.w.flat().reduce((t, w) => t + w * w, 0), 0)
-  return bce + (l2 / 2) * squares
+  return dataLossOf(logitsOf(params, batch.x), batch.labels) + (l2 / 2) * squares
 }
 
 const withWeight = (params: readonly DenseParams[], layer: number, from: number, to: number, value: number): DenseParams[] =>
   params.map((p, k) => (k !== layer ? p : { ...p, w: p.w.map((row, i) => row.map((w, j) => (i === from && j === to ? value : w))) }))
+
+const withBias = (params: readonly DenseParams[], layer: number, unit: number, value: number): DenseParams[] =>
+  params.map((p, k) => (k !== layer ? p : { ...p, b: p.b.map((b, j) => (j === unit ? value : b)) }))
+
+/** ∂f/∂(value n) for each example n by central differences, `f(n, δ)` being f with example n's value moved by δ. */
+const centralPerExample = (examples: number, f: (n: number, delta: number) => number, h = 1e-6): number[] =>
+  Array.from({ length: examples }, (_, n) => (f(n, h) - f(n, -h)) / (2 * h))
+
+/**
+ * The page's adjoint of a unit against `want` (one per example): every value it computed, to
+ * rounding, and the text it shows, `[a, b, c, d, …] (B examples, mean m)`, to the digits shown
+ * (4 significant for the values, 6 for the mean).
+ */
+const expectUnitAdjoint = (s: Snapshot, shown: string, want: readonly number[]): void => {
+  const got = s.inspection?.adjoint ?? []
+  expect(got.length).toBe(want.length)
+  got.forEach((a, n) => expect(a, `example ${n}`).toBeCloseTo(want[n]!, 8))
+  const parts = /^\[(.*?)(, …)?\] \((\d+) examples, mean (\S+)\)$/.exec(shown)
+  expect(parts, shown).not.toBeNull()
+  const head = parts![1]!.split(', ').map(Number)
+  expect(head.length).toBe(Math.min(4, want.length))
+  expect(Number(parts![3])).toBe(want.length)
+  const close = (value: number, target: number, digits: number) => Math.abs(value - target) <= 0.5 * 10 ** (1 - digits) * Math.abs(target) + 1e-12
+  head.forEach((v, n) => expect(close(v, want[n]!, 4), `shown ${v}, want ${want[n]}`).toBe(true))
+  const mean = want.reduce((a, b) => a + b, 0) / want.length
+  expect(close(Number(parts![4]), mean, 6), `shown mean ${parts![4]}, want ${mean}`).toBe(true)
+}
 
 // ---------------------------------------------------------------- the eager interpreter, for the compiled one
 
@@ -333,6 +368,53 @@ describe.skipIf(missing)('the playground in headless Chromium', () => {
     await expect(page.textContent('#trace')).resolves.toContain('Reverse adjoint trace')
     expect(errors).toEqual([])
   }, 60_000)
+
+  it('a clicked bias, the output and an input show their adjoints, equal to central differences computed here', async () => {
+    if ((await snapshot(page)).running) {
+      await page.click('#train')
+      await page.waitForFunction(() => document.querySelector('#train')?.textContent === 'Train')
+    }
+    // a bias: a parameter like a weight, with the page's own gradient check
+    const [layer, unit] = [1, 5] as const
+    await page.click(`[data-bias="${layer},${unit}"]`)
+    await page.waitForFunction(() => document.querySelector('#inspect-label')?.textContent?.startsWith('b²₅ (a bias)'))
+    const s = await snapshot(page)
+    expect(s.running).toBe(false)
+    const b = s.params[layer]!.b[unit]!
+    const h = 1e-6
+    const central = (objective(withBias(s.params, layer, unit, b + h), s.batch, s.config.l2) - objective(withBias(s.params, layer, unit, b - h), s.batch, s.config.l2)) / (2 * h)
+    expect(Math.abs(central)).toBeGreaterThan(1e-6)
+    expect(Number(await page.textContent('#adjoint'))).toBeCloseTo(central, 7)
+    expect(s.inspection?.adjoint[0]).toBeCloseTo(central, 9)
+    const onBackend = Number(await page.textContent('#adjoint-backend'))
+    expect(Math.abs(onBackend - central)).toBeLessThan(1e-4 * Math.max(1, Math.abs(central)) + 1e-6)
+    await page.click('#check-gradient')
+    const check = page.locator('#gradient-check')
+    await expect.poll(() => check.getAttribute('data-estimate')).not.toBeNull()
+    expect(Number(await check.getAttribute('data-estimate'))).toBeCloseTo(central, 7)
+    await expect(page.getAttribute('[data-bias="1,5"]', 'class')).resolves.toMatch(/\bselected\b/)
+
+    // the output: ∂L/∂zₙ for each example's logit (the L2 term does not depend on z)
+    await page.click('[data-output="0"]')
+    await page.waitForFunction(() => document.querySelector('#inspect-label')?.textContent?.startsWith('z (the output'))
+    const z = logitsOf(s.params, s.batch.x)
+    const zAdjoint = centralPerExample(z.length, (n, delta) => dataLossOf(z.map((v, k) => (k === n ? v + delta : v)), s.batch.labels))
+    expectUnitAdjoint(await snapshot(page), (await page.textContent('#adjoint'))!, zAdjoint)
+    await expect(page.textContent('#trace')).resolves.toContain('Reverse adjoint trace')
+    expect(await page.locator('#check-gradient').isDisabled()).toBe(true)
+
+    // an input: ∂L/∂x₂ for each example of the minibatch
+    await page.click('[data-input="1"]')
+    await page.waitForFunction(() => document.querySelector('#inspect-label')?.textContent?.startsWith('x₂ (an input'))
+    const xAdjoint = centralPerExample(s.batch.x.length, (n, delta) =>
+      objective(s.params, { ...s.batch, x: s.batch.x.map((row, k) => (k === n ? [row[0]!, row[1]! + delta] : row)) }, s.config.l2)
+    )
+    expect(Math.max(...xAdjoint.map(Math.abs))).toBeGreaterThan(1e-6)
+    const inputs = await snapshot(page)
+    expect(inputs.step).toBe(s.step)
+    expectUnitAdjoint(inputs, (await page.textContent('#adjoint'))!, xAdjoint)
+    expect(errors).toEqual([])
+  }, 30_000)
 
   it('the URL holds the configuration: a reload restores every setting; uploading the downloaded weights restores the network', async () => {
     const before = await snapshot(page)

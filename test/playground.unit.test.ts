@@ -2,7 +2,8 @@
  * The playground's pure parts (examples/playground/src), in Node: the datasets are a function
  * of their seed and match their definitions, the URL codec round-trips every configuration and
  * names bad fields, the model builder gives the shapes the editor describes, training on XOR
- * learns, the inspector's adjoint agrees with `valueAndGrad` and with finite differences, and a
+ * learns, the inspector's adjoints (weights, biases, inputs, hidden units, the output) agree with
+ * `valueAndGrad`, with finite differences or with the cross-entropy's derivative, and a
  * saved model loads back. The page itself is tested in a browser by playground.e2e.test.ts.
  */
 import * as E from 'fp-ts/lib/Either.js'
@@ -265,7 +266,7 @@ describe('the inspector', () => {
   it('a weight’s adjoint matches a central difference of the objective, and checkGradient says so', () => {
     const target = { kind: 'weight', layer: 0, from: 1, to: 3 } as const
     const got = I.inspect(trained.network, trained.params, batch, config.l2, target)
-    const f = I.objectiveOfWeight(trained.network, trained.params, batch, config.l2, target)
+    const f = I.objectiveOfParameter(trained.network, trained.params, batch, config.l2, target)
     const w = got.value.item()
     const h = 1e-5
     const central = (f(tensor(w + h)).item() - f(tensor(w - h)).item()) / (2 * h)
@@ -293,9 +294,60 @@ describe('the inspector', () => {
     expect(Math.abs(got.adjoint.data[example]! - (bump(h) - bump(-h)) / (2 * h))).toBeLessThan(1e-8)
   })
 
+  it('a bias’s adjoint is the entry of valueAndGrad’s gradient, matches a central difference, and checkGradient says so', () => {
+    const target = { kind: 'bias', layer: 1, unit: 2 } as const
+    const got = I.inspect(trained.network, trained.params, batch, config.l2, target)
+    const { loss, grads } = T.gradient(trained, batch)
+    expect(got.label).toBe('b²₂')
+    expect(got.value.item()).toBe(M.dense(trained.params, 1).b.data[2])
+    expect(got.adjoint.item()).toBeCloseTo(M.dense(grads, 1).b.data[2]!, 14)
+    expect(got.loss).toBeCloseTo(loss, 14)
+    const f = I.objectiveOfParameter(trained.network, trained.params, batch, config.l2, target)
+    const b = got.value.item()
+    const h = 1e-5
+    const central = (f(tensor(b + h)).item() - f(tensor(b - h)).item()) / (2 * h)
+    expect(Math.abs(central)).toBeGreaterThan(1e-6)
+    expect(Math.abs(got.adjoint.item() - central)).toBeLessThan(1e-8)
+    const check = I.checkGradient(trained.network, trained.params, batch, config.l2, target, got.adjoint.item())
+    expect(check.relativeDifference).toBeLessThan(1e-8)
+    expect(check.estimate).toBeCloseTo(central, 8)
+  })
+
+  it('an input’s adjoint, one per example, matches a central difference in that example’s coordinate', () => {
+    const target = { kind: 'input', unit: 1 } as const
+    const got = I.inspect(trained.network, trained.params, batch, config.l2, target)
+    const n = batch.labels.length
+    expect(got.label).toBe('x₂')
+    expect(got.value.shape).toEqual([n])
+    const example = 3
+    const bump = (delta: number) => {
+      const data = Float64Array.from(batch.x.data)
+      data[example * 2 + 1] = data[example * 2 + 1]! + delta
+      return M.objective(trained.network, trained.params, { ...batch, x: fromBuffer(data, [n, 2]) }, config.l2).item()
+    }
+    const h = 1e-5
+    expect(got.value.data[example]).toBe(batch.x.data[example * 2 + 1])
+    const central = (bump(h) - bump(-h)) / (2 * h)
+    expect(Math.abs(central)).toBeGreaterThan(1e-6)
+    expect(Math.abs(got.adjoint.data[example]! - central)).toBeLessThan(1e-8)
+  })
+
+  it('the output’s adjoint is (σ(z) − y)/B per example, the derivative of the mean cross-entropy', () => {
+    const got = I.inspect(trained.network, trained.params, batch, config.l2, { kind: 'output' })
+    const z = M.logits(trained.network, trained.params, batch.x).data
+    const n = batch.labels.length
+    expect(got.label).toBe('z')
+    expect(Array.from(got.value.data)).toEqual(Array.from(z))
+    const want = Array.from(z, (zi, k) => (1 / (1 + Math.exp(-zi)) - batch.labels[k]!) / n)
+    Array.from(got.adjoint.data).forEach((a, k) => expect(a).toBeCloseTo(want[k]!, 14))
+    expect(got.loss).toBeCloseTo(T.gradient(trained, batch).loss, 14)
+  })
+
   it('names a target that is not in the network', () => {
     expect(() => I.inspect(trained.network, trained.params, batch, 0, { kind: 'weight', layer: 0, from: 2, to: 0 })).toThrow('no weight W¹[2→0] in a 2-4-3-1 network')
     expect(() => I.inspect(trained.network, trained.params, batch, 0, { kind: 'unit', layer: 2, unit: 0 })).toThrow('no hidden unit h³₀ in a 2-4-3-1 network')
+    expect(() => I.inspect(trained.network, trained.params, batch, 0, { kind: 'bias', layer: 2, unit: 1 })).toThrow('no bias b³₁ in a 2-4-3-1 network')
+    expect(() => I.inspect(trained.network, trained.params, batch, 0, { kind: 'input', unit: 2 })).toThrow('no input x₃ in a 2-4-3-1 network')
   })
 })
 

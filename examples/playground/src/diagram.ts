@@ -1,15 +1,20 @@
 /**
  * The network diagram: one small image per unit (its output over the plane), one SVG edge per
- * weight (width by size, colour by sign). Edges and hidden units are clickable; each carries
- * `data-weight="layer,from,to"` or `data-unit="layer,unit"` so tests can find them.
+ * weight (width by size, colour by sign), and each bias as a small square at the lower left of
+ * its unit (colour by sign), as in the TensorFlow playground. Every edge, unit and bias is
+ * clickable; each carries `data-weight="layer,from,to"`, `data-bias="layer,unit"`,
+ * `data-input="unit"`, `data-unit="layer,unit"` (hidden units) or `data-output="0"` so tests
+ * can find them.
  *
  * @module
  */
+import { label } from './inspect.js'
 import type { Target } from './inspect.js'
 import * as V from './views.js'
 
 const SVG = 'http://www.w3.org/2000/svg'
 const NODE = 40
+const BIAS = 11
 /** Unit images are drawn at this grid resolution. */
 export const UNIT_GRID = 24
 
@@ -20,6 +25,8 @@ export interface Diagram {
   /** `edges[k][i][j]`: the visible path of weight `W^(k+1)[i→j]`. */
   readonly edges: readonly (readonly (readonly SVGPathElement[])[])[]
   readonly nodes: readonly (readonly HTMLDivElement[])[]
+  /** `biases[k][u]`: the square of bias `b^(k+1)_u` (dense layer k feeds column k + 1). */
+  readonly biases: readonly (readonly HTMLDivElement[])[]
 }
 
 const curve = (a: { x: number; y: number }, b: { x: number; y: number }, half: number): string => {
@@ -59,6 +66,7 @@ export const build = (host: HTMLElement, widths: readonly number[], select: (t: 
     )
   )
   const nodes: HTMLDivElement[][] = []
+  const biases: HTMLDivElement[][] = []
   const canvases = widths.map((n, l) => {
     const column: HTMLCanvasElement[] = []
     const columnNodes: HTMLDivElement[] = []
@@ -74,20 +82,24 @@ export const build = (host: HTMLElement, widths: readonly number[], select: (t: 
       canvas.width = NODE
       canvas.height = NODE
       node.append(canvas)
-      if (l === 0) {
+      const target: Target = l === 0 ? { kind: 'input', unit: u } : l < widths.length - 1 ? { kind: 'unit', layer: l - 1, unit: u } : { kind: 'output' }
+      node.classList.add('clickable')
+      node.dataset['label'] = label(target)
+      if (target.kind === 'input') {
         const name = document.createElement('span')
         name.className = 'name'
-        name.textContent = u === 0 ? 'x₁' : 'x₂'
+        name.textContent = label(target)
         node.append(name)
-        node.title = u === 0 ? 'input x₁' : 'input x₂'
-      } else if (l < widths.length - 1) {
-        node.classList.add('clickable')
+        node.dataset['input'] = String(u)
+        node.title = `input ${label(target)}: click for its adjoint, one per example`
+      } else if (target.kind === 'unit') {
         node.dataset['unit'] = `${l - 1},${u}`
         node.title = `hidden unit ${u} of layer ${l}: click for its adjoint`
-        node.addEventListener('click', () => select({ kind: 'unit', layer: l - 1, unit: u }))
       } else {
-        node.title = 'output: the logit of blue'
+        node.dataset['output'] = String(u)
+        node.title = 'output: the logit z of blue; click for its adjoint ∂L/∂z'
       }
+      node.addEventListener('click', () => select(target))
       host.append(node)
       column.push(canvas)
       columnNodes.push(node)
@@ -95,7 +107,28 @@ export const build = (host: HTMLElement, widths: readonly number[], select: (t: 
     nodes.push(columnNodes)
     return column
   })
-  return { canvases, edges, nodes }
+  // the biases go in after the units, so they lie on top of the corner they share
+  widths.slice(1).forEach((n, k) => {
+    const column: HTMLDivElement[] = []
+    for (let u = 0; u < n; u++) {
+      const c = lay.centres[k + 1]![u]!
+      const target: Target = { kind: 'bias', layer: k, unit: u }
+      const square = document.createElement('div')
+      square.className = 'bias'
+      square.style.left = `${c.x - NODE / 2 - BIAS / 2}px`
+      square.style.top = `${c.y + NODE / 2 - BIAS + 2}px`
+      square.style.width = `${BIAS}px`
+      square.style.height = `${BIAS}px`
+      square.dataset['bias'] = `${k},${u}`
+      square.dataset['label'] = label(target)
+      square.title = `bias ${label(target)}: click for ∂L/∂b`
+      square.addEventListener('click', () => select(target))
+      host.append(square)
+      column.push(square)
+    }
+    biases.push(column)
+  })
+  return { canvases, edges, nodes, biases }
 }
 
 /** Restyles the edges for the current weights (`weights[k]` is `W^(k+1)`, row-major `[in, out]`). */
@@ -116,14 +149,25 @@ export const updateEdges = (diagram: Diagram, weights: readonly ArrayLike<number
   })
 }
 
-/** Marks the selected edge or unit. */
+/** Recolours the bias squares for the current biases (`biases[k]` is `b^(k+1)`). */
+export const updateBiases = (diagram: Diagram, biases: readonly ArrayLike<number>[]): void => {
+  diagram.biases.forEach((layer, k) =>
+    layer.forEach((square, u) => {
+      const v = biases[k]![u]!
+      square.style.background = V.edgeStyle(v).colour
+      square.title = `${label({ kind: 'bias', layer: k, unit: u })} = ${v.toFixed(4)} (click for ∂L/∂b)`
+    })
+  )
+}
+
+/** Marks the selected edge, unit or bias. */
 export const markSelected = (diagram: Diagram, target: Target | undefined): void => {
   diagram.edges.forEach((layer, k) =>
     layer.forEach((row, i) =>
       row.forEach((edge, j) => edge.classList.toggle('selected', target?.kind === 'weight' && target.layer === k && target.from === i && target.to === j))
     )
   )
-  diagram.nodes.forEach((column, l) =>
-    column.forEach((node, u) => node.classList.toggle('selected', target?.kind === 'unit' && target.layer === l - 1 && target.unit === u))
-  )
+  // labels name targets one to one
+  const selected = target === undefined ? undefined : label(target)
+  for (const element of [...diagram.nodes.flat(), ...diagram.biases.flat()]) element.classList.toggle('selected', element.dataset['label'] === selected)
 }

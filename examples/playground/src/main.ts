@@ -1,7 +1,7 @@
 /**
  * The page: reads the configuration from the URL, trains in short chunks that yield to the
  * browser between them (the page never blocks), redraws the views a few times a second, and
- * runs the inspector when a weight or unit is clicked. With a WebGPU adapter, training runs
+ * runs the inspector when a weight, bias or unit is clicked. With a WebGPU adapter, training runs
  * through the compiled interpreter (compiled.ts), whose calls are awaited; everything else
  * (Step, the inspector, the gradient check, the views) stays on the eager interpreter.
  * `window.__playground` exposes a snapshot of the state, and a way to train an exact number of
@@ -73,12 +73,15 @@ const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(d
 /** Full-precision-ish numbers with an ASCII minus, so they can be read back. */
 const exact = (v: number): string => (Number.isFinite(v) ? Number(v.toPrecision(10)).toString() : String(v))
 
+/** Significant digits, not decimals: per-example adjoints are about 1/batch size, and smaller. */
+const significant = (v: number, digits: number): string => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v))
+
 const showTensor = (t: Tensor): string => {
   if (t.size === 1) return exact(t.data[0]!)
   const data = Array.from(t.data)
   const mean = data.reduce((a, b) => a + b, 0) / data.length
-  const head = data.slice(0, 4).map((v) => fmt(v, 4)).join(', ')
-  return `[${head}${data.length > 4 ? ', …' : ''}] (${data.length} examples, mean ${fmt(mean, 6)})`
+  const head = data.slice(0, 4).map((v) => significant(v, 4)).join(', ')
+  return `[${head}${data.length > 4 ? ', …' : ''}] (${data.length} examples, mean ${significant(mean, 6)})`
 }
 
 const decoded = fromQuery(location.search)
@@ -172,6 +175,7 @@ const refresh = (): void => {
   const logits = Backends.withBackend(cpu, () => M.logits(s.network, s.params, heatX)).data
   V.drawImage($<HTMLCanvasElement>('heatmap'), logits, HEAT_GRID, V.normalise(logits, 'logit'))
   Dg.updateEdges(state.diagram, Array.from({ length: M.denseCount(s.network) }, (_, k) => M.dense(s.params, k).w.data))
+  Dg.updateBiases(state.diagram, Array.from({ length: M.denseCount(s.network) }, (_, k) => M.dense(s.params, k).b.data))
   state.lastView = performance.now()
 }
 
@@ -183,6 +187,14 @@ const drawData = (): void => {
 
 // ---------------------------------------------------------------- inspector
 
+const described: Readonly<Record<I.Target['kind'], string>> = {
+  weight: 'a weight',
+  bias: 'a bias',
+  input: 'an input, one value per example',
+  unit: 'a hidden unit’s output, one value per example',
+  output: 'the output, the logit of blue, one value per example'
+}
+
 const inspect = (): void => {
   const target = state.selected
   if (target === undefined) return
@@ -192,27 +204,31 @@ const inspect = (): void => {
   state.inspection = inspection
   state.lastInspect = performance.now()
   $('inspector').hidden = false
-  $('inspect-label').textContent = `${inspection.label} (${target.kind === 'weight' ? 'a weight' : 'a hidden unit’s output, one value per example'}), step ${s.step}`
+  $('inspect-label').textContent = `${inspection.label} (${described[target.kind]}), step ${s.step}`
   $('inspect-value').textContent = showTensor(inspection.value)
   const adjoint = $('adjoint')
   adjoint.textContent = showTensor(inspection.adjoint)
   adjoint.dataset['value'] = inspection.adjoint.size === 1 ? String(inspection.adjoint.data[0]) : ''
   $('inspect-loss').textContent = exact(inspection.loss)
   $('trace').textContent = I.table(inspection)
-  $<HTMLButtonElement>('check-gradient').disabled = target.kind !== 'weight'
-  $('gradient-check').textContent = target.kind === 'weight' ? '' : 'the check runs on weights'
+  const parameter = I.isParameter(target)
+  $<HTMLButtonElement>('check-gradient').disabled = !parameter
+  const check = $('gradient-check')
+  check.textContent = parameter ? '' : 'the check runs on parameters (weights and biases)'
+  // a check of other parameters, or of earlier ones, must not be read as this one's
+  delete check.dataset['adjoint']
+  delete check.dataset['estimate']
   // the same adjoint on the training backend: the gradient a step would apply there
   const chosen = state.chosen
   const backendLabel = $('inspect-backend-label')
   const backendValue = $('adjoint-backend')
-  if (target.kind === 'weight' && chosen !== undefined && chosen.mode !== 'cpu') {
+  if (parameter && chosen !== undefined && chosen.mode !== 'cpu') {
     const { grads } = Backends.withBackend(chosen.backend, () => T.gradient(s, batch))
-    const w = M.dense(grads, target.layer).w
     backendLabel.textContent = `Same, on GPU.js ${chosen.mode} (float32 kernels)`
-    backendValue.textContent = exact(w.data[target.from * w.shape[1]! + target.to]!)
+    backendValue.textContent = exact(I.parameterValue(grads, target))
   } else {
     backendLabel.textContent = 'Same, on the training backend'
-    backendValue.textContent = target.kind === 'weight' ? 'training runs on the cpu reference: same as above' : '—'
+    backendValue.textContent = parameter ? 'training runs on the cpu reference: same as above' : '—'
   }
   Dg.markSelected(state.diagram, target)
 }
@@ -225,7 +241,7 @@ const select = (target: I.Target): void => {
 const checkGradient = (): void => {
   const target = state.selected
   const inspection = state.inspection
-  if (target?.kind !== 'weight' || inspection === undefined) return
+  if (target === undefined || !I.isParameter(target) || inspection === undefined) return
   const s = state.session
   const check = I.checkGradient(s.network, s.params, T.currentBatch(s), s.config.l2, target, inspection.adjoint.data[0]!)
   const out = $('gradient-check')

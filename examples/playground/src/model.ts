@@ -111,8 +111,11 @@ export const penalised = (data: Tensor, params: Params, l2: number): Tensor => (
 export const objective = (network: Network, params: Params, batch: Batch, l2: number): Tensor =>
   penalised(dataLoss(logits(network, params, batch.x), batch.labels), params, l2)
 
-/** The objective from the output of layer `from − 1` onwards (`h` stands for that output). */
+/**
+ * The objective from the output of layer `from − 1` onwards (`h` stands for that output; with
+ * `from` past the last layer, `h` stands for the logits).
+ */
 export const objectiveFrom = (network: Network, params: Params, batch: Batch, l2: number, from: number, h: Tensor): Tensor => {
   const outs = forwardFrom(network, params, from, h)
-  return penalised(dataLoss(outs[outs.length - 1]!, batch.labels), params, l2)
+  return penalised(dataLoss(outs[outs.length - 1] ?? h, batch.labels), params, l2)
 }
