@@ -12,6 +12,7 @@
  * @module
  */
 import { wasmBase64 } from './elementwise-f32.generated.js'
+import { decodeBase64, lazyModule } from './load.js'
 
 /** The binary kernels: `out[i] = a[i] op b[i]`. */
 export type BinaryKernel = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum'
@@ -27,32 +28,15 @@ type KernelExports = { readonly memory: WebAssembly.Memory; readonly sgd: (p: nu
   readonly [K in BinaryKernel]: Binary
 } & { readonly [K in UnaryKernel]: Unary }
 
-/** The kernels' binary, decoded without Node's Buffer so this also runs in browsers. */
-export const elementwiseF32Binary = (): Uint8Array<ArrayBuffer> => {
-  const text = atob(wasmBase64)
-  const bytes = new Uint8Array(text.length)
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
-  return bytes
-}
+/** The kernels' binary (the drift test compares it with a fresh assembly of the .wat). */
+export const elementwiseF32Binary = (): Uint8Array<ArrayBuffer> => decodeBase64(wasmBase64)
 
-const compile = (): WebAssembly.Module | null => {
-  if (typeof WebAssembly === 'undefined') return null
-  const bytes = elementwiseF32Binary()
-  return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null
-}
-
-let compiled: WebAssembly.Module | null | undefined
-let kernel: KernelExports | undefined
+const kernels = lazyModule<KernelExports>(elementwiseF32Binary)
 // a view of the memory, renewed when growing detaches the old buffer
 let heap = new Float32Array(0)
 
 /** The instantiated kernels, or `null` where this engine cannot run them. */
-const loaded = (): KernelExports | null => {
-  if (compiled === undefined) compiled = compile()
-  if (compiled === null) return null
-  kernel ??= new WebAssembly.Instance(compiled).exports as unknown as KernelExports
-  return kernel
-}
+const loaded = kernels.exports
 
 /** Whether the WebAssembly kernels run in this engine (false: no WebAssembly or no SIMD). */
 export const wasmElementwiseAvailable = (): boolean => loaded() !== null
@@ -91,7 +75,7 @@ const heapOf = (wasm: KernelExports, floats: number): Float32Array | undefined =
 const result = (wasm: KernelExports, memory: Float32Array, n: number): Float32Array => {
   const out = memory.slice(0, n)
   if (wasm.memory.buffer.byteLength > RETAINED_BYTES) {
-    kernel = undefined
+    kernels.release()
     heap = new Float32Array(0)
   }
   return out

@@ -10,6 +10,7 @@
  * @module
  */
 import { wasmBase64 } from './matmul-f32.generated.js'
+import { decodeBase64, lazyModule } from './load.js'
 
 /** What matmul-f32.wat exports. */
 interface KernelExports {
@@ -19,31 +20,13 @@ interface KernelExports {
   readonly gemm: (a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, work: number) => void
 }
 
-/** The kernel's binary, decoded without Node's Buffer so this also runs in browsers. */
-export const matmulF32Binary = (): Uint8Array<ArrayBuffer> => {
-  const text = atob(wasmBase64)
-  const bytes = new Uint8Array(text.length)
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
-  return bytes
-}
+/** The kernels' binary (the drift test compares it with a fresh assembly of the .wat). */
+export const matmulF32Binary = (): Uint8Array<ArrayBuffer> => decodeBase64(wasmBase64)
 
-const compile = (): WebAssembly.Module | null => {
-  if (typeof WebAssembly === 'undefined') return null
-  const bytes = matmulF32Binary()
-  return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null
-}
+const kernels = lazyModule<KernelExports>(matmulF32Binary)
 
-// compiled once; instances share the compiled (and tiered-up) code
-let compiled: WebAssembly.Module | null | undefined
-let kernel: KernelExports | undefined
-
-/** The instantiated kernel, or `null` where this engine cannot run it. */
-const loaded = (): KernelExports | null => {
-  if (compiled === undefined) compiled = compile()
-  if (compiled === null) return null
-  kernel ??= new WebAssembly.Instance(compiled).exports as unknown as KernelExports
-  return kernel
-}
+/** The instantiated kernels, or `null` where this engine cannot run them. */
+const loaded = kernels.exports
 
 /** A memory grown past this is let go after the product, so one big product does not pin it. */
 export const RETAINED_BYTES = 64 * 2 ** 20
@@ -102,6 +85,6 @@ export const matmulF32 = (
     wasm.gemm(aAt * 4, bAt * 4, cAt * 4, m, k, n, transA ? 1 : 0, transB ? 1 : 0, workAt * 4)
     out.set(heap.subarray(cAt, cAt + m * n), i * m * n)
   }
-  if (memory.buffer.byteLength > RETAINED_BYTES) kernel = undefined
+  if (memory.buffer.byteLength > RETAINED_BYTES) kernels.release()
   return out
 }
