@@ -207,8 +207,8 @@ const floatingOperand: Floating<O.Operand> = {
   erf: (x) => O.erf(x)
 }
 
-/** `FloatingNumber` with the backend's `relu` (`x > 0 ? x : 0`, so NaN maps to 0 as it does there). */
-const floatingNumber: Floating<number> = { ...FloatingNumber, relu: (x) => (x > 0 ? x : 0) }
+/** Numbers as the tensors compute them: the backend's relu propagates NaN like `Math.max`, as `FloatingNumber`'s does. */
+const floatingNumber: Floating<number> = FloatingNumber
 
 const describeValue = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? `an object (${String(v)})` : `${typeof v} ${String(v)}`
