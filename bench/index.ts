@@ -19,12 +19,11 @@
  * with the spread of the fastest and slowest run. Ratio columns are "lamina ÷ peer" of the
  * throughput (GFLOP/s, samples/s): above 1 means lamina is faster.
  */
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Backends, Layer, Layers, Loss, Optim, Random, Train, fromBuffer, matmul, valueAndGrad } from 'lamina'
+import { Backends, Layer, Loss, Optim, Random, Train, fromBuffer, matmul, valueAndGrad } from 'lamina'
 import type { Tensor } from 'lamina'
 import { createGpuBackend } from 'lamina/gpu'
+import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, init, labelsTrain, model, oneHotTrain, params0, tfWasmDir, xInfer, xTrain } from './workload.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -103,32 +102,8 @@ const figure = (t: Stat, per: (ms: number) => number): Figure => {
 
 // ---------------------------------------------------------------- shared inputs (seeded, f32)
 
-const f32 = (seed: number, n: number, std = 1): Float32Array =>
-  Random.normal(Random.key(seed), [n], { dtype: 'f32', std }).data as Float32Array
-
 const matrices = new Map(sizes.map((n) => [n, { a: f32(100 + n, n * n), b: f32(200 + n, n * n) }]))
 
-const IN = 784
-const HID = 128
-const OUT = 10
-const TRAIN_BATCH = 128
-const INFER_BATCH = 1024
-const LR = 0.01
-const xTrain = f32(1, TRAIN_BATCH * IN)
-const labelsTrain = Int32Array.from({ length: TRAIN_BATCH }, (_, i) => (i * 7 + 3) % OUT)
-const oneHotTrain = new Float32Array(TRAIN_BATCH * OUT)
-labelsTrain.forEach((l, i) => (oneHotTrain[i * OUT + l] = 1))
-const xInfer = f32(2, INFER_BATCH * IN)
-
-// the initial weights: lamina's seeded Glorot init, copied into every peer that can take them
-const model = Layer.sequential(Layers.dense(IN, HID), Layers.relu(), Layers.dense(HID, OUT))
-const params0 = model.init(Random.key(0), 'f32')
-const init = {
-  w1: params0.layers[0].w.data as Float32Array,
-  b1: params0.layers[0].b.data as Float32Array,
-  w2: params0.layers[2].w.data as Float32Array,
-  b2: params0.layers[2].b.data as Float32Array
-}
 
 // ---------------------------------------------------------------- contenders
 
@@ -417,8 +392,7 @@ let tfWasmSetup: string | undefined
 try {
   tf = await import('@tensorflow/tfjs')
   const wasm = await import('@tensorflow/tfjs-backend-wasm')
-  const require = createRequire(import.meta.url)
-  const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/'
+  const wasmDir = tfWasmDir()
   wasm.setWasmPaths(wasmDir)
   tfWasmSetup = `wasm binaries from ${wasmDir}`
 } catch (e) {

@@ -11,9 +11,8 @@
  * a pair alike, and the median of the per-pair ratios is what to read (p25–p75 beside it). The
  * kernels are timed in alternating rounds of many calls, as bench/wasm-matmul.ts does.
  */
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { Layer, Layers, Loss, Optim, Random, Train, cpu, fromBuffer } from 'lamina'
+import { Layer, Loss, Optim, Random, Train, cpu, fromBuffer } from 'lamina'
+import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, init, labelsTrain, model, oneHotTrain, params0, tfWasmDir, xInfer, xTrain } from './workload.js'
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
@@ -83,34 +82,10 @@ const rows = (title: string, thunks: ReadonlyArray<readonly [string, () => void]
   })
 }
 
-const f32 = (seed: number, n: number, std = 1): Float32Array =>
-  Random.normal(Random.key(seed), [n], { dtype: 'f32', std }).data as Float32Array
-
-const IN = 784
-const HID = 128
-const OUT = 10
-const TRAIN_BATCH = 128
-const INFER_BATCH = 1024
-const LR = 0.01
-const xTrain = f32(1, TRAIN_BATCH * IN)
-const labelsTrain = Int32Array.from({ length: TRAIN_BATCH }, (_, i) => (i * 7 + 3) % OUT)
-const oneHotTrain = new Float32Array(TRAIN_BATCH * OUT)
-labelsTrain.forEach((l, i) => (oneHotTrain[i * OUT + l] = 1))
-const xInfer = f32(2, INFER_BATCH * IN)
-
-const model = Layer.sequential(Layers.dense(IN, HID), Layers.relu(), Layers.dense(HID, OUT))
-const params0 = model.init(Random.key(0), 'f32')
-const init = {
-  w1: params0.layers[0].w.data as Float32Array,
-  b1: params0.layers[0].b.data as Float32Array,
-  w2: params0.layers[2].w.data as Float32Array,
-  b2: params0.layers[2].b.data as Float32Array
-}
 
 const tf = await import('@tensorflow/tfjs')
 const tfWasm = await import('@tensorflow/tfjs-backend-wasm')
-const require = createRequire(import.meta.url)
-tfWasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/')
+tfWasm.setWasmPaths(tfWasmDir())
 if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') failed")
 await tf.ready()
 console.log(`node ${process.version}; tfjs wasm: ${tfWasm.getThreadsCount()} thread(s); CPU ms per call`)

@@ -10,8 +10,7 @@
  * Two clocks: wall time, and this process's CPU time (user + system), which leaves out the time
  * the scheduler gives to other processes on a busy machine; both engines run on one thread.
  */
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { tfWasmDir } from './workload.js'
 import { cpu } from 'lamina'
 
 const arg = (name: string): string | undefined => {
@@ -57,8 +56,7 @@ const random = (length: number): Float32Array => {
 
 const tf = await import('@tensorflow/tfjs')
 const tfWasm = await import('@tensorflow/tfjs-backend-wasm')
-const require = createRequire(import.meta.url)
-tfWasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/')
+tfWasm.setWasmPaths(tfWasmDir())
 if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') failed")
 await tf.ready()
 console.log(
