@@ -12,7 +12,7 @@
  * @module
  */
 import { wasmBase64 } from './elementwise-f32.generated.js'
-import { decodeBase64, lazyModule } from './load.js'
+import { decodeBase64, ensureBytes, lazyModule } from './load.js'
 
 /** The binary kernels: `out[i] = a[i] op b[i]`. */
 export type BinaryKernel = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum'
@@ -51,22 +51,13 @@ export const WASM_MIN_ELEMENTS = 256
 /** A memory grown past this is let go after the call, so one huge array does not pin it. */
 export const RETAINED_BYTES = 64 * 2 ** 20
 
-const PAGE_BYTES = 65536
 /** Float counts rounded up to whole 16-byte vectors, so every region starts aligned. */
 const aligned = (floats: number): number => Math.ceil(floats / 4) * 4
 
 /** The memory as floats, holding at least `floats`; undefined when it cannot grow that far. */
 const heapOf = (wasm: KernelExports, floats: number): Float32Array | undefined => {
-  const bytes = floats * 4
-  if (bytes > 2 ** 31) return undefined // addresses are i32 in the kernels
   const memory = wasm.memory
-  if (memory.buffer.byteLength < bytes) {
-    try {
-      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES))
-    } catch {
-      return undefined
-    }
-  }
+  if (!ensureBytes(memory, floats * 4)) return undefined
   if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer)
   return heap
 }

@@ -42,3 +42,20 @@ export const lazyModule = <E>(bytes: () => Uint8Array<ArrayBuffer>): LazyModule<
     }
   }
 }
+
+const PAGE_BYTES = 65536
+
+/**
+ * Grows `memory` to hold at least `bytes`; false when that is past what the kernels can
+ * address (their addresses are i32) or the engine refuses to grow it.
+ */
+export const ensureBytes = (memory: WebAssembly.Memory, bytes: number): boolean => {
+  if (bytes > 2 ** 31) return false
+  if (memory.buffer.byteLength >= bytes) return true
+  try {
+    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES))
+    return true
+  } catch {
+    return false
+  }
+}

@@ -10,7 +10,7 @@
  * @module
  */
 import { wasmBase64 } from './matmul-f32.generated.js'
-import { decodeBase64, lazyModule } from './load.js'
+import { decodeBase64, ensureBytes, lazyModule } from './load.js'
 
 /** What matmul-f32.wat exports. */
 interface KernelExports {
@@ -34,7 +34,6 @@ export const RETAINED_BYTES = 64 * 2 ** 20
 /** Whether the WebAssembly kernel runs in this engine (false: no WebAssembly or no SIMD). */
 export const wasmMatmulAvailable = (): boolean => loaded() !== null
 
-const PAGE_BYTES = 65536
 /** Float counts rounded up to whole 16-byte vectors, so every region starts aligned. */
 const aligned = (floats: number): number => Math.ceil(floats / 4) * 4
 
@@ -69,15 +68,8 @@ export const matmulF32 = (
   const cAt = bAt + aligned(k * n)
   const workAt = cAt + aligned(mPad * nPad)
   const bytes = (workAt + mPad * k + k * nPad) * 4
-  if (bytes > 2 ** 31) return undefined // addresses are i32 in the kernel
   const memory = wasm.memory
-  if (memory.buffer.byteLength < bytes) {
-    try {
-      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES))
-    } catch {
-      return undefined
-    }
-  }
+  if (!ensureBytes(memory, bytes)) return undefined
   const heap = new Float32Array(memory.buffer)
   for (let i = 0; i < batch; i++) {
     heap.set(a.subarray(i * m * k, (i + 1) * m * k), aAt)
