@@ -1,7 +1,9 @@
 /**
- * `lamina/node`: the parts of lamina that need Node's file system. The root module stays
- * free of `node:` imports so it runs in a browser.
+ * `lamina/node`: the parts of lamina that need Node (its file system, the Dawn WebGPU binding).
+ * The root module stays free of `node:` imports so it runs in a browser.
  *
  * @module lamina/node
  */
 export * as Atomic from './io/atomic.js'
+export { installWebGpu } from './backend/node-webgpu.js'
+export type { WebGpuAdapterInfo } from './backend/node-webgpu.js'
