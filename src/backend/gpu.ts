@@ -112,8 +112,11 @@ export interface GpuBackend {
 
 /** Options of {@link createGpuKernelsAsync}. */
 export interface GpuAsyncOptions {
-  /** The GPU.js mode (default `'webasm'`, the one whose kernels run on worker threads under the async contract). */
-  readonly mode?: 'webasm' | 'headlessgl' | 'webgl2' | 'webgl' | 'gpu'
+  /**
+   * The GPU.js mode (default `'webasm'`, the one whose kernels run on worker threads under the
+   * async contract). `'webgpu'` needs a `navigator.gpu` (in Node: `installWebGpu` from `lamina/node`).
+   */
+  readonly mode?: 'webasm' | 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'gpu'
   /** As in {@link GpuBackendOptions.strict} (default `true`). */
   readonly strict?: boolean
   /** At most this many compiled kernels are kept (default 64). */
@@ -247,12 +250,15 @@ type Counter = (v: string) => string
 const counterOf = (mode: string): Counter => (mode === 'webasm' ? (v) => `(${v} | 0)` : (v) => v)
 
 /**
- * Loop trips one kernel invocation may make on the GL modes. llvmpipe (Mesa's software GL, what
- * headlessgl runs on without a GPU) ends a shader's loops after 65535 trips in all — nested and
- * sequential loops counted together — without a word, so longer work is unrolled (several
- * elements per trip) or split into passes.
+ * Loop trips one kernel invocation may make on the GL modes and webgpu. llvmpipe (Mesa's software
+ * GL, what headlessgl runs on without a GPU) ends a shader's loops after 65535 trips in all —
+ * nested and sequential loops counted together — without a word, and so does lavapipe (Mesa's
+ * software Vulkan, what webgpu runs on through Dawn without a GPU); longer work is unrolled
+ * (several elements per trip) or split into passes.
  */
 const MAX_TRIPS = 60000
+/** The modes whose shaders may run on llvmpipe or lavapipe, and so must stay within {@link MAX_TRIPS}. */
+const tripLimited = (mode: string): boolean => glModes.has(mode) || mode === 'webgpu'
 /** Elements per loop trip in reductions. */
 const REDUCE_UNROLL = 8
 
@@ -460,8 +466,8 @@ const planProduct = (
   transposeA: boolean,
   transposeB: boolean
 ): ProductPlan => {
-  // two elements of K per trip, more where the GL trip limit would end the loop early
-  const unroll = glModes.has(mode) ? Math.max(2, Math.ceil(k / MAX_TRIPS)) : 2
+  // two elements of K per trip, more where the trip limit of llvmpipe or lavapipe would end the loop early
+  const unroll = tripLimited(mode) ? Math.max(2, Math.ceil(k / MAX_TRIPS)) : 2
   const base = { batch, m, k, n, transposeA, transposeB, unroll }
   for (const [rb, cb] of productBlocks(mode)) {
     const mPad = Math.ceil(m / rb) * rb
@@ -984,8 +990,9 @@ export const createGpuKernelsAsync = async (options: GpuAsyncOptions = {}): Prom
     get threads(): boolean {
       return mode() === 'webasm' && gpuModule.threadsSupported
     },
-    matmul: (a, aShape, b, bShape, transposeA, transposeB, dtype) => runAsync(engine, productPlan(mode(), a, aShape, b, bShape, transposeA, transposeB, dtype, false)),
-    batchMatmul: (a, aShape, b, bShape, transposeA, transposeB, dtype) => runAsync(engine, productPlan(mode(), a, aShape, b, bShape, transposeA, transposeB, dtype, true)),
+    // async: a shape error rejects like every other failure instead of throwing from the call
+    matmul: async (a, aShape, b, bShape, transposeA, transposeB, dtype) => runAsync(engine, productPlan(mode(), a, aShape, b, bShape, transposeA, transposeB, dtype, false)),
+    batchMatmul: async (a, aShape, b, bShape, transposeA, transposeB, dtype) => runAsync(engine, productPlan(mode(), a, aShape, b, bShape, transposeA, transposeB, dtype, true)),
     stats: engine.stats,
     dispose: engine.dispose
   }
