@@ -148,16 +148,13 @@ if (unavailable !== undefined) {
   })
 
   describe(`compile on ${mode}: lavapipe's loop limit`, () => {
-    // KNOWN BUG, in src/compiled/compile.ts (not fixed here: that module is being edited
-    // elsewhere): lavapipe, like llvmpipe, ends a shader's loops after 65,535 trips in all
-    // without a word (measured: a 70,000-trip sum returns the first 65,535 terms), but compile
-    // unrolls reductions (GL_UNROLL) and rejects over-long loops (GL_MAX_TRIPS) only for the GL
-    // modes. The conv bias gradient below sums 76,880 terms in one loop on webgpu, so it comes
-    // back truncated (the bias leaf ≈ 10× off). The comparison is `it.fails` until compile treats
-    // webgpu like GL here; then it must become a plain `it`.
+    // lavapipe, like llvmpipe, ends a shader's loops after 65,535 trips in all without a word
+    // (measured: a 70,000-trip sum returns the first 65,535 terms). The conv bias gradient below
+    // sums 76,880 terms; on a software adapter compile unrolls reductions (8 elements per trip) as
+    // on GL, so the sum is whole. Before that it came back truncated (the bias leaf ≈ 10× off).
     const [batch, side, channels, classes] = [20, 64, 2, 4]
     const positions = (side - 2) ** 2
-    /** One compile and run, shared by the two tests below (so that the expected failure can only be the comparison). */
+    /** One compile and run, shared by the two tests below. */
     let run: Promise<{ got: Awaited<ReturnType<typeof compiled>>; reference: ReturnType<typeof eager>; extra: number }> | undefined
     const convRun = () =>
       (run ??= (async () => {
@@ -184,7 +181,7 @@ if (unavailable !== undefined) {
       expect(got.losses.every(Number.isFinite)).toBe(true)
     })
 
-    it.fails("KNOWN BUG: that sum is past lavapipe's 65,535 loop trips, and 2 steps do not give the eager parameters within the WGSL bound", async () => {
+    it("that sum is past lavapipe's 65,535 loop trips, and 2 steps still give the eager parameters within the WGSL bound", async () => {
       const { got, reference, extra } = await convRun()
       // the longest reduction: the conv's bias gradient (and its weight gradient's inner dimension)
       const k = batch * positions

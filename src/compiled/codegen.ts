@@ -17,6 +17,20 @@
  * modes, whose llvmpipe stops a shader's loops after 65,535 trips) makes a reduction's innermost
  * loop take several elements per trip, in the same order, so the sum is the same.
  *
+ * Index arithmetic. GPU.js types the kernel language itself, the same way on webasm and webgpu
+ * (`web-assembly/function-node.js`, `web-gpu/function-node.js`): `this.thread.*` and bitwise
+ * results are integers (i32), and `+ − *` of integers and integer literals stay i32; but every
+ * `const`/`let` initialised with an integer decays to a float32 variable, `/` is always float32,
+ * a `for` counter is a float on webasm, and a float scalar argument is float32. So with
+ * `exact` (webasm, webgpu) an index is written as an expression GPU.js types as an integer:
+ * thread ids, literals, `(v | 0)` of a variable, and sums and literal multiples of these. A
+ * variable only ever holds an integer below 2²⁴ (which float32 holds exactly); a larger index
+ * stays an inline expression. Quotients are taken in float32 and corrected in integers where
+ * the division may be off (WGSL allows 2.5 ulp), and digits are taken from the 2-D grid's row
+ * and column where an axis lies within one of them. Exact up to 2³¹ elements. Without `exact`
+ * (the GL modes, where GPU.js writes these variables and quotients as GLSL floats) indices are
+ * float32 expressions, exact below 2²⁴, and `compile` keeps every buffer below that.
+ *
  * @module
  */
 import type { MatMulParams, ReduceParams } from '../prim.js'
@@ -29,11 +43,34 @@ import type { CompareParams, Node, Ref, Role } from './graph.js'
 /** Inputs read per step from a stack `[steps, ...]` at an offset that differs per step. */
 export type StackedRole = 'x' | 'onehot' | 'labels' | 'hyper'
 
-/** A kernel argument: a node's buffer, a constant array, or the per-step offset into a stacked input. */
+/**
+ * A kernel argument: a node's buffer, a constant array, or where this step's slice of a stacked
+ * input starts, counted in elements (`step · perStep`, a float32 index) or in steps (the
+ * kernel multiplies it by the per-step size in integer arithmetic: `exact`).
+ */
 export type KernelArg =
   | { readonly tag: 'buffer'; readonly node: number }
   | { readonly tag: 'array'; readonly data: Float32Array }
-  | { readonly tag: 'base'; readonly role: StackedRole }
+  | { readonly tag: 'base'; readonly role: StackedRole; readonly unit: 'element' | 'step' }
+
+/** How {@link lower} writes kernels. */
+export interface LowerOptions {
+  /** Elements per trip of a reduction's innermost loop (8 on the GL modes; default 1). */
+  readonly unroll?: number
+  /** Integer index arithmetic, exact up to 2³¹ elements (webasm, webgpu); otherwise float32, exact below 2²⁴ (GL). */
+  readonly exact?: boolean
+  /**
+   * With `exact`: float32 division is correctly rounded (webasm), so a quotient of integers
+   * below 2²⁴ needs no correction; otherwise (webgpu: WGSL allows 2.5 ulp) every quotient is
+   * corrected in integer arithmetic.
+   */
+  readonly exactDivision?: boolean
+  /** With `exact`: the optimizer's per-step scalars, the length of each step's slice of the `hyper` stack. */
+  readonly hyperCount?: number
+}
+
+/** Integers float32 holds exactly: an index variable stays below this. */
+const F32_EXACT = 2 ** 24
 
 /** One kernel: it computes node `node` into a buffer of `size` elements laid out as GPU.js `output` dims. */
 export interface KernelSpec {
@@ -71,7 +108,11 @@ const literal = (v: number): string => {
   return f < 0 || Object.is(f, -0) ? `(${text})` : text
 }
 
-/** An index into a value: its flat position, and its row and column when the kernel runs on a 2-D grid of `width` columns. */
+/**
+ * An index into a value: its flat position, and its row and column when the kernel runs on a
+ * 2-D grid of `width` columns (flat = row · width + col, whatever the shape of the value read).
+ * With `exact` every one of them is an expression GPU.js types as an integer.
+ */
 interface Ix {
   readonly flat: string
   readonly row?: string
@@ -130,6 +171,13 @@ const decide = (nodes: readonly Node[], roots: readonly Ref[]): (Decision | unde
   return decisions
 }
 
+/** How a kernel writes its indices (see {@link LowerOptions}). */
+interface IndexStyle {
+  readonly exact: boolean
+  readonly exactDivision: boolean
+  readonly hyperCount: number
+}
+
 /** Writes the source of one kernel. */
 class Writer {
   private readonly lines: string[] = []
@@ -144,7 +192,8 @@ class Writer {
     private readonly decisions: readonly (Decision | undefined)[],
     private readonly bufferOf: (k: number) => number,
     /** Elements per trip of a reduction's innermost loop. */
-    private readonly unroll: number
+    private readonly unroll: number,
+    private readonly style: IndexStyle
   ) {}
 
   source(result: string): string {
@@ -169,6 +218,70 @@ class Writer {
     return name
   }
 
+  /**
+   * An index expression whose values v satisfy |v| < `bound`, bound to a variable. With `exact`
+   * the variable (a float32 in GPU.js) is read back as `(name | 0)`, and a value that may reach
+   * 2²⁴ stays an inline integer expression instead.
+   */
+  index(expression: string, bound: number): string {
+    if (!this.style.exact) return this.let(expression, 'i')
+    if (bound > F32_EXACT) return `(${expression})`
+    return `(${this.let(expression, 'i')} | 0)`
+  }
+
+  /**
+   * ⌊x / d⌋ of an integer index expression 0 ≤ x < `bound` (`exact` only). A float32 quotient of
+   * integers below 2²⁴ is exact where division is correctly rounded (webasm) and the quotient's
+   * neighbours stay apart: x + d ≤ 2²⁴. Otherwise the float32 quotient is only close, and the
+   * remainder, in integer arithmetic, corrects it.
+   */
+  private quotient(x: string, d: number, bound: number): string {
+    if (d === 1) return x
+    if (bound <= d) return '0'
+    const below = Math.ceil(bound / d)
+    if (this.style.exactDivision && bound + d <= F32_EXACT) return this.index(`Math.floor(${x} / ${d})`, below)
+    if (bound <= d * 2 ** 20 && bound + 2 * d <= 2 ** 31) {
+      // |fl(fl(x) / d) − x/d| ≤ (x/d)·(2⁻²⁴ + 2.5·2⁻²³) < 0.4 for x/d ≤ 2²⁰ (WGSL's 2.5 ulp): off by one at most,
+      // and q·d ≤ x + d stays an i32
+      const q = this.let(`Math.floor(${x} / ${d})`, 'i')
+      const r = this.index(`${x} - (${q} | 0) * ${d}`, 2 * d)
+      return this.index(`${r} < 0 ? ${q} - 1.0 : (${r} >= ${d} ? ${q} + 1.0 : ${q})`, below)
+    }
+    // divided by d·(1 + 2⁻²⁰), which outweighs every rounding, q₁ ≤ ⌊x/d⌋ and is within x/d·1.5·2⁻²⁰ + 1 of it;
+    // the remainder's quotient q₂, the same way, leaves 0 ≤ x − (q₁ + q₂)·d < 2d, and no product exceeds x < 2³¹
+    const wide = literal(d * (1 + 2 ** -20))
+    const q1 = this.let(`Math.floor(${x} / ${wide})`, 'i')
+    const q2 = this.let(`Math.floor((${x} - (${q1} | 0) * ${d}) / ${wide})`, 'i')
+    const last = this.let(`${x} - ((${q1} | 0) + (${q2} | 0)) * ${d} >= ${d} ? 1.0 : 0.0`, 'i')
+    return this.index(`(${q1} | 0) + (${q2} | 0) + (${last} | 0)`, below)
+  }
+
+  /**
+   * The digit of `ix.flat` along an axis of stride `stride` and size `size` of a value of
+   * `total` elements (`exact` only): from the grid's column or row where the axis lies within
+   * one of them, else from the flat index.
+   */
+  private digit(ix: Ix, stride: number, size: number, total: number): string {
+    if (size === 1) return '0'
+    let x = ix.flat
+    let s = stride
+    let bound = total
+    const w = ix.width
+    if (w !== undefined && ix.row !== undefined && ix.col !== undefined && total % w === 0) {
+      if (w % (stride * size) === 0) {
+        x = ix.col
+        bound = w
+      } else if (stride % w === 0) {
+        x = ix.row
+        s = stride / w
+        bound = total / w
+      }
+    }
+    const q = this.quotient(x, s, bound)
+    if (s * size >= bound) return q
+    return this.index(`${q} - ${this.quotient(q, size, Math.ceil(bound / s))} * ${size}`, size)
+  }
+
   private argument(key: unknown, arg: KernelArg): string {
     const known = this.names.get(key)
     if (known !== undefined) return known
@@ -185,9 +298,11 @@ class Writer {
     const name = this.argument(source, { tag: 'buffer', node: source })
     if (node.op === 'input' && stackedRoles.has(node.role.kind)) {
       const role = node.role.kind as StackedRole
-      const base = this.argument(`base:${role}`, { tag: 'base', role })
-      // an optimizer scalar is the same at every element
-      return node.role.kind === 'hyper' ? `${name}[${base} + ${node.role.index}]` : `${name}[${base} + ${flat}]`
+      const exact = this.style.exact
+      const base = this.argument(`base:${role}`, { tag: 'base', role, unit: exact ? 'step' : 'element' })
+      // an optimizer scalar is the same at every element; with exact indices the base is the step, times the slice's length in i32
+      if (node.role.kind === 'hyper') return exact ? `${name}[(${base} | 0) * ${this.style.hyperCount} + ${node.role.index}]` : `${name}[${base} + ${node.role.index}]`
+      return exact ? `${name}[(${base} | 0) * ${Sh.size(node.shape)} + ${flat}]` : `${name}[${base} + ${flat}]`
     }
     return `${name}[${flat}]`
   }
@@ -215,8 +330,8 @@ class Writer {
     return /^[\w.()-]+$/.test(v) && !v.includes('[') ? v : this.let(v)
   }
 
-  /** Σ digitₐ·coefₐ + offset over the axes of `shape`, digits of the flat index `flat` (adjacent axes merged where contiguous). */
-  linear(flat: string, shape: Shape, coefs: readonly number[], offset: number): string {
+  /** Σ digitₐ·coefₐ + offset over the axes of `shape`, digits of the flat index `ix` (adjacent axes merged where contiguous). */
+  linear(ix: Ix, shape: Shape, coefs: readonly number[], offset: number): string {
     const strides = Sh.strides(shape)
     const runs: { size: number; coef: number; stride: number }[] = []
     shape.forEach((d, a) => {
@@ -228,6 +343,16 @@ class Writer {
         last.stride = strides[a]!
       } else runs.push({ size: d, coef: coefs[a]!, stride: strides[a]! })
     })
+    if (this.style.exact) {
+      const total = Sh.size(shape)
+      const used = runs.filter((run) => run.coef !== 0)
+      const digits = used.map((run) => this.digit(ix, run.stride, run.size, total))
+      if (used.length === 1 && used[0]!.coef === 1 && offset === 0) return digits[0]!
+      const sum = [...digits.map((digit, r) => (used[r]!.coef === 1 ? digit : `${digit} * ${used[r]!.coef}`)), ...(offset === 0 ? [] : [`${offset}`])]
+      const top = used.reduce((acc, run) => acc + (run.size - 1) * run.coef, offset)
+      return sum.length === 0 ? '0' : this.index(sum.join(' + '), top + 1)
+    }
+    const flat = ix.flat
     const terms: string[] = []
     runs.forEach((run, r) => {
       if (run.coef === 0) return
@@ -241,9 +366,11 @@ class Writer {
     return this.let(terms.join(' + '), 'i')
   }
 
-  /** The digits of `flat` along every axis of `shape`. */
-  private digits(flat: string, shape: Shape): string[] {
+  /** The digits of `ix` along every axis of `shape`. */
+  private digits(ix: Ix, shape: Shape): string[] {
     const strides = Sh.strides(shape)
+    if (this.style.exact) return shape.map((d, a) => this.digit(ix, strides[a]!, d, Sh.size(shape)))
+    const flat = ix.flat
     return shape.map((d, a) => {
       if (d === 1) return '0'
       const quotient = strides[a] === 1 ? flat : this.let(`Math.floor(${flat} / ${strides[a]})`, 'i')
@@ -322,7 +449,8 @@ class Writer {
       case 'pow':
         return this.pow(this.held(x!, ix), (node.params as { exponent: number }).exponent)
       case 'reshape':
-        return this.value(x!, { flat: ix.flat })
+        // the same flat number, so the grid's row and column still describe it
+        return this.value(x!, this.style.exact ? ix : { flat: ix.flat })
       case 'broadcast': {
         // a shaped fill of a uniform value
         if (x!.tag === 'scalar') return this.value(x!, ix)
@@ -330,18 +458,18 @@ class Writer {
         const pad = shape.length - from.length
         const inStrides = Sh.strides(from)
         const coefs = shape.map((_, a) => (a < pad || from[a - pad] === 1 ? 0 : inStrides[a - pad]!))
-        return this.value(x!, { flat: this.linear(ix.flat, shape, coefs, 0) })
+        return this.value(x!, { flat: this.linear(ix, shape, coefs, 0) })
       }
       case 'transpose': {
         const inStrides = Sh.strides(this.shapeOf(x!))
         const { perm } = node.params as { perm: readonly number[] }
-        return this.value(x!, { flat: this.linear(ix.flat, shape, perm.map((p) => inStrides[p]!), 0) })
+        return this.value(x!, { flat: this.linear(ix, shape, perm.map((p) => inStrides[p]!), 0) })
       }
       case 'slice': {
         const inStrides = Sh.strides(this.shapeOf(x!))
         const { starts } = node.params as { starts: readonly number[] }
         const offset = starts.reduce((acc, s, a) => acc + s * inStrides[a]!, 0)
-        return this.value(x!, { flat: this.linear(ix.flat, shape, inStrides, offset) })
+        return this.value(x!, { flat: this.linear(ix, shape, inStrides, offset) })
       }
       case 'pad':
         return this.pad(k, ix)
@@ -394,7 +522,7 @@ class Writer {
     const inner = this.shapeOf(x)
     const inStrides = Sh.strides(inner)
     const { starts } = node.params as { starts: readonly number[] }
-    const digits = this.digits(ix.flat, node.shape)
+    const digits = this.digits(ix, node.shape)
     const inside: string[] = []
     const parts: string[] = []
     digits.forEach((d, a) => {
@@ -402,28 +530,38 @@ class Writer {
         if (inner[a]! > 1) parts.push(`${d} * ${inStrides[a]}`)
         return
       }
-      const c = this.let(`${d} - ${starts[a]}`, 'i')
+      this.clampable(k, node.shape[a]!)
+      const c = this.index(`${d} - ${starts[a]}`, Math.max(node.shape[a]!, starts[a]!))
       inside.push(`${c} >= 0 && ${c} < ${inner[a]}`)
-      parts.push(`Math.min(Math.max(${c}, 0), ${inner[a]! - 1}) * ${inStrides[a]}`)
+      const clamped = `Math.min(Math.max(${c}, 0), ${inner[a]! - 1})`
+      parts.push(`${this.style.exact ? `(${clamped} | 0)` : clamped} * ${inStrides[a]}`)
     })
-    const flat = parts.length === 0 ? '0' : this.let(parts.join(' + '), 'i')
+    const flat = parts.length === 0 ? '0' : this.index(parts.join(' + '), Sh.size(inner))
     const v = this.value(x, { flat })
     return inside.length === 0 ? v : this.let(`${inside.join(' && ')} ? ${v} : 0.0`)
+  }
+
+  /** Clamps (`Math.min`/`Math.max`) compute in float32: with `exact`, an axis they clamp must stay below 2²⁴. */
+  private clampable(k: number, length: number): void {
+    if (this.style.exact && length > F32_EXACT) {
+      throw new CompileError('unsupported-model', `compile: ${this.nodes[k]!.op} (node ${k}) clamps an index along an axis of ${length} elements, over 2^24`)
+    }
   }
 
   private concat(k: number, ix: Ix): string {
     const node = this.nodes[k]!
     const { axis } = node.params as { axis: number }
-    const digits = this.digits(ix.flat, node.shape)
+    const digits = this.digits(ix, node.shape)
+    this.clampable(k, node.shape[axis]!)
     let offset = 0
     const pieces = node.args.map((arg) => {
       const shape = arg.tag === 'node' ? this.nodes[arg.index]!.shape : node.shape.map((d, a) => (a === axis ? 1 : d))
       const strides = Sh.strides(shape)
       const start = offset
       offset += shape[axis]!
-      const along = this.let(`Math.min(Math.max(${digits[axis]} - ${start}, 0), ${shape[axis]! - 1})`, 'i')
+      const along = this.index(`Math.min(Math.max(${digits[axis]} - ${start}, 0), ${shape[axis]! - 1})`, shape[axis]!)
       const terms = digits.map((d, a) => (shape[a] === 1 ? '' : `${a === axis ? along : d} * ${strides[a]}`)).filter((t) => t !== '')
-      const flat = terms.length === 0 ? '0' : this.let(terms.join(' + '), 'i')
+      const flat = terms.length === 0 ? '0' : this.index(terms.join(' + '), Sh.size(shape))
       return { end: offset, value: this.value(arg, { flat }) }
     })
     let result = pieces[pieces.length - 1]!.value
@@ -439,22 +577,24 @@ class Writer {
     const aShape = this.shapeOf(a)
     const [m, n] = batched ? [node.shape[1]!, node.shape[2]!] : [node.shape[0]!, node.shape[1]!]
     const kk = batched ? (transposeA ? aShape[1]! : aShape[2]!) : transposeA ? aShape[0]! : aShape[1]!
+    const exact = this.style.exact
+    const rows = Sh.size(node.shape) / n
     let row: string
     let col: string
     if (ix.row !== undefined && ix.col !== undefined && ix.width === n) {
       row = ix.row
       col = ix.col
     } else {
-      row = this.let(`Math.floor(${ix.flat} / ${n})`, 'i')
-      col = this.let(`${ix.flat} - ${row} * ${n}`, 'i')
+      row = exact ? this.quotient(ix.flat, n, Sh.size(node.shape)) : this.let(`Math.floor(${ix.flat} / ${n})`, 'i')
+      col = this.index(`${ix.flat} - ${row} * ${n}`, n)
     }
     // a batched product's rows run over (batch, row): split them
     let i = row
     let aBase = ''
     let bBase = ''
     if (batched) {
-      const z = this.let(`Math.floor(${row} / ${m})`, 'i')
-      i = this.let(`${row} - ${z} * ${m}`, 'i')
+      const z = exact ? this.quotient(row, m, rows) : this.let(`Math.floor(${row} / ${m})`, 'i')
+      i = this.index(`${row} - ${z} * ${m}`, m)
       aBase = `${z} * ${m * kk} + `
       bBase = `${z} * ${kk * n} + `
     }
@@ -463,12 +603,38 @@ class Writer {
     // faster, and the float32 bound k·u·(|A|·|B|) holds in any summation order
     const aStride = transposeA ? m : 1
     const bStride = transposeB ? 1 : n
-    const ia = this.mutable(transposeA ? `${aBase}${i}` : `${aBase}${i} * ${kk}`, 'ia')
-    const ib = this.mutable(transposeB ? `${bBase}${col} * ${kk}` : `${bBase}${col}`, 'ib')
-    const at = (pointer: string, q: number, stride: number): string => (q === 0 ? pointer : `${pointer} + ${q * stride}`)
-    const s = [0, 1, 2, 3].map(() => this.mutable('0.0', 's'))
+    const aStart = transposeA ? `${aBase}${i}` : `${aBase}${i} * ${kk}`
+    const bStart = transposeB ? `${bBase}${col} * ${kk}` : `${bBase}${col}`
+    const sizeOf = (ref: Ref): number => (ref.tag === 'node' ? Sh.size(this.nodes[ref.index]!.shape) : ref.tag === 'array' ? ref.data.length : 1)
     const quads = Math.floor(kk / 4)
     this.trips += quads + (kk % 4)
+    // running positions are float32 variables: exact while they stay below 2²⁴; past that (exact
+    // indices only) each read is start + counter · stride, in i32
+    if (exact && Math.max(sizeOf(a) + 4 * aStride, sizeOf(b) + 4 * bStride) > F32_EXACT) {
+      const s = [0, 1, 2, 3].map(() => this.mutable('0.0', 's'))
+      const aAt = this.index(aStart, sizeOf(a))
+      const bAt = this.index(bStart, sizeOf(b))
+      const at = (start: string, counter: string, step: number, q: number): string => `${start} + (${counter} | 0) * ${step}${q === 0 ? '' : ` + ${q}`}`
+      if (quads > 0) {
+        const p = `p${this.counter++}`
+        this.line(`for (let ${p} = 0; ${p} < ${quads}; ${p}++) {`)
+        for (let q = 0; q < 4; q++) this.line(`  ${s[q]} += ${this.element(a, at(aAt, p, 4 * aStride, q * aStride))} * ${this.element(b, at(bAt, p, 4 * bStride, q * bStride))};`)
+        this.line('}')
+      }
+      if (kk % 4 > 0) {
+        const p = `p${this.counter++}`
+        const done = (start: string, stride: number): string => (quads === 0 ? start : `${start} + ${quads * 4 * stride}`)
+        this.line(`for (let ${p} = 0; ${p} < ${kk % 4}; ${p}++) {`)
+        this.line(`  ${s[0]} += ${this.element(a, at(done(aAt, aStride), p, aStride, 0))} * ${this.element(b, at(done(bAt, bStride), p, bStride, 0))};`)
+        this.line('}')
+      }
+      return this.let(`(${s[0]} + ${s[1]}) + (${s[2]} + ${s[3]})`)
+    }
+    const ia = this.mutable(aStart, 'ia')
+    const ib = this.mutable(bStart, 'ib')
+    const s = [0, 1, 2, 3].map(() => this.mutable('0.0', 's'))
+    const pointer = (v: string): string => (exact ? `(${v} | 0)` : v)
+    const at = (v: string, q: number, stride: number): string => (q === 0 ? pointer(v) : `${pointer(v)} + ${q * stride}`)
     if (quads > 0) {
       const p = `p${this.counter++}`
       this.line(`for (let ${p} = 0; ${p} < ${quads}; ${p}++) {`)
@@ -480,7 +646,7 @@ class Writer {
     if (kk % 4 > 0) {
       const p = `p${this.counter++}`
       this.line(`for (let ${p} = 0; ${p} < ${kk % 4}; ${p}++) {`)
-      this.line(`  ${s[0]} += ${this.element(a, ia)} * ${this.element(b, ib)};`)
+      this.line(`  ${s[0]} += ${this.element(a, pointer(ia))} * ${this.element(b, pointer(ib))};`)
       this.line(`  ${ia} += ${aStride};`)
       this.line(`  ${ib} += ${bStride};`)
       this.line('}')
@@ -495,7 +661,10 @@ class Writer {
     const { axes } = node.params as ReduceParams
     const inStrides = Sh.strides(inner)
     const kept = inner.map((d, a) => (axes.includes(a) ? 1 : d))
-    const base = this.linear(ix.flat, kept, kept.map((_, a) => inStrides[a]!), 0)
+    const base = this.linear(ix, kept, kept.map((_, a) => inStrides[a]!), 0)
+    const total = Sh.size(inner)
+    // a loop counter is a float on webasm: with exact indices it enters an index as (r | 0)
+    const times = (counter: string, stride: number): string => (this.style.exact ? `(${counter} | 0) * ${stride}` : `${counter} * ${stride}`)
     // each maximal run of adjacent reduced axes is one loop with one stride
     const loops: { size: number; stride: number }[] = []
     inner.forEach((d, a) => {
@@ -513,7 +682,7 @@ class Writer {
       const vars = outer.map((l) => {
         const r = `r${this.counter++}`
         this.line(`for (let ${r} = 0; ${r} < ${l.size}; ${r}++) {`)
-        return `${r} * ${l.stride}`
+        return times(r, l.stride)
       })
       // every trip of every loop counts: s₁ + s₁·s₂ + … for the outer loops, then the inner one's within them
       let reached = 1
@@ -521,22 +690,22 @@ class Writer {
         reached *= l.size
         this.trips += reached
       }
-      if (inner === undefined) body(this.value(x, { flat: vars.length === 0 ? base : this.let([base, ...vars].join(' + '), 'i') }))
+      if (inner === undefined) body(this.value(x, { flat: vars.length === 0 ? base : this.index([base, ...vars].join(' + '), total) }))
       else {
         // the innermost loop takes `by` elements per trip, in the same order (the same sum)
         const by = Math.min(this.unroll, inner.size)
         const whole = Math.floor(inner.size / by)
         const rest = inner.size % by
         this.trips += reached * (whole + rest)
-        const element = (offset: string): void => body(this.value(x, { flat: this.let([base, ...vars, offset].join(' + '), 'i') }))
+        const element = (offset: string): void => body(this.value(x, { flat: this.index([base, ...vars, offset].join(' + '), total) }))
         const r = `r${this.counter++}`
         this.line(`for (let ${r} = 0; ${r} < ${whole}; ${r}++) {`)
-        for (let q = 0; q < by; q++) element(q === 0 ? `${r} * ${by * inner.stride}` : `${r} * ${by * inner.stride} + ${q * inner.stride}`)
+        for (let q = 0; q < by; q++) element(q === 0 ? times(r, by * inner.stride) : `${times(r, by * inner.stride)} + ${q * inner.stride}`)
         this.line('}')
         if (rest > 0) {
           const t = `r${this.counter++}`
           this.line(`for (let ${t} = 0; ${t} < ${rest}; ${t}++) {`)
-          element(`${t} * ${inner.stride} + ${whole * by * inner.stride}`)
+          element(`${times(t, inner.stride)} + ${whole * by * inner.stride}`)
           this.line('}')
         }
       }
@@ -590,7 +759,7 @@ const outputOf = (shape: Shape): number[] => {
  * The kernels computing `roots` from a program's inputs: dead nodes are dropped, and nodes
  * are inlined into their consumers where the module's rules allow.
  */
-export const lower = (nodes: readonly Node[], roots: readonly Ref[], options: { readonly unroll?: number } = {}): KernelPlan => {
+export const lower = (nodes: readonly Node[], roots: readonly Ref[], options: LowerOptions = {}): KernelPlan => {
   const decisions = decide(nodes, roots)
   const bufferOf = (k: number): number => {
     let cur = k
@@ -601,13 +770,23 @@ export const lower = (nodes: readonly Node[], roots: readonly Ref[], options: { 
     }
     return cur
   }
+  const exact = options.exact === true
+  const style: IndexStyle = {
+    exact,
+    exactDivision: exact && options.exactDivision === true,
+    // the hyper stack holds every index 0 … hyperCount − 1 of every leaf's update
+    hyperCount: options.hyperCount ?? 1 + nodes.reduce((m, n) => (n.op === 'input' && n.role.kind === 'hyper' ? Math.max(m, n.role.index) : m), -1)
+  }
   const kernels: KernelSpec[] = []
   nodes.forEach((node, k) => {
     if (decisions[k] !== 'kernel') return
-    const w = new Writer(nodes, decisions, bufferOf, Math.max(1, options.unroll ?? 1))
+    const w = new Writer(nodes, decisions, bufferOf, Math.max(1, options.unroll ?? 1), style)
     const output = outputOf(node.shape)
     let ix: Ix
-    if (output.length === 2) {
+    if (exact) {
+      // the thread ids are integers in GPU.js; a variable would be a float32
+      ix = output.length === 2 ? { flat: `(this.thread.y * ${output[0]} + this.thread.x)`, row: 'this.thread.y', col: 'this.thread.x', width: output[0]! } : { flat: 'this.thread.x' }
+    } else if (output.length === 2) {
       w.line('const col = this.thread.x;')
       w.line('const row = this.thread.y;')
       w.line(`const t = row * ${output[0]} + col;`)

@@ -19,7 +19,7 @@ import * as Tr from '../tree.js'
 import type { StackedRole } from './codegen.js'
 import { lower } from './codegen.js'
 import { CompileError, asCompileError } from './error.js'
-import { buildPipeline } from './pipeline.js'
+import { buildPipeline, webGpuIsSoftware, webGpuLimits } from './pipeline.js'
 import type { CompiledMode, ExecutorKind, StepPipeline } from './pipeline.js'
 import { stepProgram } from './program.js'
 import type { StepProgram } from './program.js'
@@ -30,7 +30,12 @@ export type { CompiledMode, ExecutorKind } from './pipeline.js'
 export interface CompileOptions {
   /** Examples per minibatch. */
   readonly batch: number
-  /** Training steps (minibatches) per call. */
+  /**
+   * Training steps (minibatches) per call. Their stacked inputs (`steps · batch` examples of the
+   * larger of the input size and the classes) must fit one buffer of the mode: below 2²⁴ elements
+   * on the GL modes (float32 indices), 2³⁰ on webasm, the device's storage buffer binding on
+   * webgpu; more is an `'input'` error saying how many steps fit.
+   */
   readonly steps: number
   /** The GPU.js mode (default `'webasm'`); the same plan runs on `'webgpu'` and the GL modes. */
   readonly mode?: CompiledMode
@@ -99,19 +104,72 @@ const positiveInteger = (name: string, v: unknown): number => {
   return v
 }
 
-/** The largest flat index a kernel computes must be exact in float32 index arithmetic. */
-const MAX_ELEMENTS = 2 ** 24
-
 /** The modes whose kernels are GL shaders (`'gpu'` picks one of them). */
 const glModes: ReadonlySet<CompiledMode> = new Set(['headlessgl', 'webgl2', 'webgl', 'gpu'])
+
+/** How many elements one buffer of a compiled step may hold on a mode (the stacked inputs of a call, every value of a step), and why. */
+interface Capacity {
+  readonly elements: number
+  readonly why: string
+}
+
 /**
- * Loop trips one GL kernel invocation may make: llvmpipe (Mesa's software GL, where headlessgl
- * runs without a GPU) ends a shader's loops after 65,535 trips in all, nested and sequential
- * counted together, without a word; the margin is `createGpuBackend`'s.
+ * WebGPU's default `maxStorageBufferBindingSize` (128 MiB), what a device grants when nothing
+ * more was asked for: the capacity on webgpu when the device's own limits cannot be read.
  */
-const GL_MAX_TRIPS = 60_000
-/** Elements per trip of a reduction's innermost loop on GL, so that a conv bias gradient (batch × positions) stays within {@link GL_MAX_TRIPS}. */
-const GL_UNROLL = 8
+const WEBGPU_DEFAULT_BINDING = 2 ** 27
+
+/**
+ * The capacity of a buffer on `mode`:
+ * - GL modes: GPU.js writes a kernel's index variables and quotients as GLSL floats (its GL
+ *   function node declares a variable initialised with an integer `float`), so indices are
+ *   float32, exact below 2²⁴;
+ * - webasm: indices are i32 (see `lower`'s `exact`), and every buffer lives in one wasm32
+ *   memory of at most 4 GiB, so an element's byte address, index · 4, stays below 2³²: 2³⁰;
+ * - webgpu: indices are i32, and one storage buffer binding holds at most the device's
+ *   `maxStorageBufferBindingSize` and `maxBufferSize` bytes (GPU.js asks for the adapter's
+ *   largest; WebGPU's default is 128 MiB).
+ */
+const capacityOf = async (mode: CompiledMode): Promise<Capacity> => {
+  if (glModes.has(mode)) {
+    return { elements: 2 ** 24 - 1, why: 'GL kernels index with float32 arithmetic (GPU.js writes their index variables as GLSL floats), exact below 2^24' }
+  }
+  if (mode === 'webasm') return { elements: 2 ** 30, why: 'webasm kernels address one wasm32 memory of at most 4 GiB (2^30 float32 values)' }
+  const limits = await webGpuLimits()
+  if (limits === undefined) {
+    return { elements: WEBGPU_DEFAULT_BINDING / 4, why: "WebGPU's default storage buffer binding holds 128 MiB (the device's own limits could not be read)" }
+  }
+  const bytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize)
+  return {
+    elements: Math.min(2 ** 31 - 1, Math.floor(bytes / 4)),
+    why: `this WebGPU device binds at most ${bytes} bytes per storage buffer (maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize}) and kernels index in i32`
+  }
+}
+
+/** The stacked inputs of one call (`steps · batch` examples of the larger of the input and the one-hot labels) must fit one buffer on `mode`. */
+const checkStacked = (mode: CompiledMode, capacity: Capacity, options: { readonly steps: number; readonly batch: number; readonly inputShape: Shape; readonly classes: number }): void => {
+  const { steps, batch, inputShape, classes } = options
+  const perExample = Math.max(Sh.size(inputShape), classes)
+  const count = steps * batch * perExample
+  if (count <= capacity.elements) return
+  const most = Math.floor(capacity.elements / (batch * perExample))
+  const remedy = most >= 1 ? `use at most ${most} steps per call with this batch` : 'one step alone is over the limit: use a smaller batch'
+  const other = glModes.has(mode) ? ", or mode 'webasm' or 'webgpu', whose kernels index in 32-bit integers" : ''
+  throw new CompileError(
+    'input',
+    `compile: on '${mode}', ${steps} steps × ${batch} examples × ${perExample} values (input ${Sh.show(inputShape)}, ${classes} classes) are ${count} stacked elements, ` +
+      `over the ${capacity.elements} one buffer may hold there (${capacity.why}): ${remedy}${other}`
+  )
+}
+/**
+ * Loop trips one kernel invocation may make on a software rasterizer: llvmpipe (Mesa's software
+ * GL, where headlessgl runs without a GPU) and lavapipe (Mesa's software Vulkan, where webgpu
+ * runs through Dawn without one) end a shader's loops after 65,535 trips in all, nested and
+ * sequential counted together, without a word; the margin is `createGpuBackend`'s.
+ */
+const MAX_TRIPS = 60_000
+/** Elements per trip of a reduction's innermost loop there, so that a conv bias gradient (batch × positions) stays within {@link MAX_TRIPS}. */
+const TRIP_UNROLL = 8
 
 const checkOptions = <P, S>(model: Layer<Shape, OutSpec, P, S>, options: CompileOptions) => {
   if (typeof options !== 'object' || options === null) throw new CompileError('input', 'compile: expected an options record { batch, steps }')
@@ -129,9 +187,6 @@ const checkOptions = <P, S>(model: Layer<Shape, OutSpec, P, S>, options: Compile
     classes = Math.max(2, out.length > 0 ? out[out.length - 1]! : 1)
   }
   positiveInteger('classes', classes)
-  if (steps * batch * Math.max(Sh.size(inputShape), classes) >= MAX_ELEMENTS) {
-    throw new CompileError('input', `compile: ${steps} steps of ${batch} examples of shape ${Sh.show(inputShape)} exceed 2^24 stacked values; use fewer steps per call`)
-  }
   return { batch, steps, mode, inputShape, classes, threads: options.threads ?? true }
 }
 
@@ -228,20 +283,31 @@ export const compile = <P, S, O extends { readonly step: number }>(
   TE.tryCatch(
     async () => {
       const { batch, steps, mode, inputShape, classes, threads } = checkOptions(model, options)
+      // before staging and before any kernel: on GL and webasm the capacity is a constant, on webgpu the device's
+      const capacity = await capacityOf(mode)
+      checkStacked(mode, capacity, { steps, batch, inputShape, classes })
       const program = stepProgram(model, loss, optimizer, { batch, inputShape, classes })
-      const largest = program.nodes.reduce((m, n) => Math.max(m, Sh.size(n.shape)), 0)
-      if (largest >= MAX_ELEMENTS) {
-        throw new CompileError('input', `compile: a value of the step has ${largest} elements; kernels index with float32 arithmetic, exact below 2^24`)
+      const largest = program.nodes.reduce((m, n, k) => (Sh.size(n.shape) > Sh.size(program.nodes[m]!.shape) ? k : m), 0)
+      const largestSize = Sh.size(program.nodes[largest]!.shape)
+      if (largestSize > capacity.elements) {
+        throw new CompileError(
+          'input',
+          `compile: on '${mode}', a value of the step (${program.nodes[largest]!.op}, node ${largest}, shape ${Sh.show(program.nodes[largest]!.shape)}) has ${largestSize} elements, ` +
+            `over the ${capacity.elements} one buffer may hold there (${capacity.why}): use a smaller batch`
+        )
       }
       const roots = [program.loss, ...program.params, ...program.slots.flat()]
       const gl = glModes.has(mode)
-      const plan = lower(program.nodes, roots, { unroll: gl ? GL_UNROLL : 1 })
-      const longLoop = gl ? plan.kernels.find((k) => k.trips > GL_MAX_TRIPS) : undefined
+      // GL may run on llvmpipe, webgpu on lavapipe: both stop long loops silently
+      const tripLimited = gl || (mode === 'webgpu' && (await webGpuIsSoftware()))
+      // integer index arithmetic everywhere but GL; webasm divides float32 correctly rounded, WGSL within 2.5 ulp
+      const plan = lower(program.nodes, roots, { unroll: tripLimited ? TRIP_UNROLL : 1, exact: !gl, exactDivision: mode === 'webasm', hyperCount: program.update.hyperCount })
+      const longLoop = tripLimited ? plan.kernels.find((k) => k.trips > MAX_TRIPS) : undefined
       if (longLoop !== undefined) {
         throw new CompileError(
           'backend',
           `compile: the kernel of node ${longLoop.node} (${program.nodes[longLoop.node]!.op}, shape ${Sh.show(program.nodes[longLoop.node]!.shape)}) loops ${longLoop.trips} times per element; ` +
-            `on '${mode}' a shader's loops may stop after 65,535 trips without a word (Mesa's llvmpipe): use a smaller batch or input`
+            `on '${mode}' ${gl ? '' : "(a software adapter) "}a shader's loops may stop after 65,535 trips without a word (Mesa's ${gl ? 'llvmpipe' : 'lavapipe'}): use a smaller batch or input`
         )
       }
       const live = new Set(plan.kernels.flatMap((k) => k.args.flatMap((a) => (a.tag === 'buffer' ? [a.node] : []))))

@@ -21,6 +21,8 @@ export type CompiledMode = 'webasm' | 'webgpu' | 'headlessgl' | 'webgl2' | 'webg
 /** Which pipeline executor ran: see `IPipelineRunShortcut.executorKind` in GPU.js. */
 export type ExecutorKind = 'fused-threaded' | 'fused-sync' | 'fused-encoder' | 'generic'
 
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
 // ---- the part of GPU.js used here (its own typings are looser) ----
 
 interface KernelRun {
@@ -44,14 +46,26 @@ interface GpuClass {
   new (settings: { mode?: string }): GpuInstance
 }
 
+/** The limits of a WebGPU device that bound a compiled step's buffers. */
+export interface WebGpuLimits {
+  readonly maxStorageBufferBindingSize: number
+  readonly maxBufferSize: number
+}
+
+/** GPU.js's shared WebGPU device (`WebGPUContext.acquire()`: one device serves every instance in webgpu mode). */
+interface WebGpuContextClass {
+  acquire(): Promise<{ readonly device: { readonly limits: WebGpuLimits }; readonly adapter?: { readonly info?: Readonly<Record<string, unknown>> } }>
+}
+
 interface GpuModule {
   readonly GPU: GpuClass
   /** GL kernel class → the mode it implements (GPU.js's own `mode` getter says `'gpu'` for every GL class). */
   readonly glModes: ReadonlyMap<unknown, string>
+  readonly WebGPUContext?: WebGpuContextClass
 }
 
 const loadGpuModule = async (): Promise<GpuModule> => {
-  type Exports = Record<string, unknown> & { GPU?: GpuClass }
+  type Exports = Record<string, unknown> & { GPU?: GpuClass; WebGPUContext?: WebGpuContextClass }
   const imported = (await import('gpu.js')) as unknown as Exports & { default?: Exports }
   const mod: Exports = imported.GPU !== undefined ? imported : (imported.default ?? {})
   if (mod.GPU === undefined) throw new Error('the gpu.js module has no GPU export')
@@ -63,7 +77,50 @@ const loadGpuModule = async (): Promise<GpuModule> => {
   ] as const) {
     if (mod[name] !== undefined) glModes.set(mod[name], mode)
   }
-  return { GPU: mod.GPU, glModes }
+  return mod.WebGPUContext === undefined ? { GPU: mod.GPU, glModes } : { GPU: mod.GPU, glModes, WebGPUContext: mod.WebGPUContext }
+}
+
+/**
+ * The limits of the device GPU.js's `webgpu` mode runs on: its shared context's device, which
+ * GPU.js asks for with the adapter's largest `maxStorageBufferBindingSize` and `maxBufferSize`
+ * (`web-gpu/context.js`). `undefined` when this GPU.js has no such context; fails when there
+ * is no device (no `navigator.gpu`, no adapter).
+ */
+export const webGpuLimits = async (): Promise<WebGpuLimits | undefined> => {
+  let context: WebGpuContextClass | undefined
+  try {
+    context = (await loadGpuModule()).WebGPUContext
+  } catch (e) {
+    throw new CompileError('backend', `compile: gpu.js could not be loaded: ${message(e)}`, { cause: e })
+  }
+  if (context === undefined) return undefined
+  let limits: WebGpuLimits
+  try {
+    limits = (await context.acquire()).device.limits
+  } catch (e) {
+    throw new CompileError('backend', `compile: GPU.js mode 'webgpu' has no device: ${message(e)}`, { cause: e })
+  }
+  const { maxStorageBufferBindingSize, maxBufferSize } = limits
+  return Number.isFinite(maxStorageBufferBindingSize) && Number.isFinite(maxBufferSize) ? { maxStorageBufferBindingSize, maxBufferSize } : undefined
+}
+
+/**
+ * Whether GPU.js's WebGPU device is a software rasterizer (Mesa's lavapipe, SwiftShader), judged
+ * from its adapter's info; `true` when the info says nothing. lavapipe ends a shader's loops
+ * after 65,535 trips without a word, as llvmpipe does on GL, so such a device gets the GL modes'
+ * loop discipline; a hardware GPU does not need it.
+ */
+export const webGpuIsSoftware = async (): Promise<boolean> => {
+  const context = (await loadGpuModule()).WebGPUContext
+  if (context === undefined) return true
+  let info: Readonly<Record<string, unknown>> | undefined
+  try {
+    info = (await context.acquire()).adapter?.info
+  } catch (e) {
+    throw new CompileError('backend', `compile: GPU.js mode 'webgpu' has no device: ${message(e)}`, { cause: e })
+  }
+  const words = ['vendor', 'architecture', 'device', 'description'].map((k) => String(info?.[k] ?? '')).join(' ')
+  return words.trim() === '' || info?.['architecture'] === 'software' || /llvmpipe|lavapipe|swiftshader|software/i.test(words)
 }
 
 /** A kernel the generic executor ran: GPU.js's run shortcut around its current kernel (a fallback swaps it). */
@@ -110,8 +167,6 @@ export interface StepPipeline {
   readonly fallbackReason: () => string | null
   destroy(): Promise<void>
 }
-
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /** A GPU.js result (a typed array, or rows of them) as one flat Float32Array of `n` values. */
 const flatten = (value: unknown, n: number, what: string): Float32Array => {
@@ -208,6 +263,8 @@ export const buildPipeline = async (
               case 'array':
                 return arg.data
               case 'base': {
+                // where this step's slice starts: in elements, or (exact indices) in steps, which the kernel multiplies in i32
+                if (arg.unit === 'step') return step
                 const source = sources.find((s) => s.kind === 'stacked' && s.role === arg.role) as Extract<ArgumentSource, { kind: 'stacked' }>
                 return step * source.perStep
               }

@@ -214,3 +214,14 @@ export const lossesOutside = (compiledLosses: readonly number[], records: readon
     const limit = tau(k, s + 1, extra) * Math.max(1, Math.abs(e))
     return Math.abs(l - e) <= limit ? [] : [`loss of step ${s}: compiled ${l}, eager ${e}, limit ${limit}`]
   })
+
+/**
+ * The GL modes' and WGSL's extra per-step allowance for exp, log, division and square root, in
+ * units of u: g = 4·(3 + 2X) + 8 + 6·ln n + 14 for n classes, X the largest logsumexp(z) − zⱼ
+ * of the reference's logits (derived in `test/compiled.gl.test.ts` from GLSL ES 3.00 §4.5.1 and
+ * in `test/compiled.webgpu.test.ts` from WGSL's accuracy table, which agree).
+ */
+export const transcendentalAllowance = (records: readonly EagerRecord[], classes: number): number => {
+  const spread = Math.max(...records.map((r) => r.spread))
+  return 4 * (3 + 2 * spread) + 8 + 6 * Math.log(classes) + 14
+}
