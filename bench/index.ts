@@ -13,7 +13,8 @@
  * - W1 matrix product n×n·n×n, n = 128…1024: GFLOP/s (2n³ flops per product).
  * - W2 training throughput, MLP 784-128-10 (ReLU, softmax cross-entropy, SGD lr 0.01), batch 128: samples/s.
  * - W3 inference throughput, same MLP, batch 1024: samples/s.
- * - W4 (forward + backward) ÷ forward time, same MLP, batch 128 (the loss included in both).
+ * - W4 (forward + backward) ÷ forward time, same MLP, batch 128 (the loss included in both; the two
+ *   timed in alternation, so that both see the same machine).
  * - W5 RSS before and after N training steps (W2's step), after a forced GC.
  *
  * Every figure is the median of repeated timed runs (at least 5) after warm-up runs, printed
@@ -87,6 +88,33 @@ const time = (fn: () => void, b: Budget): Stat => {
     times.push(performance.now() - t0)
   }
   return { median: median(times), min: Math.min(...times), max: Math.max(...times), reps: times.length }
+}
+
+/**
+ * Times two functions in alternation, A B A B …, so that both see the same machine (a ratio of
+ * two timings taken one after the other drifts with the load and the clock): W4's pair. Each is
+ * timed at least as long as a cheap figure, and at least a second even with --quick.
+ */
+const timePair = (a: () => void, b: () => void): [Stat, Stat] => {
+  const base = budget('cheap')
+  const bud = { ...base, maxReps: Math.max(base.maxReps, 400), minMs: Math.max(base.minMs, 1000) }
+  for (let i = 0; i < bud.warmup; i++) {
+    a()
+    b()
+  }
+  const ta: number[] = []
+  const tb: number[] = []
+  const start = performance.now()
+  while (ta.length < bud.minReps || (ta.length < bud.maxReps && performance.now() - start < 2 * bud.minMs)) {
+    let t0 = performance.now()
+    a()
+    ta.push(performance.now() - t0)
+    t0 = performance.now()
+    b()
+    tb.push(performance.now() - t0)
+  }
+  const stat = (times: number[]): Stat => ({ median: median(times), min: Math.min(...times), max: Math.max(...times), reps: times.length })
+  return [stat(ta), stat(tb)]
 }
 
 /** A figure derived from a timing: `per(ms)` of the median, and of the fastest and slowest run. */
@@ -202,15 +230,14 @@ const runLaminaEager = (name: string, withIt: <A>(thunk: () => A) => A, options:
     r.w2 = figure(time(fresh(), budget('cheap')), samplesPerSecond(TRAIN_BATCH))
     r.w3 = figure(time(() => withIt(() => void Layer.apply(model, params0, xi).data), budget('cheap')), samplesPerSecond(INFER_BATCH))
     const lossOf = (p: typeof params0): Tensor => Loss.crossEntropyWithLogits(Layer.apply(model, p, data.x), data.labels)
-    const fwd = time(() => withIt(() => void lossOf(params0).item()), budget('cheap'))
-    const fwdBwd = time(
+    const [fwd, fwdBwd] = timePair(
+      () => withIt(() => void lossOf(params0).item()),
       () =>
         withIt(() => {
           const [v, g] = valueAndGrad(lossOf)(params0)
           v.item()
           void g.layers[0].w.data
-        }),
-      budget('cheap')
+        })
     )
     r.w4 = { fwd: figure(fwd, identity), fwdBwd: figure(fwdBwd, identity) }
     log(`${name} W2–W4 done`)
@@ -313,15 +340,14 @@ const runTf = async (tf: TF, backend: 'cpu' | 'wasm', label: string): Promise<vo
   dispose(v)
   const v0 = vars()
   r.w3 = figure(time(() => tf.tidy(() => void logits(v0, xi).dataSync()), budget('cheap')), samplesPerSecond(INFER_BATCH))
-  const fwd = time(() => tf.tidy(() => void lossOf(v0).dataSync()), budget('cheap'))
-  const fwdBwd = time(
+  const [fwd, fwdBwd] = timePair(
+    () => tf.tidy(() => void lossOf(v0).dataSync()),
     () =>
       tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => lossOf(v0), [v0.w1, v0.b1, v0.w2, v0.b2])
         value.dataSync()
         grads[v0.w1.name]!.dataSync()
-      }),
-    budget('cheap')
+      })
   )
   r.w4 = { fwd: figure(fwd, identity), fwdBwd: figure(fwdBwd, identity) }
   dispose(v0)
