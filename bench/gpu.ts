@@ -60,6 +60,7 @@ import { installWebGpu } from 'lamina/node'
 import type { WebGpuAdapterInfo } from 'lamina/node'
 import { bounds, build, compiled, eager, kinkClearance, longest, lossesOutside, minibatches, outside, tau, transcendentalAllowance } from '../test/support/compiled.js'
 import type { Spec } from '../test/support/compiled.js'
+import { readPytorchReference } from './pytorch.js'
 
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 200)
 const log = (s: string): void => void process.stderr.write(`  ${s}\n`)
@@ -587,6 +588,8 @@ export interface GpuBenchOptions {
   readonly json: boolean
   /** Small sizes (W1 n = 64…256, MLP 784-64-64-10 b = 128): a smoke run in well under a minute on lavapipe. */
   readonly quick: boolean
+  /** scripts/pytorch-reference.py's output for the same sizes, measured in the same device call: ratios against it replace the quoted figures. */
+  readonly pytorch?: string
 }
 
 interface W1Row {
@@ -694,7 +697,11 @@ export const runGpuBench = async (options: GpuBenchOptions): Promise<void> => {
   console.log(`| contender | ${sizes.w1.map((n) => `n=${n}`).join(' | ')} |`)
   console.log(`|---|${sizes.w1.map(() => '--:').join('|')}|`)
   for (const [name, r] of w1) console.log(`| ${name} | ${sizes.w1.map((n) => show(r.results.get(n)?.figure ?? '—')).join(' | ')} |`)
-  if (sizes.w1.includes(4096)) console.log(`| PyTorch on the H100 (quoted, not measured here) | ${sizes.w1.map((n) => (n === 4096 ? (PYTORCH.tflops4096 * 1000).toFixed(0) : '—')).join(' | ')} |`)
+  const torch = options.pytorch === undefined ? undefined : readPytorchReference(options.pytorch, { quick: options.quick, mlp: m })
+  const torchName = typeof torch === 'object' ? `PyTorch ${torch.torch} on ${torch.device} (measured in this call)` : ''
+  if (typeof torch === 'object') console.log(`| ${torchName} | ${sizes.w1.map((n) => show(torch.W1_gflops[String(n)] ?? '—')).join(' | ')} |`)
+  else if (sizes.w1.includes(4096)) console.log(`| PyTorch on the H100 (quoted, not measured here) | ${sizes.w1.map((n) => (n === 4096 ? (PYTORCH.tflops4096 * 1000).toFixed(0) : '—')).join(' | ')} |`)
+  if (typeof torch === 'string') console.log(`- PyTorch reference not used: ${torch}`)
   console.log(`\nW1 checks: max |error| ÷ float32 bound (≤ 1 passes) on the checked rows`)
   console.log(`| contender | ${sizes.w1.map((n) => `n=${n}`).join(' | ')} |`)
   console.log(`|---|${sizes.w1.map(() => '--:').join('|')}|`)
@@ -706,7 +713,8 @@ export const runGpuBench = async (options: GpuBenchOptions): Promise<void> => {
   console.log('| contender | samples/s | check |')
   console.log('|---|--:|---|')
   for (const [name, r] of mlp) console.log(`| ${name} | ${show(r.result.figure)} | ${checkOf(r.result).replaceAll('|', '\\|')} |`)
-  if (!options.quick) console.log(`| PyTorch on the H100 (quoted, not measured here) | ${PYTORCH.mlpSamplesPerSecond.toExponential(2)} | |`)
+  if (typeof torch === 'object') console.log(`| ${torchName} | ${show(torch.MLP_samples_per_s)} | |`)
+  else if (!options.quick) console.log(`| PyTorch on the H100 (quoted, not measured here) | ${PYTORCH.mlpSamplesPerSecond.toExponential(2)} | |`)
   for (const [name, r] of mlp) if (r.note !== undefined) console.log(`- ${name}: ${r.note}`)
   for (const [name, r] of mlp) if (r.result.check?.passed === false) console.log(`- ${name}: ${r.result.figure}`)
 
@@ -726,7 +734,10 @@ export const runGpuBench = async (options: GpuBenchOptions): Promise<void> => {
     put(`W1_n${n}_best_any_lamina_vs_tfjs_webgpu`, best(n, laminaRows), value(tfW1Row.results.get(n)))
   }
   put('MLP_vs_tfjs_webgpu', value(laminaMlpRow.result), value(tfMlpRow.result))
-  if (!options.quick) put('MLP_vs_pytorch_quoted', value(laminaMlpRow.result), PYTORCH.mlpSamplesPerSecond)
+  if (typeof torch === 'object') {
+    for (const n of sizes.w1) put(`W1_n${n}_best_chained_lamina_vs_pytorch`, best(n, laminaRows.filter((r) => r.how === 'chain')), torch.W1_gflops[String(n)]?.value)
+    put('MLP_vs_pytorch', value(laminaMlpRow.result), torch.MLP_samples_per_s.value)
+  } else if (!options.quick) put('MLP_vs_pytorch_quoted', value(laminaMlpRow.result), PYTORCH.mlpSamplesPerSecond)
   if (Object.keys(ratios).length > 0) console.log(`\nratios (lamina ÷ peer): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`)
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
@@ -744,7 +755,8 @@ export const runGpuBench = async (options: GpuBenchOptions): Promise<void> => {
         w1: Object.fromEntries([...w1].map(([k, r]) => [k, { engine: r.engine, how: r.how, results: Object.fromEntries([...r.results].map(([n, x]) => [n, plain(x)])), note: r.note ?? null }])),
         mlp: Object.fromEntries([...mlp].map(([k, r]) => [k, { engine: r.engine, ...plain(r.result), note: r.note ?? null }])),
         ratios,
-        pytorchQuoted: PYTORCH
+        pytorchQuoted: PYTORCH,
+        pytorchMeasured: typeof torch === 'object' ? torch : (torch ?? null)
       })
     )
   }

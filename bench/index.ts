@@ -8,6 +8,7 @@
  *   npm run bench -- --json       # the tables, then one JSON object (every figure and ratio) as the last line
  *   npm run bench -- --gpu        # the GPU workloads (bench/gpu.ts): W1 n = 1024…4096, MLP 784-1024-1024-10 b = 8192
  *   npm run bench -- --gpu --quick  # the same at small sizes (W1 n = 64…256, MLP 784-64-64-10 b = 128): a smoke run
+ *   npm run bench -- --gpu --pytorch FILE  # ratios against scripts/pytorch-reference.py's figures for the same work
  *
  * Workloads:
  * - W1 matrix product n×n·n×n, n = 128…1024: GFLOP/s (2n³ flops per product).
@@ -32,13 +33,14 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     steps: { type: 'string' },
     json: { type: 'boolean', default: false },
-    gpu: { type: 'boolean', default: false }
+    gpu: { type: 'boolean', default: false },
+    pytorch: { type: 'string' }
   }
 })
 const quick = args.quick ?? false
 if (args.gpu === true) {
   const { runGpuBench } = await import('./gpu.js')
-  await runGpuBench({ json: args.json ?? false, quick })
+  await runGpuBench({ json: args.json ?? false, quick, ...(args.pytorch === undefined ? {} : { pytorch: args.pytorch }) })
   process.exit(0)
 }
 const memSteps = Number(args.steps ?? (quick ? 25 : 10_000))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the lent GPU machine, from the repo root with `.gpu/` carried (made by
 # scripts/gpu-carry.sh): unpacks Node, the loader libraries and the bundled bench, then runs
-# `bench --gpu --json` (arguments are passed on, e.g. --quick) and the PyTorch reference of the
-# same work. Everything printed is also written under $OUT (bench-gpu.txt, pytorch.json, env.txt).
+# the PyTorch reference of the same work, then `bench --gpu --json --pytorch …` (arguments are
+# passed on to both, e.g. --quick). Everything printed is also written under $OUT (env.txt, pytorch.txt, bench-gpu.txt).
 # LAMINA_DEVICE_NODE overrides the node to use (to try this script on a machine whose own node
 # loads Dawn, e.g. the one scripts/install-webgpu.sh prints); LAMINA_DEVICE_SKIP_LOADERS=1 leaves
 # the system's libraries alone (the loader packages are unpacked into / otherwise).
@@ -30,11 +30,13 @@ tar -C "$d" -xJf .gpu/payload.tar.xz
   nvidia-smi -L 2>&1 || echo "no nvidia-smi"
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv 2>&1 || true
 } | tee "$out/env.txt"
-(cd "$d" && ./node bench.mjs --gpu --json "$@") 2>&1 | tee "$out/bench-gpu.txt"
-status=${PIPESTATUS[0]}
+# PyTorch first (seconds), so that the bench's ratios are against figures of this machine and call
+torch_args=()
 if command -v python3 >/dev/null 2>&1 && python3 -c 'import torch' >/dev/null 2>&1; then
   python3 .gpu/pytorch-reference.py "$@" 2>&1 | tee "$out/pytorch.txt"
+  tail -1 "$out/pytorch.txt" >"$d/pytorch.json" && torch_args=(--pytorch "$d/pytorch.json")
 else
-  echo "gpu-device: no PyTorch here; its figures are the quoted ones" | tee "$out/pytorch.txt"
+  echo "gpu-device: no PyTorch here; the bench quotes ../shared/GPU-MACHINE.md's figures" | tee "$out/pytorch.txt"
 fi
-exit "$status"
+(cd "$d" && ./node bench.mjs --gpu --json "${torch_args[@]}" "$@") 2>&1 | tee "$out/bench-gpu.txt"
+exit "${PIPESTATUS[0]}"

@@ -14,8 +14,8 @@ import torch
 
 QUICK = "--quick" in sys.argv
 CHAIN = 8
-SIZES = [128, 256, 512] if QUICK else [1024, 2048, 4096]
-MLP = dict(inp=784, hidden=128 if QUICK else 1024, out=10, batch=512 if QUICK else 8192, lr=0.01)
+SIZES = [64, 128, 256] if QUICK else [1024, 2048, 4096]
+MLP = dict(inp=784, hidden=64 if QUICK else 1024, out=10, batch=128 if QUICK else 8192, lr=0.01)
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
