@@ -32,17 +32,14 @@ import { createGpuBackend, createGpuKernelsAsync, GpuError } from '../src/backen
 import type { GpuBackend } from '../src/backend/gpu.js'
 import type { BinaryOp, ReduceKind, UnaryOp } from '../src/backend/backend.js'
 import type { Buffer } from '../src/tensor.js'
+import { unavailableTest } from './support/modes.js'
+import { C, EPS, absBuf, asDtype, dim, dtypeArb, fill, operands, productCase, productChecks, round32, within } from './support/products.js'
 
-const EPS = 2 ** -24
-const C = 2
-/** Absolute floor for float32 underflow: results below the normal range lose relative precision (2⁻¹²⁶ ≈ 1.2e-38, times a margin for the ≤ 300 terms of a product). */
-const TINY = 1024 * 2 ** -126
 /** Multiply-adds per property case: keeps the float64 reference and the upload cheap. */
 const WORK = 2_500_000
 
 const modes = ['webasm', 'headlessgl'] as const
 type Mode = (typeof modes)[number]
-const required = new Set((process.env['LAMINA_GPU_MODES_REQUIRED'] ?? '').split(',').filter((m) => m !== ''))
 
 const handles = new Map<Mode, GpuBackend>()
 const reasons = new Map<Mode, string>()
@@ -59,41 +56,9 @@ afterAll(() => {
   for (const g of handles.values()) g.dispose()
 })
 
-// ---- inputs and references ----
+// ---- inputs and references (fill, rounding and `within` are shared with backend.webgpu.test.ts: test/support/products.ts) ----
 
-/** Deterministic values in [lo, hi) from a seed (mulberry32): big operands without drawing every number through fast-check. */
-const fill = <B extends Float64Array | Float32Array = Float64Array>(n: number, seed: number, lo = -4, hi = 4, out: B = new Float64Array(n) as B): B => {
-  let s = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 2 ** 32)
-  }
-  return out
-}
-const round32 = (x: Buffer): Float64Array => Float64Array.from(Float32Array.from(x))
-const absBuf = (x: Buffer): Float64Array => Float64Array.from(x, Math.abs)
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1)
-const asDtype = (x: Float64Array, dtype: 'f32' | 'f64'): Buffer => (dtype === 'f32' ? Float32Array.from(x) : x)
-
-/** 1…300, half of the draws from 1…8 (size 1 and ragged block edges). */
-const dim = fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 8 }))
-const dtypeArb = fc.constantFrom('f32' as const, 'f64' as const)
-
-/** Asserts |got − want| ≤ bound elementwise, naming the first offender. */
-const within = (got: Buffer, want: Buffer, bound: (i: number) => number, what: string): void => {
-  expect(got.length, `${what}: length`).toBe(want.length)
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i]!
-    const g = got[i]!
-    if (Number.isNaN(w) && Number.isNaN(g)) continue
-    if (w === g) continue
-    const err = Math.abs(g - w)
-    if (!(err <= bound(i) + TINY)) throw new Error(`${what}: element ${i}: got ${g}, want ${w}, error ${err} > bound ${bound(i)}`)
-  }
-}
 
 // ---- per-mode tolerance profiles for the transcendental functions ----
 
@@ -151,16 +116,7 @@ for (const mode of modes) {
   const g = handles.get(mode)
   if (g === undefined) {
     const reason = reasons.get(mode) ?? 'unknown'
-    describe(`gpu backend on ${mode}`, () => {
-      if (required.has(mode)) {
-        it(`${mode} is required here (LAMINA_GPU_MODES_REQUIRED) and must initialise`, () => {
-          throw new GpuError(`${mode} did not initialise: ${reason}`)
-        })
-      } else {
-        console.warn(`backend.gpu: ${mode} is skipped: ${reason}`)
-        it.skip(`${mode} is unavailable here: ${reason}`, () => {})
-      }
-    })
+    describe(`gpu backend on ${mode}`, () => unavailableTest({ mode, reason, log: 'backend.gpu', verb: 'initialise', error: GpuError }))
     continue
   }
   const b = g.backend
@@ -183,54 +139,16 @@ for (const mode of modes) {
       expect(b.name).toBe('gpu')
     })
 
-    const checkProduct = (
-      batch: number | undefined,
-      m: number,
-      k: number,
-      n: number,
-      tA: boolean,
-      tB: boolean,
-      a: Float64Array,
-      bb: Float64Array,
-      dtype: 'f32' | 'f64'
-    ): void => {
-      const aShape = batch === undefined ? (tA ? [k, m] : [m, k]) : tA ? [batch, k, m] : [batch, m, k]
-      const bShape = batch === undefined ? (tB ? [n, k] : [k, n]) : tB ? [batch, n, k] : [batch, k, n]
-      const ref = (x: Buffer, y: Buffer): Buffer =>
-        batch === undefined ? cpu.matmul(x, aShape, y, bShape, tA, tB, 'f64') : cpu.batchMatmul(x, aShape, y, bShape, tA, tB, 'f64')
-      const got = onMode(() =>
-        batch === undefined
-          ? b.matmul(asDtype(a, dtype), aShape, asDtype(bb, dtype), bShape, tA, tB, dtype)
-          : b.batchMatmul(asDtype(a, dtype), aShape, asDtype(bb, dtype), bShape, tA, tB, dtype)
-      )
-      expect(got).toBeInstanceOf(dtype === 'f32' ? Float32Array : Float64Array)
-      const want = ref(round32(a), round32(bb))
-      const mag = ref(absBuf(round32(a)), absBuf(round32(bb)))
-      const what = `${batch === undefined ? 'matmul' : `batchMatmul ${batch}×`}${m}×${k}×${n} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`
-      within(got, want, (i) => C * k * EPS * mag[i]!, what)
-    }
+    const { checkProduct, fixedProductTests, indexTest } = productChecks(b, onMode)
 
-    const productCase = (batched: boolean) =>
-      fc
-        .record({
-          batch: batched ? dim : fc.constant(1),
-          m: dim,
-          k: dim,
-          n: dim,
-          tA: fc.boolean(),
-          tB: fc.boolean(),
-          dtype: dtypeArb,
-          seed: fc.integer(),
-          scale: fc.integer({ min: -20, max: 20 })
-        })
-        .filter((s) => s.batch * s.m * s.k * s.n <= WORK)
+    /** A drawn product with both transpose flags drawn too. */
+    const productCaseWithFlags = (batched: boolean) =>
+      fc.tuple(productCase(batched, WORK), fc.boolean(), fc.boolean()).map(([s, tA, tB]) => ({ ...s, tA, tB }))
 
     it('matmul agrees with the cpu reference for shapes 1…300 and both transpose flags', () => {
       fc.assert(
-        fc.property(productCase(false), (s) => {
-          const a = fill(s.m * s.k, s.seed).map((v) => v * 2 ** s.scale)
-          const bb = fill(s.k * s.n, s.seed + 1)
-          checkProduct(undefined, s.m, s.k, s.n, s.tA, s.tB, a, bb, s.dtype)
+        fc.property(productCaseWithFlags(false), (s) => {
+          checkProduct(undefined, s.m, s.k, s.n, s.tA, s.tB, ...operands(s, true), s.dtype)
         }),
         { numRuns: 50 }
       )
@@ -238,58 +156,16 @@ for (const mode of modes) {
 
     it('batchMatmul agrees with the cpu reference for batches and shapes 1…300', () => {
       fc.assert(
-        fc.property(productCase(true), (s) => {
-          checkProduct(s.batch, s.m, s.k, s.n, s.tA, s.tB, fill(s.batch * s.m * s.k, s.seed), fill(s.batch * s.k * s.n, s.seed + 1), s.dtype)
+        fc.property(productCaseWithFlags(true), (s) => {
+          checkProduct(s.batch, s.m, s.k, s.n, s.tA, s.tB, ...operands(s, false), s.dtype)
         }),
         { numRuns: 30 }
       )
     })
 
-    it.each([
-      [1, 1, 1, false, false],
-      [300, 300, 300, false, false],
-      [300, 257, 129, false, false],
-      [128, 300, 100, false, true], // dY·wᵀ
-      [300, 128, 10, true, false], // xᵀ·dY
-      [1, 300, 1, true, true],
-      [7, 1, 5, false, false], // an outer product
-      [5, 3, 1, true, false]
-    ])('matmul %i×%i×%i (transposeA %s, transposeB %s)', (m, k, n, tA, tB) => {
-      checkProduct(undefined, m, k, n, tA, tB, fill(m * k, m), fill(k * n, n), 'f32')
-    })
+    fixedProductTests()
 
-    it.each([
-      [300, 7, 300, 5, false, false],
-      [3, 100, 300, 70, false, true],
-      [300, 1, 1, 1, true, true],
-      [2, 300, 300, 300, true, false]
-    ])('batchMatmul %i×(%i×%i×%i) (transposeA %s, transposeB %s)', (batch, m, k, n, tA, tB) => {
-      checkProduct(batch, m, k, n, tA, tB, fill(batch * m * k, 3), fill(batch * k * n, 4), 'f64')
-    })
-
-    it('batchMatmul 300×(300×190×1): indices past 2²⁴, where a float index would be off', () => {
-      const [batch, m, k] = [300, 300, 190]
-      const a = fill(batch * m * k, 31, -4, 4, new Float32Array(batch * m * k))
-      const bb = fill(batch * k, 32, -4, 4, new Float32Array(batch * k))
-      const got = onMode(() => b.batchMatmul(a, [batch, m, k], bb, [batch, k, 1], false, false, 'f32'))
-      // the reference in float64, by the textbook loop (the generic check would copy A three times)
-      const want = new Float64Array(batch * m)
-      const mag = new Float64Array(batch * m)
-      for (let z = 0; z < batch; z++) {
-        for (let i = 0; i < m; i++) {
-          let sum = 0
-          let abs = 0
-          for (let p = 0; p < k; p++) {
-            const t = a[(z * m + i) * k + p]! * bb[z * k + p]!
-            sum += t
-            abs += Math.abs(t)
-          }
-          want[z * m + i] = sum
-          mag[z * m + i] = abs
-        }
-      }
-      within(got, want, (i) => C * k * EPS * mag[i]!, 'batchMatmul 300×300×190×1')
-    })
+    indexTest()
 
     // past the GL limits: a 2-D output taller than the texture side, a loop longer than llvmpipe's 65535 trips
     it.each([

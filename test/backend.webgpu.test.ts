@@ -42,14 +42,11 @@ import { createGpuBackend, createGpuKernelsAsync, GpuError } from '../src/backen
 import type { GpuAsyncKernels } from '../src/backend/gpu.js'
 import { installWebGpu } from '../src/backend/node-webgpu.js'
 import type { Buffer } from '../src/tensor.js'
+import { unavailableTest } from './support/modes.js'
+import { C, EPS, absBuf, fill, operands, productCase, productChecks, within } from './support/products.js'
 
 const mode = 'webgpu'
-const required = new Set((process.env['LAMINA_GPU_MODES_REQUIRED'] ?? '').split(',').filter((m) => m !== ''))
 
-const EPS = 2 ** -24
-const C = 2
-/** Absolute floor for float32 underflow (2⁻¹²⁶ per flushed term, times a margin for the ≤ 300 terms of a product). */
-const TINY = 1024 * 2 ** -126
 /** Multiply-adds per property case: lavapipe runs shaders on the CPU, and the float64 reference is computed twice (values and magnitudes). */
 const WORK = 1_500_000
 
@@ -67,60 +64,16 @@ afterAll(() => {
   if ('kernels' in setup) setup.kernels.dispose()
 })
 
-// ---- inputs and references (as in backend.gpu.test.ts) ----
-
-/** Deterministic values in [lo, hi) from a seed (mulberry32): big operands without drawing every number through fast-check. */
-const fill = <B extends Float64Array | Float32Array = Float64Array>(n: number, seed: number, lo = -4, hi = 4, out: B = new Float64Array(n) as B): B => {
-  let s = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 2 ** 32)
-  }
-  return out
-}
-const round32 = (x: Buffer): Float64Array => Float64Array.from(Float32Array.from(x))
-const absBuf = (x: Buffer): Float64Array => Float64Array.from(x, Math.abs)
-const asDtype = (x: Float64Array, dtype: 'f32' | 'f64'): Buffer => (dtype === 'f32' ? Float32Array.from(x) : x)
-
-/** 1…300, half of the draws from 1…8 (size 1 and ragged edges). */
-const dim = fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 8 }))
-const dtypeArb = fc.constantFrom('f32' as const, 'f64' as const)
-
-/** Asserts |got − want| ≤ bound elementwise, naming the first offender. */
-const within = (got: Buffer, want: Buffer, bound: (i: number) => number, what: string): void => {
-  expect(got.length, `${what}: length`).toBe(want.length)
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i]!
-    const g = got[i]!
-    if (w === g) continue
-    const err = Math.abs(g - w)
-    if (!(err <= bound(i) + TINY)) throw new Error(`${what}: element ${i}: got ${g}, want ${w}, error ${err} > bound ${bound(i)}`)
-  }
-}
-
 const flags = [
   [false, false],
   [false, true], // dY·wᵀ
   [true, false], // xᵀ·dY
   [true, true]
 ] as const
-const flagName = (tA: boolean, tB: boolean): string => `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`
 
 if (!('kernels' in setup)) {
   const { reason } = setup
-  describe(`gpu kernels on ${mode}`, () => {
-    if (required.has(mode)) {
-      it(`${mode} is required here (LAMINA_GPU_MODES_REQUIRED) and must initialise`, () => {
-        throw new GpuError(`${mode} did not initialise: ${reason}`)
-      })
-    } else {
-      console.warn(`backend.webgpu: ${mode} is skipped: ${reason}`)
-      it.skip(`${mode} is unavailable here: ${reason}`, () => {})
-    }
-  })
+  describe(`gpu kernels on ${mode}`, () => unavailableTest({ mode, reason, log: 'backend.webgpu', verb: 'initialise', error: GpuError }))
 } else {
   const { kernels, adapter } = setup
   console.info(`backend.webgpu: testing on ${adapter}`)
@@ -136,48 +89,7 @@ if (!('kernels' in setup)) {
     return out
   }
 
-  const checkProduct = async (
-    batch: number | undefined,
-    m: number,
-    k: number,
-    n: number,
-    tA: boolean,
-    tB: boolean,
-    a: Float64Array | Float32Array,
-    b: Float64Array | Float32Array,
-    dtype: 'f32' | 'f64'
-  ): Promise<void> => {
-    const aShape = batch === undefined ? (tA ? [k, m] : [m, k]) : tA ? [batch, k, m] : [batch, m, k]
-    const bShape = batch === undefined ? (tB ? [n, k] : [k, n]) : tB ? [batch, n, k] : [batch, k, n]
-    const ref = (x: Buffer, y: Buffer): Buffer =>
-      batch === undefined ? cpu.matmul(x, aShape, y, bShape, tA, tB, 'f64') : cpu.batchMatmul(x, aShape, y, bShape, tA, tB, 'f64')
-    const a64 = a instanceof Float64Array ? a : Float64Array.from(a)
-    const b64 = b instanceof Float64Array ? b : Float64Array.from(b)
-    const got = await onWebGpu(() =>
-      batch === undefined
-        ? kernels.matmul(asDtype(a64, dtype), aShape, asDtype(b64, dtype), bShape, tA, tB, dtype)
-        : kernels.batchMatmul(asDtype(a64, dtype), aShape, asDtype(b64, dtype), bShape, tA, tB, dtype)
-    )
-    expect(got).toBeInstanceOf(dtype === 'f32' ? Float32Array : Float64Array)
-    const want = ref(round32(a64), round32(b64))
-    const mag = ref(absBuf(round32(a64)), absBuf(round32(b64)))
-    const what = `${batch === undefined ? 'matmul' : `batchMatmul ${batch}×`}${m}×${k}×${n} ${flagName(tA, tB)}`
-    within(got, want, (i) => C * k * EPS * mag[i]!, what)
-  }
-
-  const productCase = (batched: boolean) =>
-    fc
-      .record({
-        batch: batched ? dim : fc.constant(1),
-        m: dim,
-        k: dim,
-        n: dim,
-        dtype: dtypeArb,
-        seed: fc.integer(),
-        // operands of very different magnitudes: the bound is relative to |A|·|B|
-        scale: fc.integer({ min: -20, max: 20 })
-      })
-      .filter((s) => s.batch * s.m * s.k * s.n <= WORK)
+  const { checkProduct, fixedProductTests, indexTest } = productChecks(kernels, onWebGpu)
 
   describe(`gpu kernels on ${mode}`, () => {
     it(`runs on ${mode}, not on GPU.js cpu`, () => {
@@ -188,9 +100,8 @@ if (!('kernels' in setup)) {
 
     it.each(flags)('matmul (transposeA %s, transposeB %s) agrees with the cpu reference for shapes 1…300', async (tA, tB) => {
       await fc.assert(
-        fc.asyncProperty(productCase(false), async (s) => {
-          const a = fill(s.m * s.k, s.seed).map((v) => v * 2 ** s.scale)
-          await checkProduct(undefined, s.m, s.k, s.n, tA, tB, a, fill(s.k * s.n, s.seed + 1), s.dtype)
+        fc.asyncProperty(productCase(false, WORK), async (s) => {
+          await checkProduct(undefined, s.m, s.k, s.n, tA, tB, ...operands(s, true), s.dtype)
         }),
         { numRuns: 10 }
       )
@@ -198,35 +109,14 @@ if (!('kernels' in setup)) {
 
     it.each(flags)('batchMatmul (transposeA %s, transposeB %s) agrees with the cpu reference for batches and shapes 1…300', async (tA, tB) => {
       await fc.assert(
-        fc.asyncProperty(productCase(true), async (s) => {
-          const a = fill(s.batch * s.m * s.k, s.seed).map((v) => v * 2 ** s.scale)
-          await checkProduct(s.batch, s.m, s.k, s.n, tA, tB, a, fill(s.batch * s.k * s.n, s.seed + 1), s.dtype)
+        fc.asyncProperty(productCase(true, WORK), async (s) => {
+          await checkProduct(s.batch, s.m, s.k, s.n, tA, tB, ...operands(s, true), s.dtype)
         }),
         { numRuns: 6 }
       )
     })
 
-    it.each([
-      [1, 1, 1, false, false],
-      [300, 300, 300, false, false],
-      [300, 257, 129, false, false],
-      [128, 300, 100, false, true], // dY·wᵀ
-      [300, 128, 10, true, false], // xᵀ·dY
-      [1, 300, 1, true, true],
-      [7, 1, 5, false, false], // an outer product
-      [5, 3, 1, true, false]
-    ])('matmul %i×%i×%i (transposeA %s, transposeB %s)', async (m, k, n, tA, tB) => {
-      await checkProduct(undefined, m, k, n, tA, tB, fill(m * k, m), fill(k * n, n), 'f32')
-    })
-
-    it.each([
-      [300, 7, 300, 5, false, false],
-      [3, 100, 300, 70, false, true],
-      [300, 1, 1, 1, true, true],
-      [2, 300, 300, 300, true, false]
-    ])('batchMatmul %i×(%i×%i×%i) (transposeA %s, transposeB %s)', async (batch, m, k, n, tA, tB) => {
-      await checkProduct(batch, m, k, n, tA, tB, fill(batch * m * k, 3), fill(batch * k * n, 4), 'f64')
-    })
+    fixedProductTests()
 
     // lavapipe ends a shader's loops after 65,535 trips without a word: unrolled by two, a sum
     // over the first 131,070 terms came back (before gpu.ts unrolled more on webgpu too). The
@@ -245,29 +135,7 @@ if (!('kernels' in setup)) {
       await checkProduct(2, 3, 200000, 2, false, true, fill(2 * 3 * 200000, 10, 0.5, 1), fill(2 * 200000 * 2, 11, 0.5, 1), 'f32')
     })
 
-    it('batchMatmul 300×(300×190×1): indices past 2²⁴, where a float index would be off', async () => {
-      const [batch, m, k] = [300, 300, 190]
-      const a = fill(batch * m * k, 31, -4, 4, new Float32Array(batch * m * k))
-      const b = fill(batch * k, 32, -4, 4, new Float32Array(batch * k))
-      const got = await onWebGpu(() => kernels.batchMatmul(a, [batch, m, k], b, [batch, k, 1], false, false, 'f32'))
-      // the reference in float64, by the textbook loop (the generic check would copy A three times)
-      const want = new Float64Array(batch * m)
-      const mag = new Float64Array(batch * m)
-      for (let z = 0; z < batch; z++) {
-        for (let i = 0; i < m; i++) {
-          let sum = 0
-          let abs = 0
-          for (let p = 0; p < k; p++) {
-            const t = a[(z * m + i) * k + p]! * b[z * k + p]!
-            sum += t
-            abs += Math.abs(t)
-          }
-          want[z * m + i] = sum
-          mag[z * m + i] = abs
-        }
-      }
-      within(got, want, (i) => C * k * EPS * mag[i]!, 'batchMatmul 300×300×190×1')
-    })
+    indexTest()
 
     it('zero-sized operands work (delegated) and shape errors are typed', async () => {
       expect(await kernels.matmul(new Float32Array(0), [0, 3], new Float32Array(6), [3, 2], false, false, 'f32')).toEqual(new Float32Array(0))

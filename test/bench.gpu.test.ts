@@ -13,9 +13,9 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { installWebGpu } from '../src/backend/node-webgpu.js'
+import { unavailableTest } from './support/modes.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const required = new Set((process.env['LAMINA_GPU_MODES_REQUIRED'] ?? '').split(',').filter((m) => m !== ''))
 /** The child's limit; the quick run takes about 35 s on lavapipe with 2 cores. */
 const CHILD_MS = 110_000
 
@@ -86,14 +86,7 @@ const expectMeasuredOrReason = (row: string, o: Outcome | undefined): void => {
 
 describe('bench --gpu --quick --json', () => {
   if (unavailable !== undefined) {
-    if (required.has('webgpu')) {
-      it('webgpu is required here (LAMINA_GPU_MODES_REQUIRED) and must start', () => {
-        throw new Error(`webgpu did not start: ${unavailable}`)
-      })
-    } else {
-      console.warn(`bench.gpu: skipped: ${unavailable}`)
-      it.skip(`webgpu is unavailable here: ${unavailable}`, () => {})
-    }
+    unavailableTest({ mode: 'webgpu', reason: unavailable, log: 'bench.gpu' })
     return
   }
 

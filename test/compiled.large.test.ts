@@ -23,37 +23,19 @@ import { describe, expect, it, vi } from 'vitest'
 import * as GpuJs from 'gpu.js'
 import { GPU } from 'gpu.js'
 import { Loss, Optim, Random, fromBuffer } from 'lamina'
-import { CompileError, compile, createGpuKernelsAsync } from 'lamina/gpu'
+import { CompileError, compile } from 'lamina/gpu'
 import type { CompiledMode } from 'lamina/gpu'
-import { installWebGpu } from 'lamina/node'
 import { lower } from '../src/compiled/codegen.js'
 import type { LowerOptions } from '../src/compiled/codegen.js'
 import { Builder } from '../src/compiled/graph.js'
 import { bounds, build, compileOrThrow, compiled, eager, longest, lossesOutside, outside, transcendentalAllowance } from './support/compiled.js'
 import type { EagerRecord, Minibatch, Spec } from './support/compiled.js'
+import { itOn, webgpuUnavailable } from './support/modes.js'
 
 const F32_EXACT = 2 ** 24
-const required = new Set((process.env['LAMINA_GPU_MODES_REQUIRED'] ?? '').split(',').filter((m) => m !== ''))
 
-/** Why webgpu does not start here (Dawn's adapter, then GPU.js's own probe kernel), or undefined when it does. */
-const webgpuUnavailable = await (async (): Promise<string | undefined> => {
-  const installed = await installWebGpu()()
-  if (installed._tag === 'Left') return installed.left.message
-  try {
-    ;(await createGpuKernelsAsync({ mode: 'webgpu', strict: true })).dispose()
-    return undefined
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e)
-  }
-})()
-
-/** `it` for a webgpu test: skipped with the reason where webgpu does not start, failing instead where it is required. */
-const itOnWebGpu = (title: string, body: () => Promise<void>): void => {
-  if (webgpuUnavailable === undefined) it(title, body)
-  else if (required.has('webgpu')) it(title, () => Promise.reject(new Error(`webgpu is required here (LAMINA_GPU_MODES_REQUIRED) and did not start: ${webgpuUnavailable}`)))
-  else it.skip(`${title} (webgpu is unavailable here: ${webgpuUnavailable})`, async () => {})
-}
-if (webgpuUnavailable !== undefined && !required.has('webgpu')) console.warn(`compiled.large: webgpu is skipped: ${webgpuUnavailable}`)
+/** `it` for a webgpu test: skipped with the reason where webgpu does not start (Dawn's adapter, then GPU.js's own probe kernel), failing instead where it is required. */
+const itOnWebGpu = itOn('webgpu', await webgpuUnavailable(), 'compiled.large')
 
 /** A value for flat position `i` of a stack that no neighbour shares: an odd multiplicative hash, in [−1, 1). */
 const valueAt = (i: number): number => Math.imul(i, 0x9e3779b1) / 2 ** 31

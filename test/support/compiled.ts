@@ -1,7 +1,10 @@
 /**
  * The two interpreters of a training step side by side, and the bounds within which they agree:
- * shared by `test/compiled.test.ts` (webasm), where the bounds are derived, and
- * `test/compiled.gl.test.ts` (headlessgl), which widens them for GL's transcendental functions.
+ * shared by `test/compiled.test.ts` (webasm), where the bounds are derived,
+ * `test/compiled.gl.test.ts` (headlessgl) and `test/compiled.webgpu.test.ts` (webgpu), which
+ * widen them for GL's and WGSL's transcendental functions (what those two share beyond this is in
+ * `test/support/compiled-gpu.ts`), `test/compiled.large.test.ts`, and bench/gpu.ts's checks (so
+ * this module does not import vitest).
  */
 import { Layer, Layers, Loss, Optim, Random, Tree, abs, add, astype, fromBuffer, matmul, valueAndGrad } from 'lamina'
 import type { Tensor } from 'lamina'
@@ -471,4 +474,13 @@ export const lossesOutside = (compiledLosses: readonly number[], records: readon
 export const transcendentalAllowance = (records: readonly EagerRecord[], classes: number): number => {
   const spread = Math.max(...records.map((r) => r.spread))
   return 4 * (3 + 2 * spread) + 8 + 6 * Math.log(classes) + 14
+}
+
+/** The largest |compiled − eager| ÷ bound over all entries: how much of the bound was used (reported, not asserted). */
+export const usedOfBound = (got: readonly { data: ArrayLike<number> }[], want: readonly { data: ArrayLike<number> }[], limits: readonly Float64Array[]): number => {
+  let worst = 0
+  got.forEach((leaf, i) => {
+    for (let j = 0; j < leaf.data.length; j++) worst = Math.max(worst, Math.abs(leaf.data[j]! - want[i]!.data[j]!) / limits[i]![j]!)
+  })
+  return worst
 }
