@@ -47,23 +47,12 @@ gl_renders() {
 }
 
 # ---- 1. system packages ----
-apt_packages=(xvfb xauth pkg-config libx11-dev libxext-dev libxi-dev libglew-dev libgl1-mesa-dri libglx-mesa0 libegl1 python3 make g++)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    give_up "missing system packages (${missing[*]}) and no root apt-get to install them"
-  fi
-  say "apt-get install ${missing[*]}"
-  started=$SECONDS
-  if ! (timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${missing[@]}") >/tmp/lamina-install-gl-apt.log 2>&1; then
-    tail -5 /tmp/lamina-install-gl-apt.log
-    give_up "apt-get failed (log: /tmp/lamina-install-gl-apt.log)"
-  fi
-  say "system packages installed in $((SECONDS - started)) s"
-fi
+. scripts/apt-ensure.sh
+apt_ensure install-gl xvfb xauth pkg-config libx11-dev libxext-dev libxi-dev libglew-dev libgl1-mesa-dri libglx-mesa0 libegl1 python3 make g++
+case $? in
+  1) give_up "missing system packages (${APT_MISSING[*]}) and no root apt-get to install them" ;;
+  2) give_up "apt-get failed (log: /tmp/lamina-install-gl-apt.log)" ;;
+esac
 
 # ---- 2. the gl package ----
 if gl_loads; then

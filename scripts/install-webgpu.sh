@@ -37,25 +37,12 @@ ready() {
 }
 
 # ---- 1. system packages ----
-apt_packages=(libvulkan1 mesa-vulkan-drivers patchelf)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    say "missing system packages (${missing[*]}) and no root apt-get to install them; trying without"
-  else
-    say "apt-get install ${missing[*]}"
-    started=$SECONDS
-    if ! (timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${missing[@]}") >/tmp/lamina-install-webgpu-apt.log 2>&1; then
-      tail -5 /tmp/lamina-install-webgpu-apt.log >&2
-      say "apt-get failed (log: /tmp/lamina-install-webgpu-apt.log); trying without"
-    else
-      say "system packages installed in $((SECONDS - started)) s"
-    fi
-  fi
-fi
+. scripts/apt-ensure.sh
+apt_ensure install-webgpu libvulkan1 mesa-vulkan-drivers patchelf
+case $? in
+  1) say "missing system packages (${APT_MISSING[*]}) and no root apt-get to install them; trying without" ;;
+  2) say "apt-get failed (log: /tmp/lamina-install-webgpu-apt.log); trying without" ;;
+esac
 
 # ---- 2. the system's node ----
 system_node=$(command -v node)
