@@ -3,10 +3,8 @@
  * Node has not. The `webgpu` package (Dawn, a dependency of gpu.js) provides one; this module
  * installs it, with the one repair GPU.js needs: Dawn's device object refuses an assignment to
  * `onuncapturederror` ("object is not of the correct interface type"), which GPU.js makes, so
- * every device gets an ordinary property of that name. Every device is also asked for the
- * adapter's largest `maxStorageBufferBindingSize` and `maxBufferSize` (WebGPU's defaults are
- * 128 and 256 MiB), on top of what its caller required, so a compiled step's stacked minibatches
- * are bounded by the hardware rather than by a default.
+ * every device gets an ordinary property of that name. (Buffer limits are left to the caller:
+ * GPU.js and TensorFlow.js each ask for the adapter's largest storage binding themselves.)
  *
  * @module
  */
@@ -26,7 +24,6 @@ interface DeviceLike {
 }
 interface AdapterLike {
   readonly info?: Partial<WebGpuAdapterInfo>
-  readonly limits?: Readonly<Record<string, unknown>>
   requestDevice(descriptor?: unknown): Promise<DeviceLike>
 }
 interface GpuLike {
@@ -39,26 +36,7 @@ interface DawnModule {
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300)
 
-/** The limits on buffer sizes that a device is asked to raise to the adapter's largest. */
-const bufferLimits = ['maxStorageBufferBindingSize', 'maxBufferSize'] as const
-
-/**
- * `descriptor` with `requiredLimits` raised to the adapter's largest buffer limits; a larger
- * value the caller asked for stays (GPU.js asks for the same ones itself, in `web-gpu/context.js`).
- */
-const withLargestBuffers = (adapter: AdapterLike, descriptor: unknown): unknown => {
-  const limits = adapter.limits
-  if (limits === undefined || (descriptor !== undefined && (typeof descriptor !== 'object' || descriptor === null))) return descriptor
-  const asked = (descriptor ?? {}) as { readonly requiredLimits?: Readonly<Record<string, number>> }
-  const required: Record<string, number> = { ...asked.requiredLimits }
-  for (const name of bufferLimits) {
-    const most = limits[name]
-    if (typeof most === 'number' && Number.isFinite(most)) required[name] = Math.max(required[name] ?? 0, most)
-  }
-  return { ...asked, requiredLimits: required }
-}
-
-/** Dawn's `create`, with every device it hands out given a writable `onuncapturederror` and the adapter's largest buffers. */
+/** Dawn's `create`, with every device it hands out given a writable `onuncapturederror`. */
 const repaired = (dawn: DawnModule): GpuLike => {
   const gpu = dawn.create([])
   const requestAdapter = gpu.requestAdapter.bind(gpu)
@@ -67,7 +45,7 @@ const repaired = (dawn: DawnModule): GpuLike => {
     if (adapter === null) return null
     const requestDevice = adapter.requestDevice.bind(adapter)
     adapter.requestDevice = async (descriptor?: unknown) => {
-      const device = await requestDevice(withLargestBuffers(adapter, descriptor))
+      const device = await requestDevice(descriptor)
       Object.defineProperty(device, 'onuncapturederror', { value: null, writable: true, configurable: true })
       return device
     }
