@@ -26,7 +26,8 @@ import { parseArgs } from 'node:util'
 import { Backends, Layer, Loss, Optim, Random, Train, fromBuffer, matmul, valueAndGrad } from 'lamina'
 import type { Tensor } from 'lamina'
 import { createGpuBackend } from 'lamina/gpu'
-import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, init, labelsTrain, model, oneHotTrain, params0, tfWasmDir, xInfer, xTrain } from './workload.js'
+import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, labelsTrain, model, oneHotTrain, params0, tfLogits, tfVariables, tfWasmDir, xInfer, xTrain } from './workload.js'
+import type { TfVariables } from './workload.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -315,17 +316,12 @@ const runTf = async (tf: TF, backend: 'cpu' | 'wasm', label: string): Promise<vo
     ta.dispose()
     tb.dispose()
   }
-  const vars = () => ({
-    w1: tf.variable(tf.tensor2d(init.w1, [IN, HID])),
-    b1: tf.variable(tf.tensor1d(init.b1)),
-    w2: tf.variable(tf.tensor2d(init.w2, [HID, OUT])),
-    b2: tf.variable(tf.tensor1d(init.b2))
-  })
-  type Vars = ReturnType<typeof vars>
+  const vars = () => tfVariables(tf)
+  type Vars = TfVariables
   const x = tf.tensor2d(xTrain, [TRAIN_BATCH, IN])
   const y = tf.tensor2d(oneHotTrain, [TRAIN_BATCH, OUT])
   const xi = tf.tensor2d(xInfer, [INFER_BATCH, IN])
-  const logits = (v: Vars, input: import('@tensorflow/tfjs').Tensor2D) => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(input, v.w1), v.b1)), v.w2), v.b2)
+  const logits = (v: Vars, input: import('@tensorflow/tfjs').Tensor2D) => tfLogits(tf, v, input)
   const lossOf = (v: Vars) => tf.losses.softmaxCrossEntropy(y, logits(v, x)) as import('@tensorflow/tfjs').Scalar
   const trainer = (v: Vars) => {
     const opt = tf.train.sgd(LR)

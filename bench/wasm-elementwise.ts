@@ -12,7 +12,8 @@
  * kernels are timed in alternating rounds of many calls, as bench/wasm-matmul.ts does.
  */
 import { Layer, Loss, Optim, Random, Train, cpu, fromBuffer } from 'lamina'
-import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, init, labelsTrain, model, oneHotTrain, params0, tfWasmDir, xInfer, xTrain } from './workload.js'
+import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, labelsTrain, model, oneHotTrain, params0, tfLogits, tfVariables, tfWasmDir, xInfer, xTrain } from './workload.js'
+import type { TfVariables } from './workload.js'
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
@@ -90,15 +91,8 @@ if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') faile
 await tf.ready()
 console.log(`node ${process.version}; tfjs wasm: ${tfWasm.getThreadsCount()} thread(s); CPU ms per call`)
 
-const vars = () => ({
-  w1: tf.variable(tf.tensor2d(init.w1, [IN, HID])),
-  b1: tf.variable(tf.tensor1d(init.b1)),
-  w2: tf.variable(tf.tensor2d(init.w2, [HID, OUT])),
-  b2: tf.variable(tf.tensor1d(init.b2))
-})
-type Vars = ReturnType<typeof vars>
-type Tensor2D = import('@tensorflow/tfjs').Tensor2D
-const logits = (v: Vars, input: Tensor2D) => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(input, v.w1), v.b1)), v.w2), v.b2)
+const vars = () => tfVariables(tf)
+const logits = (v: TfVariables, input: import('@tensorflow/tfjs').Tensor2D) => tfLogits(tf, v, input)
 
 if (only.has('w3')) {
   const xi = fromBuffer(xInfer, [INFER_BATCH, IN], { dtype: 'f32' })

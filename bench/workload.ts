@@ -38,3 +38,17 @@ export const tfWasmDir = (): string => {
   const require = createRequire(import.meta.url)
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/'
 }
+
+type TF = typeof import('@tensorflow/tfjs')
+
+/** The MLP's initial parameters as TensorFlow.js variables (the values lamina starts from). */
+export const tfVariables = (tf: TF) => ({
+  w1: tf.variable(tf.tensor2d(init.w1, [IN, HID])),
+  b1: tf.variable(tf.tensor1d(init.b1)),
+  w2: tf.variable(tf.tensor2d(init.w2, [HID, OUT])),
+  b2: tf.variable(tf.tensor1d(init.b2))
+})
+export type TfVariables = ReturnType<typeof tfVariables>
+
+/** The MLP's logits in TensorFlow.js: relu(x·w1 + b1)·w2 + b2. */
+export const tfLogits = (tf: TF, v: TfVariables, input: import('@tensorflow/tfjs').Tensor2D) => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(input, v.w1), v.b1)), v.w2), v.b2)
