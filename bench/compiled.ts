@@ -13,9 +13,9 @@
  */
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
-import { Layer, Layers, Loss, Optim, Random, Train, fromBuffer } from 'lamina'
-import { compile } from 'lamina/gpu'
-import type { CompiledMode, ExecutorKind } from 'lamina/gpu'
+import { Layer, Layers, Loss, Optim, Random, Train, fromBuffer } from 'lamina-nn'
+import { compile } from 'lamina-nn/gpu'
+import type { CompiledMode, ExecutorKind } from 'lamina-nn/gpu'
 
 /** Options of {@link benchCompiledStep}. */
 export interface CompiledBenchOptions {

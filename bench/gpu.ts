@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --gpu [--quick] [--json]`: the GPU workloads, on a machine with a WebGPU
  * adapter (in Node through the `webgpu` package, Dawn, installed by `installWebGpu` from
- * `lamina/node`). Same process, same inputs, float32, medians of 5 timed calls after warm-up:
+ * `lamina-nn/node`). Same process, same inputs, float32, medians of 5 timed calls after warm-up:
  * - W1 matrix product, n = 1024, 2048, 4096 (`--quick`: 64, 128, 256): GFLOP/s of 8 products in
  *   one call, so the figure measures the device rather than one upload and readback. lamina:
  *   GPU.js `createPipeline` plans on `webgpu`, one row per kernel variant (below); TensorFlow.js
@@ -9,7 +9,7 @@
  *   n×n result (tfjs keeps A and B resident: it uploads nothing).
  * - a training step of MLP 784-1024-1024-10 (ReLU, softmax cross-entropy, SGD) at batch 8192
  *   (`--quick`: 784-64-64-10 at batch 128): samples/s. lamina: the compiled step (`compile`
- *   from `lamina/gpu`, 2 steps per call); TensorFlow.js: `minimize`.
+ *   from `lamina-nn/gpu`, 2 steps per call); TensorFlow.js: `minimize`.
  * PyTorch's figures on the lent H100 (../shared/GPU-MACHINE.md) are printed as the physical
  * reference; they are quoted, not measured here.
  *
@@ -52,12 +52,12 @@
  */
 import { GPU } from 'gpu.js'
 import type { IKernelRunShortcut, IPipelineRunShortcut } from 'gpu.js'
-import { Loss, Optim, Random, Tree, fromBuffer } from 'lamina'
-import type { Tensor } from 'lamina'
-import { compile } from 'lamina/gpu'
-import type { CompiledStep } from 'lamina/gpu'
-import { installWebGpu } from 'lamina/node'
-import type { WebGpuAdapterInfo } from 'lamina/node'
+import { Loss, Optim, Random, Tree, fromBuffer } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import { compile } from 'lamina-nn/gpu'
+import type { CompiledStep } from 'lamina-nn/gpu'
+import { installWebGpu } from 'lamina-nn/node'
+import type { WebGpuAdapterInfo } from 'lamina-nn/node'
 import { bounds, build, compiled, eager, kinkClearance, longest, lossesOutside, minibatches, outside, tau, transcendentalAllowance } from '../test/support/compiled.js'
 import type { Spec } from '../test/support/compiled.js'
 import { readPytorchReference } from './pytorch.js'

@@ -23,9 +23,9 @@
  * throughput (GFLOP/s, samples/s): above 1 means lamina is faster.
  */
 import { parseArgs } from 'node:util'
-import { Backends, Layer, Loss, Optim, Random, Train, fromBuffer, matmul, valueAndGrad } from 'lamina'
-import type { Tensor } from 'lamina'
-import { createGpuBackend } from 'lamina/gpu'
+import { Backends, Layer, Loss, Optim, Random, Train, fromBuffer, matmul, valueAndGrad } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import { createGpuBackend } from 'lamina-nn/gpu'
 import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, labelsTrain, model, oneHotTrain, params0, tfLogits, tfVariables, tfWasmDir, xInfer, xTrain } from './workload.js'
 import type { TfVariables } from './workload.js'
 

@@ -4,7 +4,7 @@
 //
 //   npx tsx --conditions=lamina-src --expose-gc bench/memory.ts [--steps N]
 import { parseArgs } from 'node:util'
-import { Layer, Layers, Loss, Optim, Random, Train, Numerics } from 'lamina'
+import { Layer, Layers, Loss, Optim, Random, Train, Numerics } from 'lamina-nn'
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '10000' }, checks: { type: 'boolean', default: false } } })
 const steps = Number(values.steps)

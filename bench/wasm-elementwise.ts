@@ -11,7 +11,7 @@
  * a pair alike, and the median of the per-pair ratios is what to read (p25–p75 beside it). The
  * kernels are timed in alternating rounds of many calls, as bench/wasm-matmul.ts does.
  */
-import { Layer, Loss, Optim, Random, Train, cpu, fromBuffer } from 'lamina'
+import { Layer, Loss, Optim, Random, Train, cpu, fromBuffer } from 'lamina-nn'
 import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, labelsTrain, model, oneHotTrain, params0, tfLogits, tfVariables, tfWasmDir, xInfer, xTrain } from './workload.js'
 import type { TfVariables } from './workload.js'
 

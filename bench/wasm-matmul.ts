@@ -11,7 +11,7 @@
  * the scheduler gives to other processes on a busy machine; both engines run on one thread.
  */
 import { tfWasmDir } from './workload.js'
-import { cpu } from 'lamina'
+import { cpu } from 'lamina-nn'
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)

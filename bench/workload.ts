@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { Layer, Layers, Random } from 'lamina'
+import { Layer, Layers, Random } from 'lamina-nn'
 
 /** Seeded normal float32 values. */
 export const f32 = (seed: number, n: number, std = 1): Float32Array => Random.normal(Random.key(seed), [n], { dtype: 'f32', std }).data as Float32Array

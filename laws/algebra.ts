@@ -12,7 +12,7 @@ import type { Monoid } from 'fp-ts/lib/Monoid.js'
  *
  * @example
  * ```ts
- * import { monoidAssociativity } from 'lamina/laws'
+ * import { monoidAssociativity } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const M = { empty: '', concat: (x: string, y: string) => x + y }
  * const E = { equals: (x: string, y: string) => x === y }
@@ -29,7 +29,7 @@ export const monoidAssociativity =
  *
  * @example
  * ```ts
- * import { monoidIdentity } from 'lamina/laws'
+ * import { monoidIdentity } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const M = { empty: 0, concat: (x: number, y: number) => x + y }
  * assert.ok(monoidIdentity(M, { equals: (x: number, y: number) => x === y })(5))
@@ -52,8 +52,8 @@ export interface MonadAt<MA, A> {
  *
  * @example
  * ```ts
- * import { Tape } from 'lamina'
- * import { monadLaws } from 'lamina/laws'
+ * import { Tape } from 'lamina-nn'
+ * import { monadLaws } from 'lamina-nn/laws'
  * import * as W from 'fp-ts/lib/Writer.js'
  * import assert from 'node:assert'
  * const eq = { equals: (x: W.Writer<Tape.Tape, number>, y: W.Writer<Tape.Tape, number>) => x()[0] === y()[0] && Tape.nodes(x()[1]).length === Tape.nodes(y()[1]).length }

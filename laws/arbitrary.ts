@@ -37,7 +37,7 @@ export interface ShapeOptions {
  * @example
  * ```ts
  * import fc from 'fast-check'
- * import { shapes } from 'lamina/laws'
+ * import { shapes } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const s = fc.sample(shapes({ minRank: 2, maxRank: 2 }), 5)
  * assert.ok(s.every((x) => x.length === 2))
@@ -68,7 +68,7 @@ const avoid = (v: number, kinks: readonly number[], margin: number, min: number,
  * @example
  * ```ts
  * import fc from 'fast-check'
- * import { values } from 'lamina/laws'
+ * import { values } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const xs = fc.sample(values({ awayFrom: [0], margin: 0.5 }), 100)
  * assert.ok(xs.every((x) => Math.abs(x) >= 0.5 && Math.abs(x) <= 3))
@@ -90,7 +90,7 @@ export const values = <D extends DType = 'f64'>(options?: ValueOptions<D>): fc.A
  * @example
  * ```ts
  * import fc from 'fast-check'
- * import { tensorOf } from 'lamina/laws'
+ * import { tensorOf } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const [t] = fc.sample(tensorOf([2, 3], { min: 0, max: 1 }), 1)
  * assert.deepStrictEqual(t!.shape, [2, 3])
@@ -109,7 +109,7 @@ export const tensorOf = <D extends DType = 'f64'>(shape: Shape, options?: ValueO
  * @example
  * ```ts
  * import fc from 'fast-check'
- * import { tensors } from 'lamina/laws'
+ * import { tensors } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const ts = fc.sample(tensors({ maxRank: 2 }), 10)
  * assert.ok(ts.every((t) => t.rank <= 2))
@@ -125,7 +125,7 @@ export const tensors = <D extends DType = 'f64'>(
  * @example
  * ```ts
  * import fc from 'fast-check'
- * import { sameShape } from 'lamina/laws'
+ * import { sameShape } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const [a, b] = fc.sample(sameShape(2), 1)[0]!
  * assert.deepStrictEqual(a!.shape, b!.shape)

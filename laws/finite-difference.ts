@@ -21,7 +21,7 @@ export interface Estimate {
  *
  * @example
  * ```ts
- * import { ridders } from 'lamina/laws'
+ * import { ridders } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const { value } = ridders((t) => [Math.sin(1 + t), Math.exp(2 * t)], 0.1)
  * assert.ok(Math.abs(value[0]! - Math.cos(1)) < 1e-12)

@@ -1,13 +1,13 @@
 /**
- * `lamina/laws`: the gradient-correctness harness. Point it at your own op or layer from
+ * `lamina-nn/laws`: the gradient-correctness harness. Point it at your own op or layer from
  * your own test suite; a wrong derivative fails with a shrunk counterexample that names
  * the Jacobian entry where the two computations disagree.
  *
  * @example
  * ```ts
- * import { mul, sin } from 'lamina'
- * import type { Tensor } from 'lamina'
- * import { checkGradient, checkVjp, tensors } from 'lamina/laws'
+ * import { mul, sin } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
+ * import { checkGradient, checkVjp, tensors } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * // your op: x·sin(x), for a tensor of any shape
  * const op = (x: Tensor) => mul(x, sin(x))

@@ -82,8 +82,8 @@ const withEstimate = (m: Measure, error: number, analytic: ArrayLike<number>, nu
  *
  * @example
  * ```ts
- * import { tensor, sin } from 'lamina'
- * import { gradientMeasure } from 'lamina/laws'
+ * import { tensor, sin } from 'lamina-nn'
+ * import { gradientMeasure } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(gradientMeasure((x: ReturnType<typeof tensor<number[]>>) => sin(x), tensor([0.3, 1.2]), 7).error < 1e-9)
  * ```
@@ -112,8 +112,8 @@ export const gradientMeasure = <T>(f: Differentiable<T>, input: T, seed: number,
  *
  * @example
  * ```ts
- * import { tensor, exp } from 'lamina'
- * import { jvpMeasure } from 'lamina/laws'
+ * import { tensor, exp } from 'lamina-nn'
+ * import { jvpMeasure } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(jvpMeasure((x: ReturnType<typeof tensor<number[]>>) => exp(x), tensor([0.3, -1]), 3).error < 1e-9)
  * ```
@@ -135,8 +135,8 @@ export const jvpMeasure = <T>(f: Differentiable<T>, input: T, seed: number, opti
  *
  * @example
  * ```ts
- * import { tensor, matmul } from 'lamina'
- * import { innerProductMeasure } from 'lamina/laws'
+ * import { tensor, matmul } from 'lamina-nn'
+ * import { innerProductMeasure } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const a = tensor([[1, 2]])
  * const b = tensor([[3], [4]])
@@ -164,8 +164,8 @@ export const innerProductMeasure = <T>(f: Differentiable<T>, input: T, seed: num
  *
  * @example
  * ```ts
- * import { tensor, mul } from 'lamina'
- * import { jacobianMatrix } from 'lamina/laws'
+ * import { tensor, mul } from 'lamina-nn'
+ * import { jacobianMatrix } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const x = tensor([2, 3])
  * const J = jacobianMatrix((v: typeof x) => mul(v, v), x, 'reverse')
@@ -195,8 +195,8 @@ export const jacobianMatrix = <T>(f: Differentiable<T>, input: T, mode: 'forward
  *
  * @example
  * ```ts
- * import { tensor, mul } from 'lamina'
- * import { numericJacobian } from 'lamina/laws'
+ * import { tensor, mul } from 'lamina-nn'
+ * import { numericJacobian } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const x = tensor([2, 3])
  * const J = numericJacobian((v: typeof x) => mul(v, v), x) // ≈ [[4, 0], [0, 6]], not exactly
@@ -220,8 +220,8 @@ export const numericJacobian = <T>(f: Differentiable<T>, input: T, options?: Mea
  *
  * @example
  * ```ts
- * import { tensor, tanh } from 'lamina'
- * import { forwardReverseMeasure } from 'lamina/laws'
+ * import { tensor, tanh } from 'lamina-nn'
+ * import { forwardReverseMeasure } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(forwardReverseMeasure((x: ReturnType<typeof tensor<number[]>>) => tanh(x), tensor([0.1, 2])).error < 1e-15)
  * ```
@@ -247,8 +247,8 @@ const scalarized = <T>(f: Differentiable<T>, input: T, seed: number) => {
  *
  * @example
  * ```ts
- * import { tensor, sin } from 'lamina'
- * import { hvpMeasure } from 'lamina/laws'
+ * import { tensor, sin } from 'lamina-nn'
+ * import { hvpMeasure } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(hvpMeasure((x: ReturnType<typeof tensor<number[]>>) => sin(x), tensor([0.3, 1.2]), 5).error < 1e-8)
  * ```
@@ -268,8 +268,8 @@ export const hvpMeasure = <T>(f: Differentiable<T>, input: T, seed: number, opti
  *
  * @example
  * ```ts
- * import { tensor, mul, sum, sin } from 'lamina'
- * import { hessianSymmetryMeasure } from 'lamina/laws'
+ * import { tensor, mul, sum, sin } from 'lamina-nn'
+ * import { hessianSymmetryMeasure } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const f = (x: ReturnType<typeof tensor<number[]>>) => sum(mul(sin(x), sum(x)))
  * assert.ok(hessianSymmetryMeasure(f, tensor([0.3, 1.2, -0.7]), 5).error < 1e-14)

@@ -13,8 +13,8 @@ import { tolerances } from './tolerance.js'
  *
  * @example
  * ```ts
- * import { tensor, exp } from 'lamina'
- * import { gradientMatchesFiniteDifferences } from 'lamina/laws'
+ * import { tensor, exp } from 'lamina-nn'
+ * import { gradientMatchesFiniteDifferences } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(gradientMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => exp(x), tensor([0.5, 1]), 1))
  * ```
@@ -32,8 +32,8 @@ export const gradientMatchesFiniteDifferences = <T>(
  *
  * @example
  * ```ts
- * import { tensor, cos } from 'lamina'
- * import { jvpMatchesFiniteDifferences } from 'lamina/laws'
+ * import { tensor, cos } from 'lamina-nn'
+ * import { jvpMatchesFiniteDifferences } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(jvpMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => cos(x), tensor([0.5, 1]), 1))
  * ```
@@ -51,8 +51,8 @@ export const jvpMatchesFiniteDifferences = <T>(
  *
  * @example
  * ```ts
- * import { tensor, sigmoid } from 'lamina'
- * import { innerProductIdentity } from 'lamina/laws'
+ * import { tensor, sigmoid } from 'lamina-nn'
+ * import { innerProductIdentity } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(innerProductIdentity((x: ReturnType<typeof tensor<number[]>>) => sigmoid(x), tensor([0.5, 1]), 1))
  * ```
@@ -69,8 +69,8 @@ export const innerProductIdentity = <T>(
  *
  * @example
  * ```ts
- * import { tensor, softplus } from 'lamina'
- * import { forwardReverseAgree } from 'lamina/laws'
+ * import { tensor, softplus } from 'lamina-nn'
+ * import { forwardReverseAgree } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(forwardReverseAgree((x: ReturnType<typeof tensor<number[]>>) => softplus(x), tensor([0.5, 1])))
  * ```
@@ -83,8 +83,8 @@ export const forwardReverseAgree = <T>(f: Differentiable<T>, input: T, tolerance
  *
  * @example
  * ```ts
- * import { tensor, tanh } from 'lamina'
- * import { hvpMatchesFiniteDifferences } from 'lamina/laws'
+ * import { tensor, tanh } from 'lamina-nn'
+ * import { hvpMatchesFiniteDifferences } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(hvpMatchesFiniteDifferences((x: ReturnType<typeof tensor<number[]>>) => tanh(x), tensor([0.5, 1]), 1))
  * ```
@@ -102,8 +102,8 @@ export const hvpMatchesFiniteDifferences = <T>(
  *
  * @example
  * ```ts
- * import { tensor, mul, sum } from 'lamina'
- * import { hessianSymmetric } from 'lamina/laws'
+ * import { tensor, mul, sum } from 'lamina-nn'
+ * import { hessianSymmetric } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(hessianSymmetric((x: ReturnType<typeof tensor<number[]>>) => sum(mul(mul(x, x), x)), tensor([0.5, 1]), 1))
  * ```

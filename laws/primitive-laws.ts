@@ -29,7 +29,7 @@ type Args = readonly Tensor[]
  *
  * @example
  * ```ts
- * import { checkPrimitive } from 'lamina/laws'
+ * import { checkPrimitive } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const reports = checkPrimitive('tanh', { gradient: 20, jvp: 20, innerProduct: 20, forwardReverse: 5, secondOrder: 5 })
  * assert.ok(reports.every((r) => r.maxError <= r.tolerance))

@@ -27,8 +27,8 @@ export type PrimitiveCase<P extends Prim> = {
  *
  * @example
  * ```ts
- * import { tensor } from 'lamina'
- * import { applyCase } from 'lamina/laws'
+ * import { tensor } from 'lamina-nn'
+ * import { applyCase } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const rowSums = applyCase('sum', { axes: [1], keepdims: false })
  * assert.deepStrictEqual(rowSums([tensor([[1, 2], [3, 4]])]).toArray(), [3, 7])
@@ -146,8 +146,8 @@ const powCase: fc.Arbitrary<PrimitiveCase<'pow'>> = fc
  * @example
  * ```ts
  * import fc from 'fast-check'
- * import { Prim } from 'lamina'
- * import { primitiveCases } from 'lamina/laws'
+ * import { Prim } from 'lamina-nn'
+ * import { primitiveCases } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Object.keys(primitiveCases).sort(), [...Prim.names].sort())
  * const [c] = fc.sample(primitiveCases.log, 1)

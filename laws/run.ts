@@ -38,9 +38,9 @@ export interface LawReport {
  *
  * @example
  * ```ts
- * import { tensor, mul } from 'lamina'
- * import type { Tensor } from 'lamina'
- * import { checkGradient, tensors, LawFailure } from 'lamina/laws'
+ * import { tensor, mul } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
+ * import { checkGradient, tensors, LawFailure } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * // a deliberately wrong "derivative": the function reads its input's value as a constant
  * const wrong = (x: Tensor) => mul(x, tensor(x.data[0] ?? 0))
@@ -87,7 +87,7 @@ const show = (input: unknown): string => {
  *
  * @example
  * ```ts
- * import { worstEntry } from 'lamina/laws'
+ * import { worstEntry } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const text = worstEntry([Float64Array.of(1, 2)], [Float64Array.of(1, 2.5)], 'reverse mode', 'finite differences')
  * assert.ok(text.startsWith('worst Jacobian entry J[0][1]'))
@@ -124,7 +124,7 @@ export interface LawSpec<T> {
  * @example
  * ```ts
  * import fc from 'fast-check'
- * import { runLaw } from 'lamina/laws'
+ * import { runLaw } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const spec = { law: 'square is non-negative', tolerance: 'value' as const, measure: (x: number) => ({ error: x * x >= 0 ? 0 : 1, analytic: x * x, numeric: 0 }), explain: () => '' }
  * assert.strictEqual(runLaw(spec, fc.double({ noNaN: true }), { numRuns: 20 }).cases, 20)
@@ -192,8 +192,8 @@ export const runLaw = <T>(spec: LawSpec<T>, inputs: fc.Arbitrary<T>, options?: R
  *
  * @example
  * ```ts
- * import { tanh } from 'lamina'
- * import { checkGradient, tensors } from 'lamina/laws'
+ * import { tanh } from 'lamina-nn'
+ * import { checkGradient, tensors } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const report = checkGradient(tanh, tensors(), { numRuns: 50 })
  * assert.ok(report.maxError <= 1e-7)
@@ -216,8 +216,8 @@ export const checkGradient = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, 
  *
  * @example
  * ```ts
- * import { sin } from 'lamina'
- * import { checkJvp, tensors } from 'lamina/laws'
+ * import { sin } from 'lamina-nn'
+ * import { checkJvp, tensors } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(checkJvp(sin, tensors(), { numRuns: 50 }).maxError <= 1e-7)
  * ```
@@ -239,8 +239,8 @@ export const checkJvp = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, optio
  *
  * @example
  * ```ts
- * import { exp } from 'lamina'
- * import { checkVjp, tensors } from 'lamina/laws'
+ * import { exp } from 'lamina-nn'
+ * import { checkVjp, tensors } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(checkVjp(exp, tensors(), { numRuns: 50 }).maxError <= 1e-12)
  * ```
@@ -262,8 +262,8 @@ export const checkVjp = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, optio
  *
  * @example
  * ```ts
- * import { sigmoid } from 'lamina'
- * import { checkForwardReverseAgree, tensors } from 'lamina/laws'
+ * import { sigmoid } from 'lamina-nn'
+ * import { checkForwardReverseAgree, tensors } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(checkForwardReverseAgree(sigmoid, tensors(), { numRuns: 30 }).maxError <= 1e-10)
  * ```
@@ -291,8 +291,8 @@ export const checkForwardReverseAgree = <T>(
  *
  * @example
  * ```ts
- * import { tanh } from 'lamina'
- * import { checkSecondOrder, tensors } from 'lamina/laws'
+ * import { tanh } from 'lamina-nn'
+ * import { checkSecondOrder, tensors } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(checkSecondOrder(tanh, tensors(), { numRuns: 30 }).maxError <= 1e-6)
  * ```

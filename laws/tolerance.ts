@@ -25,7 +25,7 @@ export interface Tolerances {
  *
  * @example
  * ```ts
- * import { tolerances } from 'lamina/laws'
+ * import { tolerances } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.strictEqual(tolerances('f64').gradient, 1e-7)
  * ```
@@ -43,7 +43,7 @@ export const tolerances = (dtype: DType): Tolerances =>
  *
  * @example
  * ```ts
- * import { relativeError, scaleFloor } from 'lamina/laws'
+ * import { relativeError, scaleFloor } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * // 1e-20 against 2e-20 is a relative error of 0.5, but only 1e-17 once floored
  * assert.strictEqual(relativeError(1e-20, 2e-20), 1e-20 / scaleFloor)
@@ -57,7 +57,7 @@ export const scaleFloor = 1e-3
  *
  * @example
  * ```ts
- * import { relativeError } from 'lamina/laws'
+ * import { relativeError } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.strictEqual(relativeError(1, 1.5, 2), 0.25)
  * assert.strictEqual(relativeError(0, 0, 0), 0)

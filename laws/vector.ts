@@ -13,8 +13,8 @@ import * as Tr from '../src/tree.js'
  *
  * @example
  * ```ts
- * import { tensor } from 'lamina'
- * import { toVector } from 'lamina/laws'
+ * import { tensor } from 'lamina-nn'
+ * import { toVector } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.deepStrictEqual([...toVector([tensor([1, 2]), tensor(3)])], [1, 2, 3])
  * ```
@@ -35,8 +35,8 @@ export const toVector = (tree: unknown): Float64Array => {
  *
  * @example
  * ```ts
- * import { tensor } from 'lamina'
- * import { fromVector } from 'lamina/laws'
+ * import { tensor } from 'lamina-nn'
+ * import { fromVector } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * const [a] = fromVector([tensor([1, 2])], new Float64Array([5, 6]))
  * assert.deepStrictEqual(a!.toArray(), [5, 6])
@@ -59,7 +59,7 @@ export const fromVector = <T>(like: T, values: ArrayLike<number>): T => {
  *
  * @example
  * ```ts
- * import { dot } from 'lamina/laws'
+ * import { dot } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.strictEqual(dot([1, 2], [3, 4]), 11)
  * ```
@@ -75,7 +75,7 @@ export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
  *
  * @example
  * ```ts
- * import { norm } from 'lamina/laws'
+ * import { norm } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.strictEqual(norm([3, 4]), 5)
  * ```
@@ -87,7 +87,7 @@ export const norm = (a: ArrayLike<number>): number => Math.sqrt(dot(a, a))
  *
  * @example
  * ```ts
- * import { maxAbs } from 'lamina/laws'
+ * import { maxAbs } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.strictEqual(maxAbs([1, -7, 3]), 7)
  * ```
@@ -103,7 +103,7 @@ export const maxAbs = (a: ArrayLike<number>): number => {
  *
  * @example
  * ```ts
- * import { unitVector, norm } from 'lamina/laws'
+ * import { unitVector, norm } from 'lamina-nn/laws'
  * import assert from 'node:assert'
  * assert.ok(Math.abs(norm(unitVector(5, 42)) - 1) < 1e-15)
  * ```

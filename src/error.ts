@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { tensor, matmul, LaminaError } from 'lamina'
+ * import { tensor, matmul, LaminaError } from 'lamina-nn'
  * import assert from 'node:assert'
  * // @ts-expect-error: matmul: inner dimensions differ, [1,2] x [1,2] (2 vs 1)
  * assert.throws(() => matmul(tensor([[1, 2]]), tensor([[1, 2]])), LaminaError)
@@ -26,7 +26,7 @@ export class LaminaError extends Error {
  *
  * @example
  * ```ts
- * import { tensor, add, ShapeError } from 'lamina'
+ * import { tensor, add, ShapeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * // @ts-expect-error: broadcast: shapes [3] and [2] are incompatible (3 vs 2)
  * assert.throws(() => add(tensor([1, 2, 3]), tensor([1, 2])), ShapeError)
@@ -41,7 +41,7 @@ export class ShapeError extends LaminaError {
  *
  * @example
  * ```ts
- * import { tensor, add, DTypeError } from 'lamina'
+ * import { tensor, add, DTypeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * const a = tensor([1, 2], { dtype: 'f32' })
  * const b = tensor([1, 2], { dtype: 'f64' })
@@ -58,8 +58,8 @@ export class DTypeError extends LaminaError {
  *
  * @example
  * ```ts
- * import { tensor, grad, exp, DifferentiationError } from 'lamina'
- * import type { Tensor } from 'lamina'
+ * import { tensor, grad, exp, DifferentiationError } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * // exp(x) has shape [2], not [], so there is no single gradient to return
  * assert.throws(() => grad((x: Tensor<[2]>) => exp(x))(tensor([1, 2])), DifferentiationError)
@@ -75,7 +75,7 @@ export class DifferentiationError extends LaminaError {
  *
  * @example
  * ```ts
- * import { tensor, ArgumentError } from 'lamina'
+ * import { tensor, ArgumentError } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.throws(() => tensor([[1, 2], [3]]), ArgumentError)
  * ```

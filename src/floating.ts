@@ -15,7 +15,7 @@ import type { Field } from 'fp-ts/lib/Field.js'
  *
  * @example
  * ```ts
- * import { Floating } from 'lamina'
+ * import { Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * // written once, for every instance
@@ -100,7 +100,7 @@ const erfcContinuedFraction = (x: number): number => {
  *
  * @example
  * ```ts
- * import { Floating } from 'lamina'
+ * import { Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * assert.strictEqual(Floating.erf(0), 0)
@@ -121,7 +121,7 @@ export const erf = (x: number): number => {
  *
  * @example
  * ```ts
- * import { Floating } from 'lamina'
+ * import { Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Floating.sigmoid(0), 0.5)
  * assert.strictEqual(Floating.sigmoid(-1000), 0)
@@ -139,7 +139,7 @@ export const sigmoid = (x: number): number => {
  *
  * @example
  * ```ts
- * import { Floating } from 'lamina'
+ * import { Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Floating.softplus(1000), 1000)
  * assert.strictEqual(Floating.softplus(0), Math.LN2)
@@ -153,7 +153,7 @@ export const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.
  *
  * @example
  * ```ts
- * import { Floating } from 'lamina'
+ * import { Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const F = Floating.FloatingNumber

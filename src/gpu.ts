@@ -1,5 +1,5 @@
 /**
- * `lamina/gpu`: the GPU.js side of lamina. Kept out of the root module so that `lamina` does
+ * `lamina-nn/gpu`: the GPU.js side of lamina. Kept out of the root module so that `lamina` does
  * not load gpu.js unless a program asks for it (it is imported lazily even here).
  *
  * @module lamina/gpu

@@ -1,11 +1,11 @@
 /**
  * lamina: a functional, immutable neural-network DSL for TypeScript. Shape-typed tensors,
  * one table of primitive rules, forward and reverse differentiation that nest, and the
- * gradient-law harness in `lamina/laws`.
+ * gradient-law harness in `lamina-nn/laws`.
  *
  * @example
  * ```ts
- * import { tensor, grad, log, mul, sin, add, sub } from 'lamina'
+ * import { tensor, grad, log, mul, sin, add, sub } from 'lamina-nn'
  * import assert from 'node:assert'
  * // seed 004: y = ln(x1) + x1·x2 − sin(x2) at (2, 5)
  * const f = ([x1, x2]: readonly [ReturnType<typeof tensor<number>>, ReturnType<typeof tensor<number>>]) =>

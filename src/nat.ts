@@ -136,7 +136,7 @@ type Reduce<R extends Digits, B extends Digits, Q extends 0[] = []> = Cmp<R, B> 
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const a: Nat.IsLiteral<784> = true
  * const b: Nat.IsLiteral<number> = false
  * const c: Nat.IsLiteral<1 | 2> = false
@@ -153,7 +153,7 @@ export type IsLiteral<N extends number> = [N] extends [never]
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const n: Nat.Add<999, 1> = 1000
  * // @ts-expect-error: the sum is exactly 1000, not just some number
  * const m: Nat.Add<999, 1> = 1001
@@ -170,7 +170,7 @@ export type Add<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const n: Nat.Sub<1000, 1> = 999
  * // @ts-expect-error: 1 - 2 is never, so no value fits
  * const x: Nat.Sub<1, 2> = 0
@@ -187,7 +187,7 @@ export type Sub<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const n: Nat.Mul<784, 128> = 100352
  * ```
  */
@@ -202,7 +202,7 @@ export type Mul<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * // a 3x3 conv then a 2x2 pool on a 32-wide image leaves 15
  * const pooled: Nat.Div<Nat.Add<Nat.Sub<32, 3>, 1>, 2> = 15
  * const n: Nat.Div<7, 2> = 3
@@ -219,7 +219,7 @@ export type Div<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const n: Nat.Mod<7, 2> = 1
  * ```
  */
@@ -234,7 +234,7 @@ export type Mod<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const t: Nat.Lt<9, 10> = true
  * // @ts-expect-error: 9 < 10 is decided at compile time
  * const f: Nat.Lt<9, 10> = false
@@ -251,7 +251,7 @@ export type Lt<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const t: Nat.Lte<10, 10> = true
  * // @ts-expect-error: 10 <= 10 is decided at compile time
  * const f: Nat.Lte<10, 10> = false
@@ -268,7 +268,7 @@ export type Lte<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const t: Nat.Eq<Nat.Mul<16, 36>, 576> = true
  * // @ts-expect-error: 16 * 36 = 576 is decided at compile time
  * const f: Nat.Eq<Nat.Mul<16, 36>, 576> = false
@@ -285,7 +285,7 @@ export type Eq<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const n: Nat.Max<3, 12> = 12
  * ```
  */
@@ -301,7 +301,7 @@ export type Max<A extends number, B extends number> = A extends unknown
  *
  * @example
  * ```ts
- * import type { Nat } from 'lamina'
+ * import type { Nat } from 'lamina-nn'
  * const n: Nat.Product<[16, 6, 6]> = 576
  * const one: Nat.Product<[]> = 1
  * ```

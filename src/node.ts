@@ -1,5 +1,5 @@
 /**
- * `lamina/node`: the parts of lamina that need Node (its file system, the Dawn WebGPU binding).
+ * `lamina-nn/node`: the parts of lamina that need Node (its file system, the Dawn WebGPU binding).
  * The root module stays free of `node:` imports so it runs in a browser.
  *
  * @module lamina/node

@@ -19,7 +19,7 @@ import type { Buffer } from './tensor.js'
  *
  * @example
  * ```ts
- * import { Numerics, tensor, log, sum } from 'lamina'
+ * import { Numerics, tensor, log, sum } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.throws(() => Numerics.withChecks(() => sum(log(tensor([1, 0])))), Numerics.NumericsError)
  * ```
@@ -52,7 +52,7 @@ let phase: string | undefined
  *
  * @example
  * ```ts
- * import { Numerics } from 'lamina'
+ * import { Numerics } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Numerics.withChecks(() => Numerics.enabled()), true)
  * ```
@@ -64,7 +64,7 @@ export const enabled = (): boolean => on
  *
  * @example
  * ```ts
- * import { Numerics } from 'lamina'
+ * import { Numerics } from 'lamina-nn'
  * import assert from 'node:assert'
  * const before = Numerics.setChecks(true)
  * assert.ok(Numerics.enabled())
@@ -83,7 +83,7 @@ export const setChecks = (value: boolean): boolean => {
  *
  * @example
  * ```ts
- * import { Numerics, tensor, exp } from 'lamina'
+ * import { Numerics, tensor, exp } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.throws(() => Numerics.withChecks(() => exp(tensor([1000]))), /exp produced Infinity at forward step 1/)
  * assert.strictEqual(exp(tensor([1000])).item(), Infinity) // unchecked: no error

@@ -56,7 +56,7 @@ const dtypeOfPair = (a: Operand, b: Operand, op: string): DType => {
  *
  * @example
  * ```ts
- * import { tensor, broadcastTo } from 'lamina'
+ * import { tensor, broadcastTo } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(broadcastTo(tensor([1, 2]), [2, 2]).toArray(), [[1, 2], [1, 2]])
  * ```
@@ -86,7 +86,7 @@ const binary = (prim: Prim, a: Operand, b: Operand): Tensor => {
  *
  * @example
  * ```ts
- * import { tensor, add } from 'lamina'
+ * import { tensor, add } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(add(tensor([[1, 2], [3, 4]]), tensor([10, 20])).toArray(), [[11, 22], [13, 24]])
  * assert.deepStrictEqual(add(tensor([1, 2]), 1).toArray(), [2, 3])
@@ -100,7 +100,7 @@ export const add = <const X extends Operand, const Y extends Operand>(a: X, b: Y
  *
  * @example
  * ```ts
- * import { tensor, sub } from 'lamina'
+ * import { tensor, sub } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(sub(tensor([5, 7]), tensor([1, 2])).toArray(), [4, 5])
  * assert.deepStrictEqual(sub(1, tensor([1, 2])).toArray(), [0, -1])
@@ -114,7 +114,7 @@ export const sub = <const X extends Operand, const Y extends Operand>(a: X, b: Y
  *
  * @example
  * ```ts
- * import { tensor, mul } from 'lamina'
+ * import { tensor, mul } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(mul(tensor([1, 2, 3]), 2).toArray(), [2, 4, 6])
  * ```
@@ -127,7 +127,7 @@ export const mul = <const X extends Operand, const Y extends Operand>(a: X, b: Y
  *
  * @example
  * ```ts
- * import { tensor, div } from 'lamina'
+ * import { tensor, div } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(div(tensor([1, 2]), 4).toArray(), [0.25, 0.5])
  * ```
@@ -140,7 +140,7 @@ export const div = <const X extends Operand, const Y extends Operand>(a: X, b: Y
  *
  * @example
  * ```ts
- * import { tensor, maximum } from 'lamina'
+ * import { tensor, maximum } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(maximum(tensor([1, 5]), tensor([3, 2])).toArray(), [3, 5])
  * ```
@@ -153,7 +153,7 @@ export const maximum = <const X extends Operand, const Y extends Operand>(a: X, 
  *
  * @example
  * ```ts
- * import { tensor, minimum } from 'lamina'
+ * import { tensor, minimum } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(minimum(tensor([1, 5]), 2).toArray(), [1, 2])
  * ```
@@ -172,7 +172,7 @@ const unary = (prim: Prim, x: Operand, params: object = {}): Tensor =>
  *
  * @example
  * ```ts
- * import { tensor, neg } from 'lamina'
+ * import { tensor, neg } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(neg(tensor([1, -2])).toArray(), [-1, 2])
  * ```
@@ -184,7 +184,7 @@ export const neg = <X extends Operand>(x: X): Unary<X> => unary('neg', x) as Una
  *
  * @example
  * ```ts
- * import { tensor, pow } from 'lamina'
+ * import { tensor, pow } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(pow(tensor([2, 3]), 2).toArray(), [4, 9])
  * ```
@@ -201,7 +201,7 @@ export const pow = <X extends Operand>(x: X, exponent: number): Unary<X> => {
  *
  * @example
  * ```ts
- * import { exp } from 'lamina'
+ * import { exp } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(exp(0).item(), 1)
  * ```
@@ -213,7 +213,7 @@ export const exp = <X extends Operand>(x: X): Unary<X> => unary('exp', x) as Una
  *
  * @example
  * ```ts
- * import { tensor, log } from 'lamina'
+ * import { tensor, log } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(log(tensor([1, Math.E])).toArray(), [0, 1])
  * ```
@@ -225,7 +225,7 @@ export const log = <X extends Operand>(x: X): Unary<X> => unary('log', x) as Una
  *
  * @example
  * ```ts
- * import { sin } from 'lamina'
+ * import { sin } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(sin(0).item(), 0)
  * ```
@@ -237,7 +237,7 @@ export const sin = <X extends Operand>(x: X): Unary<X> => unary('sin', x) as Una
  *
  * @example
  * ```ts
- * import { cos } from 'lamina'
+ * import { cos } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(cos(0).item(), 1)
  * ```
@@ -249,7 +249,7 @@ export const cos = <X extends Operand>(x: X): Unary<X> => unary('cos', x) as Una
  *
  * @example
  * ```ts
- * import { tanh } from 'lamina'
+ * import { tanh } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(tanh(0).item(), 0)
  * ```
@@ -261,7 +261,7 @@ export const tanh = <X extends Operand>(x: X): Unary<X> => unary('tanh', x) as U
  *
  * @example
  * ```ts
- * import { tensor, sigmoid } from 'lamina'
+ * import { tensor, sigmoid } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(sigmoid(tensor([0, -1000, 1000])).toArray(), [0.5, 0, 1])
  * ```
@@ -274,7 +274,7 @@ export const sigmoid = <X extends Operand>(x: X): Unary<X> => unary('sigmoid', x
  *
  * @example
  * ```ts
- * import { tensor, relu } from 'lamina'
+ * import { tensor, relu } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(relu(tensor([-1, 0, 2])).toArray(), [0, 0, 2])
  * ```
@@ -286,7 +286,7 @@ export const relu = <X extends Operand>(x: X): Unary<X> => unary('relu', x) as U
  *
  * @example
  * ```ts
- * import { tensor, abs } from 'lamina'
+ * import { tensor, abs } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(abs(tensor([-1, 2])).toArray(), [1, 2])
  * ```
@@ -298,7 +298,7 @@ export const abs = <X extends Operand>(x: X): Unary<X> => unary('abs', x) as Una
  *
  * @example
  * ```ts
- * import { tensor, sqrt } from 'lamina'
+ * import { tensor, sqrt } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(sqrt(tensor([4, 9])).toArray(), [2, 3])
  * ```
@@ -310,7 +310,7 @@ export const sqrt = <X extends Operand>(x: X): Unary<X> => unary('sqrt', x) as U
  *
  * @example
  * ```ts
- * import { erf } from 'lamina'
+ * import { erf } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Math.abs(erf(1).item() - 0.8427007929497149) < 1e-15)
  * ```
@@ -322,7 +322,7 @@ export const erf = <X extends Operand>(x: X): Unary<X> => unary('erf', x) as Una
  *
  * @example
  * ```ts
- * import { tensor, softplus } from 'lamina'
+ * import { tensor, softplus } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(softplus(tensor([1000, -1000])).toArray(), [1000, 0])
  * ```
@@ -334,7 +334,7 @@ export const softplus = <X extends Operand>(x: X): Unary<X> => unary('softplus',
  *
  * @example
  * ```ts
- * import { tensor, square } from 'lamina'
+ * import { tensor, square } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(square(tensor([-3, 2])).toArray(), [9, 4])
  * ```
@@ -362,7 +362,7 @@ const reduction = (prim: 'sum' | 'mean' | 'max' | 'logsumexp', x: Tensor, axes: 
  *
  * @example
  * ```ts
- * import { tensor, sum } from 'lamina'
+ * import { tensor, sum } from 'lamina-nn'
  * import assert from 'node:assert'
  * const x = tensor([[1, 2], [3, 4]])
  * assert.strictEqual(sum(x).item(), 10)
@@ -381,7 +381,7 @@ export const sum = <S extends Shape, D extends DType, const Ax extends Axes = un
  *
  * @example
  * ```ts
- * import { tensor, mean } from 'lamina'
+ * import { tensor, mean } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(mean(tensor([[1, 2], [3, 4]]), 1).toArray(), [1.5, 3.5])
  * ```
@@ -397,7 +397,7 @@ export const mean = <S extends Shape, D extends DType, const Ax extends Axes = u
  *
  * @example
  * ```ts
- * import { tensor, max } from 'lamina'
+ * import { tensor, max } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(max(tensor([[1, 5], [7, 2]]), 1).toArray(), [5, 7])
  * ```
@@ -413,7 +413,7 @@ export const max = <S extends Shape, D extends DType, const Ax extends Axes = un
  *
  * @example
  * ```ts
- * import { tensor, logsumexp } from 'lamina'
+ * import { tensor, logsumexp } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Math.abs(logsumexp(tensor([1000, 1000])).item() - (1000 + Math.LN2)) < 1e-9)
  * ```
@@ -444,7 +444,7 @@ const shiftByMax = (x: Tensor, axis: number, op: string): Tensor => {
  *
  * @example
  * ```ts
- * import { tensor, logSoftmax } from 'lamina'
+ * import { tensor, logSoftmax } from 'lamina-nn'
  * import assert from 'node:assert'
  * const y = logSoftmax(tensor([0, 0])).toArray()
  * assert.ok(Math.abs(y[0]! - Math.log(0.5)) < 1e-15)
@@ -464,7 +464,7 @@ export const logSoftmax = <S extends Shape, D extends DType>(x: Tensor<S, D>, ax
  *
  * @example
  * ```ts
- * import { tensor, softmax } from 'lamina'
+ * import { tensor, softmax } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(softmax(tensor([1, 1])).toArray(), [0.5, 0.5])
  * assert.deepStrictEqual(softmax(tensor([1000, 1000])).toArray(), [0.5, 0.5])
@@ -490,7 +490,7 @@ export interface MatMulOptions<TA extends boolean, TB extends boolean> {
  *
  * @example
  * ```ts
- * import { tensor, matmul } from 'lamina'
+ * import { tensor, matmul } from 'lamina-nn'
  * import assert from 'node:assert'
  * const a = tensor([[1, 2], [3, 4]])
  * assert.deepStrictEqual(matmul(a, tensor([[1], [1]])).toArray(), [[3], [7]])
@@ -522,7 +522,7 @@ export const matmul = <
  *
  * @example
  * ```ts
- * import { ones, batchMatmul } from 'lamina'
+ * import { ones, batchMatmul } from 'lamina-nn'
  * import assert from 'node:assert'
  * const y = batchMatmul(ones([2, 1, 3]), ones([2, 3, 4]))
  * assert.deepStrictEqual(y.shape, [2, 1, 4])
@@ -556,7 +556,7 @@ export const batchMatmul = <
  *
  * @example
  * ```ts
- * import { arange, reshape } from 'lamina'
+ * import { arange, reshape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(reshape(arange(6), [2, 3]).toArray(), [[0, 1, 2], [3, 4, 5]])
  * ```
@@ -575,7 +575,7 @@ export const reshape = <S extends Shape, D extends DType, const T extends Shape>
  *
  * @example
  * ```ts
- * import { tensor, transpose } from 'lamina'
+ * import { tensor, transpose } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(transpose(tensor([[1, 2, 3]])).toArray(), [[1], [2], [3]])
  * ```
@@ -595,7 +595,7 @@ export const transpose = <S extends Shape, D extends DType, const P extends read
  *
  * @example
  * ```ts
- * import { tensor, concat } from 'lamina'
+ * import { tensor, concat } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(concat([tensor([[1, 2]]), tensor([[3, 4]])], 0).toArray(), [[1, 2], [3, 4]])
  * ```
@@ -620,7 +620,7 @@ export const concat = <D extends DType>(xs: readonly Tensor<Shape, D>[], axis = 
  *
  * @example
  * ```ts
- * import { tensor, slice } from 'lamina'
+ * import { tensor, slice } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(slice(tensor([[1, 2, 3], [4, 5, 6]]), [0, 1], [2, 2]).toArray(), [[2, 3], [5, 6]])
  * ```
@@ -658,7 +658,7 @@ const comparison = (a: Operand, b: Operand, test: (x: number, y: number) => bool
  *
  * @example
  * ```ts
- * import { tensor, greater } from 'lamina'
+ * import { tensor, greater } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(greater(tensor([1, 3]), 2).toArray(), [0, 1])
  * ```
@@ -671,7 +671,7 @@ export const greater = <const X extends Operand, const Y extends Operand>(a: X, 
  *
  * @example
  * ```ts
- * import { tensor, less } from 'lamina'
+ * import { tensor, less } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(less(tensor([1, 3]), 2).toArray(), [1, 0])
  * ```
@@ -684,7 +684,7 @@ export const less = <const X extends Operand, const Y extends Operand>(a: X, b: 
  *
  * @example
  * ```ts
- * import { tensor, equal } from 'lamina'
+ * import { tensor, equal } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(equal(tensor([1, 2]), 2).toArray(), [0, 1])
  * ```
@@ -698,7 +698,7 @@ export const equal = <const X extends Operand, const Y extends Operand>(a: X, b:
  *
  * @example
  * ```ts
- * import { tensor, where, greater } from 'lamina'
+ * import { tensor, where, greater } from 'lamina-nn'
  * import assert from 'node:assert'
  * const x = tensor([-1, 2])
  * assert.deepStrictEqual(where(greater(x, 0), x, 0).toArray(), [0, 2])
@@ -722,7 +722,7 @@ export const where = <D extends DType>(cond: Tensor<Shape, D> | Tensor, a: Opera
  *
  * @example
  * ```ts
- * import { tensor, astype } from 'lamina'
+ * import { tensor, astype } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(astype(tensor([1.5]), 'f32').dtype, 'f32')
  * ```

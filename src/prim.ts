@@ -104,7 +104,7 @@ export interface Rule<P extends Prim> {
  *
  * @example
  * ```ts
- * import { tensor, Prim } from 'lamina'
+ * import { tensor, Prim } from 'lamina-nn'
  * import assert from 'node:assert'
  * const y = Prim.bind('mul', [tensor([1, 2]), tensor([3, 4])], {})
  * assert.deepStrictEqual(y.toArray(), [3, 8])
@@ -241,7 +241,7 @@ const sliceAlong = (ct: Tensor, axis: number, start: number, size: number): Tens
  *
  * @example
  * ```ts
- * import { Prim } from 'lamina'
+ * import { Prim } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Prim.names.includes('tanh'))
  * assert.strictEqual(Prim.rules.tanh.arity, 1)
@@ -487,7 +487,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
  *
  * @example
  * ```ts
- * import { Prim } from 'lamina'
+ * import { Prim } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Prim.names.length >= 30)
  * ```

@@ -38,7 +38,7 @@ const hash = (key: Key, counter: number, stream: number): number =>
  *
  * @example
  * ```ts
- * import { Random } from 'lamina'
+ * import { Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Random.key(42), Random.key(42))
  * ```
@@ -55,7 +55,7 @@ export const key = (seed: number): Key => {
  *
  * @example
  * ```ts
- * import { Random } from 'lamina'
+ * import { Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const [a, b] = Random.split(Random.key(0))
  * assert.notDeepStrictEqual(a, b)
@@ -96,7 +96,7 @@ const unit = (k: Key, i: number): number => (hash(k, i, 1) * 2 ** 21 + (hash(k, 
  *
  * @example
  * ```ts
- * import { Random } from 'lamina'
+ * import { Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const u = Random.uniform(Random.key(1), [1000], { low: -1, high: 1 })
  * assert.ok([...u.data].every((v) => v >= -1 && v < 1))
@@ -125,7 +125,7 @@ export const uniform = <const S extends Shape, D extends DType = 'f64'>(
  *
  * @example
  * ```ts
- * import { Random } from 'lamina'
+ * import { Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const z = Random.normal(Random.key(7), [20000])
  * const m = [...z.data].reduce((a, b) => a + b, 0) / z.size

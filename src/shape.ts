@@ -51,7 +51,7 @@ export type Show<S extends Shape> = IsTuple<S> extends true ? `[${Join<S>}]` : s
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Shape.show([2, 3]), '[2,3]')
  * ```
@@ -63,7 +63,7 @@ export const show = (s: Shape): string => `[${s.join(',')}]`
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Shape.size([2, 3, 4]), 24)
  * assert.strictEqual(Shape.size([]), 1)
@@ -76,7 +76,7 @@ export const size = (s: Shape): number => s.reduce((n, d) => n * d, 1)
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Shape.strides([2, 3, 4]), [12, 4, 1])
  * ```
@@ -96,7 +96,7 @@ export const strides = (s: Shape): number[] => {
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Shape.equals([2, 3], [2, 3]))
  * assert.ok(!Shape.equals([2, 3], [3, 2]))
@@ -109,7 +109,7 @@ export const equals = (a: Shape, b: Shape): boolean => a.length === b.length && 
  *
  * @example
  * ```ts
- * import { Shape, ShapeError } from 'lamina'
+ * import { Shape, ShapeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * Shape.validate([2, 0, 3], 'zeros')
  * assert.throws(() => Shape.validate([2, -1], 'zeros'), ShapeError)
@@ -165,7 +165,7 @@ export type MatMul<A extends Shape, B extends Shape, TA extends boolean = false,
  *
  * @example
  * ```ts
- * import { Shape, ShapeError } from 'lamina'
+ * import { Shape, ShapeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Shape.matmulShape([2, 3], [3, 4]), [2, 4])
  * assert.deepStrictEqual(Shape.matmulShape([3, 2], [3, 4], true), [2, 4])
@@ -209,7 +209,7 @@ export type BatchMatMul<A extends Shape, B extends Shape, TA extends boolean = f
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Shape.batchMatmulShape([5, 2, 3], [5, 3, 4]), [5, 2, 4])
  * assert.throws(() => Shape.batchMatmulShape([5, 2, 3], [4, 3, 4]), /batch sizes differ/)
@@ -270,7 +270,7 @@ export type Broadcast<A extends Shape, B extends Shape> = IsTuple<A> extends fal
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Shape.broadcastShapes([4, 3], [3]), [4, 3])
  * assert.deepStrictEqual(Shape.broadcastShapes([4, 1], [1, 5]), [4, 5])
@@ -319,7 +319,7 @@ export type BroadcastTo<From extends Shape, To extends Shape> = IsTuple<From> ex
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * Shape.checkBroadcastTo([3], [4, 3])
  * assert.throws(() => Shape.checkBroadcastTo([4, 3], [3]), /broadcastTo: cannot broadcast \[4,3\] to \[3\]/)
@@ -392,7 +392,7 @@ export type Reduce<S extends Shape, Ax extends Axes, Keep extends boolean = fals
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Shape.normalizeAxes([2, 3, 4], -1, 'sum'), [2])
  * assert.deepStrictEqual(Shape.normalizeAxes([2, 3], undefined, 'sum'), [0, 1])
@@ -418,7 +418,7 @@ export const normalizeAxes = (s: Shape, axes: Axes, op: string): number[] => {
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Shape.reduceShape([2, 3, 4], 1, false, 'sum'), [2, 4])
  * assert.deepStrictEqual(Shape.reduceShape([2, 3, 4], [0, 2], true, 'sum'), [1, 3, 1])
@@ -458,7 +458,7 @@ export type Reshape<From extends Shape, To extends Shape> = IsTuple<From> extend
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * Shape.checkReshape([2, 3], [3, 2])
  * assert.throws(() => Shape.checkReshape([2, 3], [4, 2]), /reshape: cannot reshape \[2,3\] \(6 elements\) into \[4,2\] \(8 elements\)/)
@@ -516,7 +516,7 @@ export type Transpose<S extends Shape, Perm extends readonly number[] | undefine
  *
  * @example
  * ```ts
- * import { Shape } from 'lamina'
+ * import { Shape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Shape.transposeShape([2, 3, 4]), [4, 3, 2])
  * assert.deepStrictEqual(Shape.transposeShape([2, 3, 4], [0, 2, 1]), [2, 4, 3])

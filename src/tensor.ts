@@ -49,7 +49,7 @@ type Repr = { readonly tag: 'concrete'; readonly buffer: Buffer } | { readonly t
  *
  * @example
  * ```ts
- * import { tensor } from 'lamina'
+ * import { tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const t = tensor([[1, 2, 3], [4, 5, 6]])
  * assert.deepStrictEqual(t.shape, [2, 3])
@@ -139,7 +139,7 @@ export interface Options<D extends DType> {
  *
  * @example
  * ```ts
- * import { checkDType, DTypeError } from 'lamina'
+ * import { checkDType, DTypeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(checkDType('f32'), 'f32')
  * assert.throws(() => checkDType('i32'), DTypeError)
@@ -192,7 +192,7 @@ const unflatten = (buf: ReadonlyBuffer, shape: Shape): Nested => {
  *
  * @example
  * ```ts
- * import { tensor } from 'lamina'
+ * import { tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const s = tensor(2.5)
  * assert.deepStrictEqual(s.shape, [])
@@ -216,7 +216,7 @@ export function tensor<const A extends Nested, D extends DType = 'f64'>(data: A,
  *
  * @example
  * ```ts
- * import { fromBuffer } from 'lamina'
+ * import { fromBuffer } from 'lamina-nn'
  * import assert from 'node:assert'
  * const t = fromBuffer(new Float64Array([1, 2, 3, 4, 5, 6]), [2, 3])
  * assert.deepStrictEqual(t.toArray(), [[1, 2, 3], [4, 5, 6]])
@@ -242,7 +242,7 @@ export function fromBuffer<const S extends Shape, D extends DType = 'f64'>(
  *
  * @example
  * ```ts
- * import { full } from 'lamina'
+ * import { full } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(full([2, 2], 7).toArray(), [[7, 7], [7, 7]])
  * ```
@@ -260,7 +260,7 @@ export function full<const S extends Shape, D extends DType = 'f64'>(shape: S, v
  *
  * @example
  * ```ts
- * import { zeros } from 'lamina'
+ * import { zeros } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(zeros([2]).toArray(), [0, 0])
  * ```
@@ -273,7 +273,7 @@ export const zeros = <const S extends Shape, D extends DType = 'f64'>(shape: S, 
  *
  * @example
  * ```ts
- * import { ones } from 'lamina'
+ * import { ones } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(ones([1, 2]).toArray(), [[1, 1]])
  * ```
@@ -286,7 +286,7 @@ export const ones = <const S extends Shape, D extends DType = 'f64'>(shape: S, o
  *
  * @example
  * ```ts
- * import { eye } from 'lamina'
+ * import { eye } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(eye(2).toArray(), [[1, 0], [0, 1]])
  * ```
@@ -304,7 +304,7 @@ export function eye<const N extends number, D extends DType = 'f64'>(n: N, optio
  *
  * @example
  * ```ts
- * import { arange } from 'lamina'
+ * import { arange } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(arange(4).toArray(), [0, 1, 2, 3])
  * assert.deepStrictEqual(arange(1, 2, 0.25).toArray(), [1, 1.25, 1.5, 1.75])
@@ -327,7 +327,7 @@ export function arange<D extends DType = 'f64'>(startOrStop: number, stop?: numb
  *
  * @example
  * ```ts
- * import { tensor, assertTensor, DTypeError } from 'lamina'
+ * import { tensor, assertTensor, DTypeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * assertTensor(tensor([1]), 'grad')
  * assert.throws(() => assertTensor(new Int32Array([1]), 'grad'), DTypeError)

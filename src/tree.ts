@@ -28,7 +28,7 @@ const isPlainRecord = (x: unknown): x is Record<string, unknown> => {
  *
  * @example
  * ```ts
- * import { tensor, Tree } from 'lamina'
+ * import { tensor, Tree } from 'lamina-nn'
  * import assert from 'node:assert'
  * const { leaves, rebuild } = Tree.flatten({ w: tensor([1, 2]), b: [tensor(3)] })
  * assert.strictEqual(leaves.length, 2)
@@ -75,7 +75,7 @@ export const flatten = <T>(tree: T, op = 'tree'): Flat<T> => {
  *
  * @example
  * ```ts
- * import { tensor, Tree, mul } from 'lamina'
+ * import { tensor, Tree, mul } from 'lamina-nn'
  * import assert from 'node:assert'
  * const doubled = Tree.map({ a: tensor([1, 2]) }, (t) => mul(t, 2))
  * assert.deepStrictEqual(doubled.a.toArray(), [2, 4])

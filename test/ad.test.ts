@@ -37,9 +37,9 @@ import {
   pow,
   neg,
   div
-} from 'lamina'
-import { tensors, tensorOf } from 'lamina/laws'
-import type { Backend } from 'lamina'
+} from 'lamina-nn'
+import { tensors, tensorOf } from 'lamina-nn/laws'
+import type { Backend } from 'lamina-nn'
 import { countingVjps } from './support/rules.js'
 
 type Scalar = Tensor<[], 'f64'>

@@ -6,7 +6,7 @@
 import { describe, expect } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
 import { broadcastTo, reduceSingleRun } from '../src/backend/runs.js'
-import { cpu } from 'lamina'
+import { cpu } from 'lamina-nn'
 
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1)
 

@@ -6,7 +6,7 @@
  * bounds, as `test/backend.gpu.test.ts` does for webasm and headlessgl.
  *
  * In Node, webgpu is Dawn (the `webgpu` package) installed as `navigator.gpu` by `installWebGpu`
- * from `lamina/node`; on a machine without a GPU it runs on Mesa's software Vulkan (lavapipe).
+ * from `lamina-nn/node`; on a machine without a GPU it runs on Mesa's software Vulkan (lavapipe).
  *
  * The reference is computed in float64 on the float32-rounded inputs, so the bound measures only
  * the kernel's own float32 arithmetic (ε = 2⁻²⁴, c = 2): |C − ref| ≤ c·k·ε·(|A|·|B|) per output

@@ -31,9 +31,9 @@
  */
 import { describe, expect, it, vi } from 'vitest'
 import { HeadlessGLKernel } from 'gpu.js'
-import { Conv, Layer, Layers, Loss, Optim, Tree, sub } from 'lamina'
-import { compile, createGpuBackend } from 'lamina/gpu'
-import type { CompiledStep } from 'lamina/gpu'
+import { Conv, Layer, Layers, Loss, Optim, Tree, sub } from 'lamina-nn'
+import { compile, createGpuBackend } from 'lamina-nn/gpu'
+import type { CompiledStep } from 'lamina-nn/gpu'
 import { agreementTests, compileFailure, isLogSumExp, longConvCase, unsignedLogSumExp } from './support/compiled-gpu.js'
 import { bounds, compileOrThrow, compiled, lossesOutside, maxAbs, outside, transcendentalAllowance, usedOfBound } from './support/compiled.js'
 import { unavailableTest } from './support/modes.js'

@@ -1,5 +1,5 @@
 /**
- * The compiled interpreter (`compile` from `lamina/gpu`) against the eager one.
+ * The compiled interpreter (`compile` from `lamina-nn/gpu`) against the eager one.
  *
  * The reference is the eager interpreter in float64 — `valueAndGrad` of the loss and the same
  * optimizer's `update` — started from the same float32 parameters and fed the same float32
@@ -38,8 +38,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { Layer, Layers, Loss, Norm, Optim, Prim, Random, Schedule, Tree, fromBuffer, sub } from 'lamina'
-import { compile, CompileError } from 'lamina/gpu'
+import { Layer, Layers, Loss, Norm, Optim, Prim, Random, Schedule, Tree, fromBuffer, sub } from 'lamina-nn'
+import { compile, CompileError } from 'lamina-nn/gpu'
 import { backendProblem } from '../src/compiled/compile.js'
 import { bounds, build, compileOrThrow, compiled, eager, gradientMagnitudes, kinkClearance, longest, lossesOutside, maxAbs, minibatches, outside, tau, withSplitBiases } from './support/compiled.js'
 import type { Activation, Spec } from './support/compiled.js'

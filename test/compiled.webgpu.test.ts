@@ -1,6 +1,6 @@
 /**
  * The compiled step on GPU.js's `webgpu` mode: in Node, Dawn (the `webgpu` package, installed
- * as `navigator.gpu` by `installWebGpu` from `lamina/node`), on Mesa's software Vulkan
+ * as `navigator.gpu` by `installWebGpu` from `lamina-nn/node`), on Mesa's software Vulkan
  * (lavapipe) where there is no GPU. GPU.js fuses the whole plan into one command encoder
  * (executor `'fused-encoder'`), every intermediate a storage buffer. The models, data, eager
  * float64 reference and bounds are those of `test/compiled.test.ts` (`test/support/compiled.ts`);
@@ -36,8 +36,8 @@
  */
 import { describe, expect, it, vi } from 'vitest'
 import * as GpuJs from 'gpu.js'
-import { Loss } from 'lamina'
-import type { CompiledStep } from 'lamina/gpu'
+import { Loss } from 'lamina-nn'
+import type { CompiledStep } from 'lamina-nn/gpu'
 import { agreementTests, compileFailure, isLogSumExp, longConvCase, unsignedLogSumExp } from './support/compiled-gpu.js'
 import { bounds, compileOrThrow, compiled, eager, lossesOutside, outside, transcendentalAllowance } from './support/compiled.js'
 import { unavailableTest, webgpuUnavailable } from './support/modes.js'

@@ -19,14 +19,14 @@
  *           * @example
  *           * ```ts
  *           * import assert from 'node:assert'
- *           * import { tensor, add } from 'lamina'
+ *           * import { tensor, add } from 'lamina-nn'
  *           *
  *           * assert.deepStrictEqual(add(tensor([1, 2]), tensor([3, 4])).toArray(), [4, 6])
  *           * ```
  *           *\/
  *
  *    - Examples are standalone ES modules. Import the library by its package
- *      name only (`'lamina'`, `'lamina/laws'`), never by relative path, and
+ *      name only (`'lamina-nn'`, `'lamina-nn/laws'`), never by relative path, and
  *      check results with `import assert from 'node:assert'`. Top-level
  *      `await` is allowed.
  *    - An example passes when it type-checks (against the project tsconfig:
@@ -42,7 +42,7 @@
  *    - `// @ts-expect-error` only silences the type checker: the line still
  *      runs, so wrap code that would also throw in a function you never call.
  *    - Examples on types are type-checked like any other, so they must import
- *      the type too (`import type { Nat } from 'lamina'`) and are best written
+ *      the type too (`import type { Nat } from 'lamina-nn'`) and are best written
  *      as checks, e.g. `const t: Nat.Add<999, 1> = 1000`.
  *    - An `@example` in a file's `@module` comment is named `<file>:<module>`.
  *

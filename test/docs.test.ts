@@ -43,9 +43,9 @@ import {
   tanh,
   tensor,
   vjp
-} from 'lamina'
-import type { Tensor } from 'lamina'
-import { dot, ridders, tensorOf, toVector } from 'lamina/laws'
+} from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import { dot, ridders, tensorOf, toVector } from 'lamina-nn/laws'
 import { countingVjps } from './support/rules.js'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))

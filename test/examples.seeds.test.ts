@@ -15,7 +15,7 @@ import * as Lr from '../examples/logistic-regression/lib.js'
 import * as Ua from '../examples/universal-approximation/lib.js'
 import * as Ac from '../examples/affine-collapse/lib.js'
 import { escapeXml, figure, line } from '../examples/plot/svg.js'
-import { tensor } from 'lamina'
+import { tensor } from 'lamina-nn'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const outRoot = mkdtempSync(join(tmpdir(), 'lamina-seed-examples-'))

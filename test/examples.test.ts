@@ -61,7 +61,7 @@ describe('examples/mnist (the main job)', () => {
 
   it('saves the model as safetensors with every parameter and its spec', async () => {
     const { readFileSync } = await import('node:fs')
-    const { Safetensors } = await import('lamina')
+    const { Safetensors } = await import('lamina-nn')
     const saved = Safetensors.read(readFileSync(`${root}test/.doc-examples/mnist-model.safetensors`))
     expect(Object.entries(saved.tensors).map(([name, t]) => [name, t.shape]).sort()).toEqual([
       ['layers.0.b', [128]],
@@ -77,7 +77,7 @@ describe('examples/mnist (the main job)', () => {
 
   it('--dtype f64 trains in float64 (data, parameters and the saved tensors)', async () => {
     const { readFileSync } = await import('node:fs')
-    const { Safetensors } = await import('lamina')
+    const { Safetensors } = await import('lamina-nn')
     const f64 = execFileSync(
       process.execPath,
       ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--dtype', 'f64', '--epochs', '1', '--out', 'test/.doc-examples/mnist-model-f64.safetensors'],

@@ -2,8 +2,8 @@
 // as fast-check properties over lamina's own operations, in float64.
 import { describe, expect } from 'vitest'
 import { fc, test as fcTest } from '@fast-check/vitest'
-import { Tensor, add, grad, log, mul, neg, sigmoid, softmax, softplus, sub, tanh, tensor, sum } from 'lamina'
-import { tensors, values } from 'lamina/laws'
+import { Tensor, add, grad, log, mul, neg, sigmoid, softmax, softplus, sub, tanh, tensor, sum } from 'lamina-nn'
+import { tensors, values } from 'lamina-nn/laws'
 
 const close = (a: Tensor, b: Tensor, tol: number) => {
   const x = a.data

@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { LaminaError } from 'lamina'
+import { LaminaError } from 'lamina-nn'
 import { WriteError, isTempFile, writeFileAtomic, writeFileAtomicSync } from '../src/io/atomic.js'
 import { checkFile, sha256, versionBytes } from './fixtures-gen/atomic-payload.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { fc, test as fcTest } from '@fast-check/vitest'
 import * as E from 'fp-ts/lib/Either.js'
-import { Checkpoint, Layer, Random, Safetensors, Spec, Tree, tensor, LaminaError } from 'lamina'
+import { Checkpoint, Layer, Random, Safetensors, Spec, Tree, tensor, LaminaError } from 'lamina-nn'
 
 const spec = {
   input: [6],

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { fc, test as fcTest } from '@fast-check/vitest'
 import * as W from 'fp-ts/lib/Writer.js'
-import { Prim, Tape, Tensor, mul, relu, sin, sub, tanh, tensor, exp } from 'lamina'
+import { Prim, Tape, Tensor, mul, relu, sin, sub, tanh, tensor, exp } from 'lamina-nn'
 import {
   LawFailure,
   checkForwardReverseAgree,
@@ -18,7 +18,7 @@ import {
   tensorOf,
   gradientMatchesFiniteDifferences,
   innerProductIdentity
-} from 'lamina/laws'
+} from 'lamina-nn/laws'
 
 const table = Prim.rules as unknown as Record<string, Prim.Rule<Prim.Prim>>
 const original = table['tanh']!

@@ -2,9 +2,9 @@
 // from `primitiveCases`, a mapped type over `Prim`, so a new primitive without cases does
 // not compile, and the first test below fails if the table and the cases ever disagree.
 import { describe, expect, it, afterAll } from 'vitest'
-import { Prim } from 'lamina'
-import { checkPrimitive, primitiveCases } from 'lamina/laws'
-import type { LawReport } from 'lamina/laws'
+import { Prim } from 'lamina-nn'
+import { checkPrimitive, primitiveCases } from 'lamina-nn/laws'
+import type { LawReport } from 'lamina-nn/laws'
 
 // 1,000 cases per primitive for the first-order laws in CI; LAMINA_LAW_RUNS raises or lowers it.
 const runs = Number(process.env['LAMINA_LAW_RUNS'] ?? 1000)

@@ -1,13 +1,13 @@
 /**
  * The convolutional layers (src/nn/conv.ts) against references written here as plain nested
  * loops over flat arrays (no lamina code on the reference side), their derivatives through
- * the gradient laws of `lamina/laws`, seed 004's LeNet end to end, and their errors.
+ * the gradient laws of `lamina-nn/laws`, seed 004's LeNet end to end, and their errors.
  */
 import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, Conv, Layer, Layers, Random, ShapeError, Tree, fromBuffer, grad, mul, sum, tensor, valueAndGrad, zeros } from 'lamina'
-import type { Tensor } from 'lamina'
-import { checkGradient, checkJvp, checkSecondOrder, checkVjp, tensorOf } from 'lamina/laws'
+import { ArgumentError, Conv, Layer, Layers, Random, ShapeError, Tree, fromBuffer, grad, mul, sum, tensor, valueAndGrad, zeros } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import { checkGradient, checkJvp, checkSecondOrder, checkVjp, tensorOf } from 'lamina-nn/laws'
 import { lenet } from './support/models.js'
 
 // ---------------------------------------------------------------- references

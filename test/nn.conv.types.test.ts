@@ -8,8 +8,8 @@
  * `sequential`) agree word for word with the type-level `ShapeMismatch` messages.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { Conv, Layer, Layers, ShapeError } from 'lamina'
-import type { ShapeMismatch, ShapeT } from 'lamina'
+import { Conv, Layer, Layers, ShapeError } from 'lamina-nn'
+import type { ShapeMismatch, ShapeT } from 'lamina-nn'
 import { lenet } from './support/models.js'
 
 /** The per-example output shape a layer promises. */

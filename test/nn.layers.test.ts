@@ -17,9 +17,9 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, Layer, Layers, Random, ShapeError, Tree, add, fromBuffer, mul, sum, tensor, transpose, reshape, zeros } from 'lamina'
-import type { Tensor } from 'lamina'
-import { checkGradient, tensorOf } from 'lamina/laws'
+import { ArgumentError, Layer, Layers, Random, ShapeError, Tree, add, fromBuffer, mul, sum, tensor, transpose, reshape, zeros } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import { checkGradient, tensorOf } from 'lamina-nn/laws'
 import * as Norm from '../src/nn/norm.js'
 import * as Combinators from '../src/nn/combinators.js'
 import type { AnyLayer, Context, Same, Stateless } from '../src/nn/layer.js'
@@ -705,7 +705,7 @@ const compileErrors = (code: string): Map<number, string> => {
 describe('a mis-composed model: the run-time ShapeError says what the type checker says', () => {
   it('for sequential, residual and parallel', () => {
     const header = [
-      "import { Layer, Layers } from 'lamina'",
+      "import { Layer, Layers } from 'lamina-nn'",
       "import * as Norm from '../src/nn/norm.js'",
       "import * as Combinators from '../src/nn/combinators.js'"
     ]

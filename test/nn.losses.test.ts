@@ -3,7 +3,7 @@
  *
  * Reference values are computed here from the seeds' formulas with plain numbers, never by
  * calling the code under test; gradients are checked against finite differences with the
- * `lamina/laws` harness in float64; the identities of seeds 001 and 003 are properties.
+ * `lamina-nn/laws` harness in float64; the identities of seeds 001 and 003 are properties.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'

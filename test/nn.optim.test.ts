@@ -8,8 +8,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, DTypeError, ShapeError, add, fromBuffer, grad, mul, square, sub, sum, tensor } from 'lamina'
-import type { Tensor } from 'lamina'
+import { ArgumentError, DTypeError, ShapeError, add, fromBuffer, grad, mul, square, sub, sum, tensor } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 import * as Optim from '../src/nn/optim.js'
 import * as Schedule from '../src/nn/schedule.js'
 

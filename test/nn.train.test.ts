@@ -14,9 +14,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, Layer, Layers, Loss, Optim, Random, ShapeError, Train, Tree, grad, mean, mul, sub, tensor } from 'lamina'
-import type { Tensor } from 'lamina'
-import { tensorOf } from 'lamina/laws'
+import { ArgumentError, Layer, Layers, Loss, Optim, Random, ShapeError, Train, Tree, grad, mean, mul, sub, tensor } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import { tensorOf } from 'lamina-nn/laws'
 import * as Norm from '../src/nn/norm.js'
 
 // ================================================================ helpers

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Numerics, add, div, exp, grad, log, mul, sqrt, sum, tensor } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Numerics, add, div, exp, grad, log, mul, sqrt, sum, tensor } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 
 const caught = (f: () => unknown): Numerics.NumericsError => {
   try {
@@ -49,7 +49,7 @@ describe('checkNumerics', () => {
 
   it('can be switched on for a process with LAMINA_CHECK_NUMERICS=1', () => {
     const root = fileURLToPath(new URL('..', import.meta.url))
-    const code = "import { Numerics, log, tensor } from 'lamina'; try { log(tensor([0])); console.log('no error') } catch (e) { console.log(e instanceof Numerics.NumericsError ? e.message : 'other') }"
+    const code = "import { Numerics, log, tensor } from 'lamina-nn'; try { log(tensor([0])); console.log('no error') } catch (e) { console.log(e instanceof Numerics.NumericsError ? e.message : 'other') }"
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--conditions=lamina-src', '--input-type=module', '-e', code], {
       cwd: root,
       encoding: 'utf8',

@@ -50,8 +50,8 @@ import {
   tensor,
   transpose,
   where
-} from 'lamina'
-import type { Backend, DType, Nested, Tensor } from 'lamina'
+} from 'lamina-nn'
+import type { Backend, DType, Nested, Tensor } from 'lamina-nn'
 
 // ================================================================ reference side (no lamina)
 

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, Random, ShapeError } from 'lamina'
-import type { Tensor } from 'lamina'
+import { ArgumentError, Random, ShapeError } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 
 const N = 100_000
 const Z = 5 // standard errors allowed

@@ -34,8 +34,8 @@ import {
   tensor,
   transpose,
   zeros
-} from 'lamina'
-import type { ShapeMismatch, ShapeT } from 'lamina'
+} from 'lamina-nn'
+import type { ShapeMismatch, ShapeT } from 'lamina-nn'
 
 /** The text carried by a named shape error type (`never` when `T` is not one). */
 type MessageOf<T> = T extends ShapeMismatch<infer M> ? M : never

@@ -3,7 +3,7 @@
 // exactly on the kink.
 import { describe } from 'vitest'
 import { fc, test as fcTest } from '@fast-check/vitest'
-import { Tensor, abs, fromBuffer, grad, jvp, max, maximum, minimum, relu, sum, mul, ones } from 'lamina'
+import { Tensor, abs, fromBuffer, grad, jvp, max, maximum, minimum, relu, sum, mul, ones } from 'lamina-nn'
 
 /** Vectors whose elements are often exactly 0. */
 const kinked = fc

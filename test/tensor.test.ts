@@ -55,8 +55,8 @@ import {
   transpose,
   where,
   zeros
-} from 'lamina'
-import type { Nested } from 'lamina'
+} from 'lamina-nn'
+import type { Nested } from 'lamina-nn'
 
 // ---------------------------------------------------------------- reference helpers
 

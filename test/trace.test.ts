@@ -14,7 +14,7 @@ import type { Formula, Scalar } from '../src/ad/trace.js'
 import {
   ArgumentError, DifferentiationError, Tensor, add, cos, div, exp, grad, jvp, log, matmul, mul, neg, pow, relu, reshape, sigmoid, sin,
   slice, softplus, sqrt, sub, sum, tanh, tensor, zeros, ones
-} from 'lamina'
+} from 'lamina-nn'
 
 type Seed = { readonly x1: Scalar; readonly x2: Scalar }
 

@@ -4,8 +4,8 @@
 //   A⁽ˡ⁾ = α w⁽ˡ⁾ A⁽ˡ⁻¹⁾,   B⁽ˡ⁾ = α w⁽ˡ⁾ B⁽ˡ⁻¹⁾ + α b⁽ˡ⁾ + β𝟙.
 // The seed writes w⁽ˡ⁾ as [out, in] acting on columns; lamina's dense layer stores w as
 // [in, out] acting on rows (y = x·w + b), so the seed's w⁽ˡ⁾ is the transpose of lamina's.
-import { Init, Layer, Layers, Random, abs, add, eye, full, matmul, max, mul, reshape, sub, transpose, zeros } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Init, Layer, Layers, Random, abs, add, eye, full, matmul, max, mul, reshape, sub, transpose, zeros } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 
 /** The linear activation σ(x) = αx + β, as a parameterless lamina layer. */
 export const linearActivation = (alpha: number, beta: number): Layer.Layer<readonly number[], Layer.Same, Layer.Stateless> => ({

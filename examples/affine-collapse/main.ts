@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url'
 import { dots, figure, line, outDirFromArgs, palette, writeSvg } from '../plot/svg.js'
 import type { Mark, Point } from '../plot/svg.js'
-import { Random, tensor } from 'lamina'
+import { Random, tensor } from 'lamina-nn'
 import { affine, collapse, compare, initParams, inputs, midpointDefect, network, widths } from './lib.js'
 import type { Activation } from './lib.js'
 

@@ -2,9 +2,9 @@
 // once against the Floating typeclass and differentiated every way lamina knows:
 // forward mode with dual numbers, forward mode on tensors (jvp), reverse mode on the
 // Writer tape (grad), and the second derivatives by nesting.
-import { Dual, Floating, floatingTensor, grad, hessian, jvp, tensor, valueAndGrad, slice, reshape } from 'lamina'
-import type { Tensor } from 'lamina'
-import type { Scalar } from 'lamina'
+import { Dual, Floating, floatingTensor, grad, hessian, jvp, tensor, valueAndGrad, slice, reshape } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import type { Scalar } from 'lamina-nn'
 
 /** The expression, written once for any number system. */
 const y =

@@ -3,8 +3,8 @@
 // have the closed form x_k = (1 − 3η)^k x₀, y_k = (1 − 2η)^k y₀, and the learning rate alone
 // decides between convergence (|1 − 3η| < 1 and |1 − 2η| < 1, i.e. η < 2/3), endless
 // oscillation (η = 2/3: x flips sign with |x| fixed) and divergence (η > 2/3).
-import { add, grad, mul, square, sum, tensor } from 'lamina'
-import type { Tensor } from 'lamina'
+import { add, grad, mul, square, sum, tensor } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 
 /** f(x, y) = 1.5x² + y² + 2 with θ = [x, y], written with lamina ops. */
 export const f = (theta: Tensor<[2], 'f64'>): Tensor => add(sum(mul(tensor([1.5, 1]), square(theta))), 2)

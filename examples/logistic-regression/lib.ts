@@ -1,8 +1,8 @@
 // Seed 001's logistic regression, P(Y = 1 | x) = σ(w·x + b), trained by gradient descent
 // on two Gaussian classes drawn with lamina's Random, as pure functions. The gradient from
 // lamina's reverse mode is compared with the closed form the seed derives.
-import { Loss, Optim, Random, add, grad, matmul, tensor, fromBuffer } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Loss, Optim, Random, add, grad, matmul, tensor, fromBuffer } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 
 /** A two-class data set: features [n, 2], labels t ∈ {0, 1}. */
 export interface Data {

@@ -4,8 +4,8 @@
 // f32 with `{ dtype: 'f32' }`.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { Random, fromBuffer } from 'lamina'
-import type { DType, Train } from 'lamina'
+import { Random, fromBuffer } from 'lamina-nn'
+import type { DType, Train } from 'lamina-nn'
 
 const PIXELS = 28 * 28
 

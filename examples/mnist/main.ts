@@ -11,9 +11,9 @@ import { parseArgs } from 'node:util'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { Layer, Layers, Loss, Optim, Random, Safetensors, Schedule, Train } from 'lamina'
-import type { DType } from 'lamina'
-import { Atomic } from 'lamina/node'
+import { Layer, Layers, Loss, Optim, Random, Safetensors, Schedule, Train } from 'lamina-nn'
+import type { DType } from 'lamina-nn'
+import { Atomic } from 'lamina-nn/node'
 import { loadMnist, shiftImages } from './data.js'
 
 const { values: args } = parseArgs({

@@ -1,5 +1,5 @@
 // The playground page: `npm run playground` serves it, `npx vite build --config examples/playground/vite.config.ts`
-// writes static files to examples/playground/dist. 'lamina' resolves through package.json "exports"
+// writes static files to examples/playground/dist. 'lamina-nn' resolves through package.json "exports"
 // with the lamina-src condition, so the page builds from the TypeScript sources without a dist build.
 import { fileURLToPath } from 'node:url'
 import { defaultClientConditions, defineConfig } from 'vite'

@@ -2,8 +2,8 @@
 // x ↦ ω·relu(w x + b) + c, built with lamina's layers and hand-set parameters. Four ReLUs make
 // a pulse; n ReLUs make the piecewise-linear interpolant of sin at n + 1 knots, whose error
 // falls as O(1/n²).
-import { Layer, Layers, abs, fromBuffer, max, sin, sub, tensor } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Layer, Layers, abs, fromBuffer, max, sin, sub, tensor } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 
 /** A one-hidden-layer ReLU network on scalars: y = Σ_k ω_k relu(w_k x + b_k) + c. */
 export interface ReluSum {

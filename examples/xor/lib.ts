@@ -1,7 +1,7 @@
 // Seed 003's XOR example as pure functions: the exact ReLU solution, the linear model and
 // its normal equations, and a small ReLU network trained with lamina's Train.fit.
-import { Layer, Layers, Loss, Optim, Random, Train, add, matmul, relu, tensor, transpose, valueAndGrad, concat, ones, sub, mul } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Layer, Layers, Loss, Optim, Random, Train, add, matmul, relu, tensor, transpose, valueAndGrad, concat, ones, sub, mul } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 
 /** The four inputs of XOR, one per row, and their targets f*(x) = x₁ XOR x₂. */
 export const X = tensor([

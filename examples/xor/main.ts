@@ -4,8 +4,8 @@
 //
 //   npx tsx --conditions=lamina-src examples/xor/main.ts [--out DIR]
 import { fileURLToPath } from 'node:url'
-import { tensor } from 'lamina'
-import type { Tensor } from 'lamina'
+import { tensor } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 import { dots, figure, outDirFromArgs, palette, text, writeSvg } from '../plot/svg.js'
 import type { Mark, Panel, Point } from '../plot/svg.js'
 import { X, exactSolution, fitLinear, forward, hidden, normalEquations, solvesXor, successfulSeeds, targets, trainXor } from './lib.js'

@@ -31,7 +31,7 @@ const checkInputs = (leaves: readonly Tensor[], op: string): void => {
  *
  * @example
  * ```ts
- * import { tensor, vjp, mul } from 'lamina'
+ * import { tensor, vjp, mul } from 'lamina-nn'
  * import assert from 'node:assert'
  * const [y, pullback] = vjp((a, b) => mul(a, b), tensor([2, 3]), tensor([5, 7]))
  * assert.deepStrictEqual(y.toArray(), [10, 21])
@@ -96,7 +96,7 @@ const checkScalar = (y: unknown, op: string): Tensor => {
  *
  * @example
  * ```ts
- * import { tensor, valueAndGrad, sum, mul } from 'lamina'
+ * import { tensor, valueAndGrad, sum, mul } from 'lamina-nn'
  * import assert from 'node:assert'
  * const [v, g] = valueAndGrad((x: ReturnType<typeof tensor<number[]>>) => sum(mul(x, x)))(tensor([1, 2]))
  * assert.strictEqual(v.item(), 5)
@@ -119,7 +119,7 @@ export const valueAndGrad =
  *
  * @example
  * ```ts
- * import { tensor, grad, tanh } from 'lamina'
+ * import { tensor, grad, tanh } from 'lamina-nn'
  * import assert from 'node:assert'
  * type Scalar = ReturnType<typeof tensor<number>>
  * const d2 = grad(grad((x: Scalar) => tanh(x)))(tensor(0.5))
@@ -163,7 +163,7 @@ const checkOutput = (y: unknown, op: string): Tensor => {
  *
  * @example
  * ```ts
- * import { tensor, jacfwd, mul } from 'lamina'
+ * import { tensor, jacfwd, mul } from 'lamina-nn'
  * import assert from 'node:assert'
  * const J = jacfwd((x: ReturnType<typeof tensor<number[]>>) => mul(x, x))(tensor([1, 2]))
  * assert.deepStrictEqual(J.toArray(), [[2, 0], [0, 4]])
@@ -189,7 +189,7 @@ export const jacfwd =
  *
  * @example
  * ```ts
- * import { tensor, jacrev, mul, sum } from 'lamina'
+ * import { tensor, jacrev, mul, sum } from 'lamina-nn'
  * import assert from 'node:assert'
  * const J = jacrev((x: ReturnType<typeof tensor<number[]>>) => mul(x, sum(x)))(tensor([1, 2]))
  * assert.deepStrictEqual(J.toArray(), [[4, 1], [2, 5]])
@@ -211,7 +211,7 @@ export const jacrev =
  *
  * @example
  * ```ts
- * import { tensor, hessian, sum, mul, slice } from 'lamina'
+ * import { tensor, hessian, sum, mul, slice } from 'lamina-nn'
  * import assert from 'node:assert'
  * // f(x) = x₀²·x₁  gives  H = [[2x₁, 2x₀], [2x₀, 0]]
  * const f = (x: ReturnType<typeof tensor<number[]>>) => {
@@ -233,7 +233,7 @@ export const hessian =
  *
  * @example
  * ```ts
- * import { tensor, hvp, sum, mul } from 'lamina'
+ * import { tensor, hvp, sum, mul } from 'lamina-nn'
  * import assert from 'node:assert'
  * const Hv = hvp((x: ReturnType<typeof tensor<number[]>>) => sum(mul(mul(x, x), x)))(tensor([1, 2]), tensor([1, 0]))
  * assert.deepStrictEqual(Hv.toArray(), [6, 0])

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * // seed 004: y = ln(x1) + x1·x2 − sin(x2), written once for any Floating instance
@@ -35,7 +35,7 @@ import { type Floating, FloatingNumber } from '../floating.js'
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const z: Dual.Zero = Dual.zero
@@ -52,7 +52,7 @@ export interface Zero {
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const c: Dual.Const<number> = { _tag: 'Const', primal: 3 }
@@ -69,7 +69,7 @@ export interface Const<A> {
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const x: Dual.Perturbed<number> = { _tag: 'Perturbed', primal: 3, tangent: 1 }
@@ -87,7 +87,7 @@ export interface Perturbed<A> {
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const xs: ReadonlyArray<Dual.Dual<number>> = [Dual.zero, Dual.constant(2), Dual.variable(2)]
@@ -101,7 +101,7 @@ export type Dual<A> = Zero | Const<A> | Perturbed<A>
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * assert.strictEqual(Dual.zero._tag, 'Zero')
@@ -114,7 +114,7 @@ export const zero: Zero = Object.freeze({ _tag: 'Zero' })
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * assert.strictEqual(Dual.tangent(Floating.FloatingNumber)(Dual.constant(7)), 0)
@@ -128,7 +128,7 @@ export const constant = <A>(x: A): Dual<A> => ({ _tag: 'Const', primal: x })
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const D = Dual.FloatingDual
@@ -148,7 +148,7 @@ export function variable<A>(x: A, dx: A = 1 as A): Dual<A> {
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * assert.strictEqual(Dual.isPerturbed(Dual.variable(1)), true)
@@ -162,7 +162,7 @@ export const isPerturbed = <A>(d: Dual<A>): d is Perturbed<A> => d._tag === 'Per
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const primal = Dual.primal(Floating.FloatingNumber)
@@ -180,7 +180,7 @@ export const primal =
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const tangent = Dual.tangent(Floating.FloatingNumber)
@@ -202,7 +202,7 @@ const perturbed = <A>(x: A, dx: A): Dual<A> => ({ _tag: 'Perturbed', primal: x, 
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const D = Dual.getFloating(Floating.FloatingNumber)
@@ -294,7 +294,7 @@ export const getFloating = <A>(F: Floating<A>): Floating<Dual<A>> => {
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const D = Dual.FloatingDual
@@ -309,7 +309,7 @@ export const FloatingDual: Floating<Dual<number>> = getFloating(FloatingNumber)
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const D = Dual.FloatingDual
@@ -330,7 +330,7 @@ export const derivativeWith =
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const D = Dual.FloatingDual
@@ -348,7 +348,7 @@ export const derivative: (f: (x: Dual<number>) => Dual<number>) => (x: number) =
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const D = Dual.getFloating(Floating.FloatingNumber)
@@ -375,7 +375,7 @@ export const partialWith =
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const D = Dual.FloatingDual
@@ -393,7 +393,7 @@ export const partial: (
  *
  * @example
  * ```ts
- * import { Dual, Floating } from 'lamina'
+ * import { Dual, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const F = Floating.FloatingNumber
@@ -412,7 +412,7 @@ export const gradientWith =
  *
  * @example
  * ```ts
- * import { Dual } from 'lamina'
+ * import { Dual } from 'lamina-nn'
  * import assert from 'node:assert'
  *
  * const D = Dual.FloatingDual

@@ -64,7 +64,7 @@ const checkTangent = (p: Tensor, t: Tensor, i: number): void => {
  *
  * @example
  * ```ts
- * import { tensor, jvp, mul, sin } from 'lamina'
+ * import { tensor, jvp, mul, sin } from 'lamina-nn'
  * import assert from 'node:assert'
  * const [y, dy] = jvp((x) => mul(x, sin(x)), [tensor(2)], [tensor(1)])
  * assert.ok(Math.abs(y.item() - 2 * Math.sin(2)) < 1e-15)

@@ -18,8 +18,8 @@ export type Scalar<D extends DType = 'f64'> = Tensor<[], D>
  *
  * @example
  * ```ts
- * import { tensor, grad, Floating, floatingTensor } from 'lamina'
- * import type { Scalar } from 'lamina'
+ * import { tensor, grad, Floating, floatingTensor } from 'lamina-nn'
+ * import type { Scalar } from 'lamina-nn'
  * import assert from 'node:assert'
  * // written once, against any Floating instance
  * const f = <A>(F: Floating.Floating<A>) => (x: A): A => F.mul(x, F.sin(x))

@@ -41,7 +41,7 @@ export type Tape =
  *
  * @example
  * ```ts
- * import { Tape } from 'lamina'
+ * import { Tape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Tape.nodes(Tape.empty).length, 0)
  * ```
@@ -53,7 +53,7 @@ export const empty: Tape = { tag: 'empty' }
  *
  * @example
  * ```ts
- * import { Tape, tensor } from 'lamina'
+ * import { Tape, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const node = { id: 1, prim: 'neg' as const, inputs: [0], context: { args: [tensor(1)], out: tensor(-1), params: {} } }
  * assert.deepStrictEqual(Tape.nodes(Tape.of(node)).map((n) => n.id), [1])
@@ -66,7 +66,7 @@ export const of = (node: Node): Tape => ({ tag: 'node', node })
  *
  * @example
  * ```ts
- * import { Tape, tensor } from 'lamina'
+ * import { Tape, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const n = (id: number) => Tape.of({ id, prim: 'neg' as const, inputs: [0], context: { args: [tensor(1)], out: tensor(-1), params: {} } })
  * const t = Tape.Monoid.concat(n(1), n(2))
@@ -84,7 +84,7 @@ export const Monoid: MonoidOf<Tape> = {
  *
  * @example
  * ```ts
- * import { Tape, tensor } from 'lamina'
+ * import { Tape, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const a = Tape.of({ id: 1, prim: 'neg' as const, inputs: [0], context: { args: [tensor(1)], out: tensor(-1), params: {} } })
  * assert.strictEqual(Tape.nodes(Tape.Monoid.concat(a, a)).length, 1)
@@ -119,7 +119,7 @@ export type Recorded<A> = W.Writer<Tape, A>
  *
  * @example
  * ```ts
- * import { Tape } from 'lamina'
+ * import { Tape } from 'lamina-nn'
  * import assert from 'node:assert'
  * const w = Tape.WriterMonad.of(3)
  * assert.deepStrictEqual(w(), [3, Tape.empty])
@@ -142,7 +142,7 @@ let nextId = 0
  *
  * @example
  * ```ts
- * import { tensor, mul, sin, Tape } from 'lamina'
+ * import { tensor, mul, sin, Tape } from 'lamina-nn'
  * import assert from 'node:assert'
  * // what grad does by hand: record y = x·sin(x) on a tape, then sweep it backwards
  * const trace = new Tape.ReverseTrace(1)
@@ -207,7 +207,7 @@ export class ReverseTrace implements Trace {
  *
  * @example
  * ```ts
- * import { tensor, Tape } from 'lamina'
+ * import { tensor, Tape } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Tape.backward(Tape.empty, new Map([[1, tensor(1)]])).get(1)!.item(), 1)
  * ```

@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import { Trace, add, log, mul, sin, sub } from 'lamina'
+ * import { Trace, add, log, mul, sin, sub } from 'lamina-nn'
  * import assert from 'node:assert'
  * // seed 004, its steps in the order of its table
  * const t = Trace.trace(({ x1, x2 }) => {
@@ -364,7 +364,7 @@ const contributionOf = (prim: Prim, ops: readonly Formula[], i: number, params: 
  *
  * @example
  * ```ts
- * import { Trace, tensor, add, log, mul, sin, sub } from 'lamina'
+ * import { Trace, tensor, add, log, mul, sin, sub } from 'lamina-nn'
  * import assert from 'node:assert'
  * // seed 004: y = ln(x1) + x1·x2 − sin(x2) at (2, 5), with the tangent along x1.
  * // Rows come in evaluation order: name the steps to get the seed's numbering.
@@ -679,7 +679,7 @@ const printText = (f: Formula): string => print(f, textStyle).s
  *
  * @example
  * ```ts
- * import { Trace, log } from 'lamina'
+ * import { Trace, log } from 'lamina-nn'
  * import assert from 'node:assert'
  * const [step] = Trace.trace(({ x }) => log(x), { x: 2 }).adjoints
  * assert.strictEqual(Trace.showFormula(step!.partialFormula), '1/v₀')
@@ -999,7 +999,7 @@ const box = (columns: readonly Header[], groups: readonly (readonly string[])[][
  *
  * @example
  * ```ts
- * import { Trace, add, log, mul, sin, sub } from 'lamina'
+ * import { Trace, add, log, mul, sin, sub } from 'lamina-nn'
  * import assert from 'node:assert'
  * const t = Trace.trace(({ x1, x2 }) => sub(add(log(x1), mul(x1, x2)), sin(x2)), { x1: 2, x2: 5 })
  * const text = Trace.renderText(t)
@@ -1027,7 +1027,7 @@ const markdownEscape = (s: string): string => s.replace(/[\\|*_`[\]]/g, (c) => `
  *
  * @example
  * ```ts
- * import { Trace, mul, sin } from 'lamina'
+ * import { Trace, mul, sin } from 'lamina-nn'
  * import assert from 'node:assert'
  * const md = Trace.renderMarkdown(Trace.trace(({ x }) => mul(x, sin(x)), { x: 2 }))
  * assert.ok(md.includes('| vᵢ | expression | with values | value |'))
@@ -1054,7 +1054,7 @@ export const renderMarkdown = (trace: Trace, options?: RenderOptions): string =>
  *
  * @example
  * ```ts
- * import { Trace, add, log, mul, sin, sub } from 'lamina'
+ * import { Trace, add, log, mul, sin, sub } from 'lamina-nn'
  * import assert from 'node:assert'
  * const tex = Trace.renderLatex(Trace.trace(({ x1, x2 }) => sub(add(log(x1), mul(x1, x2)), sin(x2)), { x1: 2, x2: 5 }))
  * assert.ok(tex.startsWith('\\begin{tabular}'))
@@ -1088,7 +1088,7 @@ export const renderLatex = (trace: Trace, options?: RenderOptions): string => {
  *
  * @example
  * ```ts
- * import { Trace, tanh } from 'lamina'
+ * import { Trace, tanh } from 'lamina-nn'
  * import assert from 'node:assert'
  * const t = Trace.trace(({ x }) => tanh(x), { x: 0.5 })
  * assert.strictEqual(Trace.render(t, 'text'), Trace.renderText(t))

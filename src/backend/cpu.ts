@@ -278,7 +278,7 @@ const select = (mask: Buffer, a: Buffer, b: Buffer, dtype: DType): Buffer => {
  *
  * @example
  * ```ts
- * import { cpu } from 'lamina'
+ * import { cpu } from 'lamina-nn'
  * import assert from 'node:assert'
  * const c = cpu.matmul(new Float64Array([1, 2, 3, 4]), [2, 2], new Float64Array([1, 0, 0, 1]), [2, 2], false, false, 'f64')
  * assert.deepStrictEqual([...c], [1, 2, 3, 4])

@@ -1,6 +1,6 @@
 /**
  * Which backend the eager interpreter runs primitives on. The cpu reference is the default;
- * a synchronous GPU.js backend (see `lamina/gpu`) can take its place for a computation.
+ * a synchronous GPU.js backend (see `lamina-nn/gpu`) can take its place for a computation.
  * Derivative rules and laws do not change: only where the forward kernels run.
  *
  * @module
@@ -15,7 +15,7 @@ let active: Backend = cpu
  *
  * @example
  * ```ts
- * import { Backends, cpu } from 'lamina'
+ * import { Backends, cpu } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Backends.current(), cpu)
  * ```
@@ -28,8 +28,8 @@ export const current = (): Backend => active
  *
  * @example
  * ```ts
- * import { Backends, cpu, tensor, add } from 'lamina'
- * import type { Backend } from 'lamina'
+ * import { Backends, cpu, tensor, add } from 'lamina-nn'
+ * import type { Backend } from 'lamina-nn'
  * import assert from 'node:assert'
  * let calls = 0
  * const counting: Backend = { ...cpu, name: 'counting', binary: (...args) => { calls++; return cpu.binary(...args) } }
@@ -55,7 +55,7 @@ export const withBackend = <A>(backend: Backend, thunk: () => A): A => {
  *
  * @example
  * ```ts
- * import { Backends, cpu } from 'lamina'
+ * import { Backends, cpu } from 'lamina-nn'
  * import assert from 'node:assert'
  * const previous = Backends.use(cpu)
  * assert.strictEqual(previous, cpu)

@@ -1,5 +1,5 @@
 /**
- * An optional GPU.js backend, exported from `lamina/gpu` (gpu.js is loaded only when
+ * An optional GPU.js backend, exported from `lamina-nn/gpu` (gpu.js is loaded only when
  * {@link createGpuBackend} or {@link createGpuKernelsAsync} is called).
  *
  * What runs as a GPU.js kernel (float32, whatever the dtype):
@@ -53,7 +53,7 @@ export type GpuMode = 'webasm' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 
  *
  * @example
  * ```ts
- * import { createGpuBackend, GpuError } from 'lamina/gpu'
+ * import { createGpuBackend, GpuError } from 'lamina-nn/gpu'
  * import assert from 'node:assert'
  * // webgpu kernels return Promises, which the synchronous Backend cannot use
  * await assert.rejects(createGpuBackend({ mode: 'webgpu', onUnavailable: 'throw' }), GpuError)
@@ -114,7 +114,7 @@ export interface GpuBackend {
 export interface GpuAsyncOptions {
   /**
    * The GPU.js mode (default `'webasm'`, the one whose kernels run on worker threads under the
-   * async contract). `'webgpu'` needs a `navigator.gpu` (in Node: `installWebGpu` from `lamina/node`).
+   * async contract). `'webgpu'` needs a `navigator.gpu` (in Node: `installWebGpu` from `lamina-nn/node`).
    */
   readonly mode?: 'webasm' | 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'gpu'
   /** As in {@link GpuBackendOptions.strict} (default `true`). */
@@ -854,8 +854,8 @@ const makeBackend = (engine: Engine): Backend => {
  *
  * @example
  * ```ts
- * import { createGpuBackend } from 'lamina/gpu'
- * import { Backends, matmul, tensor } from 'lamina'
+ * import { createGpuBackend } from 'lamina-nn/gpu'
+ * import { Backends, matmul, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const gpu = await createGpuBackend({ mode: 'webasm' })
  * // 'webasm' where WebAssembly runs; 'none' (the cpu backend, reason in fallbackReason) otherwise
@@ -868,8 +868,8 @@ const makeBackend = (engine: Engine): Backend => {
  *
  * @example
  * ```ts
- * import { createGpuBackend } from 'lamina/gpu'
- * import { cpu } from 'lamina'
+ * import { createGpuBackend } from 'lamina-nn/gpu'
+ * import { cpu } from 'lamina-nn'
  * import assert from 'node:assert'
  * // headlessgl runs where gl is built and a display exists (xvfb-run -a); elsewhere the
  * // cpu backend stands in and the reason says what is missing
@@ -951,7 +951,7 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
  *
  * @example
  * ```ts
- * import { createGpuKernelsAsync } from 'lamina/gpu'
+ * import { createGpuKernelsAsync } from 'lamina-nn/gpu'
  * import assert from 'node:assert'
  * const kernels = await createGpuKernelsAsync({ mode: 'webasm' })
  * const a = new Float32Array([1, 2, 3, 4, 5, 6]) // [2, 3]

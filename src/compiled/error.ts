@@ -33,8 +33,8 @@ export type CompileErrorReason =
  *
  * @example
  * ```ts
- * import { CompileError } from 'lamina/gpu'
- * import { LaminaError } from 'lamina'
+ * import { CompileError } from 'lamina-nn/gpu'
+ * import { LaminaError } from 'lamina-nn'
  * import assert from 'node:assert'
  * const e = new CompileError('unsupported-optimizer', "compile: the optimizer 'Optim.withClipping' has no description")
  * assert.ok(e instanceof LaminaError)

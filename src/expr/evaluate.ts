@@ -150,7 +150,7 @@ const build = <A>(F: Floating<A>, e: Expr): Compiled<A> => {
  *
  * @example
  * ```ts
- * import { Dual, Expr, Floating } from 'lamina'
+ * import { Dual, Expr, Floating } from 'lamina-nn'
  * import assert from 'node:assert'
  * const e = Expr.parse('x * exp(x)')
  * assert.strictEqual(Expr.interpret(Floating.FloatingNumber)(e)({ x: 1 }), Math.E)
@@ -221,8 +221,8 @@ const describeValue = (v: unknown): string =>
  *
  * @example
  * ```ts
- * import { Expr, tensor, valueAndGrad } from 'lamina'
- * import type { Tensor } from 'lamina'
+ * import { Expr, tensor, valueAndGrad } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const f = Expr.compile(Expr.parse('ln(x1) + x1*x2 - sin(x2)'))
  * const [y, [g1, g2]] = valueAndGrad(([x1, x2]: readonly [Tensor, Tensor]) => f({ x1, x2 }))([tensor(2), tensor(5)])
@@ -252,7 +252,7 @@ export const compile = (e: Expr): ((vars: Readonly<Record<string, Tensor | numbe
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import assert from 'node:assert'
  * const y = Expr.evaluateNumber(Expr.parse('ln(x1) + x1*x2 - sin(x2)'), { x1: 2, x2: 5 })
  * assert.strictEqual(y, Math.log(2) + 2 * 5 - Math.sin(5))

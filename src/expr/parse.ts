@@ -32,7 +32,7 @@ import { ArgumentError, LaminaError } from '../error.js'
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Expr.functionNames.includes('softplus'))
  * assert.strictEqual(Expr.functionNames.length, 9)
@@ -91,7 +91,7 @@ export interface CallNode {
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import assert from 'node:assert'
  * const e: Expr.Expr = Expr.parse('-x^2')
  * assert.deepStrictEqual(e, {
@@ -108,7 +108,7 @@ export type Expr = NumberNode | VariableNode | UnaryNode | BinaryNode | CallNode
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.doesNotThrow(() => Expr.parse('('.repeat(Expr.maxNesting - 1) + 'x' + ')'.repeat(Expr.maxNesting - 1)))
  * assert.throws(() => Expr.parse('('.repeat(Expr.maxNesting + 1) + 'x'), /nested too deeply/)
@@ -122,7 +122,7 @@ export const maxNesting = 200
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.throws(() => Expr.parse('x' + ' + x'.repeat(Expr.maxDepth)), /too deep/)
  * ```
@@ -140,7 +140,7 @@ export const maxDepth = 1000
  *
  * @example
  * ```ts
- * import { Expr, LaminaError } from 'lamina'
+ * import { Expr, LaminaError } from 'lamina-nn'
  * import assert from 'node:assert'
  * try {
  *   Expr.parse('ln(x1) + $')
@@ -313,7 +313,7 @@ const implicitHint = (t: Token, previous: Token | undefined): string =>
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import assert from 'node:assert'
  * const e = Expr.parse('ln(x1) + x1*x2 − sin(x2)')
  * assert.strictEqual(Expr.print(e), 'ln(x1) + x1 * x2 - sin(x2)')
@@ -454,7 +454,7 @@ export function parse(input: string): Expr {
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import * as E from 'fp-ts/lib/Either.js'
  * import assert from 'node:assert'
  * assert.ok(E.isRight(Expr.parseEither('x^2')))
@@ -503,7 +503,7 @@ const printAt = (e: Expr, min: Prec): string => {
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Expr.print(Expr.parse('((x1)) × (x2 + 1) ÷ log(3)')), 'x1 * (x2 + 1) / ln(3)')
  * assert.strictEqual(Expr.print(Expr.parse('(-x)^2 - (a - b) - -c^d^e')), '(-x)^2 - (a - b) - -c^d^e')
@@ -539,7 +539,7 @@ export function print(e: Expr): string {
  *
  * @example
  * ```ts
- * import { Expr } from 'lamina'
+ * import { Expr } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Expr.variables(Expr.parse('sin(b) * a + b^c')), ['b', 'a', 'c'])
  * ```

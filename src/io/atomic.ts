@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { Atomic } from 'lamina/node'
+ * import { Atomic } from 'lamina-nn/node'
  * import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
  * import { tmpdir } from 'node:os'
  * import { join } from 'node:path'
@@ -41,8 +41,8 @@ import { LaminaError } from '../error.js'
  *
  * @example
  * ```ts
- * import { Atomic } from 'lamina/node'
- * import { LaminaError } from 'lamina'
+ * import { Atomic } from 'lamina-nn/node'
+ * import { LaminaError } from 'lamina-nn'
  * import assert from 'node:assert'
  * await assert.rejects(Atomic.writeFileAtomic('/nonexistent-folder/x.bin', 'x'), (e: unknown) =>
  *   e instanceof Atomic.WriteError && e instanceof LaminaError && e.path === '/nonexistent-folder/x.bin')
@@ -127,7 +127,7 @@ const existingModeSync = (path: string): number | undefined => {
  *
  * @example
  * ```ts
- * import { Atomic } from 'lamina/node'
+ * import { Atomic } from 'lamina-nn/node'
  * import { mkdtempSync, readFileSync, mkdirSync, readdirSync } from 'node:fs'
  * import { tmpdir } from 'node:os'
  * import { join } from 'node:path'
@@ -184,7 +184,7 @@ const syncFolder = async (folder: string): Promise<void> => {
  *
  * @example
  * ```ts
- * import { Atomic } from 'lamina/node'
+ * import { Atomic } from 'lamina-nn/node'
  * import { mkdtempSync, readFileSync } from 'node:fs'
  * import { tmpdir } from 'node:os'
  * import { join } from 'node:path'
@@ -245,7 +245,7 @@ const syncFolderSync = (folder: string): void => {
  *
  * @example
  * ```ts
- * import { Atomic } from 'lamina/node'
+ * import { Atomic } from 'lamina-nn/node'
  * import assert from 'node:assert'
  * assert.ok(Atomic.isTempFile('.model.json.4242.0123456789ab.tmp', 'model.json'))
  * assert.ok(!Atomic.isTempFile('model.json', 'model.json'))

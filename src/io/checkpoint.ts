@@ -3,7 +3,7 @@
  * (`layers.0.w`, the names PyTorch and JAX users see), the layer state (batch-norm running
  * statistics) under `state.…`, and metadata `{ lamina: "1", spec: <the model spec as JSON>, … }`
  * plus whatever the caller records (strings, as the format requires). Bytes in, bytes out,
- * so it runs in a browser too; `lamina/node`'s `Atomic` writes the bytes safely.
+ * so it runs in a browser too; `lamina-nn/node`'s `Atomic` writes the bytes safely.
  *
  * @module
  */
@@ -20,7 +20,7 @@ import * as Spec from './spec.js'
  *
  * @example
  * ```ts
- * import { Checkpoint, Safetensors, Spec, Random } from 'lamina'
+ * import { Checkpoint, Safetensors, Spec, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const spec = { input: [1], layers: [{ kind: 'dense' as const, units: 1 }] }
  * const built = Spec.build(spec)
@@ -36,7 +36,7 @@ export const FORMAT_KEY = 'lamina'
  *
  * @example
  * ```ts
- * import { Checkpoint } from 'lamina'
+ * import { Checkpoint } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Checkpoint.FORMAT_VERSION, '1')
  * ```
@@ -49,7 +49,7 @@ const STATE_PREFIX = 'state.'
  *
  * @example
  * ```ts
- * import { Checkpoint, Safetensors, tensor } from 'lamina'
+ * import { Checkpoint, Safetensors, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const plain = Safetensors.encode({ w: tensor([1]) })
  * const result = Checkpoint.decode(plain)
@@ -75,7 +75,7 @@ export interface Checkpoint {
  *
  * @example
  * ```ts
- * import { Checkpoint, Spec, Random } from 'lamina'
+ * import { Checkpoint, Spec, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const spec = { input: [4], layers: [{ kind: 'dense' as const, units: 3 }] }
  * const built = Spec.build(spec)
@@ -106,7 +106,7 @@ const within =
  *
  * @example
  * ```ts
- * import { Checkpoint, Spec, Random } from 'lamina'
+ * import { Checkpoint, Spec, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const spec = { input: [2], layers: [{ kind: 'dense' as const, units: 2 }, { kind: 'relu' as const }] }
  * const built = Spec.build(spec)

@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import * as t from 'io-ts'
  * import assert from 'node:assert'
  * const Layer = Codec.struct('dense layer', { units: Codec.PositiveInt }, { rate: Codec.Probability })
@@ -49,7 +49,7 @@ export interface Failure {
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Codec.formatFailure({ path: 'layers[2].units', expected: 'positive integer', got: '-3' }),
  *   'layers[2].units: expected positive integer, got -3')
@@ -69,7 +69,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
  *
  * @example
  * ```ts
- * import { Codec, LaminaError } from 'lamina'
+ * import { Codec, LaminaError } from 'lamina-nn'
  * import assert from 'node:assert'
  * const e = new Codec.DecodeError('config', [{ path: 'epochs', expected: 'positive integer', got: '0' }])
  * assert.ok(e instanceof LaminaError)
@@ -110,7 +110,7 @@ const MAX_SHOWN = 60
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Codec.showValue('784'), '"784"')
  * assert.strictEqual(Codec.showValue(undefined), 'undefined')
@@ -143,7 +143,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Codec.joinPath(Codec.joinPath('layers', 2), 'units'), 'layers[2].units')
  * assert.strictEqual(Codec.joinPath('', 'input'), 'input')
@@ -173,7 +173,7 @@ const nameOf = (decoder: t.Decoder<unknown, unknown>): string => decoder.name
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import * as t from 'io-ts'
  * import assert from 'node:assert'
  * const codec = t.type({ sizes: t.array(t.number) })
@@ -224,7 +224,7 @@ export const report = (errors: t.Errors): Failure[] => {
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Codec.forbiddenKeys, ['__proto__', 'constructor', 'prototype'])
  * ```
@@ -243,7 +243,7 @@ const isRecord = (u: unknown): u is Record<string, unknown> => Object.prototype.
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const found = Codec.forbiddenKeyFailures(JSON.parse('{"layers": [{"__proto__": {"polluted": true}}]}'))
  * assert.deepStrictEqual(found, [{ path: 'layers[0].__proto__', expected: 'no key named "__proto__"', got: '{"polluted":true}' }])
@@ -291,7 +291,7 @@ export const forbiddenKeyFailures = (value: unknown, limit = 20): Failure[] => {
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const Config = Codec.struct('config', { epochs: Codec.PositiveInt, lr: Codec.Positive })
  * const ok = Codec.decodeWith(Config, { epochs: 3, lr: 0.1 }, 'config')
@@ -322,7 +322,7 @@ export const decodeWith = <A, O>(codec: t.Type<A, O, unknown>, value: unknown, w
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Codec.parseJson(Codec.PositiveInt, '42', 'count'), { _tag: 'Right', right: 42 })
  * const bad = Codec.parseJson(Codec.PositiveInt, '{oops', 'count')
@@ -404,7 +404,7 @@ const numberCodec = <A extends number>(name: string, ok: (n: number) => boolean)
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Codec.PositiveInt.is(128))
  * assert.ok(![0, -1, 1.5, NaN, 2 ** 53, '3'].some((u) => Codec.PositiveInt.is(u)))
@@ -417,7 +417,7 @@ export const PositiveInt = numberCodec<PositiveInt>('positive integer', (n) => N
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Codec.NonNegativeInt.is(0))
  * assert.ok(!Codec.NonNegativeInt.is(-1))
@@ -430,7 +430,7 @@ export const NonNegativeInt = numberCodec<NonNegativeInt>('non-negative integer'
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Codec.SafeInt.is(-7))
  * assert.ok(!Codec.SafeInt.is(0.5) && !Codec.SafeInt.is(2 ** 60))
@@ -443,7 +443,7 @@ export const SafeInt = numberCodec<SafeInt>('integer', (n) => Number.isSafeInteg
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Codec.Finite.is(-0.5))
  * assert.ok(!Codec.Finite.is(NaN) && !Codec.Finite.is(Infinity))
@@ -456,7 +456,7 @@ export const Finite = numberCodec<Finite>('finite number', (n) => Number.isFinit
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Codec.Positive.is(1e-3))
  * assert.ok(!Codec.Positive.is(0) && !Codec.Positive.is(Infinity))
@@ -469,7 +469,7 @@ export const Positive = numberCodec<Positive>('positive number', (n) => Number.i
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Codec.NonNegative.is(0) && Codec.NonNegative.is(0.01))
  * assert.ok(!Codec.NonNegative.is(-1e-9) && !Codec.NonNegative.is(Infinity))
@@ -482,7 +482,7 @@ export const NonNegative = numberCodec<NonNegative>('non-negative number', (n) =
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Codec.Probability.is(0) && Codec.Probability.is(1))
  * const bad = Codec.decodeWith(Codec.Probability, 1.5, 'p')
@@ -496,7 +496,7 @@ export const Probability = numberCodec<Probability>('probability in [0, 1]', (n)
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Codec.Fraction.is(0) && Codec.Fraction.is(0.999))
  * assert.ok(!Codec.Fraction.is(1))
@@ -524,7 +524,7 @@ const listKeys = (keys: readonly string[]): string => keys.join(', ')
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const Dense = Codec.struct('dense layer', { units: Codec.PositiveInt }, { bias: Codec.Finite })
  * assert.deepStrictEqual(Codec.decodeWith(Dense, { units: 3 }, 'layer'), { _tag: 'Right', right: { units: 3 } })
@@ -576,7 +576,7 @@ export const struct = <R extends t.Props, O extends t.Props = {}>(
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import * as t from 'io-ts'
  * import assert from 'node:assert'
  * const Shape = Codec.tagged('kind', 'shape', {
@@ -612,7 +612,7 @@ export const tagged = <M extends Readonly<Record<string, t.Mixed>>>(
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const Dims = Codec.array(Codec.PositiveInt, 'shape (positive integers)', 1)
  * assert.deepStrictEqual(Codec.decodeWith(Dims, [1, 28, 28], 'input'), { _tag: 'Right', right: [1, 28, 28] })
@@ -645,7 +645,7 @@ export const array = <C extends t.Mixed>(item: C, name: string, min = 0): t.Type
  *
  * @example
  * ```ts
- * import { Codec } from 'lamina'
+ * import { Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const Loss = Codec.oneOf(['mse', 'crossEntropy'])
  * assert.ok(Loss.is('mse'))

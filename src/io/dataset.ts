@@ -18,7 +18,7 @@
  *
  * @example
  * ```ts
- * import { Dataset } from 'lamina'
+ * import { Dataset } from 'lamina-nn'
  * import assert from 'node:assert'
  * const data = Dataset.fromCsv('x1,x2,label\n0.5,1,0\n-1,2,1\n')
  * assert.ok(data._tag === 'Right')
@@ -215,7 +215,7 @@ const flattenExample = (u: unknown, shape: Shape, index: number, out: { readonly
  *
  * @example
  * ```ts
- * import { Dataset } from 'lamina'
+ * import { Dataset } from 'lamina-nn'
  * import assert from 'node:assert'
  * const data = Dataset.fromJson({ x: [[0, 1], [1, 0], [1, 1]], y: [[1, 0], [0, 1], [0, 1]] })
  * assert.ok(data._tag === 'Right')
@@ -337,7 +337,7 @@ const maxLabel = (labels: Int32Array): number => labels.reduce((m, v) => Math.ma
  *
  * @example
  * ```ts
- * import { Dataset } from 'lamina'
+ * import { Dataset } from 'lamina-nn'
  * import assert from 'node:assert'
  * const data = Dataset.parseJson('{"x": [[1, 2], [3, 4]], "labels": [1, 0]}')
  * assert.ok(data._tag === 'Right' && data.right.classes === 2)
@@ -373,7 +373,7 @@ export interface CsvRecord {
  *
  * @example
  * ```ts
- * import { Dataset } from 'lamina'
+ * import { Dataset } from 'lamina-nn'
  * import assert from 'node:assert'
  * const records = Dataset.parseCsv('a,b\r\n"x, ""y""",2\r\n\r\n"multi\nline",3')
  * assert.ok(records._tag === 'Right')
@@ -492,7 +492,7 @@ const parseNumber = (cell: string): number | undefined => {
  *
  * @example
  * ```ts
- * import { Dataset } from 'lamina'
+ * import { Dataset } from 'lamina-nn'
  * import assert from 'node:assert'
  * const csv = 'label_0,label_1,label_2,"pixel, 1",pixel2\r\n0,0,1,0.25,1\r\n1,0,0,0.5,0\r\n'
  * const data = Dataset.fromCsv(csv)

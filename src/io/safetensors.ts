@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import { Safetensors, tensor } from 'lamina'
+ * import { Safetensors, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const bytes = Safetensors.encode({ w: tensor([[1, 2], [3, 4]], { dtype: 'f32' }) }, { format: 'lamina' })
  * const { tensors, metadata } = Safetensors.read(bytes)
@@ -81,7 +81,7 @@ export type SafetensorsErrorReason =
  *
  * @example
  * ```ts
- * import { Safetensors, LaminaError } from 'lamina'
+ * import { Safetensors, LaminaError } from 'lamina-nn'
  * import assert from 'node:assert'
  * const result = Safetensors.decode(new Uint8Array([1, 2, 3]))
  * assert.ok(result._tag === 'Left')
@@ -176,7 +176,7 @@ const BITS: ReadonlyMap<string, number> = new Map<FileDType, number>([
  *
  * @example
  * ```ts
- * import { Safetensors } from 'lamina'
+ * import { Safetensors } from 'lamina-nn'
  * import assert from 'node:assert'
  * const bytes = new Uint8Array(16)
  * new DataView(bytes.buffer).setBigUint64(0, BigInt(Safetensors.MAX_HEADER_BYTES + 1), true)
@@ -196,7 +196,7 @@ const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
  *
  * @example
  * ```ts
- * import { Safetensors } from 'lamina'
+ * import { Safetensors } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Safetensors.halfToNumber(0x3c00), 1)
  * assert.strictEqual(Safetensors.halfToNumber(0x7bff), 65504)      // the largest half
@@ -224,7 +224,7 @@ const scratchU32 = new Uint32Array(scratchF32.buffer)
  *
  * @example
  * ```ts
- * import { Safetensors } from 'lamina'
+ * import { Safetensors } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Safetensors.bfloat16ToNumber(0x3f80), 1)
  * assert.strictEqual(Safetensors.bfloat16ToNumber(0x3eab), 0.333984375)
@@ -397,7 +397,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  *
  * @example
  * ```ts
- * import { Safetensors, tensor } from 'lamina'
+ * import { Safetensors, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const bytes = Safetensors.encode({ b: tensor([1, 2, 3]), a: tensor([0.5], { dtype: 'f32' }) })
  * const header = Safetensors.decodeHeader(bytes)
@@ -567,7 +567,7 @@ const unsupported = (info: TensorInfo): SafetensorsError =>
  *
  * @example
  * ```ts
- * import { Safetensors, tensor } from 'lamina'
+ * import { Safetensors, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const bytes = Safetensors.encode({ 'layers.0.w': tensor([[1, 2]], { dtype: 'f32' }) })
  * const ok = Safetensors.decode(bytes)
@@ -603,7 +603,7 @@ export const decode = (input: Uint8Array | ArrayBuffer): Either<SafetensorsError
  *
  * @example
  * ```ts
- * import { Safetensors, tensor } from 'lamina'
+ * import { Safetensors, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const { tensors } = Safetensors.read(Safetensors.encode({ b: tensor([0.1, 0.2]) }))
  * assert.deepStrictEqual(tensors.b!.toArray(), [0.1, 0.2])
@@ -647,7 +647,7 @@ const FILE_DTYPE: Readonly<Record<DType, { readonly name: FileDType; readonly si
  *
  * @example
  * ```ts
- * import { Safetensors, tensor } from 'lamina'
+ * import { Safetensors, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const bytes = Safetensors.encode({ 'layers.0.b': tensor([0.1], { dtype: 'f32' }), 'layers.0.w': tensor([[1, 2]]) }, { lamina: '1' })
  * const n = Number(new DataView(bytes.buffer).getBigUint64(0, true))
@@ -762,7 +762,7 @@ const walk = (tree: unknown, op: string, visit: (name: string, t: Tensor) => voi
  *
  * @example
  * ```ts
- * import { Layer, Layers, Random, Safetensors } from 'lamina'
+ * import { Layer, Layers, Random, Safetensors } from 'lamina-nn'
  * import assert from 'node:assert'
  * const mlp = Layer.sequential(Layers.dense(4, 8), Layers.tanh(), Layers.dense(8, 3))
  * const named = Safetensors.fromTree(mlp.init(Random.key(0)))
@@ -793,7 +793,7 @@ const isDecoded = (x: object): x is Decoded =>
  *
  * @example
  * ```ts
- * import { Layer, Layers, Random, Safetensors } from 'lamina'
+ * import { Layer, Layers, Random, Safetensors } from 'lamina-nn'
  * import assert from 'node:assert'
  * const mlp = Layer.sequential(Layers.dense(4, 8), Layers.tanh(), Layers.dense(8, 3))
  * const params = mlp.init(Random.key(1))
@@ -868,7 +868,7 @@ export interface TorchLinearOptions {
  *
  * @example
  * ```ts
- * import { Safetensors, tensor } from 'lamina'
+ * import { Safetensors, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * // Linear(2, 3): weight [3, 2], bias [3]
  * const state = { '0.weight': tensor([[1, 2], [3, 4], [5, 6]], { dtype: 'f32' }), '0.bias': tensor([0, 0, 1], { dtype: 'f32' }) }

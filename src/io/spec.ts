@@ -20,7 +20,7 @@
  *
  * @example
  * ```ts
- * import { Spec, Layer, Random, zeros } from 'lamina'
+ * import { Spec, Layer, Random, zeros } from 'lamina-nn'
  * import assert from 'node:assert'
  * const built = Spec.build({ input: [784], layers: [{ kind: 'dense', units: 128 }, { kind: 'relu' }, { kind: 'dense', units: 10 }] })
  * assert.ok(built._tag === 'Right')
@@ -169,7 +169,7 @@ const plain = (kind: ActivationKind) => as<ActivationSpec>()(struct(`${kind} lay
  *
  * @example
  * ```ts
- * import { Spec, Codec } from 'lamina'
+ * import { Spec, Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Spec.LayerCodec.is({ kind: 'conv2d', filters: 6, kernel: 3 }))
  * const bad = Codec.decodeWith(Spec.LayerCodec, { kind: 'dense', units: 0 }, 'layer')
@@ -203,7 +203,7 @@ export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = as<LayerSpec>()(
  *
  * @example
  * ```ts
- * import { Spec } from 'lamina'
+ * import { Spec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Spec.ModelCodec.is({ input: [784], layers: [{ kind: 'dense', units: 10 }] }))
  * assert.ok(!Spec.ModelCodec.is({ input: [784], layers: [] }))
@@ -218,7 +218,7 @@ export const ModelCodec: t.Type<ModelSpec, unknown, unknown> = as<ModelSpec>()(
  *
  * @example
  * ```ts
- * import { Spec } from 'lamina'
+ * import { Spec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const spec = Spec.decode(JSON.parse('{"input": [4], "layers": [{"kind": "dense", "units": 2}, {"kind": "softmax"}]}'))
  * assert.ok(spec._tag === 'Right' && spec.right.layers.length === 2)
@@ -233,7 +233,7 @@ export const decode = (value: unknown): Either<DecodeError, ModelSpec> => decode
  *
  * @example
  * ```ts
- * import { Spec } from 'lamina'
+ * import { Spec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Spec.parse('{"input": [2], "layers": [{"kind": "tanh"}]}')._tag === 'Right')
  * const bad = Spec.parse('{"input": [2], "layers": [{"kind": "dense", "units": 128, "unit": 3}]}')
@@ -361,7 +361,7 @@ const deepFreeze = <A>(a: A): A => {
  *
  * @example
  * ```ts
- * import { Spec, Layer, Layers, Conv, Random, ShapeError } from 'lamina'
+ * import { Spec, Layer, Layers, Conv, Random, ShapeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * const lenet = Spec.build({
  *   input: [1024],
@@ -425,7 +425,7 @@ export const build = (spec: ModelSpec): Either<LaminaError, Built> => {
  *
  * @example
  * ```ts
- * import { Spec } from 'lamina'
+ * import { Spec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const built = Spec.load('{"input": [3], "layers": [{"kind": "dense", "units": 2}]}')
  * assert.ok(built._tag === 'Right' && built.right.outputShape[0] === 2)
@@ -448,7 +448,7 @@ export const load = (text: string): Either<LaminaError, Built> => {
  *
  * @example
  * ```ts
- * import { Spec, Layer, Layers } from 'lamina'
+ * import { Spec, Layer, Layers } from 'lamina-nn'
  * import assert from 'node:assert'
  * const built = Spec.build({ input: [1, 8, 8], layers: [{ kind: 'conv2d', filters: 2, kernel: 3 }, { kind: 'maxPool2d', kernel: 2 }] })
  * assert.ok(built._tag === 'Right')
@@ -501,7 +501,7 @@ export interface TrainingConfig {
  *
  * @example
  * ```ts
- * import { Spec } from 'lamina'
+ * import { Spec } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Spec.trainingDefaults.optimizer.kind, 'adam')
  * assert.strictEqual(Spec.trainingDefaults.loss, 'crossEntropyWithLogits')
@@ -562,7 +562,7 @@ const withDefaults = (o: OptimizerInput): OptimizerSpec => {
  *
  * @example
  * ```ts
- * import { Spec, Codec } from 'lamina'
+ * import { Spec, Codec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const config = Codec.decodeWith(Spec.TrainingCodec, { epochs: 3, optimizer: { kind: 'sgd', lr: 0.1 } }, 'config')
  * assert.deepStrictEqual(config, { _tag: 'Right', right: { epochs: 3, batchSize: 32, seed: 0, loss: 'crossEntropyWithLogits', optimizer: { kind: 'sgd', lr: 0.1 } } })
@@ -591,7 +591,7 @@ export const TrainingCodec: t.Type<TrainingConfig, unknown, unknown> = new t.Typ
  *
  * @example
  * ```ts
- * import { Spec } from 'lamina'
+ * import { Spec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const config = Spec.decodeTraining({ epochs: 5, optimizer: { kind: 'adamw', lr: 0.002 } })
  * assert.ok(config._tag === 'Right')
@@ -613,7 +613,7 @@ export const decodeTraining = (value: unknown): Either<DecodeError, TrainingConf
  *
  * @example
  * ```ts
- * import { Spec } from 'lamina'
+ * import { Spec } from 'lamina-nn'
  * import assert from 'node:assert'
  * const config = Spec.parseTraining('{"batchSize": 64, "loss": "mse"}')
  * assert.ok(config._tag === 'Right' && config.right.batchSize === 64 && config.right.epochs === 10)
@@ -626,7 +626,7 @@ export const parseTraining = (text: string): Either<DecodeError, TrainingConfig>
  *
  * @example
  * ```ts
- * import { Spec, tensor } from 'lamina'
+ * import { Spec, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Spec.optimizer({ kind: 'sgd', lr: 0.5 })
  * const params = tensor([1, 2])
@@ -664,7 +664,7 @@ const targetsOf = (prediction: Tensor, labels: Int32Array): Tensor | Int32Array 
  *
  * @example
  * ```ts
- * import { Spec, tensor } from 'lamina'
+ * import { Spec, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const mse = Spec.loss('mse')
  * assert.strictEqual(mse(tensor([[1, 0], [0, 0]]), Int32Array.from([0, 1])).item(), 0.25) // mean of (0 + 0)/2 and (0 + 1)/2

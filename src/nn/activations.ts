@@ -18,7 +18,7 @@ type Same<S extends Shape, D extends DType> = Tensor<S, D>
  *
  * @example
  * ```ts
- * import { tensor, Activation } from 'lamina'
+ * import { tensor, Activation } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Activation.rectify(tensor([-2, 3]), -1).toArray(), [2, 3])
  * ```
@@ -31,7 +31,7 @@ export const rectify = <S extends Shape, D extends DType>(z: Tensor<S, D>, alpha
  *
  * @example
  * ```ts
- * import { tensor, Activation } from 'lamina'
+ * import { tensor, Activation } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Activation.leakyRelu(tensor([-2, 3]), 0.1).toArray(), [-0.2, 3])
  * ```
@@ -44,7 +44,7 @@ export const leakyRelu = <S extends Shape, D extends DType>(z: Tensor<S, D>, alp
  *
  * @example
  * ```ts
- * import { tensor, Activation } from 'lamina'
+ * import { tensor, Activation } from 'lamina-nn'
  * import assert from 'node:assert'
  * const y = Activation.elu(tensor([-1, 2])).toArray()
  * assert.ok(Math.abs(y[0]! - (Math.exp(-1) - 1)) < 1e-15 && y[1] === 2)
@@ -60,7 +60,7 @@ export const elu = <S extends Shape, D extends DType>(z: Tensor<S, D>, alpha = 1
  *
  * @example
  * ```ts
- * import { tensor, Activation } from 'lamina'
+ * import { tensor, Activation } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Math.abs(Activation.gelu(tensor([1])).toArray()[0]! - 0.8413447460685429) < 1e-15)
  * ```
@@ -73,7 +73,7 @@ export const gelu = <S extends Shape, D extends DType>(z: Tensor<S, D>): Same<S,
  *
  * @example
  * ```ts
- * import { tensor, Activation } from 'lamina'
+ * import { tensor, Activation } from 'lamina-nn'
  * import assert from 'node:assert'
  * const [exact, approx] = [Activation.gelu(tensor([1.3])).item(), Activation.geluTanh(tensor([1.3])).item()]
  * assert.ok(Math.abs(exact - approx) < 1e-3)
@@ -90,7 +90,7 @@ export const geluTanh = <S extends Shape, D extends DType>(z: Tensor<S, D>): Sam
  *
  * @example
  * ```ts
- * import { tensor, Activation } from 'lamina'
+ * import { tensor, Activation } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Activation.maxout(tensor([[1, 5, 3, 2]]), 2).toArray(), [[5, 3]])
  * ```

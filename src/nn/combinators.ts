@@ -75,7 +75,7 @@ const residualMessage = (input: Shape, output: Shape): string =>
  *
  * @example
  * ```ts
- * import { Combinators, Layer, Layers, ShapeError, tensor } from 'lamina'
+ * import { Combinators, Layer, Layers, ShapeError, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const block = Combinators.residual(Layers.dense(2, 2))
  * const params = { w: tensor([[1, 0], [0, 2]]), b: tensor([0, 1]) }
@@ -224,7 +224,7 @@ const parallelShape = (branches: readonly AnyLayer[], src: number, input: Shape)
  *
  * @example
  * ```ts
- * import { Combinators, Layer, Layers, Random, ShapeError, tensor, zeros } from 'lamina'
+ * import { Combinators, Layer, Layers, Random, ShapeError, tensor, zeros } from 'lamina-nn'
  * import assert from 'node:assert'
  * const both = Combinators.parallel(Layers.identity(), Layers.dense(2, 1))
  * const params = { branches: [{}, { w: tensor([[1], [1]]), b: tensor([0]) }] as const }
@@ -284,7 +284,7 @@ export const parallel = <const Ls extends readonly [AnyLayer, ...AnyLayer[]]>(
  *
  * @example
  * ```ts
- * import { Combinators, Layer, Layers, Random, tensor } from 'lamina'
+ * import { Combinators, Layer, Layers, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const both = Combinators.concat(Layers.relu(), Layers.tanh())
  * const y = Layer.apply(both, both.init(Random.key(0)), tensor([[-1, 0]]))

@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { Conv, Layer, Layers, Random, zeros } from 'lamina'
+ * import { Conv, Layer, Layers, Random, zeros } from 'lamina-nn'
  * import assert from 'node:assert'
  * // seed 004's LeNet: 32×32 → conv 3 → 30 → pool → 15 → conv 3 → 13 → pool → 6, so fc1 takes 16·6·6 = 576
  * const lenet = Layer.sequential(
@@ -172,7 +172,7 @@ const windows = (x: Tensor, kernel: number, stride: number, padding: number, ho:
  *
  * @example
  * ```ts
- * import { Conv, Layer, Random, tensor, ShapeError } from 'lamina'
+ * import { Conv, Layer, Random, tensor, ShapeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * // a 2x2 box filter over a 3x3 image
  * const box = Conv.conv2d(1, 1, 2)
@@ -250,7 +250,7 @@ export const conv2d = <
  *
  * @example
  * ```ts
- * import { Conv, Layer, grad, sum, tensor } from 'lamina'
+ * import { Conv, Layer, grad, sum, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const pool = Conv.maxPool2d(2)
  * const x = tensor([[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]])

@@ -19,7 +19,7 @@ export type Initializer = <const S extends Shape, D extends DType = 'f64'>(key: 
  *
  * @example
  * ```ts
- * import { Init } from 'lamina'
+ * import { Init } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Init.fans([784, 128]), { fanIn: 784, fanOut: 128 })
  * assert.deepStrictEqual(Init.fans([16, 6, 3, 3]), { fanIn: 54, fanOut: 144 })
@@ -47,7 +47,7 @@ const variance = (shape: Shape, mode: 'glorot' | 'he'): number => {
  *
  * @example
  * ```ts
- * import { Init, Random } from 'lamina'
+ * import { Init, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const w = Init.glorotUniform(Random.key(0), [300, 100])
  * const a = Math.sqrt(6 / 400)
@@ -64,7 +64,7 @@ export const glorotUniform: Initializer = (key, shape, dtype) => {
  *
  * @example
  * ```ts
- * import { Init, Random } from 'lamina'
+ * import { Init, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const w = Init.glorotNormal(Random.key(1), [400, 400])
  * const v = [...w.data].reduce((s, x) => s + x * x, 0) / w.size
@@ -79,7 +79,7 @@ export const glorotNormal: Initializer = (key, shape, dtype) =>
  *
  * @example
  * ```ts
- * import { Init, Random } from 'lamina'
+ * import { Init, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const w = Init.heUniform(Random.key(0), [96, 10])
  * assert.ok([...w.data].every((v) => Math.abs(v) <= Math.sqrt(6 / 96)))
@@ -95,7 +95,7 @@ export const heUniform: Initializer = (key, shape, dtype) => {
  *
  * @example
  * ```ts
- * import { Init, Random } from 'lamina'
+ * import { Init, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const w = Init.heNormal(Random.key(2), [500, 300])
  * const v = [...w.data].reduce((s, x) => s + x * x, 0) / w.size
@@ -110,7 +110,7 @@ export const heNormal: Initializer = (key, shape, dtype) =>
  *
  * @example
  * ```ts
- * import { Init, Random } from 'lamina'
+ * import { Init, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Init.constant(0.1)(Random.key(0), [2]).toArray(), [0.1, 0.1])
  * ```
@@ -125,7 +125,7 @@ export const constant =
  *
  * @example
  * ```ts
- * import { Init, Random } from 'lamina'
+ * import { Init, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Init.zeros(Random.key(0), [2]).toArray(), [0, 0])
  * ```

@@ -57,7 +57,7 @@ export type Describe<S extends Shape> = IsTuple<S> extends false
  *
  * @example
  * ```ts
- * import { Layer } from 'lamina'
+ * import { Layer } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Layer.describe([128]), '128 features')
  * assert.strictEqual(Layer.describe([6, 30, 30]), 'shape [6,30,30]')
@@ -191,7 +191,7 @@ export type StateOf<L> = L extends Layer<any, any, any, infer S> ? S : never
  *
  * @example
  * ```ts
- * import { Layer } from 'lamina'
+ * import { Layer } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Layer.accepts([6, -1, -1], [6, 30, 30]))
  * assert.ok(!Layer.accepts([64], [128]))
@@ -207,7 +207,7 @@ export const accepts = (expected: Shape | undefined, actual: Shape): boolean =>
  *
  * @example
  * ```ts
- * import { Layer, Layers, Random, tensor } from 'lamina'
+ * import { Layer, Layers, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const layer = Layers.dense(2, 3)
  * const params = layer.init(Random.key(0))
@@ -222,7 +222,7 @@ export const apply = <P, S>(layer: Layer<Shape, OutSpec, P, S>, params: P, x: Te
  *
  * @example
  * ```ts
- * import { Layer, Layers, Random, tensor } from 'lamina'
+ * import { Layer, Layers, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const drop = Layers.dropout(0.5)
  * const { y } = Layer.train(drop, {}, drop.initState(), tensor([[1, 1, 1, 1]]), Random.key(3))
@@ -304,7 +304,7 @@ const chainShapes = (layers: readonly AnyLayer[], input: Shape | undefined): Sha
  *
  * @example
  * ```ts
- * import { Layer, Layers, Random, zeros, ShapeError } from 'lamina'
+ * import { Layer, Layers, Random, zeros, ShapeError } from 'lamina-nn'
  * import assert from 'node:assert'
  * const mlp = Layer.sequential(Layers.dense(784, 128), Layers.relu(), Layers.dense(128, 10))
  * const params = mlp.init(Random.key(0))

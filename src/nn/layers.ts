@@ -52,7 +52,7 @@ const checkWidth = (kind: string, n: number): void => {
  *
  * @example
  * ```ts
- * import { Layer, Layers, Random, tensor } from 'lamina'
+ * import { Layer, Layers, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const d = Layers.dense(2, 1)
  * const y = Layer.apply(d, { w: tensor([[2], [3]]), b: tensor([1]) }, tensor([[1, 1], [0, 1]]))
@@ -104,7 +104,7 @@ const activation = (kind: string, f: (z: Tensor) => Tensor): Layer<Shape, Same, 
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.identity(), {}, tensor([[1, 2]])).toArray(), [[1, 2]])
  * ```
@@ -116,7 +116,7 @@ export const identity = (): Layer<Shape, Same, Stateless> => activation('identit
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.sigmoid(), {}, tensor([[0]])).toArray(), [[0.5]])
  * ```
@@ -128,7 +128,7 @@ export const sigmoid = (): Layer<Shape, Same, Stateless> => activation('sigmoid'
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.tanh(), {}, tensor([[0]])).toArray(), [[0]])
  * ```
@@ -140,7 +140,7 @@ export const tanh = (): Layer<Shape, Same, Stateless> => activation('tanh', (z) 
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.relu(), {}, tensor([[-1, 2]])).toArray(), [[0, 2]])
  * ```
@@ -152,7 +152,7 @@ export const relu = (): Layer<Shape, Same, Stateless> => activation('relu', (z) 
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.leakyRelu(0.5), {}, tensor([[-2, 2]])).toArray(), [[-1, 2]])
  * ```
@@ -164,7 +164,7 @@ export const leakyRelu = (alpha = 0.01): Layer<Shape, Same, Stateless> => activa
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.absRectify(), {}, tensor([[-2, 2]])).toArray(), [[2, 2]])
  * ```
@@ -176,7 +176,7 @@ export const absRectify = (): Layer<Shape, Same, Stateless> => activation('absRe
  *
  * @example
  * ```ts
- * import { Layer, Layers, Random, tensor } from 'lamina'
+ * import { Layer, Layers, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const p = Layers.prelu(2)
  * assert.deepStrictEqual(Layer.apply(p, { alpha: tensor([0.5, 0.1]) }, tensor([[-2, -10]])).toArray(), [[-1, -1]])
@@ -206,7 +206,7 @@ export const prelu = <const N extends number>(units: N, initial = 0.25): Layer<[
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.elu(), {}, tensor([[0, 3]])).toArray(), [[0, 3]])
  * ```
@@ -218,7 +218,7 @@ export const elu = (alpha = 1): Layer<Shape, Same, Stateless> => activation('elu
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const y = Layer.apply(Layers.gelu(), {}, tensor([[0, 10]])).toArray()
  * assert.deepStrictEqual(y, [[0, 10]])
@@ -232,7 +232,7 @@ export const gelu = (form: 'erf' | 'tanh' = 'erf'): Layer<Shape, Same, Stateless
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Math.abs(Layer.apply(Layers.softplus(), {}, tensor([[0]])).item() - Math.LN2) < 1e-15)
  * ```
@@ -244,7 +244,7 @@ export const softplus = (): Layer<Shape, Same, Stateless> => activation('softplu
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.softmax(), {}, tensor([[3, 3]])).toArray(), [[0.5, 0.5]])
  * ```
@@ -256,7 +256,7 @@ export const softmax = (): Layer<Shape, Same, Stateless> => activation('softmax'
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.ok(Math.abs(Layer.apply(Layers.logSoftmax(), {}, tensor([[1, 1]])).data[0]! - Math.log(0.5)) < 1e-15)
  * ```
@@ -268,7 +268,7 @@ export const logSoftmax = (): Layer<Shape, Same, Stateless> => activation('logSo
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina'
+ * import { Layer, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.maxout(2), {}, tensor([[1, 4, 3, 2]])).toArray(), [[4, 3]])
  * ```
@@ -294,7 +294,7 @@ export const maxout = (k: number): Layer<Shape, Shape, Stateless> => ({
  *
  * @example
  * ```ts
- * import { Layer, Layers, Random, ones } from 'lamina'
+ * import { Layer, Layers, Random, ones } from 'lamina-nn'
  * import assert from 'node:assert'
  * const d = Layers.dropout(0.25)
  * assert.deepStrictEqual(Layer.apply(d, {}, ones([1, 4])).toArray(), [[1, 1, 1, 1]])
@@ -327,7 +327,7 @@ export const dropout = (rate: number): Layer<Shape, Same, Stateless> => {
  *
  * @example
  * ```ts
- * import { Layer, Layers, zeros } from 'lamina'
+ * import { Layer, Layers, zeros } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.flatten(), {}, zeros([2, 3, 4, 5])).shape, [2, 60])
  * ```
@@ -346,7 +346,7 @@ export const flatten = (): Layer<Shape, Transform<'flatten'>, Stateless> => ({
  *
  * @example
  * ```ts
- * import { Layer, Layers, zeros } from 'lamina'
+ * import { Layer, Layers, zeros } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.reshape([1, 28, 28]), {}, zeros([5, 784])).shape, [5, 1, 28, 28])
  * ```

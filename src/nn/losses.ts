@@ -21,8 +21,8 @@
  *
  * @example
  * ```ts
- * import { tensor, grad, Loss } from 'lamina'
- * import type { Tensor } from 'lamina'
+ * import { tensor, grad, Loss } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * // three examples, two classes, labels as class indices
  * const logits = tensor([[2, 0], [0, 1], [1, 1]])
@@ -92,7 +92,7 @@ export type ClassTargets<D extends DType = DType> = Labels | Tensor<Shape, D>
  *
  * @example
  * ```ts
- * import { tensor, Loss } from 'lamina'
+ * import { tensor, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * // a confident wrong prediction costs −log ε, not ∞
  * const loss = Loss.binaryCrossEntropy(tensor([0]), tensor([1])).item()
@@ -223,7 +223,7 @@ const oneHotBuffer = (labels: ArrayLike<number>, classes: number): Float64Array 
  *
  * @example
  * ```ts
- * import { Loss, ArgumentError } from 'lamina'
+ * import { Loss, ArgumentError } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Loss.oneHot([2, 0], 3).toArray(), [[0, 0, 1], [1, 0, 0]])
  * assert.throws(() => Loss.oneHot([3], 3), new ArgumentError('oneHot: label 3 at index 0 is out of range for 3 classes (0 … 2)'))
@@ -305,7 +305,7 @@ const probabilityHint = (logitsLoss: string): string => `; for logits use ${logi
  *
  * @example
  * ```ts
- * import { tensor, Loss } from 'lamina'
+ * import { tensor, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * const yHat = tensor([[1, 2], [3, 4]])
  * const y = tensor([[1, 0], [3, 0]])
@@ -334,7 +334,7 @@ export const mse = <D extends DType, const R extends Reduction = 'mean'>(
  *
  * @example
  * ```ts
- * import { tensor, Loss } from 'lamina'
+ * import { tensor, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Loss.l1(tensor([1, -2, 3]), tensor([0, 0, 0])).item(), 2)
  * assert.deepStrictEqual(Loss.l1(tensor([[1, -3]]), tensor([[0, 0]]), { reduction: 'none' }).toArray(), [2])
@@ -362,7 +362,7 @@ export const l1 = <D extends DType, const R extends Reduction = 'mean'>(
  *
  * @example
  * ```ts
- * import { tensor, Loss, ArgumentError } from 'lamina'
+ * import { tensor, Loss, ArgumentError } from 'lamina-nn'
  * import assert from 'node:assert'
  * const loss = Loss.binaryCrossEntropy(tensor([0.9, 0.2]), tensor([1, 0])).item()
  * assert.ok(Math.abs(loss - -(Math.log(0.9) + Math.log(0.8)) / 2) < 1e-15)
@@ -397,8 +397,8 @@ export const binaryCrossEntropy = <D extends DType, const R extends Reduction = 
  *
  * @example
  * ```ts
- * import { tensor, grad, sum, Loss } from 'lamina'
- * import type { Tensor } from 'lamina'
+ * import { tensor, grad, sum, Loss } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const zeta = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))
  * const loss = Loss.binaryCrossEntropyWithLogits(tensor([2, -1e4]), tensor([0, 1]), { reduction: 'none' }).toArray()
@@ -431,7 +431,7 @@ export const binaryCrossEntropyWithLogits = <D extends DType, const R extends Re
  *
  * @example
  * ```ts
- * import { tensor, Loss } from 'lamina'
+ * import { tensor, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * const z = tensor([0, 3, -3])
  * const loss = Loss.logisticLoss(z, [1, -1, -1], { reduction: 'sum' }).item()
@@ -461,7 +461,7 @@ export const logisticLoss = <D extends DType, const R extends Reduction = 'mean'
  *
  * @example
  * ```ts
- * import { tensor, Loss } from 'lamina'
+ * import { tensor, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * const p = tensor([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
  * const expected = -(Math.log(0.7) + Math.log(0.8)) / 2
@@ -492,7 +492,7 @@ export const crossEntropy = <D extends DType, const R extends Reduction = 'mean'
  *
  * @example
  * ```ts
- * import { tensor, Loss } from 'lamina'
+ * import { tensor, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * const z = tensor([[1, 2, 3]])
  * const lse = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3))
@@ -520,7 +520,7 @@ export const crossEntropyWithLogits = <D extends DType, const R extends Reductio
  *
  * @example
  * ```ts
- * import { tensor, log, Loss } from 'lamina'
+ * import { tensor, log, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * const logp = log(tensor([[0.25, 0.75], [0.5, 0.5]]))
  * assert.ok(Math.abs(Loss.nll(logp, [1, 0]).item() - -(Math.log(0.75) + Math.log(0.5)) / 2) < 1e-15)
@@ -582,7 +582,7 @@ const classesOf = (logits: unknown, labels: unknown, op: string): { predicted: n
  *
  * @example
  * ```ts
- * import { tensor, Loss } from 'lamina'
+ * import { tensor, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Loss.accuracy(tensor([[2, 1], [0, 3], [5, 4]]), [0, 1, 1]), 2 / 3)
  * assert.strictEqual(Loss.accuracy(tensor([1.5, -0.5]), [1, 0]), 1)
@@ -601,7 +601,7 @@ export const accuracy = (logits: Tensor, labels: ClassTargets): number => {
  *
  * @example
  * ```ts
- * import { tensor, Loss } from 'lamina'
+ * import { tensor, Loss } from 'lamina-nn'
  * import assert from 'node:assert'
  * const m = Loss.confusionMatrix(tensor([[2, 1], [0, 3], [5, 4]]), [0, 1, 1], 2)
  * assert.deepStrictEqual(m, [[1, 0], [1, 1]])

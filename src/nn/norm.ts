@@ -141,7 +141,7 @@ const normalization = (
  *
  * @example
  * ```ts
- * import { Layer, Norm, Random, tensor } from 'lamina'
+ * import { Layer, Norm, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const bn = Norm.batchNorm(2, { momentum: 0.5 })
  * const params = bn.init(Random.key(0)) // gamma = 1, beta = 0
@@ -170,7 +170,7 @@ export const batchNorm = <const F extends number>(
  *
  * @example
  * ```ts
- * import { Layer, Norm, Random, tensor } from 'lamina'
+ * import { Layer, Norm, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const bn = Norm.batchNorm2d(1)
  * const x = tensor([[[[0, 2], [4, 6]]]]) // [1, 1, 2, 2]: one image, one channel

@@ -12,8 +12,8 @@
  *
  * @example
  * ```ts
- * import { Optim, grad, sum, square, sub, tensor } from 'lamina'
- * import type { Tensor } from 'lamina'
+ * import { Optim, grad, sum, square, sub, tensor } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * type Params = { readonly w: Tensor<[2], 'f64'> }
  * const loss = (p: Params) => sum(square(sub(p.w, 3)))      // minimum at w = [3, 3]
@@ -47,8 +47,8 @@ export type LearningRate = number | Schedule
  *
  * @example
  * ```ts
- * import { Optim, grad, sum, square, tensor } from 'lamina'
- * import type { Tensor } from 'lamina'
+ * import { Optim, grad, sum, square, tensor } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * // code written against Optimizer<S> runs with every optimizer
  * const minimise = <S>(opt: Optim.Optimizer<S>, steps: number): number => {
@@ -67,7 +67,7 @@ export interface Optimizer<S> {
   init<P>(params: P): S
   /** One step: the new parameters and the new state. */
   update<P>(grads: NoInfer<P>, state: S, params: P): readonly [P, S]
-  /** What `update` computes, as data, for other interpreters (the compiled step of `lamina/gpu`); absent for custom optimizers. */
+  /** What `update` computes, as data, for other interpreters (the compiled step of `lamina-nn/gpu`); absent for custom optimizers. */
   readonly description?: OptimizerDescription
 }
 
@@ -80,7 +80,7 @@ export interface Optimizer<S> {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const d = Optim.adamw({ lr: 0.1, weightDecay: 0.5, mask: (path) => path !== 'b' }).description
  * assert.ok(d !== undefined && d.kind === 'adam')
@@ -377,7 +377,7 @@ export interface SgdOptions {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Optim.sgd({ lr: 0.5 })
  * const params = { w: tensor([1, 2]) }
@@ -416,7 +416,7 @@ export interface MomentumOptions {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Optim.momentum({ lr: 0.1, beta: 0.5 })
  * let params = [tensor([0])]
@@ -449,7 +449,7 @@ export const momentum = (options?: MomentumOptions): Optimizer<MomentumState> =>
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Optim.nesterov({ lr: 0.1, beta: 0.5 })
  * const params = tensor([0])
@@ -482,7 +482,7 @@ export interface AdagradOptions {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Optim.adagrad({ lr: 1 })
  * const params = tensor([0, 0])
@@ -516,7 +516,7 @@ export interface RmspropOptions {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Optim.rmsprop({ lr: 0.1, decay: 0.75 })
  * const params = tensor([0])
@@ -607,7 +607,7 @@ const adamLike = (op: string, o: Record<string, unknown>, weightDecay: number, m
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Optim.adam({ lr: 0.01 })
  * const params = tensor([1, 1, 1])
@@ -628,7 +628,7 @@ export const adam = (options?: AdamOptions): Optimizer<AdamState> => {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Optim.adamw({ lr: 0.1, weightDecay: 0.5, mask: (path) => path !== 'b' })
  * const params = { w: tensor([2]), b: tensor([2]) }
@@ -657,7 +657,7 @@ export type Clip = <P>(grads: P) => P
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Optim.globalNorm({ a: tensor([3]), b: [tensor([[4]])] }), 5)
  * ```
@@ -674,7 +674,7 @@ export const globalNorm = (tree: unknown): number => {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const clipped = Optim.clipByValue({ w: tensor([-3, 0.5, 2]) }, 1)
  * assert.deepStrictEqual(clipped.w.toArray(), [-1, 0.5, 1])
@@ -695,7 +695,7 @@ export const clipByValue = <P>(grads: P, limit: number): P => {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const [clipped, norm] = Optim.clipByGlobalNorm({ a: tensor([3]), b: tensor([4]) }, 1)
  * assert.strictEqual(norm, 5)
@@ -717,7 +717,7 @@ export const clipByGlobalNorm = <P>(grads: P, maxNorm: number): readonly [P, num
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const clip = Optim.chain((g) => Optim.clipByGlobalNorm(g, 5)[0], (g) => Optim.clipByValue(g, 2))
  * assert.deepStrictEqual(clip([tensor([30, 40])])[0]!.toArray(), [2, 2]) // [3, 4], then each ≤ 2
@@ -737,7 +737,7 @@ export const chain = (...clips: readonly Clip[]): Clip => {
  *
  * @example
  * ```ts
- * import { Optim, tensor } from 'lamina'
+ * import { Optim, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const opt = Optim.withClipping(Optim.sgd({ lr: 1 }), (g) => Optim.clipByValue(g, 0.5))
  * const params = [tensor([0, 0])]

@@ -9,8 +9,8 @@
  *
  * @example
  * ```ts
- * import { tensor, grad, Regularize } from 'lamina'
- * import type { Tensor } from 'lamina'
+ * import { tensor, grad, Regularize } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * type Params = { w: Tensor<[2], 'f64'>; b: Tensor<[1], 'f64'> }
  * const g = grad((p: Params) => Regularize.l2Penalty(p, { lambda: 0.5 }))({ w: tensor([2, -4]), b: tensor([3]) })
@@ -48,7 +48,7 @@ export interface PenaltyOptions {
  *
  * @example
  * ```ts
- * import { tensor, Regularize } from 'lamina'
+ * import { tensor, Regularize } from 'lamina-nn'
  * import assert from 'node:assert'
  * const x = tensor([1])
  * assert.strictEqual(Regularize.isBias(['layers', 0, 'b'], x), true)
@@ -67,7 +67,7 @@ export const isBias: LeafPredicate = (path) => {
  *
  * @example
  * ```ts
- * import { Regularize } from 'lamina'
+ * import { Regularize } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.strictEqual(Regularize.showPath(['layers', 0, 'b']), 'layers[0].b')
  * assert.strictEqual(Regularize.showPath([]), '<root>')
@@ -83,7 +83,7 @@ export const showPath = (path: Path): string =>
  *
  * @example
  * ```ts
- * import { tensor, Regularize } from 'lamina'
+ * import { tensor, Regularize } from 'lamina-nn'
  * import assert from 'node:assert'
  * const found = Regularize.entries({ layers: [{ w: tensor([1]), b: tensor([2]) }] })
  * assert.deepStrictEqual(found.map(([path]) => Regularize.showPath(path)), ['layers[0].w', 'layers[0].b'])
@@ -126,7 +126,7 @@ const penalty = (params: unknown, options: PenaltyOptions, op: string, term: (w:
  *
  * @example
  * ```ts
- * import { tensor, Regularize } from 'lamina'
+ * import { tensor, Regularize } from 'lamina-nn'
  * import assert from 'node:assert'
  * const params = { w: tensor([[1, 2], [3, 4]]), b: tensor([10, 10]) }
  * // 0.1/2 · (1 + 4 + 9 + 16); the bias b is not decayed
@@ -144,7 +144,7 @@ export const l2Penalty = (params: unknown, options: PenaltyOptions): Tensor<[], 
  *
  * @example
  * ```ts
- * import { tensor, Regularize } from 'lamina'
+ * import { tensor, Regularize } from 'lamina-nn'
  * import assert from 'node:assert'
  * const params = { layers: [{ w: tensor([1, -2]), b: tensor([5]) }, { w: tensor([-3]), b: tensor([5]) }] }
  * assert.strictEqual(Regularize.l1Penalty(params, { lambda: 2 }).item(), 2 * (1 + 2 + 3))

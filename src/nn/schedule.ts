@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { Schedule } from 'lamina'
+ * import { Schedule } from 'lamina-nn'
  * import assert from 'node:assert'
  * const lr = Schedule.warmup({ steps: 10, schedule: Schedule.cosine({ initial: 0.1, steps: 90 }) })
  * assert.strictEqual(lr(0), 0)
@@ -63,7 +63,7 @@ const checkStep = (op: string, step: unknown): number => count(op, 'the step', s
  *
  * @example
  * ```ts
- * import { Schedule } from 'lamina'
+ * import { Schedule } from 'lamina-nn'
  * import assert from 'node:assert'
  * const lr = Schedule.constant(0.01)
  * assert.strictEqual(lr(0), 0.01)
@@ -93,7 +93,7 @@ export interface StepOptions {
  *
  * @example
  * ```ts
- * import { Schedule } from 'lamina'
+ * import { Schedule } from 'lamina-nn'
  * import assert from 'node:assert'
  * const lr = Schedule.step({ initial: 1, factor: 0.5, every: 10 })
  * assert.deepStrictEqual([lr(0), lr(9), lr(10), lr(25)], [1, 1, 0.5, 0.25])
@@ -121,7 +121,7 @@ export interface ExponentialOptions {
  *
  * @example
  * ```ts
- * import { Schedule } from 'lamina'
+ * import { Schedule } from 'lamina-nn'
  * import assert from 'node:assert'
  * const lr = Schedule.exponential({ initial: 1, decay: 0.5 })
  * assert.deepStrictEqual([lr(0), lr(1), lr(3)], [1, 0.5, 0.125])
@@ -151,7 +151,7 @@ export interface CosineOptions {
  *
  * @example
  * ```ts
- * import { Schedule } from 'lamina'
+ * import { Schedule } from 'lamina-nn'
  * import assert from 'node:assert'
  * const lr = Schedule.cosine({ initial: 1, steps: 100, final: 0.1 })
  * assert.strictEqual(lr(0), 1)
@@ -189,7 +189,7 @@ export interface WarmupOptions {
  *
  * @example
  * ```ts
- * import { Schedule } from 'lamina'
+ * import { Schedule } from 'lamina-nn'
  * import assert from 'node:assert'
  * const lr = Schedule.warmup({ steps: 4, schedule: Schedule.exponential({ initial: 1, decay: 0.5 }) })
  * assert.deepStrictEqual([0, 1, 2, 3, 4, 5, 6].map((s) => lr(s)), [0, 0.25, 0.5, 0.75, 1, 0.5, 0.25])

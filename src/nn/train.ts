@@ -31,7 +31,7 @@ export type Loss = (prediction: Tensor, labels: Int32Array) => Tensor
  *
  * @example
  * ```ts
- * import { Train, Random } from 'lamina'
+ * import { Train, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const p = Train.permutation(Random.key(1), 10)
  * assert.deepStrictEqual([...p].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
@@ -56,7 +56,7 @@ export const permutation = (key: Key, n: number): Int32Array => {
  *
  * @example
  * ```ts
- * import { Train, tensor } from 'lamina'
+ * import { Train, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Train.takeRows(tensor([[1, 2], [3, 4], [5, 6]]), [2, 0]).toArray(), [[5, 6], [1, 2]])
  * ```
@@ -81,7 +81,7 @@ export const takeRows = (x: Tensor, indices: ArrayLike<number>): Tensor => {
  *
  * @example
  * ```ts
- * import { Train, Random } from 'lamina'
+ * import { Train, Random } from 'lamina-nn'
  * import assert from 'node:assert'
  * const bs = Train.minibatches(Random.key(0), 10, 4)
  * assert.deepStrictEqual(bs.map((b) => b.length), [4, 4, 2])
@@ -144,7 +144,7 @@ export interface FitResult<P, S, O> {
  *
  * @example
  * ```ts
- * import { Train, Layer, Layers, Optim, Loss, Random, tensor } from 'lamina'
+ * import { Train, Layer, Layers, Optim, Loss, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const model = Layers.dense(2, 2)
  * const opt = Optim.sgd({ lr: 0.5 })
@@ -182,7 +182,7 @@ export const step = <P, S, O>(
  *
  * @example
  * ```ts
- * import { Train, Layer, Layers, Optim, Loss, Random, tensor } from 'lamina'
+ * import { Train, Layer, Layers, Optim, Loss, Random, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * // two linearly separable points per class
  * const data = { x: tensor([[2, 0], [1.5, 0.2], [-2, 0], [-1.5, -0.2]]), labels: Int32Array.from([0, 0, 1, 1]) }
@@ -247,7 +247,7 @@ export interface Evaluation {
  *
  * @example
  * ```ts
- * import { Train, Layers, tensor } from 'lamina'
+ * import { Train, Layers, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const model = Layers.dense(1, 2)
  * const params = { w: tensor([[1, -1]]), b: tensor([0, 0]) }

@@ -8,9 +8,9 @@
  */
 import { expect, it, vi } from 'vitest'
 import { GPU } from 'gpu.js'
-import { Conv, Layer, Layers, Loss, Optim, Random, Tree, sub } from 'lamina'
-import { compile } from 'lamina/gpu'
-import type { CompileError, CompiledMode, CompiledStep } from 'lamina/gpu'
+import { Conv, Layer, Layers, Loss, Optim, Random, Tree, sub } from 'lamina-nn'
+import { compile } from 'lamina-nn/gpu'
+import type { CompileError, CompiledMode, CompiledStep } from 'lamina-nn/gpu'
 import { U, bounds, build, compileOrThrow, compiled, eager, kinkClearance, longest, lossesOutside, maxAbs, minibatches, outside, tau, usedOfBound, withSplitBiases } from './compiled.js'
 import type { EagerRecord, Spec } from './compiled.js'
 

@@ -6,10 +6,10 @@
  * `test/support/compiled-gpu.ts`), `test/compiled.large.test.ts`, and bench/gpu.ts's checks (so
  * this module does not import vitest).
  */
-import { Layer, Layers, Loss, Optim, Random, Tree, abs, add, astype, fromBuffer, matmul, valueAndGrad } from 'lamina'
-import type { Tensor } from 'lamina'
-import { compile } from 'lamina/gpu'
-import type { CompiledStep } from 'lamina/gpu'
+import { Layer, Layers, Loss, Optim, Random, Tree, abs, add, astype, fromBuffer, matmul, valueAndGrad } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import { compile } from 'lamina-nn/gpu'
+import type { CompiledStep } from 'lamina-nn/gpu'
 
 export const U = 2 ** -24
 

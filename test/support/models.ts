@@ -1,6 +1,6 @@
 // Seed 004's convolutional network, written exactly as the seed lists it, shared by the tests
 // that check its types, its runtime shapes and its JSON spec.
-import { Conv, Layer, Layers } from 'lamina'
+import { Conv, Layer, Layers } from 'lamina-nn'
 
 export const lenet = () =>
   Layer.sequential(

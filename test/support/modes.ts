@@ -6,8 +6,8 @@
  * `test/compiled.large.test.ts` and `test/bench.gpu.test.ts`.
  */
 import { it } from 'vitest'
-import { createGpuKernelsAsync } from 'lamina/gpu'
-import { installWebGpu } from 'lamina/node'
+import { createGpuKernelsAsync } from 'lamina-nn/gpu'
+import { installWebGpu } from 'lamina-nn/node'
 
 /** The modes LAMINA_GPU_MODES_REQUIRED names (comma-separated). */
 export const requiredModes = (): ReadonlySet<string> => new Set((process.env['LAMINA_GPU_MODES_REQUIRED'] ?? '').split(',').filter((m) => m !== ''))

@@ -1,7 +1,7 @@
 // Test helper: counts how often each primitive's VJP maps run, by input position, while
 // `body` runs, by wrapping entries of the rule table and restoring them afterwards.
-import { Prim } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Prim } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 
 export const countingVjps = <T>(prims: Prim.Prim[], body: () => T): [T, Map<string, number>] => {
   const counts = new Map<string, number>()

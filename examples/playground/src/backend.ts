@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { cpu } from 'lamina'
-import type { Backend } from 'lamina'
-import { createGpuBackend } from 'lamina/gpu'
+import { cpu } from 'lamina-nn'
+import type { Backend } from 'lamina-nn'
+import { createGpuBackend } from 'lamina-nn/gpu'
 import type { BackendChoice } from './config.js'
 
 /** The backend in use and the reasons for the choice, for the page to show. */

@@ -6,7 +6,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { Checkpoint, LaminaError, Safetensors, Spec } from 'lamina'
+import { Checkpoint, LaminaError, Safetensors, Spec } from 'lamina-nn'
 import { fromJson } from './config.js'
 import type { Config } from './config.js'
 import * as D from './datasets.js'

@@ -1,6 +1,6 @@
 /**
  * Training on WebGPU through lamina's compiled interpreter. GPU.js kernels return Promises on
- * WebGPU, so the eager interpreter (synchronous) cannot use it; `compile` from `lamina/gpu`
+ * WebGPU, so the eager interpreter (synchronous) cannot use it; `compile` from `lamina-nn/gpu`
  * instead traces the whole step (forward pass, loss with its L2 penalty, backward sweep,
  * optimizer update) once into a GPU.js pipeline that runs several minibatches per call, all
  * recorded into one command encoder, and resolves when they are done. The page awaits it, so it
@@ -11,9 +11,9 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { Optim, Tensor } from 'lamina'
-import { compile } from 'lamina/gpu'
-import type { CompiledStep, ExecutorKind } from 'lamina/gpu'
+import type { Optim, Tensor } from 'lamina-nn'
+import { compile } from 'lamina-nn/gpu'
+import type { CompiledStep, ExecutorKind } from 'lamina-nn/gpu'
 import * as M from './model.js'
 import * as T from './trainer.js'
 

@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { Codec, DecodeError } from 'lamina'
+import { Codec, DecodeError } from 'lamina-nn'
 
 export const datasetNames = ['xor', 'circles', 'spirals', 'blobs'] as const
 export type DatasetName = (typeof datasetNames)[number]

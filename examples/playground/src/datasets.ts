@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { Random, Train, fromBuffer } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Random, Train, fromBuffer } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 import type { DatasetName } from './config.js'
 
 /** Labelled points: `x` is `[n, 2]` row-major, one label (0 or 1) per point. */

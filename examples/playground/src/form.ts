@@ -5,8 +5,8 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { Codec } from 'lamina'
-import type { DecodeError } from 'lamina'
+import { Codec } from 'lamina-nn'
+import type { DecodeError } from 'lamina-nn'
 import { ConfigCodec, limits } from './config.js'
 import type { Config } from './config.js'
 

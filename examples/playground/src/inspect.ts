@@ -14,9 +14,9 @@
  *
  * @module
  */
-import { Backends, Trace, add, cpu, fromBuffer, mul, reshape } from 'lamina'
-import type { Tensor } from 'lamina'
-import { ridders } from 'lamina/laws'
+import { Backends, Trace, add, cpu, fromBuffer, mul, reshape } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
+import { ridders } from 'lamina-nn/laws'
 import * as M from './model.js'
 
 /**
@@ -168,7 +168,7 @@ const finish = (target: Target, trace: Trace.Trace, name: string): Inspection =>
 /** The trace as the text tables of `lamina trace`. */
 export const table = (inspection: Inspection, digits = 4): string => Trace.renderText(inspection.trace, { digits, maxElements: 4 })
 
-/** A finite-difference estimate of ∂L/∂θ (θ a weight or bias) and its error estimate (Ridders' extrapolation of central differences, from `lamina/laws`). */
+/** A finite-difference estimate of ∂L/∂θ (θ a weight or bias) and its error estimate (Ridders' extrapolation of central differences, from `lamina-nn/laws`). */
 export interface GradientCheck {
   readonly adjoint: number
   readonly estimate: number

@@ -10,8 +10,8 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { Backends, cpu } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Backends, cpu } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 import * as B from './backend.js'
 import * as Ck from './checkpoint.js'
 import * as C from './compiled.js'

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { Layer, Layers, Loss, Regularize, add } from 'lamina'
-import type { Spec, Tensor } from 'lamina'
+import { Layer, Layers, Loss, Regularize, add } from 'lamina-nn'
+import type { Spec, Tensor } from 'lamina-nn'
 import type { ActivationName, Config } from './config.js'
 
 /** The parameters of the network: `layers[2k]` is the k-th dense layer's `{ w: [in, out], b: [out] }`, activations hold `{}`. */

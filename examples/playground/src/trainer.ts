@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { Optim, Random, Train, fromBuffer, valueAndGrad } from 'lamina'
-import type { Tensor } from 'lamina'
+import { Optim, Random, Train, fromBuffer, valueAndGrad } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 import type { Config } from './config.js'
 import * as D from './datasets.js'
 import * as M from './model.js'
