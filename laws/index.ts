@@ -15,7 +15,7 @@
  * assert.ok(checkVjp(op, tensors(), { numRuns: 50 }).maxError <= 1e-12)
  * ```
  *
- * @module lamina/laws
+ * @module lamina-nn/laws
  */
 export * from './tolerance.js'
 export * from './vector.js'

@@ -2,7 +2,7 @@
  * `lamina-nn/node`: the parts of lamina that need Node (its file system, the Dawn WebGPU binding).
  * The root module stays free of `node:` imports so it runs in a browser.
  *
- * @module lamina/node
+ * @module lamina-nn/node
  */
 export * as Atomic from './io/atomic.js'
 export { installWebGpu } from './backend/node-webgpu.js'

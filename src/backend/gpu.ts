@@ -40,6 +40,7 @@
  */
 import type { Backend, BinaryOp, ReduceKind, UnaryOp } from './backend.js'
 import { cpu } from './cpu.js'
+import { importGpuJs } from './gpujs.js'
 import { LaminaError } from '../error.js'
 import type { Buffer, DType } from '../tensor.js'
 import * as Sh from '../shape.js'
@@ -171,10 +172,7 @@ const syncModes: ReadonlySet<string> = new Set(['webasm', 'headlessgl', 'webgl2'
 const glModes: ReadonlySet<string> = new Set(['headlessgl', 'webgl2', 'webgl'])
 
 const loadGpuModule = async (): Promise<GpuModule> => {
-  type Exports = Record<string, unknown> & { GPU?: GpuClass }
-  const imported = (await import('gpu.js')) as unknown as Exports & { default?: Exports }
-  const mod: Exports = imported.GPU !== undefined ? imported : (imported.default ?? {})
-  if (mod.GPU === undefined) throw new Error('the gpu.js module has no GPU export')
+  const mod = (await importGpuJs()) as Readonly<Record<string, unknown>> & { GPU: GpuClass }
   const classes: [string, string][] = [
     ['HeadlessGLKernel', 'headlessgl'],
     ['WebGL2Kernel', 'webgl2'],

@@ -10,6 +10,7 @@
  */
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
+import { importGpuJs } from '../backend/gpujs.js'
 import type { KernelPlan, StackedRole } from './codegen.js'
 import { CompileError } from './error.js'
 import type { Ref } from './graph.js'
@@ -65,10 +66,7 @@ interface GpuModule {
 }
 
 const loadGpuModule = async (): Promise<GpuModule> => {
-  type Exports = Record<string, unknown> & { GPU?: GpuClass; WebGPUContext?: WebGpuContextClass }
-  const imported = (await import('gpu.js')) as unknown as Exports & { default?: Exports }
-  const mod: Exports = imported.GPU !== undefined ? imported : (imported.default ?? {})
-  if (mod.GPU === undefined) throw new Error('the gpu.js module has no GPU export')
+  const mod = (await importGpuJs()) as Readonly<Record<string, unknown>> & { GPU: GpuClass; WebGPUContext?: WebGpuContextClass }
   const glModes = new Map<unknown, string>()
   for (const [name, mode] of [
     ['HeadlessGLKernel', 'headlessgl'],
