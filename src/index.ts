@@ -15,7 +15,7 @@
  * assert.ok(Math.abs(g2.item() - (2 - Math.cos(5))) < 1e-15)
  * ```
  *
- * @module
+ * @module lamina-nn
  */
 export * from './error.js'
 export * as Shape from './shape.js'
@@ -56,4 +56,5 @@ export * as Codec from './io/codec.js'
 export { DecodeError } from './io/codec.js'
 export * as Spec from './io/spec.js'
 export * as Dataset from './io/dataset.js'
+export * as Idx from './io/idx.js'
 export * as Checkpoint from './io/checkpoint.js'

