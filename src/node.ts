@@ -5,5 +5,6 @@
  * @module lamina-nn/node
  */
 export * as Atomic from './io/atomic.js'
+export * as ReadFile from './io/read-file.js'
 export { installWebGpu } from './backend/node-webgpu.js'
 export type { WebGpuAdapterInfo } from './backend/node-webgpu.js'

@@ -1,7 +1,8 @@
 /**
  * `lamina eval --model model.safetensors --data mnist|data.json|data.csv`: rebuilds the model
  * from the file's metadata spec, loads its parameters (checked against the spec's tree) and
- * prints the loss, the accuracy and the confusion matrix.
+ * prints the loss, the accuracy and the confusion matrix, computed in the file's dtype (a
+ * float32 model runs in float32).
  *
  * @module
  */
@@ -53,7 +54,8 @@ export const evalCommand: Subcommand = (program, { io, exit }) => {
     .action(async (options: EvalCliOptions) => {
       const loaded = loadModel(options.model)
       const { model, inputShape, outputShape } = loaded.built
-      const data = await loadData(options.data, inputShape, classesOf(outputShape), 'test')
+      // the data in the model's dtype (the file's: f32 or f64), so evaluation runs in it
+      const data = await loadData(options.data, inputShape, classesOf(outputShape), 'test', loaded.dtype)
       const name = lossName(loaded.metadata)
       const result = evaluate(model, loaded.params, loaded.state, data, Spec.loss(name))
       if (options.json === true) {

@@ -1,8 +1,9 @@
 /**
  * `lamina inspect model.safetensors`: validates a model file completely (header, offsets,
  * dtypes, data; the metadata spec builds; its parameter tree matches the tensors) and prints
- * the spec and a table of the tensors. Exit 0 for a valid file, 1 with a one-line reason
- * otherwise.
+ * the spec, the model's dtype (the file's, f32 or f64) and a table of the tensors. Exit 0 for
+ * a valid file, 1 with a one-line reason otherwise (a hostile file is refused without
+ * allocating what its spec asks for; see `Checkpoint.decode`).
  *
  * @module
  */
@@ -41,7 +42,7 @@ export const inspectCommand: Subcommand = (program, { io, exit }) => {
       if (options.json === true) {
         const { spec: _spec, ...metadata } = loaded.metadata
         io.stdout(
-          `${JSON.stringify({ file, valid: true, bytes: loaded.bytes, spec, inputShape: loaded.built.inputShape, outputShape: loaded.built.outputShape, metadata, tensors }, null, 2)}\n`
+          `${JSON.stringify({ file, valid: true, bytes: loaded.bytes, dtype: loaded.dtype, spec, inputShape: loaded.built.inputShape, outputShape: loaded.built.outputShape, metadata, tensors }, null, 2)}\n`
         )
         exit(ExitCode.ok)
         return
@@ -53,7 +54,7 @@ export const inspectCommand: Subcommand = (program, { io, exit }) => {
       const line = (cells: readonly string[]) => cells.map((cell, c) => (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()
       const lines = [
         `${file}: a valid lamina model (${loaded.bytes} bytes, ${tensors.length} tensors, ${parameters} parameters)`,
-        `input ${Sh.show(loaded.built.inputShape)} → output ${Sh.show(loaded.built.outputShape)}`,
+        `input ${Sh.show(loaded.built.inputShape)} → output ${Sh.show(loaded.built.outputShape)}, dtype ${loaded.dtype}`,
         '',
         'spec:',
         `{ "input": ${JSON.stringify(spec.input)},\n  "layers": [\n${spec.layers.map((l) => `    ${JSON.stringify(l)}`).join(',\n')}\n  ] }`,

@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { LaminaError } from '../error.js'
@@ -21,6 +20,9 @@ import * as Checkpoint from '../io/checkpoint.js'
 import * as Safetensors from '../io/safetensors.js'
 import * as Spec from '../io/spec.js'
 import { writeFileAtomic } from '../io/atomic.js'
+import * as ReadFile from '../io/read-file.js'
+import { astype } from '../ops.js'
+import type { DType } from '../tensor.js'
 import { CommandFailure, UsageError } from './command.js'
 
 // ================================================================ messages and options
@@ -62,19 +64,44 @@ export const positiveOption = (name: string, text: string): number => {
   return n
 }
 
-/** The bytes of a file; a path that does not exist is bad usage, another read error a failure. */
-export const readBytes = (file: string, what: string): Uint8Array => {
-  try {
-    return new Uint8Array(readFileSync(file))
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new UsageError(`${what} '${file}' does not exist`)
-    if (code === 'EISDIR') throw new UsageError(`${what} '${file}' is a folder, not a file`)
-    throw new CommandFailure(`cannot read ${what} '${file}': ${e instanceof Error ? e.message : String(e)}`)
-  }
+/** The kinds of input file the commands read (`--model`, `--data`, `--spec`, `--config`, `--input`), each with its size limit. */
+export type InputKind = ReadFile.FileKind
+
+/** What the messages call each kind of input file. */
+const WHAT: Readonly<Record<InputKind, string>> = { model: 'model file', data: 'data file', spec: 'spec', config: 'config', input: 'input file' }
+
+/**
+ * The bytes of an input file, the one way every command reads one (`--model`, `--data`,
+ * `--spec`, `--config`, `--input`): the path must be a regular file (a folder, `/dev/zero`, a
+ * FIFO or a socket is refused, and nothing blocks) of at most `ReadFile.MAX_BYTES[kind]`
+ * bytes. A missing path, a folder or a non-regular file is bad usage (exit 2); a file over
+ * the limit or a read error is a failure (exit 1); each message names the path.
+ */
+export const readInput = (file: string, kind: InputKind): Uint8Array => readAs(file, WHAT[kind], ReadFile.MAX_BYTES[kind])
+
+const readAs = (file: string, what: string, limit: number): Uint8Array => {
+  const read = ReadFile.readBounded(file, what, limit)
+  if (E.isRight(read)) return read.right
+  const e = read.left
+  throw e.reason === 'missing' || e.reason === 'folder' || e.reason === 'not-a-file' ? new UsageError(e.message) : new CommandFailure(e.message)
 }
 
-/** The text of a file (UTF-8). */
+/** The text (UTF-8) of an input file, read by {@link readInput}. */
+export const readInputText = (file: string, kind: InputKind): string => new TextDecoder().decode(readInput(file, kind))
+
+const kindOf = (what: string): InputKind => {
+  const kind = (Object.keys(WHAT) as InputKind[]).find((k) => WHAT[k] === what)
+  return kind ?? 'data'
+}
+
+/**
+ * The bytes of a file, by what the messages call it: {@link readInput} with the kind whose
+ * name `what` is (`model file`, `data file`, `spec`, `config`, `input file`; another name
+ * gets the data file's limit). Prefer {@link readInput}.
+ */
+export const readBytes = (file: string, what: string): Uint8Array => readAs(file, what, ReadFile.MAX_BYTES[kindOf(what)])
+
+/** The text of a file (UTF-8), read by {@link readBytes}. Prefer {@link readInputText}. */
 export const readText = (file: string, what: string): string => new TextDecoder().decode(readBytes(file, what))
 
 /** Writes a file atomically; a failure names the path. */
@@ -94,7 +121,7 @@ export const jsonNumbers = (values: ArrayLike<number>): (number | string)[] =>
 
 /** Reads and builds a model spec file; a spec that does not fit is a failure with the `ShapeError` words. */
 export const loadSpec = (file: string): Spec.Built => {
-  const text = readText(file, 'spec')
+  const text = readInputText(file, 'spec')
   return orFail(Spec.load(text), file)
 }
 
@@ -104,20 +131,21 @@ export type MnistPart = 'train' | 'test'
 /**
  * A labelled dataset for a model: `mnist` (the deterministic split, the given part), a
  * `.csv` file, or a JSON file (anything else); examples reshaped to `input` (the model's
- * per-example shape, same number of elements) and labels checked against `classes`.
+ * per-example shape, same number of elements), labels checked against `classes`, values in
+ * `dtype` (the model's: default `f64`).
  */
-export const loadData = async (source: string, input: Shape, classes: number | undefined, part: MnistPart): Promise<Dataset.Labelled> => {
+export const loadData = async (source: string, input: Shape, classes: number | undefined, part: MnistPart, dtype: DType = 'f64'): Promise<Dataset.Labelled> => {
   if (source === 'mnist') {
     if (Sh.size(input) !== 28 * 28) {
       throw new CommandFailure(`--data mnist: the model takes examples of shape ${Sh.show(input)}, not 784 pixels (e.g. "input": [784] or [1, 28, 28])`)
     }
     if (classes !== undefined && classes < 10) throw new CommandFailure(`--data mnist: the model has ${classes} outputs, MNIST has 10 classes`)
     const { loadMnist } = await import('./mnist.js')
-    const split = loadMnist(input)
+    const split = loadMnist(input, { dtype })
     return { ...split[part], classes: 10 }
   }
-  const text = readText(source, 'data file')
-  const options = { shape: input, ...(classes === undefined ? {} : { classes }), name: path.basename(source) }
+  const text = readInputText(source, 'data')
+  const options = { shape: input, ...(classes === undefined ? {} : { classes }), name: path.basename(source), dtype }
   const data = source.toLowerCase().endsWith('.csv') ? Dataset.fromCsv(text, options) : Dataset.parseJson(text, options)
   return orFail(data)
 }
@@ -140,11 +168,26 @@ export type LoadedModel = Checkpoint.Checkpoint
  */
 export const decodeModel = (bytes: Uint8Array): LoadedModel => orFail(Checkpoint.decode(bytes))
 
-/** Reads and validates a model file (see {@link decodeModel}); failures name the file. */
+/**
+ * The model of a checkpoint, running in the checkpoint's dtype: its `forward` converts an
+ * input of another dtype first, so an `f32` model file evaluates and predicts in `f32`
+ * whatever the inputs were parsed as.
+ */
+export const inFileDType = (loaded: LoadedModel): LoadedModel => {
+  const { model } = loaded.built
+  const dtype = loaded.dtype
+  const cast: Spec.Model = { ...model, forward: (params, x, context) => model.forward(params, x.dtype === dtype ? x : astype(x, dtype), context) }
+  return { ...loaded, built: { ...loaded.built, model: cast } }
+}
+
+/**
+ * Reads (with {@link readInput}) and validates a model file (see {@link decodeModel});
+ * failures name the file. The model runs in the file's dtype (see {@link inFileDType}).
+ */
 export const loadModel = (file: string): LoadedModel => {
-  const bytes = readBytes(file, 'model file')
+  const bytes = readInput(file, 'model')
   try {
-    return decodeModel(bytes)
+    return inFileDType(decodeModel(bytes))
   } catch (e) {
     if (e instanceof CommandFailure) throw new CommandFailure(`${file}: ${e.message}`)
     if (e instanceof LaminaError) throw new CommandFailure(`${file}: ${failure(e).message}`)

@@ -42,6 +42,8 @@ import type { DType } from '../tensor.js'
  * - `too-short`: fewer than the 8 bytes of the header length
  * - `header-length`: the header length runs past the end of the file, or is over {@link MAX_HEADER_BYTES}
  * - `header-utf8`, `header-json`, `header-object`: the header is not UTF-8, not JSON, not an object
+ * - `duplicate`: a key appears twice in one JSON object of the header (`__metadata__`, a tensor name, `dtype`, …)
+ * - `header-items`: the header has more than {@link MAX_HEADER_ITEMS} keys and array items in all
  * - `key`: a forbidden or malformed name (`__proto__`, `constructor`, `prototype`, a lone surrogate)
  * - `metadata`: `__metadata__` is not an object of strings
  * - `entry`: a tensor entry with missing, unknown or mistyped fields
@@ -61,6 +63,8 @@ export type SafetensorsErrorReason =
   | 'header-utf8'
   | 'header-json'
   | 'header-object'
+  | 'duplicate'
+  | 'header-items'
   | 'key'
   | 'metadata'
   | 'entry'
@@ -185,6 +189,29 @@ const BITS: ReadonlyMap<string, number> = new Map<FileDType, number>([
  * ```
  */
 export const MAX_HEADER_BYTES = 100_000_000
+
+/**
+ * The most keys and array items (at every level, counted together) a header may hold:
+ * 2^19 = 524,288, room for some 40,000 tensors (a tensor of rank 2 takes about 12). `JSON.parse`
+ * turns a header packed with short keys or numbers into objects many times its size, slowly
+ * (a 98 MB header of one 49-million-item `shape` takes 1.4 GB); counting first, without
+ * allocating, refuses such a header at once. The reference has no such limit; this one only
+ * refuses headers no model file has.
+ *
+ * @example
+ * ```ts
+ * import { Safetensors } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const keys = Array.from({ length: Safetensors.MAX_HEADER_ITEMS }, (_, i) => `"k${i}":""`).join(',')
+ * const header = new TextEncoder().encode(`{"__metadata__":{${keys}}}`)
+ * const bytes = new Uint8Array(8 + header.length)
+ * new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true)
+ * bytes.set(header, 8)
+ * const result = Safetensors.decode(bytes)
+ * assert.ok(result._tag === 'Left' && result.left.reason === 'header-items')
+ * ```
+ */
+export const MAX_HEADER_ITEMS = 2 ** 19
 
 // ---------------------------------------------------------------- half floats
 
@@ -390,6 +417,97 @@ const checkLayout = (entries: readonly TensorInfo[], dataLength: number): Safete
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
+/** Whether `text` (JSON) has more than `limit` keys and array items: one pass, counting the `:` and `,` outside strings, no allocation. */
+const moreItemsThan = (text: string, limit: number): boolean => {
+  let count = 0
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 0x5c) i++
+        else if (d === 0x22) break
+      }
+    } else if ((c === 0x3a || c === 0x2c) && ++count > limit) return true
+  }
+  return false
+}
+
+/**
+ * The first key that appears twice in one object of `text`, valid JSON (it has been parsed),
+ * with where it is: `JSON.parse` keeps the last of two equal keys without a word, while the
+ * reference (serde) rejects a duplicate field. One pass over the text, no recursion; keys
+ * are compared by value (`"a"` and `"\u0061"` are the same key), as serde compares them.
+ */
+const findDuplicateKey = (text: string): { readonly key: string; readonly parents: readonly string[] } | undefined => {
+  // one frame per open object (its keys so far, and the key it sits under) or array (null)
+  const frames: Array<{ readonly keys: Set<string>; readonly under: string | undefined } | null> = []
+  let expectKey = false
+  let lastKey: string | undefined
+  const n = text.length
+  let i = 0
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      // a string: find its closing quote (skipping escapes)
+      let j = i + 1
+      let escaped = false
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j)
+        if (d === 0x5c) {
+          escaped = true
+          j++
+        } else if (d === 0x22) break
+      }
+      const top = frames[frames.length - 1]
+      if (expectKey && top) {
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j)
+        if (top.keys.has(key)) {
+          const parents = frames.filter((f) => f !== null && f.under !== undefined).map((f) => f!.under!)
+          return { key, parents }
+        }
+        top.keys.add(key)
+        lastKey = key
+        expectKey = false
+      }
+      i = j + 1
+      continue
+    }
+    if (c === 0x7b) {
+      // '{': keys follow; the object sits under the last key read in an enclosing object
+      const parent = frames[frames.length - 1]
+      frames.push({ keys: new Set(), under: parent ? lastKey : undefined })
+      expectKey = true
+    } else if (c === 0x5b) {
+      frames.push(null)
+      expectKey = false
+    } else if (c === 0x7d || c === 0x5d) {
+      frames.pop()
+      expectKey = false
+    } else if (c === 0x2c) {
+      expectKey = frames[frames.length - 1] != null
+    }
+    i++
+  }
+  return undefined
+}
+
+/** The message for a duplicate key, in the header's terms (a tensor, its entry, the metadata). */
+const duplicateMessage = ({ key, parents }: { readonly key: string; readonly parents: readonly string[] }): string => {
+  const where =
+    parents.length === 0
+      ? key === '__metadata__'
+        ? 'the header has two "__metadata__" objects'
+        : `the header has two entries for tensor ${quote(key)}`
+      : parents.length === 1 && parents[0] === '__metadata__'
+        ? `__metadata__ has the key ${quote(key)} twice`
+        : parents.length === 1
+          ? `tensor ${quote(parents[0]!)} has the field ${quote(key)} twice`
+          : `the key ${quote(key)} appears twice inside ${parents.map(quote).join(' → ')}`
+  return `duplicate field: ${where} (JSON.parse would keep the last one silently; the reference implementation rejects duplicate fields)`
+}
+
 /**
  * Reads and validates the header of a safetensors file without decoding any tensor: the
  * metadata, each tensor's dtype, shape and offsets, and the layout of the data section. Any
@@ -439,6 +557,11 @@ const decodeHeaderUnsafe = (input: unknown): Either<SafetensorsError, Header> =>
   }
   // as the reference: the header must start with '{' (no BOM, no leading white space)
   if (!text.startsWith('{')) return E.left(fail('header-object', `the header must be a JSON object starting with '{', got ${quote(text.slice(0, 20))}`))
+  if (moreItemsThan(text, MAX_HEADER_ITEMS)) {
+    return E.left(
+      fail('header-items', `the header has more than ${MAX_HEADER_ITEMS} keys and array items (Safetensors.MAX_HEADER_ITEMS), more than any model file needs`)
+    )
+  }
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -448,6 +571,8 @@ const decodeHeaderUnsafe = (input: unknown): Either<SafetensorsError, Header> =>
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return E.left(fail('header-object', `the header must be a JSON object, got ${describeType(json)}`))
   }
+  const duplicate = findDuplicateKey(text)
+  if (duplicate !== undefined) return E.left(fail('duplicate', duplicateMessage(duplicate)))
   const dataStart = 8 + headerLength
   const dataLength = bytes.length - dataStart
   let metadata: Readonly<Record<string, string>> = nullRecord([])
@@ -487,6 +612,21 @@ const TARGET: ReadonlyMap<string, DType> = new Map<FileDType, DType>([
   ['BF16', 'f32'],
   ['I64', 'f64']
 ])
+
+/**
+ * The lamina dtype a file dtype decodes to (`F64` and `I64` → `f64`; `F32`, `F16` and `BF16`
+ * → `f32`), or `undefined` for a dtype lamina does not read.
+ *
+ * @example
+ * ```ts
+ * import { Safetensors } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Safetensors.dtypeOf('F16'), 'f32')
+ * assert.strictEqual(Safetensors.dtypeOf('I64'), 'f64')
+ * assert.strictEqual(Safetensors.dtypeOf('U8'), undefined)
+ * ```
+ */
+export const dtypeOf = (dtype: FileDType): DType | undefined => TARGET.get(dtype)
 
 /** A fresh, aligned copy of `bytes[begin, end)` (not `slice`: a Node `Buffer`'s `slice` is a view into a shared pool). */
 const copyBytes = (bytes: Uint8Array, begin: number, end: number): ArrayBuffer => {
@@ -560,10 +700,16 @@ const unsupported = (info: TensorInfo): SafetensorsError =>
  * `__proto__`, `constructor` or `prototype` (nor has one as a dotted segment: names become tree
  * paths). The results are frozen null-prototype records.
  *
+ * A key that appears twice in one JSON object of the header is a `duplicate` error, wherever
+ * it is: `__metadata__`, a tensor name, a field of an entry (`dtype`, `shape`,
+ * `data_offsets`), a metadata key (the reference's serde rejects a duplicate struct field;
+ * `JSON.parse` alone would silently keep the last one).
+ *
  * Differences from the reference, all stricter or equal: unknown fields in a tensor entry are
- * rejected (the reference ignores them); JSON numbers are read as JavaScript numbers, so
- * `4.0` counts as the integer 4 and a duplicate key keeps its last value (as in the reference,
- * the earlier entry's bytes then belong to no tensor and the file is rejected).
+ * rejected (the reference ignores them); a duplicate tensor name or metadata key is rejected
+ * (the reference's maps keep the last one; a duplicate tensor then leaves bytes that belong to
+ * no tensor, so such a file is rejected there too unless both entries name the same bytes);
+ * JSON numbers are read as JavaScript numbers, so `4.0` counts as the integer 4.
  *
  * @example
  * ```ts
@@ -577,6 +723,15 @@ const unsupported = (info: TensorInfo): SafetensorsError =>
  * const bad = Safetensors.decode(bytes.subarray(0, bytes.length - 1)) // truncated
  * assert.ok(bad._tag === 'Left')
  * assert.strictEqual(bad.left.reason, 'offsets')
+ *
+ * // a field given twice: JSON.parse would keep the second, the reference (and lamina) refuse
+ * const header = new TextEncoder().encode('{"w":{"dtype":"F64","dtype":"F32","shape":[1],"data_offsets":[0,8]}}')
+ * const twice = new Uint8Array(8 + header.length + 8)
+ * new DataView(twice.buffer).setBigUint64(0, BigInt(header.length), true)
+ * twice.set(header, 8)
+ * const dup = Safetensors.decode(twice)
+ * assert.ok(dup._tag === 'Left' && dup.left.reason === 'duplicate')
+ * assert.match(dup.left.message, /tensor "w" has the field "dtype" twice/)
  * ```
  */
 export const decode = (input: Uint8Array | ArrayBuffer): Either<SafetensorsError, Decoded> => {

@@ -48,7 +48,7 @@ import * as Norm from '../nn/norm.js'
 import * as Optim from '../nn/optim.js'
 import type { Optimizer } from '../nn/optim.js'
 import type { Loss as LossFn } from '../nn/train.js'
-import { DecodeError, Finite, Fraction, NonNegative, NonNegativeInt, Positive, PositiveInt, Probability, SafeInt, array, decodeWith, oneOf, parseJson, struct, tagged } from './codec.js'
+import { DecodeError, Finite, formatFailure, Fraction, NonNegative, NonNegativeInt, Positive, PositiveInt, Probability, SafeInt, array, decodeWith, oneOf, parseJson, struct, tagged } from './codec.js'
 
 // ================================================================ model specs
 
@@ -158,7 +158,139 @@ const as =
   <B extends A>(codec: t.Type<B, unknown, unknown>): t.Type<A, unknown, unknown> =>
     codec as unknown as t.Type<A, unknown, unknown>
 
-const Dims = array(PositiveInt, 'shape (an array of positive integers)', 1)
+// ---------------------------------------------------------------- limits
+
+/**
+ * The most elements one tensor a spec describes may have: each dimension and size field
+ * (`input`, `reshape` shapes, `units`, `filters`, `kernel`, `stride`, `padding`, `channels`,
+ * `inputs`), the per-example input and every layer's per-example output, and every parameter
+ * or state tensor. 2^30 (8 GiB in f64): beyond what a typed array holds comfortably, so a
+ * spec such as `"input": [1e15]` is refused with a message naming the field, not a
+ * `RangeError` from deep inside an allocation.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Spec.MAX_ELEMENTS, 2 ** 30)
+ * const huge = Spec.parse('{"input": [1e15], "layers": [{"kind": "relu"}]}')
+ * assert.ok(huge._tag === 'Left')
+ * assert.strictEqual(huge.left.message, 'model spec: input[0]: expected positive integer ≤ 1073741824 (Spec.MAX_ELEMENTS), got 1000000000000000')
+ * ```
+ */
+export const MAX_ELEMENTS = 2 ** 30
+
+/**
+ * The most dimensions a spec's shape (`input`, a `reshape`'s `shape`) may have.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const deep = Spec.decode({ input: Array.from({ length: Spec.MAX_RANK + 1 }, () => 1), layers: [{ kind: 'relu' }] })
+ * assert.ok(deep._tag === 'Left' && deep.left.message === ('model spec: input: expected a shape of at most 8 dimensions (Spec.MAX_RANK), got 9'))
+ * ```
+ */
+export const MAX_RANK = 8
+
+/**
+ * The most layers a spec may list (and the most keys a layer object or the spec object may
+ * have is {@link MAX_KEYS}), so that a hostile spec cannot make decoding build millions of
+ * layers or failure reports.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const long = Spec.decode({ input: [1], layers: Array.from({ length: Spec.MAX_LAYERS + 1 }, () => ({ kind: 'relu' })) })
+ * assert.ok(long._tag === 'Left' && long.left.message === 'model spec: layers: expected an array of at most 10000 layers (Spec.MAX_LAYERS), got 10001')
+ * ```
+ */
+export const MAX_LAYERS = 10_000
+
+/**
+ * The most keys the spec object or one layer object may have (the codecs name at most a
+ * handful; this bounds the work of reporting unknown keys).
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const wide = Spec.decode({ input: [1], layers: [Object.fromEntries([['kind', 'relu'], ...Array.from({ length: 40 }, (_, i) => [`k${i}`, i])])] })
+ * assert.ok(wide._tag === 'Left' && wide.left.message === 'model spec: layers[0]: expected a layer object with at most 16 keys (Spec.MAX_KEYS), got 41')
+ * ```
+ */
+export const MAX_KEYS = 16
+
+/**
+ * The longest spec text {@link parse} (and {@link load}, and so `Checkpoint.decode` for the
+ * spec in a file's metadata) reads: 2^20 characters, room for {@link MAX_LAYERS} layers;
+ * longer text is refused before it is parsed.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const long = Spec.parse(`{"input": [1], "layers": [${'{"kind": "relu"},'.repeat(70_000)}{"kind": "relu"}]}`)
+ * assert.ok(long._tag === 'Left' && long.left.message.startsWith('model spec: expected JSON text of at most 1048576 characters (Spec.MAX_SPEC_LENGTH), got '))
+ * ```
+ */
+export const MAX_SPEC_LENGTH = 2 ** 20
+
+/**
+ * The default limit of {@link checkParameterCount}: the most parameters (elements of all
+ * parameter tensors) a model built to be trained may have, 10^8 (0.8 GB in f64, about four
+ * times that while training with Adam). Loading a file needs no such limit: a checkpoint's
+ * parameters must be in the file, so they are bounded by its size.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Spec.MAX_PARAMETERS, 100_000_000)
+ * ```
+ */
+export const MAX_PARAMETERS = 100_000_000
+
+/**
+ * A size codec: what `base` accepts (a positive or non-negative integer, failing with its
+ * own words), and at most {@link MAX_ELEMENTS}, failing with the limit's words.
+ */
+const bounded = <A extends number>(base: t.Type<A, number, unknown>): t.Type<A, number, unknown> => {
+  const over = `${base.name} ≤ ${MAX_ELEMENTS} (Spec.MAX_ELEMENTS)`
+  return new t.Type<A, number, unknown>(
+    base.name,
+    (u): u is A => base.is(u) && u <= MAX_ELEMENTS,
+    (u, c) => (!base.is(u) ? t.failure(u, c) : u > MAX_ELEMENTS ? t.failure(u, c, over) : t.success(u)),
+    (a) => a
+  )
+}
+/** A size field (units, filters, a kernel, a stride, a dimension): a positive integer ≤ MAX_ELEMENTS. */
+const Size = bounded(PositiveInt)
+/** A padding: a non-negative integer ≤ MAX_ELEMENTS. */
+const Padding = bounded(NonNegativeInt)
+
+/** `codec`, refusing first (before it looks at any item) an array longer than `max`. */
+const atMost = <A>(codec: t.Type<A, unknown, unknown>, max: number, what: string, limitName: string): t.Type<A, unknown, unknown> => {
+  const validate = (u: unknown, c: t.Context): t.Validation<A> =>
+    // the failure's value is the length, so the message reads `expected … at most 8 dimensions (…), got 9`
+    Array.isArray(u) && u.length > max ? t.failure(u.length, c, `${what} of at most ${max} ${limitName}`) : codec.validate(u, c)
+  return new t.Type<A, unknown, unknown>(codec.name, (u): u is A => E.isRight(validate(u, [{ key: '', type: t.unknown, actual: u }])), validate, (a) => a)
+}
+
+/** `codec`, refusing first an object with more than {@link MAX_KEYS} own keys. */
+const fewKeys = <A>(codec: t.Type<A, unknown, unknown>, what: string): t.Type<A, unknown, unknown> => {
+  const validate = (u: unknown, c: t.Context): t.Validation<A> => {
+    if (typeof u === 'object' && u !== null && !Array.isArray(u)) {
+      const n = Object.keys(u).length
+      if (n > MAX_KEYS) return t.failure(n, c, `${what} with at most ${MAX_KEYS} keys (Spec.MAX_KEYS)`)
+    }
+    return codec.validate(u, c)
+  }
+  return new t.Type<A, unknown, unknown>(codec.name, (u): u is A => E.isRight(validate(u, [{ key: '', type: t.unknown, actual: u }])), validate, (a) => a)
+}
+
+const Dims = atMost(array(Size, 'shape (an array of positive integers)', 1), MAX_RANK, 'a shape', 'dimensions (Spec.MAX_RANK)')
 
 const activationKinds: readonly ActivationKind[] = ['sigmoid', 'tanh', 'relu', 'softplus', 'softmax', 'logSoftmax', 'identity']
 
@@ -176,17 +308,14 @@ const plain = (kind: ActivationKind) => as<ActivationSpec>()(struct(`${kind} lay
  * assert.ok(bad._tag === 'Left' && bad.left.message === 'layer: units: expected positive integer, got 0')
  * ```
  */
-export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = as<LayerSpec>()(
-  tagged('kind', 'layer', {
-    dense: as<DenseSpec>()(struct('dense layer', { kind: t.literal('dense'), units: PositiveInt }, { inputs: PositiveInt })),
+export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = fewKeys(
+  as<LayerSpec>()(
+    tagged('kind', 'layer', {
+    dense: as<DenseSpec>()(struct('dense layer', { kind: t.literal('dense'), units: Size }, { inputs: Size })),
     conv2d: as<Conv2dSpec>()(
-      struct(
-        'conv2d layer',
-        { kind: t.literal('conv2d'), filters: PositiveInt, kernel: PositiveInt },
-        { stride: PositiveInt, padding: NonNegativeInt, channels: PositiveInt }
-      )
+      struct('conv2d layer', { kind: t.literal('conv2d'), filters: Size, kernel: Size }, { stride: Size, padding: Padding, channels: Size })
     ),
-    maxPool2d: as<MaxPool2dSpec>()(struct('maxPool2d layer', { kind: t.literal('maxPool2d'), kernel: PositiveInt }, { stride: PositiveInt })),
+    maxPool2d: as<MaxPool2dSpec>()(struct('maxPool2d layer', { kind: t.literal('maxPool2d'), kernel: Size }, { stride: Size })),
     dropout: as<DropoutSpec>()(struct('dropout layer', { kind: t.literal('dropout'), rate: Fraction })),
     flatten: as<FlattenSpec>()(struct('flatten layer', { kind: t.literal('flatten') })),
     reshape: as<ReshapeSpec>()(struct('reshape layer', { kind: t.literal('reshape'), shape: Dims })),
@@ -195,7 +324,9 @@ export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = as<LayerSpec>()(
     elu: as<EluSpec>()(struct('elu layer', { kind: t.literal('elu') }, { alpha: Finite })),
     gelu: as<GeluSpec>()(struct('gelu layer', { kind: t.literal('gelu') }, { form: oneOf(['erf', 'tanh']) })),
     ...Object.fromEntries(activationKinds.map((k) => [k, plain(k)]))
-  })
+    })
+  ),
+  'a layer object'
 )
 
 /**
@@ -209,8 +340,11 @@ export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = as<LayerSpec>()(
  * assert.ok(!Spec.ModelCodec.is({ input: [784], layers: [] }))
  * ```
  */
-export const ModelCodec: t.Type<ModelSpec, unknown, unknown> = as<ModelSpec>()(
-  struct('model spec', { input: Dims, layers: array(LayerCodec, 'array of layers', 1) })
+export const ModelCodec: t.Type<ModelSpec, unknown, unknown> = fewKeys(
+  as<ModelSpec>()(
+    struct('model spec', { input: Dims, layers: atMost(array(LayerCodec, 'array of layers', 1), MAX_LAYERS, 'an array', 'layers (Spec.MAX_LAYERS)') })
+  ),
+  'a model spec object'
 )
 
 /**
@@ -241,7 +375,12 @@ export const decode = (value: unknown): Either<DecodeError, ModelSpec> => decode
  * assert.strictEqual(bad.left.message, 'model spec: layers[0].unit: expected no such key (dense layer keys: kind, units, inputs), got 3')
  * ```
  */
-export const parse = (text: string): Either<DecodeError, ModelSpec> => parseJson(ModelCodec, text, 'model spec')
+export const parse = (text: string): Either<DecodeError, ModelSpec> =>
+  text.length > MAX_SPEC_LENGTH
+    ? E.left(
+        new DecodeError('model spec', [{ path: '', expected: `JSON text of at most ${MAX_SPEC_LENGTH} characters (Spec.MAX_SPEC_LENGTH)`, got: `${text.length} characters` }])
+      )
+    : parseJson(ModelCodec, text, 'model spec')
 
 // ---------------------------------------------------------------- building
 
@@ -253,11 +392,34 @@ export type ModelState = { readonly layers: readonly unknown[] }
 /** A `sequential` model built from a spec; it carries its spec (with defaults filled in) for {@link toSpec}. */
 export type Model = Layer.Layer<Shape, Shape, ModelParams, ModelState> & { readonly spec: ModelSpec }
 
-/** What {@link build} returns: the model and its per-example input and output shapes. */
+/**
+ * One tensor of the parameters or the state of a model built from a spec, known from the
+ * spec alone (no allocation): its dotted name in the tree (`layers.0.w`, as
+ * `Safetensors.fromTree` names it), its shape, and the layer it belongs to.
+ */
+export interface TensorSlot {
+  /** The dotted name in the parameter (or state) tree: `layers.0.w`, `layers.1.mean`. */
+  readonly name: string
+  /** The field in the layer's record: `w`, `b`, `gamma`, `beta`, `mean`, `variance`. */
+  readonly field: string
+  readonly shape: Shape
+  /** The layer's index in the spec (0-based, as in `layers[0]`). */
+  readonly layer: number
+  /** The layer's kind (`dense`, `conv2d`, `batchNorm`). */
+  readonly kind: string
+}
+
+/** What {@link build} returns: the model, its per-example input and output shapes, and the shapes of its parameters and state. */
 export interface Built {
   readonly model: Model
   readonly inputShape: Shape
   readonly outputShape: Shape
+  /** The tensors `model.init(key)` draws, in its order, from a walk over the shapes alone. */
+  readonly parameters: readonly TensorSlot[]
+  /** The tensors `model.initState()` holds (batch-norm running statistics), in its order. */
+  readonly state: readonly TensorSlot[]
+  /** The number of parameters: the elements of all of {@link Built.parameters}. */
+  readonly parameterCount: number
 }
 
 const anyDims = (rank: number): Shape => Array.from({ length: rank }, () => -1)
@@ -272,14 +434,33 @@ const misfit = (i: number, kind: string, expects: string, cur: Shape): ShapeErro
     ? new ShapeError(`layer 1: ${kind} expects ${expects} but got ${Layer.describe(cur)}`)
     : new ShapeError(`layer ${i + 1} expects ${expects} but layer ${i} produces ${Layer.describe(cur)}`)
 
-/** One layer of a spec, built for the running shape `cur`, with its canonical spec (defaults filled in, inferred widths left out). */
-const makeLayer = (s: LayerSpec, cur: Shape, i: number): { layer: AnyLayer; spec: LayerSpec } => {
+/** A layer built from its spec: the layer, its canonical spec, and the shapes of its parameters and state (what `init` and `initState` would allocate). */
+interface Made {
+  readonly layer: AnyLayer
+  readonly spec: LayerSpec
+  readonly params?: ReadonlyArray<readonly [string, Shape]>
+  readonly state?: ReadonlyArray<readonly [string, Shape]>
+}
+
+/**
+ * One layer of a spec, built for the running shape `cur`, with its canonical spec (defaults
+ * filled in, inferred widths left out) and the shapes its `init`/`initState` give (the
+ * layers' own constructors allocate nothing; a test checks these shapes against `init`).
+ */
+const makeLayer = (s: LayerSpec, cur: Shape, i: number): Made => {
   switch (s.kind) {
     case 'dense': {
       // the width is the running one; a shape of higher rank gives `sequential` the
       // width a flatten would have produced, so it says what the type checker says
       const inputs = s.inputs ?? Sh.size(cur)
-      return { layer: Layers.dense(inputs, s.units), spec: { kind: 'dense', units: s.units } }
+      return {
+        layer: Layers.dense(inputs, s.units),
+        spec: { kind: 'dense', units: s.units },
+        params: [
+          ['w', [inputs, s.units]],
+          ['b', [s.units]]
+        ]
+      }
     }
     case 'conv2d': {
       const stride = s.stride ?? 1
@@ -292,7 +473,11 @@ const makeLayer = (s: LayerSpec, cur: Shape, i: number): { layer: AnyLayer; spec
       }
       return {
         layer: Conv.conv2d(channels, s.filters, s.kernel, { stride, padding }),
-        spec: { kind: 'conv2d', filters: s.filters, kernel: s.kernel, stride, padding }
+        spec: { kind: 'conv2d', filters: s.filters, kernel: s.kernel, stride, padding },
+        params: [
+          ['w', [s.filters, channels, s.kernel, s.kernel]],
+          ['b', [s.filters]]
+        ]
       }
     }
     case 'maxPool2d': {
@@ -308,8 +493,21 @@ const makeLayer = (s: LayerSpec, cur: Shape, i: number): { layer: AnyLayer; spec
     case 'batchNorm': {
       const options = { momentum: s.momentum ?? 0.1, eps: s.eps ?? 1e-5 }
       const spec: BatchNormSpec = { kind: 'batchNorm', ...options }
-      if (cur.length === 1) return { layer: Norm.batchNorm(cur[0]!, options), spec }
-      if (cur.length === 3) return { layer: Norm.batchNorm2d(cur[0]!, options), spec }
+      if (cur.length === 1 || cur.length === 3) {
+        const features = cur[0]!
+        return {
+          layer: cur.length === 1 ? Norm.batchNorm(features, options) : Norm.batchNorm2d(features, options),
+          spec,
+          params: [
+            ['gamma', [features]],
+            ['beta', [features]]
+          ],
+          state: [
+            ['mean', [features]],
+            ['variance', [features]]
+          ]
+        }
+      }
       throw misfit(i, 'batchNorm', `${Layer.describe([-1])} or ${Layer.describe(anyDims(3))}`, cur)
     }
     case 'leakyRelu': {
@@ -359,6 +557,14 @@ const deepFreeze = <A>(a: A): A => {
  * hand-written model. The chain is checked from the spec's `input` (so messages carry sizes
  * a convolution's free dimensions would leave as `?`), and the model's `inShape` is that input.
  *
+ * Building allocates nothing that the spec's sizes could make large: sizes are bounded
+ * ({@link MAX_ELEMENTS} for every field, per-example shape and parameter tensor, an
+ * `ArgumentError` naming the layer and the limit otherwise), and the shapes of the
+ * parameters and state are computed from the spec alone ({@link Built.parameters},
+ * {@link Built.state}, {@link Built.parameterCount}): only `model.init` and
+ * `model.initState` allocate, so check {@link checkParameterCount} before calling them on a
+ * spec from outside, and compare the shapes with a file before reading it (as `Checkpoint.decode` does).
+ *
  * @example
  * ```ts
  * import { Spec, Layer, Layers, Conv, Random, ShapeError } from 'lamina-nn'
@@ -389,22 +595,24 @@ export const build = (spec: ModelSpec): Either<LaminaError, Built> => {
   const decoded = decode(spec)
   if (E.isLeft(decoded)) return decoded
   const { input, layers: specs } = decoded.right
-  const layers: AnyLayer[] = []
-  const canonical: LayerSpec[] = []
+  const inputSize = Sh.size(input)
+  if (inputSize > MAX_ELEMENTS) return E.left(overLimit('input', `an input of at most ${MAX_ELEMENTS} elements per example`, input))
+  const made: Made[] = []
   try {
     let cur: Shape = input
     for (let i = 0; i < specs.length; i++) {
-      const made = makeLayer(specs[i]!, cur, i)
-      layers.push(made.layer)
-      canonical.push(made.spec)
+      const m = makeLayer(specs[i]!, cur, i)
+      made.push(m)
       try {
-        cur = made.layer.outputShape(cur)
+        cur = m.layer.outputShape(cur)
       } catch (e) {
         // the model does not fit here: `sequential` (below) names the misfit in its own words
         if (e instanceof ShapeError) break
         throw e
       }
+      if (Sh.size(cur) > MAX_ELEMENTS) return E.left(overLimit(`layers[${i}]`, `a ${m.spec.kind} layer whose output has at most ${MAX_ELEMENTS} elements per example`, cur))
     }
+    const layers = made.map((m) => m.layer)
     // the spec's input is known, so the chain is checked from it (the first layer's own
     // inShape may have free dimensions, `[1,?,?]` for a convolution): messages carry the
     // sizes, as they do in TypeScript once a reshape has fixed them
@@ -412,12 +620,88 @@ export const build = (spec: ModelSpec): Either<LaminaError, Built> => {
     const sequential = Layer.sequential(first, ...layers.slice(1)) as unknown as Layer.Layer<Shape, Shape, ModelParams, ModelState>
     const outputShape = sequential.outputShape(input)
     if (layers.length < specs.length) throw new ShapeError(`layer ${layers.length}: its output does not fit the layers after it`)
-    const model: Model = { ...sequential, spec: deepFreeze({ input: [...input], layers: canonical }) }
-    return E.right({ model, inputShape: [...input], outputShape })
+    // the parameters and the state, from the shapes alone: nothing is allocated
+    const parameters: TensorSlot[] = []
+    const state: TensorSlot[] = []
+    let parameterCount = 0
+    for (let i = 0; i < made.length; i++) {
+      const { spec: layerSpec, params = [], state: stateShapes = [] } = made[i]!
+      for (const [list, shapes] of [
+        [parameters, params],
+        [state, stateShapes]
+      ] as const) {
+        for (const [field, shape] of shapes) {
+          if (Sh.size(shape) > MAX_ELEMENTS) {
+            return E.left(overLimit(`layers[${i}]`, `a ${layerSpec.kind} layer whose ${field} has at most ${MAX_ELEMENTS} elements`, shape))
+          }
+          list.push(Object.freeze({ name: `layers.${i}.${field}`, field, shape: Object.freeze([...shape]), layer: i, kind: layerSpec.kind }))
+          if (list === parameters) parameterCount += Sh.size(shape)
+        }
+      }
+    }
+    const model: Model = { ...sequential, spec: deepFreeze({ input: [...input], layers: made.map((m) => m.spec) }) }
+    return E.right({ model, inputShape: [...input], outputShape, parameters: Object.freeze(parameters), state: Object.freeze(state), parameterCount })
   } catch (e) {
     if (e instanceof LaminaError) return E.left(e)
     throw e
   }
+}
+
+/** A size over {@link MAX_ELEMENTS}: an `ArgumentError` (what lamina cannot allocate) naming the field, the shape and the limit. */
+const overLimit = (path: string, expected: string, shape: Shape): ArgumentError =>
+  new ArgumentError(`model spec: ${formatFailure({ path, expected: `${expected} (Spec.MAX_ELEMENTS)`, got: `${Sh.show(shape)} (${Sh.size(shape)} elements)` })}`)
+
+/**
+ * The number of parameters of the model a spec describes (the elements of every parameter
+ * tensor), computed from the shapes alone: nothing is allocated, so it is safe on a hostile
+ * spec. A spec that does not build is a `Left` (see {@link build}).
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * // dense 784 → 128: 784·128 + 128; dense 128 → 10: 128·10 + 10
+ * const n = Spec.parameterCount({ input: [784], layers: [{ kind: 'dense', units: 128 }, { kind: 'relu' }, { kind: 'dense', units: 10 }] })
+ * assert.deepStrictEqual(n, { _tag: 'Right', right: 784 * 128 + 128 + 128 * 10 + 10 })
+ * // half a billion units: counted, never allocated
+ * const huge = Spec.parameterCount({ input: [2], layers: [{ kind: 'dense', units: 5e8 }] })
+ * assert.deepStrictEqual(huge, { _tag: 'Right', right: 1.5e9 })
+ * ```
+ */
+export const parameterCount = (spec: ModelSpec): Either<LaminaError, number> => {
+  const built = build(spec)
+  return E.isLeft(built) ? built : E.right(built.right.parameterCount)
+}
+
+/**
+ * Checks, before anything is allocated, that a built model has at most `limit` parameters
+ * (default {@link MAX_PARAMETERS}); call it between {@link build} and `model.init`. The
+ * `Left` names the count, the limit and the largest parameter tensor.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const built = Spec.build({ input: [2], layers: [{ kind: 'dense', units: 5e8 }] })
+ * assert.ok(built._tag === 'Right')
+ * const checked = Spec.checkParameterCount(built.right)
+ * assert.ok(checked._tag === 'Left')
+ * assert.strictEqual(checked.left.message,
+ *   'model spec: layers[0].units: expected at most 100000000 parameters in all (Spec.MAX_PARAMETERS), got 1500000000 (the largest: layers.0.w [2,500000000] of a dense layer)')
+ * assert.ok(Spec.checkParameterCount(built.right, 2e9)._tag === 'Right')
+ * ```
+ */
+export const checkParameterCount = (built: Built, limit: number = MAX_PARAMETERS): Either<ArgumentError, Built> => {
+  if (built.parameterCount <= limit || built.parameters.length === 0) return E.right(built)
+  const largest = built.parameters.reduce((a, b) => (Sh.size(b.shape) > Sh.size(a.shape) ? b : a))
+  const field = largest.kind === 'dense' ? '.units' : largest.kind === 'conv2d' ? '.filters' : ''
+  const named = limit === MAX_PARAMETERS ? ' (Spec.MAX_PARAMETERS)' : ''
+  const failure = formatFailure({
+    path: `layers[${largest.layer}]${field}`,
+    expected: `at most ${limit} parameters in all${named}`,
+    got: `${built.parameterCount} (the largest: ${largest.name} ${Sh.show(largest.shape)} of a ${largest.kind} layer)`
+  })
+  return E.left(new ArgumentError(`model spec: ${failure}`))
 }
 
 /**
