@@ -1,8 +1,11 @@
 /**
  * Numerical debugging: with checks on, every primitive's output is scanned and the first
  * one that produces NaN or ±Infinity throws a {@link NumericsError} naming the primitive,
- * its input shapes, and where it ran — the n-th forward operation, or the backward rule of
- * a recorded node. Off by default; when off, each primitive pays one boolean test.
+ * its input shapes, and where it ran: the n-th forward operation, or, for the operations a
+ * derivative rule runs, that rule (`backward rule of sqrt (node 3, input 0)` from the tape,
+ * `reverse (adjoint) rule of sqrt (row v₁, input 0)` or `tangent rule of …` from a trace),
+ * so the derivative of `sqrt` at 0 is never blamed on the forward pass. Off by default; when
+ * off, each primitive pays one boolean test.
  *
  * Turn it on for a block with {@link withChecks}, globally with {@link setChecks}, or for a
  * whole process with the environment variable `LAMINA_CHECK_NUMERICS=1`.
@@ -103,7 +106,7 @@ export const withChecks = <A>(f: () => A): A => {
   }
 }
 
-/** @internal runs a backward rule under a label, so an error can say which rule it was */
+/** @internal runs a derivative rule (backward, adjoint, tangent) under a label, so an error can say which rule it was */
 export const inPhase = <A>(label: string, f: () => A): A => {
   if (!on) return f()
   const previous = phase

@@ -102,7 +102,7 @@ describe('Codec: the reporter', () => {
     expect(left(r).failures).toEqual([{ path: 'layers[2].units', expected: 'positive integer', got: '-3' }])
     expect(message(r)).toBe('model spec: layers[2].units: expected positive integer, got -3')
     expect(Codec.joinPath(Codec.joinPath('', 'a b'), 0)).toBe('["a b"][0]')
-    expect(Codec.showValue('x'.repeat(100))).toBe(`"${'x'.repeat(59)}…`)
+    expect(Codec.showValue('x'.repeat(100))).toBe(`"${'x'.repeat(59)}…" (100 characters)`)
     const cyclic: Record<string, unknown> = {}
     cyclic['self'] = cyclic
     expect(Codec.showValue(cyclic)).toBe('[object Object]')
@@ -870,7 +870,7 @@ describe('Data.fromJson', () => {
     ['a one-hot row of the wrong width', { x: [[1], [2]], y: [[1, 0], [0, 0, 1]] }, undefined, 'y[1]: expected a one-hot row of 2 values (one 1, the rest 0), got [0,0,1]'],
     ['classes that disagree', { x: [[1]], labels: [0], classes: 4 }, { classes: 3 }, 'classes: expected 3 (the classes option), got 4'],
     ['an unknown key', { x: [[1]], labels: [0], label: [0] }, undefined, 'label: expected no such key (dataset keys: x, labels, y, classes), got [0]'],
-    ['a shape of the wrong size', { x: [[1, 2, 3]], labels: [0] }, { shape: [2, 2] }, 'shape (option): expected a shape of 3 elements, the size of one example [3], got [2,2] (4 elements)'],
+    ['a shape of the wrong size', { x: [[1, 2, 3]], labels: [0] }, { shape: [2, 2] }, 'the model expects 4 features per example (input shape [2,2]), the data rows have 3'],
     ['not an object', [[1, 2]], undefined, 'expected an object { x, labels } or { x, y }, got [[1,2]]']
   ]
   for (const [what, value, options, expected] of bad) {
@@ -1047,6 +1047,75 @@ describe('Data.parseCsv and Data.fromCsv', () => {
       return e.failures.length === 1 && e.failures[0]!.path === `line ${row + 1}, column ${Codec.showValue(cells[col])}` && e.failures[0]!.got === Codec.showValue(junk)
     }
   )
+})
+
+// ================================================================ issue 13: one number parser, short values, model inputs
+
+describe('Codec.parseDecimal: the one parser of numbers written as text', () => {
+  it('reads decimal and exponent notation, and nothing else', () => {
+    expect(['0', '3', ' -1.5\t', '+.5', '2.', '6.02e23', '1E-3', '-0'].map(Codec.parseDecimal)).toEqual([0, 3, -1.5, 0.5, 2, 6.02e23, 0.001, -0])
+    for (const bad of ['', ' ', '0x10', '0X1f', '0b1', '0o7', 'Infinity', '-Infinity', 'NaN', '1_000', '1,5', '1e999', '.', '1e', 'e5', '--1', '1.2.3', '١', '1\n', '\u00a01']) {
+      expect(Codec.parseDecimal(bad), JSON.stringify(bad)).toBeUndefined()
+    }
+  })
+
+  it('is linear: a 100,000-digit cell that ends badly is refused at once (the old pattern backtracked for 34 s)', () => {
+    const cell = `${'1'.repeat(100_000)}x`
+    expect(Codec.parseDecimal(`${'1'.repeat(1_000_000)}x`)).toBeUndefined()
+    const e = left(Data.fromCsv(`a,label\n${cell},0\n`)) as Codec.DecodeError
+    expect(e.failures[0]!.path).toBe('line 2, column "a"')
+  })
+})
+
+describe('Codec.showValue: never more than about 100 characters of a value', () => {
+  it('cuts strings, arrays and objects, and says how big they were', () => {
+    expect(Codec.showValue('a'.repeat(10_000_000))).toBe(`"${'a'.repeat(59)}…" (10000000 characters)`)
+    expect(Codec.showValue(Array.from({ length: 1_000_000 }, () => 1))).toBe(`[${'1,'.repeat(29)}1…] (1000000 items)`)
+    const wide: Record<string, number> = {}
+    for (let i = 0; i < 1000; i++) wide[`key${i}`] = i
+    expect(Codec.showValue(wide)).toMatch(/^\{"key0":0,"key1":1,.*…\} \(1000 keys\)$/)
+    expect(Codec.showValue([1, 'two', null, { a: [true] }])).toBe('[1,"two",null,{"a":[true]}]')
+  })
+
+  it('walks a deep nest without recursion and shows only its start', () => {
+    let deep: unknown = 0
+    for (let i = 0; i < 200_000; i++) deep = [deep]
+    const shown = Codec.showValue(deep)
+    expect(shown).toBe(`${'['.repeat(60)}…] (1 item)`)
+  })
+})
+
+describe('Data.inputsFromJson and Data.inputsFromCsv: the inputs of lamina predict', () => {
+  it('reads arrays of examples or { x }, reshaped to the model, refusing a nest deeper than 32 arrays before walking it', () => {
+    expect(right(Data.inputsFromJson([[1, 2, 3, 4]], { shape: [2, 2] })).toArray()).toEqual([[[1, 2], [3, 4]]])
+    expect(right(Data.inputsFromJson({ x: [0.5, 0.25], labels: [0, 1] }, { shape: [1] })).toArray()).toEqual([[0.5], [0.25]])
+    const deep = left(Data.parseInputsJson(`{"x": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, { shape: [2], name: 'deep.json' }))
+    expect(deep.message).toBe('deep.json: expected JSON nested at most 64 deep (arrays and objects), got a 65th level at line 1, column 70')
+    const rank40 = left(Data.parseInputsJson(`{"x": ${'['.repeat(41)}${']'.repeat(41)}}`, { shape: [2], name: 'rank40.json' }))
+    expect(rank40.message).toBe('rank40.json: x[0]: expected an example of at most 32 axes (nested arrays), got more than 32 nested arrays')
+    const polluted = left(Data.parseInputsJson('{"x": [[1, 2]], "__proto__": {"p": 1}}', { shape: [2] }))
+    expect(polluted.message).toContain('__proto__: expected no key named "__proto__"')
+  })
+
+  it('checks the width against the model first: one ShapeError, model size first, however many rows', () => {
+    const rows = Array.from({ length: 100_000 }, () => [1, 2, 3])
+    const e = left(Data.inputsFromJson(rows, { shape: [2], name: 'rows.json' }))
+    expect(e).toBeInstanceOf(ShapeError)
+    expect(e.message).toBe('rows.json: the model expects 2 features per example (input shape [2]), the data rows have 3')
+    const c = left(Data.inputsFromCsv('1,2,3\n', { shape: [4, 1], model: 'the model of mlp.json' }))
+    expect(c.message).toBe('CSV inputs: the model of mlp.json expects 4 features per example (input shape [4,1]), the data rows have 3')
+  })
+
+  it('CSV: a header is decided by the option or by the whole first row, and no row is dropped', () => {
+    expect(right(Data.inputsFromCsv('1,2\n3,4\n', { shape: [2] })).shape).toEqual([2, 2])
+    expect(right(Data.inputsFromCsv('x1,x2,label_0,label_1\n1,2,0,1\n', { shape: [2] })).toArray()).toEqual([[1, 2]])
+    expect(right(Data.inputsFromCsv('1,2\n3,4\n', { shape: [2], header: true })).toArray()).toEqual([[3, 4]])
+    const mixed = left(Data.inputsFromCsv('a,1\n3,4\n', { shape: [2] })) as Codec.DecodeError
+    expect(mixed.failures).toEqual([{ path: 'line 1, column 1', expected: 'a finite number (line 1 mixes numbers and names; a header row holds names only)', got: '"a"' }])
+    const bad = left(Data.inputsFromCsv('a,b\n1,\n2,Infinity\n3\n', { shape: [2] })) as Codec.DecodeError
+    expect(bad.failures.map((f) => `${f.path}: ${f.got}`)).toEqual(['line 2, column "b": ""', 'line 3, column "b": "Infinity"', 'line 4: 1 cell'])
+    expect(left(Data.inputsFromCsv('a,b\n', { shape: [2] })).message).toBe('CSV inputs: line 2: expected at least one row of numbers after the header, got none')
+  })
 })
 
 // ================================================================ types

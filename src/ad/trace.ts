@@ -37,6 +37,7 @@ import type { Shape } from '../shape.js'
 import { Tensor, full } from '../tensor.js'
 import { fresh } from './level.js'
 import * as Tp from './tape.js'
+import * as Numerics from '../numerics.js'
 
 // ================================================================ data
 
@@ -437,7 +438,8 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
       for (let i = 0; i < ts.length; i++) {
         const t = ts[i]
         if (t === null || t === undefined) continue
-        const contribution = maps[i]!(t)
+        // a non-finite value here is the tangent (forward-mode) rule's, not the forward pass's
+        const contribution = Numerics.inPhase(`tangent rule of ${node.prim} (${indexOf.has(node.id) ? `row ${rowName(indexOf.get(node.id)!)}` : `node ${node.id}`}, input ${i})`, () => maps[i]!(t))
         acc = acc === null ? contribution : bind('add', [acc, contribution], {})
       }
       tangents.set(node.id, acc)
@@ -483,7 +485,8 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
       const shapes = node.context.args.map((a) => a.shape)
       node.inputs.forEach((input, i) => {
         if (input === null) return
-        let contribution = pullbacks[i]!(adjoint)
+        // a non-finite value here is the reverse (adjoint) rule's, not the forward pass's
+        let contribution = Numerics.inPhase(`reverse (adjoint) rule of ${node.prim} (row ${rowName(indexOf.get(node.id)!)}, input ${i})`, () => pullbacks[i]!(adjoint))
         let target = input
         // through hidden reshapes: their pullback only restores the target's shape
         while (hidden.has(target)) {

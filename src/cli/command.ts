@@ -16,6 +16,22 @@ export interface Io {
   readonly isTTY?: boolean
 }
 
+/** How many characters of a value a message echoes before cutting it. */
+const SHOWN = 60
+
+/**
+ * A value from the command line or a file, quoted for a one-line message: `'abc'`, or, when
+ * longer than 60 characters, its start, an ellipsis and its length (`'aaaa…' (10000000
+ * characters)`), so that no message echoes more than about 100 characters of what it was given.
+ * Line breaks are shown as `\n`, so the message stays on one line. (Tested in
+ * `test/hostile.cli.test.ts`; the CLI modules are not part of the package's API.)
+ */
+export const quote = (text: string): string => {
+  const cut = text.length > SHOWN ? text.slice(0, SHOWN) : text
+  const shown = cut.replace(/\r?\n|\r/g, '\\n')
+  return text.length > SHOWN ? `'${shown}…' (${text.length} characters)` : `'${shown}'`
+}
+
 /** The exit codes of `lamina`. */
 export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const
 

@@ -31,7 +31,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { LaminaError } from '../error.js'
-import { CommandFailure, ExitCode, UsageError } from './command.js'
+import { CommandFailure, ExitCode, UsageError, quote } from './command.js'
 import type { Context, Io, Subcommand } from './command.js'
 import { traceCommand } from './trace.js'
 import { trainCommand } from './train.js'
@@ -46,10 +46,39 @@ export { CommandFailure, ExitCode, UsageError } from './command.js'
 export type { Context, Io, Subcommand } from './command.js'
 export { parseAt, traceCommand, traceJson } from './trace.js'
 
-const processIo: Io = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-  isTTY: process.stdout.isTTY === true
+/**
+ * A writer for a process stream that a closed reader cannot crash: the first error on the
+ * stream (EPIPE when the reader went away, as in `lamina --help | head -1`) ends output to it
+ * quietly, and later writes are dropped, so the command goes on with its work (a training
+ * run still saves its model) and exits with its own code. An error other than EPIPE is
+ * reported once on `report` (the other stream), if that one is still open.
+ */
+const guardedWriter = (stream: NodeJS.WritableStream, name: string, report?: (text: string) => void): ((text: string) => void) => {
+  let open = true
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (!open) return
+    open = false
+    if (e.code !== 'EPIPE' && report !== undefined) report(`lamina: cannot write to ${name} (${e.code ?? e.message}); its output is dropped\n`)
+  })
+  return (text) => {
+    if (!open) return
+    try {
+      stream.write(text)
+    } catch {
+      open = false // a stream destroyed under us: also a closed reader
+    }
+  }
+}
+
+let shared: Io | undefined
+
+/** The process's streams, guarded once (so repeated `main` calls add no listeners). */
+const processIo = (): Io => {
+  if (shared === undefined) {
+    const stderr = guardedWriter(process.stderr, 'stderr')
+    shared = { stdout: guardedWriter(process.stdout, 'stdout', stderr), stderr, isTTY: process.stdout.isTTY === true }
+  }
+  return shared
 }
 
 // ================================================================ the program
@@ -80,7 +109,7 @@ export const program = (context: Context): Command => {
     .configureOutput({
       writeOut: context.io.stdout,
       writeErr: context.io.stderr,
-      outputError: (text, write) => write(text)
+      outputError: (text, write) => write(clipQuoted(text))
     })
     .showSuggestionAfterError(true)
     .addHelpText('after', '\nExit codes: 0 ok, 1 a failed check, 2 bad usage.\nRun lamina <command> --help for a command’s options.\n')
@@ -91,7 +120,31 @@ export const program = (context: Context): Command => {
 /** The subcommand named in `argv` (for error messages), or none. */
 const commandName = (argv: readonly string[]): string => {
   const first = argv.find((a) => !a.startsWith('-'))
-  return first !== undefined && subcommands.length > 0 ? ` ${first}` : ''
+  return first !== undefined && /^[a-z]{1,20}$/.test(first) ? ` ${first}` : ''
+}
+
+/** Commander's messages with every long quoted argument (`unknown option '--aaaa…'`) cut as {@link quote} does. */
+const clipQuoted = (text: string): string => text.replace(/'([^'\n]{61,})'/g, (_, inner: string) => quote(inner))
+
+/** The widest detail line (a caret rendering) shown whole; longer ones are windowed around the caret. */
+const DETAIL_WIDTH = 100
+
+/**
+ * A detail block (an expression with a caret line below it) fit to {@link DETAIL_WIDTH}
+ * columns: lines that are longer are cut to a window around the caret, marked with `…`.
+ */
+const fitDetail = (detail: string): string => {
+  const lines = detail.split('\n')
+  if (lines.every((l) => l.length <= DETAIL_WIDTH)) return detail
+  const caret = lines.map((l) => l.indexOf('^')).find((c) => c >= 0) ?? 0
+  const from = Math.max(0, caret - Math.floor(DETAIL_WIDTH / 2))
+  return lines
+    .map((l) => {
+      const cut = l.slice(from, from + DETAIL_WIDTH)
+      const blank = /^[\s^~]*$/.test(cut) // the caret line: no ellipsis, same alignment
+      return `${from > 0 ? (blank ? ' ' : '…') : ''}${cut}${from + DETAIL_WIDTH < l.length && !blank ? '…' : ''}`
+    })
+    .join('\n')
 }
 
 /**
@@ -99,7 +152,7 @@ const commandName = (argv: readonly string[]): string => {
  * goes through `io` (the process's streams by default); tests pass functions that collect it:
  * `await main(['trace', 'x*x', '--at', 'x=3'], { stdout: (s) => out.push(s), stderr: (s) => err.push(s) })`.
  */
-export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   let code: ExitCode = ExitCode.ok
   const context: Context = { io, exit: (c) => void (code = c) }
   try {
@@ -113,7 +166,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     const where = `lamina${commandName(argv)}`
     if (e instanceof UsageError) {
       io.stderr(`${where}: ${e.message}\n`)
-      if (e.detail !== undefined) io.stderr(`${e.detail.replace(/^/gm, '  ')}\n`)
+      if (e.detail !== undefined) io.stderr(`${fitDetail(e.detail).replace(/^/gm, '  ')}\n`)
       return ExitCode.usage
     }
     if (e instanceof CommandFailure) {

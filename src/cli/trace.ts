@@ -8,7 +8,8 @@ import { Option } from 'commander'
 import type { Tensor } from '../tensor.js'
 import * as Trace from '../ad/trace.js'
 import * as Expr from '../expr/evaluate.js'
-import { ExitCode, UsageError } from './command.js'
+import { parseDecimal } from '../io/codec.js'
+import { ExitCode, UsageError, quote } from './command.js'
 import type { Subcommand } from './command.js'
 
 const formats = ['text', 'markdown', 'latex'] as const
@@ -22,11 +23,11 @@ interface TraceCliOptions {
   readonly json?: boolean
 }
 
-const decimal = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
-
 /**
  * The point of `--at x1=2,x2=5` (the option may be repeated): every variable of the expression
- * once, each a finite decimal number, and no other names.
+ * once, each a finite decimal number (`Codec.parseDecimal`, lamina's one number parser; a
+ * leading `−` is read as `-`), and no other names. Values echoed in messages are cut to
+ * about 100 characters.
  */
 export const parseAt = (specs: readonly string[], names: readonly string[]): Record<string, number> => {
   const wanted = names.length === 0 ? 'the expression has no variables' : `the expression uses ${names.join(', ')}`
@@ -39,16 +40,18 @@ export const parseAt = (specs: readonly string[], names: readonly string[]): Rec
     for (const raw of spec.split(',')) {
       const item = raw.trim()
       const eq = item.indexOf('=')
-      if (eq < 0) throw new UsageError(`--at: '${item}' is not name=value, as in --at ${example || 'x=1'}`)
+      if (eq < 0) throw new UsageError(`--at: ${quote(item)} is not name=value, as in --at ${example || 'x=1'}`)
       const name = item.slice(0, eq).trim()
       const text = item.slice(eq + 1).trim().replace(/^\u2212/, '-')
       if (!names.includes(name)) {
-        throw new UsageError(`--at: ${name === '' ? 'a value has no name' : `'${name}' is not a variable of the expression`}; ${wanted}`)
+        throw new UsageError(`--at: ${name === '' ? 'a value has no name' : `${quote(name)} is not a variable of the expression`}; ${wanted}`)
       }
-      if (Object.prototype.hasOwnProperty.call(point, name)) throw new UsageError(`--at: '${name}' is given more than once`)
-      const value = Number(text)
-      if (!decimal.test(text)) throw new UsageError(`--at: the value of '${name}' must be a number, got '${text}'`)
-      if (!Number.isFinite(value)) throw new UsageError(`--at: the value of '${name}' must be finite, got '${text}'`)
+      if (Object.prototype.hasOwnProperty.call(point, name)) throw new UsageError(`--at: ${quote(name)} is given more than once`)
+      const value = parseDecimal(text)
+      if (value === undefined) {
+        const overflows = Math.abs(Number(text)) === Infinity && !text.includes('Infinity') // 1e999: decimal, but not finite
+        throw new UsageError(`--at: the value of ${quote(name)} must be ${overflows ? 'finite' : 'a number'}, got ${quote(text)}`)
+      }
       point[name] = value
     }
   }
@@ -62,7 +65,7 @@ export const parseAt = (specs: readonly string[], names: readonly string[]): Rec
 
 const parseDigits = (text: string): number => {
   const n = Number(text)
-  if (!/^\d+$/.test(text.trim()) || n > 20) throw new UsageError(`--digits must be an integer from 0 to 20, got '${text}'`)
+  if (!/^\d+$/.test(text.trim()) || n > 20) throw new UsageError(`--digits must be an integer from 0 to 20, got ${quote(text)}`)
   return n
 }
 
@@ -151,7 +154,7 @@ export const traceCommand: Subcommand = (program, { io, exit }) => {
       const digits = parseDigits(options.digits)
       if (options.tangent !== undefined && !names.includes(options.tangent)) {
         throw new UsageError(
-          `--tangent: '${options.tangent}' is not a variable of the expression; ${names.length === 0 ? 'it has none' : `it uses ${names.join(', ')}`}`
+          `--tangent: ${quote(options.tangent)} is not a variable of the expression; ${names.length === 0 ? 'it has none' : `it uses ${names.join(', ')}`}`
         )
       }
       const traced = Trace.trace(Expr.compile(tree), point, options.tangent === undefined ? {} : { tangent: options.tangent })

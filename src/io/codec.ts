@@ -104,9 +104,81 @@ export class DecodeError extends LaminaError {
 
 const MAX_SHOWN = 60
 
+/** How a value that was cut is measured: its characters, items or keys. */
+const measure = (u: unknown): string => {
+  if (typeof u === 'string') return plural(u.length, 'character')
+  if (Array.isArray(u)) return plural(u.length, 'item')
+  if (ArrayBuffer.isView(u)) return plural((u as unknown as ArrayLike<unknown>).length ?? u.byteLength, 'item')
+  return plural(Object.keys(u as object).length, 'key')
+}
+
+/**
+ * At most `limit + 1` characters of a value as JSON: an iterative writer (so deep nesting
+ * cannot overflow the stack) that stops as soon as it has enough, so a 10 MB value costs a
+ * few hundred bytes. `undefined` for a cyclic value.
+ */
+const boundedJson = (u: unknown, limit: number): string | undefined => {
+  let out = ''
+  const onPath = new Set<object>()
+  // a stack of pending work: a value to write, a literal to emit, or an object to leave
+  type Work = { readonly value: unknown } | { readonly text: string } | { readonly leave: object }
+  const stack: Work[] = [{ value: u }]
+  while (stack.length > 0 && out.length <= limit) {
+    const w = stack.pop()!
+    if ('text' in w) {
+      out += w.text
+      continue
+    }
+    if ('leave' in w) {
+      onPath.delete(w.leave)
+      continue
+    }
+    const v = w.value
+    if (v === null || v === undefined) out += v === null ? 'null' : 'undefined'
+    else if (typeof v === 'number') out += String(v)
+    else if (typeof v === 'string') out += JSON.stringify(v.length > limit ? v.slice(0, limit) : v)
+    else if (typeof v === 'boolean') out += String(v)
+    else if (typeof v === 'bigint') out += `${v}n`
+    else if (typeof v !== 'object') out += typeof v === 'function' ? 'a function' : String(v)
+    else {
+      if (onPath.has(v)) return undefined
+      onPath.add(v)
+      stack.push({ leave: v })
+      const list = Array.isArray(v) || ArrayBuffer.isView(v)
+      out += list ? '[' : '{'
+      stack.push({ text: list ? ']' : '}' })
+      // push the members in reverse, only as many as can still be shown
+      const members: Work[] = []
+      let room = limit - out.length
+      if (list) {
+        const items = v as unknown as ArrayLike<unknown>
+        for (let i = 0; i < items.length && room >= 0; i++, room -= 2) {
+          if (i > 0) members.push({ text: ',' })
+          members.push({ value: items[i] })
+        }
+      } else {
+        let i = 0
+        for (const k in v) {
+          if (room < 0) break
+          if (!Object.prototype.hasOwnProperty.call(v, k)) continue
+          if (i++ > 0) members.push({ text: ',' })
+          const key = JSON.stringify(k.length > limit ? k.slice(0, limit) : k)
+          members.push({ text: `${key}:` }, { value: Object.getOwnPropertyDescriptor(v, k)?.value })
+          room -= key.length + 2
+        }
+      }
+      for (let i = members.length - 1; i >= 0; i--) stack.push(members[i]!)
+    }
+  }
+  return out
+}
+
 /**
  * A value as short JSON for a message: strings quoted, `undefined`, `NaN` and `Infinity` by
- * name, long values cut with `…`. Never throws (cyclic or exotic values are named by their type).
+ * name, and a long value cut after 60 characters with `…` and its size (`"aaaa…" (10000000
+ * characters)`, `[0,0,…] (100 items)`), so that no message echoes more than about 100
+ * characters of a value, however large. Never throws and never walks more of a value than
+ * it shows (deep or cyclic values are fine; a cyclic one is named by its type).
  *
  * @example
  * ```ts
@@ -115,24 +187,37 @@ const MAX_SHOWN = 60
  * assert.strictEqual(Codec.showValue('784'), '"784"')
  * assert.strictEqual(Codec.showValue(undefined), 'undefined')
  * assert.strictEqual(Codec.showValue({ kind: 'dense', units: 3 }), '{"kind":"dense","units":3}')
- * assert.strictEqual(Codec.showValue(Array.from({ length: 100 }, () => 0)).length, 61)
+ * assert.strictEqual(Codec.showValue(Array.from({ length: 100 }, () => 0)), `[${'0,'.repeat(29)}0…] (100 items)`)
+ * assert.strictEqual(Codec.showValue('a'.repeat(1e7)), `"${'a'.repeat(59)}…" (10000000 characters)`)
  * ```
  */
 export const showValue = (u: unknown): string => {
-  let s: string
-  if (u === undefined) s = 'undefined'
-  else if (typeof u === 'number') s = Object.is(u, -0) ? '-0' : String(u)
-  else if (typeof u === 'bigint') s = `${u}n`
-  else if (typeof u === 'function') s = 'a function'
-  else if (typeof u === 'symbol') s = u.toString()
-  else {
-    try {
-      s = JSON.stringify(u) ?? String(u)
-    } catch {
-      s = Object.prototype.toString.call(u)
-    }
+  if (u === undefined) return 'undefined'
+  if (typeof u === 'number') return Object.is(u, -0) ? '-0' : String(u)
+  if (typeof u === 'bigint') {
+    const s = `${u}n`
+    return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}… (${plural(s.length - 1, 'digit')})` : s
   }
-  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}…` : s
+  if (typeof u === 'function') return 'a function'
+  if (typeof u === 'symbol') {
+    const s = u.toString()
+    return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}…` : s
+  }
+  let s: string | undefined
+  try {
+    s = boundedJson(u, MAX_SHOWN)
+  } catch {
+    s = undefined // a getter or a proxy that throws
+  }
+  if (s === undefined) return Object.prototype.toString.call(u)
+  if (s.length <= MAX_SHOWN) return s
+  const cut = `${s.slice(0, MAX_SHOWN)}…`
+  if (typeof u === 'string') return `${cut}" (${measure(u)})`
+  if (typeof u === 'object' && u !== null) {
+    const list = Array.isArray(u) || ArrayBuffer.isView(u)
+    return `${cut}${list ? ']' : '}'} (${measure(u)})`
+  }
+  return cut
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
@@ -253,30 +338,65 @@ const isRecord = (u: unknown): u is Record<string, unknown> => Object.prototype.
 export const forbiddenKeyFailures = (value: unknown, limit = 20): Failure[] => {
   const out: Failure[] = []
   const seen = new Set<object>()
-  const stack: Array<readonly [unknown, string]> = [[value, '']]
-  while (stack.length > 0 && out.length < limit) {
-    const [u, path] = stack.pop()!
-    if (typeof u !== 'object' || u === null || seen.has(u)) continue
-    seen.add(u)
+  // a depth-first walk with one frame per open array or object (memory: the depth, not the
+  // size), and paths built from the frames only for a failure
+  interface Frame {
+    readonly node: object
+    /** the keys of an object; undefined for an array */
+    readonly keys: readonly string[] | undefined
+    next: number
+    readonly parent: Frame | undefined
+    readonly key: string | number | undefined
+  }
+  const pathOf = (frame: Frame | undefined): string => {
+    const keys: (string | number)[] = []
+    for (let f = frame; f !== undefined && f.key !== undefined; f = f.parent) keys.push(f.key)
+    return keys.reverse().reduce<string>(joinPath, '')
+  }
+  const enter = (u: unknown, parent: Frame | undefined, key: string | number | undefined): Frame | undefined => {
+    if (typeof u !== 'object' || u === null || seen.has(u)) return undefined
     if (Array.isArray(u)) {
-      for (let i = u.length - 1; i >= 0; i--) {
-        const item: unknown = u[i]
-        if (typeof item === 'object' && item !== null) stack.push([item, joinPath(path, i)])
-      }
-    } else if (isRecord(u)) {
-      const keys = Object.keys(u)
-      for (const k of keys) {
-        if (FORBIDDEN.has(k)) {
-          out.push({ path: joinPath(path, k), expected: `no key named ${JSON.stringify(k)}`, got: showValue(Object.getOwnPropertyDescriptor(u, k)?.value) })
-        }
-      }
-      for (let i = keys.length - 1; i >= 0; i--) {
-        const k = keys[i]!
-        if (FORBIDDEN.has(k)) continue
-        const item = Object.getOwnPropertyDescriptor(u, k)?.value as unknown
-        if (typeof item === 'object' && item !== null) stack.push([item, joinPath(path, k)])
+      if (u.length === 0) return undefined
+      seen.add(u)
+      return { node: u, keys: undefined, next: 0, parent, key }
+    }
+    if (!isRecord(u)) return undefined
+    seen.add(u)
+    const frame: Frame = { node: u, keys: Object.keys(u), next: 0, parent, key }
+    for (const k of frame.keys!) {
+      if (FORBIDDEN.has(k) && out.length < limit) {
+        out.push({ path: joinPath(pathOf(frame), k), expected: `no key named ${JSON.stringify(k)}`, got: showValue(Object.getOwnPropertyDescriptor(u, k)?.value) })
       }
     }
+    return frame
+  }
+  const stack: Frame[] = []
+  const root = enter(value, undefined, undefined)
+  if (root !== undefined) stack.push(root)
+  while (stack.length > 0 && out.length < limit) {
+    const f = stack[stack.length - 1]!
+    let child: unknown
+    let key: string | number
+    if (f.keys === undefined) {
+      const items = f.node as readonly unknown[]
+      while (f.next < items.length && (typeof items[f.next] !== 'object' || items[f.next] === null)) f.next++ // numbers: nothing to see
+      if (f.next >= items.length) {
+        stack.pop()
+        continue
+      }
+      key = f.next++
+      child = items[key]
+    } else {
+      if (f.next >= f.keys.length) {
+        stack.pop()
+        continue
+      }
+      key = f.keys[f.next++]!
+      if (FORBIDDEN.has(key)) continue
+      child = Object.getOwnPropertyDescriptor(f.node, key)?.value
+    }
+    const next = enter(child, f, key)
+    if (next !== undefined) stack.push(next)
   }
   return out
 }
@@ -330,13 +450,135 @@ export const decodeWith = <A, O>(codec: t.Type<A, O, unknown>, value: unknown, w
  * ```
  */
 export const parseJson = <A, O>(codec: t.Type<A, O, unknown>, text: string, what: string): Either<DecodeError, A> => {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (e) {
-    return E.left(new DecodeError(what, [{ path: '', expected: 'valid JSON', got: e instanceof Error ? e.message : String(e) }]))
+  const value = parseJsonText(text, what)
+  return E.isLeft(value) ? value : decodeWith(codec, value.right, what)
+}
+
+/**
+ * The deepest nesting of arrays and objects that lamina parses in a JSON file (a model spec
+ * needs 4, an example of rank 32 in a dataset 34).
+ *
+ * @example
+ * ```ts
+ * import { Codec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Codec.MAX_JSON_DEPTH, 64)
+ * ```
+ */
+export const MAX_JSON_DEPTH = 64
+
+/**
+ * Parses JSON text into a value, after one linear scan that refuses text nested deeper than
+ * `maxDepth` arrays and objects, before `JSON.parse` builds anything: ten million `[` would
+ * otherwise cost gigabytes of arrays (and a recursive walk a stack overflow). A syntax error
+ * is a `DecodeError` too, `expected valid JSON, got` the parser's words.
+ *
+ * @example
+ * ```ts
+ * import { Codec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(Codec.parseJsonText('{"a": [1, "[[["]}', 'file'), { _tag: 'Right', right: { a: [1, '[[['] } })
+ * const deep = Codec.parseJsonText('['.repeat(1e6) + ']'.repeat(1e6), 'deep.json')
+ * assert.ok(deep._tag === 'Left')
+ * assert.strictEqual(deep.left.message, 'deep.json: expected JSON nested at most 64 deep (arrays and objects), got a 65th level at line 1, column 65')
+ * ```
+ */
+export const parseJsonText = (text: string, what: string, maxDepth = MAX_JSON_DEPTH): Either<DecodeError, unknown> => {
+  const tooDeep = deeperThan(text, maxDepth)
+  if (tooDeep >= 0) {
+    let line = 1
+    let start = 0
+    for (let i = text.indexOf('\n'); i >= 0 && i < tooDeep; i = text.indexOf('\n', i + 1)) {
+      line++
+      start = i + 1
+    }
+    return E.left(
+      new DecodeError(what, [
+        { path: '', expected: `JSON nested at most ${maxDepth} deep (arrays and objects)`, got: `a ${ordinal(maxDepth + 1)} level at line ${line}, column ${tooDeep - start + 1}` }
+      ])
+    )
   }
-  return decodeWith(codec, value, what)
+  try {
+    return E.right(JSON.parse(text) as unknown)
+  } catch (e) {
+    const words = e instanceof Error ? e.message : String(e)
+    return E.left(new DecodeError(what, [{ path: '', expected: 'valid JSON', got: words.length > 100 ? `${words.slice(0, 100)}…` : words }]))
+  }
+}
+
+const ordinal = (n: number): string => {
+  const tens = n % 100
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th')
+  return `${n}${suffix}`
+}
+
+/** The index of the first `[` or `{` (outside strings) nested deeper than `max`, or −1. */
+const deeperThan = (text: string, max: number): number => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // a backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return i
+    } else if (c === 93 || c === 125) depth--
+  }
+  return -1
+}
+
+// ---------------------------------------------------------------- numbers written as text
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
+const isBlank = (c: number): boolean => c === 32 || c === 9
+
+/**
+ * The one parser of numbers written as text in lamina (CSV cells for train, eval and
+ * predict, command-line values): decimal notation with an optional sign, fraction and
+ * exponent (`3`, `-1.5`, `.5`, `2.`, `6.02e23`, `1E-3`), with optional spaces or tabs around
+ * it, whose value is finite. Everything else is `undefined`: an empty cell, hexadecimal,
+ * octal or binary (`0x10`, `0o7`, `0b1`, which `Number` would accept), `Infinity`, `NaN`,
+ * digit separators (`1_000`), a comma as decimal point, and a value that overflows (`1e999`).
+ * One linear scan, so a 10 MB cell costs one pass (no backtracking pattern).
+ *
+ * @example
+ * ```ts
+ * import { Codec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(['3', ' -1.5 ', '.5', '2.', '6.02e23', '+1E-3'].map(Codec.parseDecimal), [3, -1.5, 0.5, 2, 6.02e23, 0.001])
+ * assert.deepStrictEqual(['', ' ', '0x10', '0b1', '0o7', 'Infinity', 'NaN', '1_000', '1,5', '1e999', '.', '1e', '--1'].map(Codec.parseDecimal),
+ *   Array(13).fill(undefined))
+ * ```
+ */
+export const parseDecimal = (text: string): number | undefined => {
+  const n = text.length
+  let i = 0
+  while (i < n && isBlank(text.charCodeAt(i))) i++
+  const start = i
+  if (i < n && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++ // + or -
+  const integral = i
+  while (i < n && isDigit(text.charCodeAt(i))) i++
+  let digits = i - integral
+  if (i < n && text.charCodeAt(i) === 46) {
+    const fraction = ++i // after the point
+    while (i < n && isDigit(text.charCodeAt(i))) i++
+    digits += i - fraction
+  }
+  if (digits === 0) return undefined
+  if (i < n && (text.charCodeAt(i) === 101 || text.charCodeAt(i) === 69)) {
+    i++ // e or E
+    if (i < n && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++
+    const from = i
+    while (i < n && isDigit(text.charCodeAt(i))) i++
+    if (i === from) return undefined
+  }
+  const end = i
+  while (i < n && isBlank(text.charCodeAt(i))) i++
+  if (i !== n) return undefined
+  const v = Number(text.slice(start, end))
+  return Number.isFinite(v) ? v : undefined
 }
 
 // ---------------------------------------------------------------- branded numbers

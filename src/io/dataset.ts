@@ -33,13 +33,13 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { Either } from 'fp-ts/lib/Either.js'
-import { ArgumentError, LaminaError } from '../error.js'
+import { ArgumentError, LaminaError, ShapeError } from '../error.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 import { allocate, checkDType, fromOwnedBuffer } from '../tensor.js'
-import type { DType } from '../tensor.js'
+import type { DType, Tensor } from '../tensor.js'
 import type { Dataset as TrainDataset } from '../nn/train.js'
-import { DecodeError, forbiddenKeyFailures, joinPath, showValue } from './codec.js'
+import { DecodeError, forbiddenKeyFailures, joinPath, parseDecimal, parseJsonText, showValue } from './codec.js'
 import type { Failure } from './codec.js'
 
 /** A labelled dataset as `Train.fit` takes it, with the number of classes. */
@@ -52,8 +52,14 @@ export interface Labelled extends TrainDataset {
 export interface Options {
   /** The number of classes: every label must be in [0, classes). Default: the largest label + 1. */
   readonly classes?: number
-  /** The per-example shape of `x` (e.g. `[1, 28, 28]`), the same number of elements as a row. Default: as read. */
+  /**
+   * The per-example shape of `x` (e.g. `[1, 28, 28]`): the input of the model the data is
+   * for. A row with another number of elements is a `ShapeError` ("the model expects 3
+   * features per example …, the data rows have 2"). Default: as read.
+   */
   readonly shape?: Shape
+  /** What the messages call the owner of `shape` (default `the model`), e.g. `the model of mlp.json`. */
+  readonly model?: string
   /** The element type of `x` (default `f64`). */
   readonly dtype?: DType
   /** What the messages call the data (default `JSON dataset` / `CSV dataset`). */
@@ -71,6 +77,9 @@ export interface CsvOptions extends Options {
 }
 
 const INT32_MAX = 2 ** 31 - 1
+
+/** The most numbers a file may hold in all. */
+const MAX_VALUES = 2 ** 31
 
 const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
@@ -94,16 +103,58 @@ class Failures {
   }
 }
 
+/**
+ * The values of `x`, in a buffer that grows (doubling) up to `max` numbers as rows are
+ * actually read: a file that claims many rows but holds little (a million empty rows, a
+ * header of 784 columns over rows of one cell) costs memory in proportion to what it
+ * holds, not to what it claims.
+ */
+class Values {
+  buffer: Float32Array | Float64Array
+  at = 0
+  constructor(
+    readonly dtype: DType,
+    readonly max: number
+  ) {
+    this.buffer = allocate(dtype, Math.min(max, 4096))
+  }
+  /** Makes room for the first `n` numbers. */
+  ensure(n: number): void {
+    if (n <= this.buffer.length) return
+    const next = allocate(this.dtype, Math.min(this.max, Math.max(n, 2 * this.buffer.length)))
+    next.set(this.buffer)
+    this.buffer = next
+  }
+  /** The buffer of exactly `n` numbers (default `max`, once every row was read). */
+  full(n = this.max): Float32Array | Float64Array {
+    if (this.buffer.length === n) return this.buffer
+    const exact = allocate(this.dtype, n)
+    exact.set(this.buffer.subarray(0, n))
+    return exact
+  }
+}
+
 /** Checks the options shared by both readers; an option that is not usable is an `ArgumentError`. */
 const checkOptions = (op: string, options: Options | undefined): { classes?: number; dtype: DType; limit: number } => {
   const classes = options?.classes
   if (classes !== undefined && (!Number.isSafeInteger(classes) || classes < 1 || classes > INT32_MAX)) {
-    throw new ArgumentError(`${op}: classes must be a positive integer, got ${showValue(classes)}`)
+    throw new ArgumentError(`${op}: the classes option must be an integer from 1 to ${INT32_MAX} (a label is an int32), got ${showValue(classes)}`)
   }
   const limit = options?.maxFailures ?? 20
   if (!Number.isSafeInteger(limit) || limit < 1) throw new ArgumentError(`${op}: maxFailures must be a positive integer, got ${showValue(limit)}`)
   if (options?.shape !== undefined) Sh.validate(options.shape, op)
   return { ...(classes === undefined ? {} : { classes }), dtype: checkDType(options?.dtype ?? 'f64'), limit }
+}
+
+/**
+ * A `ShapeError` unless a row of the data (`example`, as read) has as many elements as the
+ * model's input `shape`: the model's size first, then the data's.
+ */
+const checkWidth = (what: string, shape: Shape, example: Shape, model = 'the model'): void => {
+  const [expects, has] = [Sh.size(shape), Sh.size(example)]
+  if (expects === has) return
+  const as = example.length > 1 ? ` (examples of shape ${Sh.show(example)})` : ''
+  throw new ShapeError(`${what}: ${model} expects ${count(expects, 'feature')} per example (input shape ${Sh.show(shape)}), the data rows have ${has}${as}`)
 }
 
 /** `x` as a tensor `[N, ...shape]`, checking the `shape` option against the size of a row. */
@@ -118,15 +169,7 @@ const assemble = (
   dtype: DType
 ): Labelled => {
   const shape = options?.shape ?? example
-  if (Sh.size(shape) !== Sh.size(example)) {
-    throw new DecodeError(what, [
-      {
-        path: 'shape (option)',
-        expected: `a shape of ${count(Sh.size(example), 'element')}, the size of one example ${Sh.show(example)}`,
-        got: `${Sh.show(shape)} (${count(Sh.size(shape), 'element')})`
-      }
-    ])
-  }
+  checkWidth(what, shape, example, options?.model)
   const owned = dtype === 'f64' ? values instanceof Float64Array : values instanceof Float32Array
   const buffer = owned ? (values as Float32Array | Float64Array) : allocate(dtype, values.length)
   if (!owned) buffer.set(values as ArrayLike<number>)
@@ -154,19 +197,22 @@ const isRecord = (u: unknown): u is Record<string, unknown> => Object.prototype.
 const own = (o: Record<string, unknown>, k: string): unknown =>
   Object.prototype.hasOwnProperty.call(o, k) ? (Object.getOwnPropertyDescriptor(o, k)?.value as unknown) : undefined
 
-/** The nested shape of a value along its first elements (`[[1, 2], [3, 4]]` → `[2, 2]`). */
+/** The most axes an example may have (a deeper nest is rejected rather than walked). */
+const MAX_RANK = 32
+
+/**
+ * The nested shape of a value along its first elements (`[[1, 2], [3, 4]]` → `[2, 2]`),
+ * walked iteratively and only to depth `MAX_RANK + 1`: a longer result means "too deep".
+ */
 const leadingShape = (u: unknown): number[] => {
   const shape: number[] = []
   let cur = u
-  while (Array.isArray(cur)) {
+  while (Array.isArray(cur) && shape.length <= MAX_RANK) {
     shape.push(cur.length)
     cur = cur[0]
   }
   return shape
 }
-
-/** The most axes an example may have (a deeper nest is rejected rather than walked). */
-const MAX_RANK = 32
 
 /**
  * Flattens one example (a rectangular nest of numbers of shape `shape`) onto `out`,
@@ -174,14 +220,30 @@ const MAX_RANK = 32
  * path (the values pushed are then incomplete, and unused). Paths are only built for
  * failures, so a clean MNIST-sized file costs one loop.
  */
-const flattenExample = (u: unknown, shape: Shape, index: number, out: { readonly buffer: Float32Array | Float64Array; at: number }, failures: Failures): void => {
+const flattenExample = (
+  u: unknown,
+  shape: Shape,
+  index: number,
+  out: { readonly buffer: Float32Array | Float64Array; at: number },
+  failures: Failures,
+  root = 'x'
+): void => {
   const at: number[] = [index]
-  const path = (): string => at.map((i) => `[${i}]`).join('')
+  const path = (): string => root + at.map((i) => `[${i}]`).join('')
+  if (shape.length === 0) {
+    // a scalar example
+    if (typeof u === 'number' && Number.isFinite(u)) out.buffer[out.at++] = u
+    else {
+      failures.add(path(), 'a finite number', showValue(u))
+      out.at++
+    }
+    return
+  }
   const walk = (v: unknown, depth: number): void => {
     const n = shape[depth]!
     if (!Array.isArray(v) || v.length !== n) {
-      const like = `x${'[0]'.repeat(at.length)}`
-      failures.add(`x${path()}`, `an array of ${n} ${depth === shape.length - 1 ? 'numbers' : 'arrays'} (like ${like})`, Array.isArray(v) ? count(v.length, 'item') : showValue(v))
+      const like = `${root}${'[0]'.repeat(at.length)}`
+      failures.add(path(), `an array of ${n} ${depth === shape.length - 1 ? 'numbers' : 'arrays'} (like ${like})`, Array.isArray(v) ? count(v.length, 'item') : showValue(v))
       return
     }
     if (depth === shape.length - 1) {
@@ -190,7 +252,7 @@ const flattenExample = (u: unknown, shape: Shape, index: number, out: { readonly
         if (typeof c === 'number' && Number.isFinite(c)) out.buffer[out.at++] = c
         else {
           at.push(i)
-          failures.add(`x${path()}`, 'a finite number', showValue(c))
+          failures.add(path(), 'a finite number', showValue(c))
           at.pop()
           out.at++
         }
@@ -255,7 +317,7 @@ export const fromJson = (value: unknown, options?: Options): Either<LaminaError,
     }
     // x: N examples of one rectangular shape
     const x = own(value, 'x')
-    let values: { readonly buffer: Float32Array | Float64Array; at: number } = { buffer: allocate(dtype, 0), at: 0 }
+    let values = new Values(dtype, 0)
     let example: number[] = []
     let rows = 0
     if (!Array.isArray(x)) failures.add('x', 'an array of examples (arrays of numbers)', showValue(x))
@@ -263,14 +325,19 @@ export const fromJson = (value: unknown, options?: Options): Either<LaminaError,
     else {
       example = leadingShape(x[0])
       if (example.length === 0) failures.add('x[0]', 'an example: an array of numbers', showValue(x[0]))
-      else if (example.length > MAX_RANK) failures.add('x[0]', `an example of at most ${MAX_RANK} axes`, `${example.length} nested arrays`)
+      else if (example.length > MAX_RANK) failures.add('x[0]', `an example of at most ${MAX_RANK} axes (nested arrays)`, `more than ${MAX_RANK} nested arrays`)
       else {
         rows = x.length
         const size = Sh.size(example)
-        if (!Number.isSafeInteger(rows * size) || rows * size > 2 ** 31) failures.add('x', 'at most 2³¹ numbers in all', `${rows} examples of ${size}`)
+        // the model's size first: a mismatch is reported before the rows are walked
+        if (options?.shape !== undefined) checkWidth(what, options.shape, example, options.model)
+        if (!Number.isSafeInteger(rows * size) || rows * size > MAX_VALUES) failures.add('x', 'at most 2³¹ numbers in all', `${rows} examples of ${size}`)
         else {
-          values = { buffer: allocate(dtype, rows * size), at: 0 }
-          for (let i = 0; i < x.length && !failures.full; i++) flattenExample(x[i], example, i, values, failures)
+          values = new Values(dtype, rows * size)
+          for (let i = 0; i < x.length && !failures.full; i++) {
+            values.ensure((i + 1) * size)
+            flattenExample(x[i], example, i, values, failures)
+          }
         }
       }
     }
@@ -314,7 +381,7 @@ export const fromJson = (value: unknown, options?: Options): Either<LaminaError,
     }
     if (!failures.empty) throw failures.error(what)
     if (rows === 0) throw new DecodeError(what, [{ path: 'x', expected: 'at least one example', got: '[]' }])
-    return assemble(what, values.buffer, rows, example, labels, classes ?? maxLabel(labels) + 1, options, dtype)
+    return assemble(what, values.full(), rows, example, labels, classes ?? maxLabel(labels) + 1, options, dtype)
   })
 
 /** The index of the single 1 in a row of 0s, or −1. */
@@ -333,7 +400,8 @@ const oneHotIndex = (row: readonly unknown[]): number => {
 const maxLabel = (labels: Int32Array): number => labels.reduce((m, v) => Math.max(m, v), 0)
 
 /**
- * A dataset from JSON text (see {@link fromJson}); a syntax error is a `DecodeError` too.
+ * A dataset from JSON text (see {@link fromJson}); a syntax error, or text nested deeper
+ * than `Codec.MAX_JSON_DEPTH`, is a `DecodeError` too (see `Codec.parseJsonText`).
  *
  * @example
  * ```ts
@@ -347,13 +415,8 @@ const maxLabel = (labels: Int32Array): number => labels.reduce((m, v) => Math.ma
  * ```
  */
 export const parseJson = (text: string, options?: Options): Either<LaminaError, Labelled> => {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (e) {
-    return E.left(new DecodeError(options?.name ?? 'JSON dataset', [{ path: '', expected: 'valid JSON', got: e instanceof Error ? e.message : String(e) }]))
-  }
-  return fromJson(value, options)
+  const value = parseJsonText(text, options?.name ?? 'JSON dataset')
+  return E.isLeft(value) ? value : fromJson(value.right, options)
 }
 
 // ================================================================ CSV
@@ -387,8 +450,29 @@ export interface CsvRecord {
  * ```
  */
 export const parseCsv = (text: string, delimiter = ',', what = 'CSV'): Either<DecodeError, readonly CsvRecord[]> => {
+  try {
+    return E.right([...csvRecords(text, delimiter, what)])
+  } catch (e) {
+    if (e instanceof DecodeError) return E.left(e)
+    throw e
+  }
+}
+
+/** The next record, or undefined at the end. */
+const nextOf = (records: Generator<CsvRecord, void, undefined>): CsvRecord | undefined => {
+  const next = records.next()
+  return next.done === true ? undefined : next.value
+}
+
+/**
+ * The records of CSV text one at a time (see {@link parseCsv}), so that a reader keeps only
+ * what it makes of each record (numbers in a buffer), not every cell of the file as a
+ * string: a 10 MB file costs its numbers, not 400 MB of records. A problem is a thrown
+ * `DecodeError`.
+ */
+function* csvRecords(text: string, delimiter: string, what: string): Generator<CsvRecord, void, undefined> {
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
-    return E.left(new DecodeError(what, [{ path: 'delimiter (option)', expected: 'one character other than a quote or a line break', got: showValue(delimiter) }]))
+    throw new DecodeError(what, [{ path: 'delimiter (option)', expected: 'one character other than a quote or a line break', got: showValue(delimiter) }])
   }
   const d = delimiter.charCodeAt(0)
   const QUOTE = 34
@@ -397,9 +481,7 @@ export const parseCsv = (text: string, delimiter = ',', what = 'CSV'): Either<De
   const n = text.length
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0
   let line = 1
-  const records: CsvRecord[] = []
-  const fail = (l: number, column: number, expected: string, got: string) =>
-    E.left(new DecodeError(what, [{ path: `line ${l}, column ${column}`, expected, got }]))
+  const fail = (l: number, column: number, expected: string, got: string): DecodeError => new DecodeError(what, [{ path: `line ${l}, column ${column}`, expected, got }])
   while (i < n) {
     const start = line
     // fast path: a line without quotes is split as it is
@@ -409,7 +491,7 @@ export const parseCsv = (text: string, delimiter = ',', what = 'CSV'): Either<De
     if (!raw.includes('"') && !raw.includes('\r')) {
       i = end + 1
       line++
-      if (raw.trim() !== '') records.push({ line: start, cells: raw.split(delimiter) })
+      if (raw.trim() !== '') yield { line: start, cells: raw.split(delimiter) }
       continue
     }
     const cells: string[] = []
@@ -425,7 +507,7 @@ export const parseCsv = (text: string, delimiter = ',', what = 'CSV'): Either<De
         let j = i + 1
         for (;;) {
           const q = text.indexOf('"', j)
-          if (q < 0) return fail(fieldLine, column, 'a closing quote', 'the end of the file')
+          if (q < 0) throw fail(fieldLine, column, 'a closing quote', 'the end of the file')
           const chunk = text.slice(j, q)
           for (let k = 0; k < chunk.length; k++) {
             const c = chunk.charCodeAt(k)
@@ -442,7 +524,7 @@ export const parseCsv = (text: string, delimiter = ',', what = 'CSV'): Either<De
         }
         const next = text.charCodeAt(i)
         if (i < n && next !== d && next !== LF && next !== CR) {
-          return fail(line, column, 'a delimiter or a line break after a closing quote', showValue(text.slice(i, i + 10)))
+          throw fail(line, column, 'a delimiter or a line break after a closing quote', showValue(text.slice(i, i + 10)))
         }
         cell = value
       } else {
@@ -450,7 +532,7 @@ export const parseCsv = (text: string, delimiter = ',', what = 'CSV'): Either<De
         while (j < n) {
           const c = text.charCodeAt(j)
           if (c === d || c === LF || c === CR) break
-          if (c === QUOTE) return fail(line, column, 'a quote only around a whole field', showValue(text.slice(i, Math.min(n, i + 20)).split(/[\r\n]/)[0]))
+          if (c === QUOTE) throw fail(line, column, 'a quote only around a whole field', showValue(text.slice(i, Math.min(n, i + 20)).split(/[\r\n]/)[0]))
           j++
         }
         cell = text.slice(i, j)
@@ -470,18 +552,12 @@ export const parseCsv = (text: string, delimiter = ',', what = 'CSV'): Either<De
       break
     }
     const blank = !quotedAny && cells.length === 1 && cells[0]!.trim() === ''
-    if (!blank) records.push({ line: start, cells })
+    if (!blank) yield { line: start, cells }
   }
-  return E.right(records)
 }
 
-const NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/
-
-/** A cell as a finite number (decimal notation only: no hex, no `NaN`, no `Infinity`, no empty cell), or `undefined`. */
-const parseNumber = (cell: string): number | undefined => {
-  const v = Number(cell) // also accepts '', '0x1F', '0b1', ' ': the pattern below rules those out
-  return Number.isFinite(v) && NUMBER.test(cell) ? v : undefined
-}
+/** A cell as a finite number: lamina's one number parser, `Codec.parseDecimal` (decimal notation only). */
+const parseNumber = parseDecimal
 
 /**
  * A dataset from CSV text with a header row. The labels are a column named `label` (integer
@@ -514,11 +590,11 @@ export const fromCsv = (text: string, options?: CsvOptions): Either<LaminaError,
     const what = options?.name ?? 'CSV dataset'
     const { classes: classesOption, dtype, limit } = checkOptions('Dataset.fromCsv', options)
     const labelColumn = options?.labelColumn ?? 'label'
-    const parsed = parseCsv(text, options?.delimiter ?? ',', what)
-    if (E.isLeft(parsed)) throw parsed.left
-    const records = parsed.right
-    const header = records[0]
+    // the records one at a time: memory for the numbers read, not for every cell as a string
+    const records = csvRecords(text, options?.delimiter ?? ',', what)
+    const header = nextOf(records)
     if (header === undefined) throw new DecodeError(what, [{ path: 'line 1', expected: 'a header row', got: 'an empty file' }])
+    const firstRow = nextOf(records)
     const failures = new Failures(limit)
     // the columns: labels (one or one-hot), features
     const names = header.cells.map((c) => c.trim())
@@ -548,27 +624,31 @@ export const fromCsv = (text: string, options?: CsvOptions): Either<LaminaError,
     const labelColumns = new Set<number>(labelIndex !== undefined ? [labelIndex] : hot.map(([, j]) => j))
     const features = names.map((_, j) => j).filter((j) => !labelColumns.has(j))
     if (features.length === 0) failures.add(`line ${header.line}`, 'at least one feature column besides the labels', 'none')
-    if (records.length < 2) failures.add(`line ${header.line + 1}`, 'at least one data row after the header', 'none')
+    if (firstRow === undefined) failures.add(`line ${header.line + 1}`, 'at least one data row after the header', 'none')
     if (hot.length > 0 && classesOption !== undefined && classesOption !== hot.length) {
       failures.add(`line ${header.line}`, `${classesOption} one-hot label columns (the classes option)`, `${hot.length}`)
     }
     if (!failures.empty) throw failures.error(what)
     const classesLimit = hot.length > 0 ? hot.length : classesOption
     // the rows
-    const rows = records.length - 1
-    const values = allocate(dtype, rows * features.length)
-    const labels = new Int32Array(rows)
+    if (options?.shape !== undefined) checkWidth(what, options.shape, [features.length], options.model)
+    const values = new Values(dtype, MAX_VALUES)
+    const labels: number[] = []
     const width = names.length
-    for (let r = 0; r < rows && !failures.full; r++) {
-      const { line, cells } = records[r + 1]!
+    let r = -1
+    for (let record: CsvRecord | undefined = firstRow; record !== undefined && !failures.full; record = nextOf(records)) {
+      const { line, cells } = record
+      r++
       if (cells.length !== width) {
         failures.add(`line ${line}`, `${width} cells (one per column of the header)`, count(cells.length, 'cell'))
         continue
       }
+      if ((r + 1) * features.length > MAX_VALUES) throw new DecodeError(what, [{ path: `line ${line}`, expected: 'at most 2³¹ numbers in all', got: `more, at row ${r + 1}` }])
+      values.ensure((r + 1) * features.length)
       features.forEach((j, f) => {
         const v = parseNumber(cells[j]!)
         if (v === undefined) failures.add(`line ${line}, column ${showValue(names[j])}`, 'a finite number', showValue(cells[j]))
-        else values[r * features.length + f] = v
+        else values.buffer[r * features.length + f] = v
       })
       if (labelIndex !== undefined) {
         const v = parseNumber(cells[labelIndex]!)
@@ -587,5 +667,198 @@ export const fromCsv = (text: string, options?: CsvOptions): Either<LaminaError,
       }
     }
     if (!failures.empty) throw failures.error(what)
-    return assemble(what, values, rows, [features.length], labels, classesLimit ?? maxLabel(labels) + 1, options, dtype)
+    const rows = r + 1
+    const labelArray = Int32Array.from(labels)
+    return assemble(what, values.full(rows * features.length), rows, [features.length], labelArray, classesLimit ?? maxLabel(labelArray) + 1, options, dtype)
+  })
+
+// ================================================================ unlabelled inputs (predict)
+
+/** Options of {@link inputsFromJson}, {@link parseInputsJson} and {@link inputsFromCsv}. */
+export interface InputOptions {
+  /** The model's per-example input shape: every example must have `Sh.size(shape)` numbers. */
+  readonly shape: Shape
+  /** The element type of the tensor (default `f64`). */
+  readonly dtype?: DType
+  /** What the messages call the inputs (default `JSON inputs` / `CSV inputs`). */
+  readonly name?: string
+  /** What the messages call the owner of `shape` (default `the model`). */
+  readonly model?: string
+  /** How many failures a `DecodeError` lists before counting the rest (default 20). */
+  readonly maxFailures?: number
+}
+
+/** Options of {@link inputsFromCsv}. */
+export interface CsvInputOptions extends InputOptions {
+  /**
+   * Whether the first row names the columns. Default: decided from the row itself: a row
+   * of names only (no cell is a number) is a header, a row of numbers only is data, and a
+   * row that mixes both is an error at its first cell that is not a number.
+   */
+  readonly header?: boolean
+  /** The field separator (default `,`). */
+  readonly delimiter?: string
+  /** With a header, columns named this (or `label_0 …`) are left out (default `label`). */
+  readonly labelColumn?: string
+}
+
+const checkInputOptions = (op: string, options: InputOptions): { dtype: DType; limit: number } => {
+  Sh.validate(options.shape, op)
+  const limit = options.maxFailures ?? 20
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new ArgumentError(`${op}: maxFailures must be a positive integer, got ${showValue(limit)}`)
+  return { dtype: checkDType(options.dtype ?? 'f64'), limit }
+}
+
+/**
+ * The inputs of a model from a parsed JSON value: an array of examples, or `{ "x": [...] }`
+ * (other keys, such as labels, are ignored), each example a rectangular nest of finite
+ * numbers (like the first) with as many numbers as `shape` has elements; the result is a
+ * tensor `[N, ...shape]`. The examples' size is checked against the model before anything is
+ * walked or allocated, and an example nested deeper than 32 arrays is refused up front
+ * (nothing recurses on the input, so a hostile nest cannot overflow the stack).
+ *
+ * @example
+ * ```ts
+ * import { Dataset } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const x = Dataset.inputsFromJson({ x: [[1, 2, 3, 4]], labels: [0] }, { shape: [2, 2] })
+ * assert.ok(x._tag === 'Right' && x.right.shape.join() === '1,2,2')
+ * const wide = Dataset.inputsFromJson([[1, 2, 3]], { shape: [2], name: 'in.json' })
+ * assert.ok(wide._tag === 'Left')
+ * assert.strictEqual(wide.left.message, 'in.json: the model expects 2 features per example (input shape [2]), the data rows have 3')
+ * const bad = Dataset.inputsFromJson([[1, 2], [3, '4']], { shape: [2] })
+ * assert.ok(bad._tag === 'Left' && bad.left.message === 'JSON inputs: [1][1]: expected a finite number, got "4"')
+ * ```
+ */
+export const inputsFromJson = (value: unknown, options: InputOptions): Either<LaminaError, Tensor> =>
+  run(() => {
+    const what = options.name ?? 'JSON inputs'
+    const { dtype, limit } = checkInputOptions('Dataset.inputsFromJson', options)
+    const forbidden = forbiddenKeyFailures(value, limit)
+    if (forbidden.length > 0) throw new DecodeError(what, forbidden)
+    const wrapped = !Array.isArray(value)
+    const x: unknown = Array.isArray(value) ? value : isRecord(value) ? own(value, 'x') : undefined
+    const root = wrapped ? 'x' : ''
+    if (!Array.isArray(x)) {
+      throw new DecodeError(what, [{ path: root, expected: 'an array of examples, or { "x": [...] }', got: showValue(wrapped && isRecord(value) ? x : value) }])
+    }
+    if (x.length === 0) throw new DecodeError(what, [{ path: root, expected: 'at least one example', got: '[]' }])
+    const example = leadingShape(x[0])
+    if (example.length > MAX_RANK) {
+      throw new DecodeError(what, [{ path: `${root}[0]`, expected: `an example of at most ${MAX_RANK} axes (nested arrays)`, got: `more than ${MAX_RANK} nested arrays` }])
+    }
+    checkWidth(what, options.shape, example, options.model)
+    const size = Sh.size(example)
+    if (x.length * size > MAX_VALUES) throw new DecodeError(what, [{ path: root, expected: 'at most 2³¹ numbers in all', got: `${x.length} examples of ${size}` }])
+    const failures = new Failures(limit)
+    const values = new Values(dtype, x.length * size)
+    for (let i = 0; i < x.length && !failures.full; i++) {
+      values.ensure((i + 1) * size)
+      flattenExample(x[i], example, i, values, failures, root)
+    }
+    if (!failures.empty) throw failures.error(what)
+    return fromOwnedBuffer([x.length, ...options.shape], dtype, values.full())
+  })
+
+/**
+ * The inputs of a model from JSON text (see {@link inputsFromJson}); a syntax error, or text
+ * nested deeper than `Codec.MAX_JSON_DEPTH`, is a `DecodeError` too (see `Codec.parseJsonText`).
+ *
+ * @example
+ * ```ts
+ * import { Dataset } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const x = Dataset.parseInputsJson('[[1, 2], [3, 4]]', { shape: [2] })
+ * assert.ok(x._tag === 'Right' && x.right.shape.join() === '2,2')
+ * const deep = Dataset.parseInputsJson('['.repeat(100000) + ']'.repeat(100000), { shape: [2] })
+ * assert.ok(deep._tag === 'Left' && deep.left.message === 'JSON inputs: expected JSON nested at most 64 deep (arrays and objects), got a 65th level at line 1, column 65')
+ * const rank40 = Dataset.parseInputsJson('['.repeat(41) + ']'.repeat(41), { shape: [2] })
+ * assert.ok(rank40._tag === 'Left' && rank40.left.message === 'JSON inputs: [0]: expected an example of at most 32 axes (nested arrays), got more than 32 nested arrays')
+ * ```
+ */
+export const parseInputsJson = (text: string, options: InputOptions): Either<LaminaError, Tensor> => {
+  const value = parseJsonText(text, options.name ?? 'JSON inputs')
+  return E.isLeft(value) ? value : inputsFromJson(value.right, options)
+}
+
+/**
+ * The inputs of a model from CSV text: one example per row, its cells the example's numbers
+ * in order, parsed by `Codec.parseDecimal` (decimal notation only). Whether the first row is
+ * a header is the `header` option, or decided from the row: names only (no cell parses as a
+ * number) is a header, numbers only is data, a mix is an error naming the line and column,
+ * so that no row is ever dropped by a guess and prediction `i` is always row `i`. With a
+ * header, label columns (`label`, `label_0 …`) are left out. Every bad cell is a failure at
+ * its line and column.
+ *
+ * @example
+ * ```ts
+ * import { Dataset } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const plain = Dataset.inputsFromCsv('0.5,1\n-1,2\n', { shape: [2] })
+ * assert.ok(plain._tag === 'Right' && plain.right.shape.join() === '2,2')
+ * const named = Dataset.inputsFromCsv('a,b,label\n0.5,1,0\n', { shape: [2] })
+ * assert.ok(named._tag === 'Right')
+ * assert.deepStrictEqual(named.right.toArray(), [[0.5, 1]])
+ * const mixed = Dataset.inputsFromCsv('0.5,O.5\n1,2\n', { shape: [2] })
+ * assert.ok(mixed._tag === 'Left')
+ * assert.strictEqual(mixed.left.message,
+ *   'CSV inputs: line 1, column 2: expected a finite number (line 1 mixes numbers and names; a header row holds names only), got "O.5"')
+ * const hex = Dataset.inputsFromCsv('1,2\n3,0x10\n', { shape: [2] })
+ * assert.ok(hex._tag === 'Left' && hex.left.message === 'CSV inputs: line 2, column 2: expected a finite number, got "0x10"')
+ * ```
+ */
+export const inputsFromCsv = (text: string, options: CsvInputOptions): Either<LaminaError, Tensor> =>
+  run(() => {
+    const what = options.name ?? 'CSV inputs'
+    const { dtype, limit } = checkInputOptions('Dataset.inputsFromCsv', options)
+    // the records one at a time: memory for the numbers read, not for every cell as a string
+    const records = csvRecords(text, options.delimiter ?? ',', what)
+    const first = nextOf(records)
+    if (first === undefined) throw new DecodeError(what, [{ path: 'line 1', expected: 'a row of numbers', got: 'an empty file' }])
+    const failures = new Failures(limit)
+    // a header, or data: decided by the option, or by the first row as a whole
+    let header = options.header
+    if (header === undefined) {
+      const numeric = first.cells.map((c) => parseNumber(c) !== undefined)
+      if (numeric.every((b) => b)) header = false
+      else if (!numeric.some((b) => b)) header = true
+      else {
+        first.cells.forEach((c, j) => {
+          if (!numeric[j]) {
+            failures.add(`line ${first.line}, column ${j + 1}`, `a finite number (line ${first.line} mixes numbers and names; a header row holds names only)`, showValue(c))
+          }
+        })
+        throw failures.error(what)
+      }
+    }
+    const width = first.cells.length
+    const labelColumn = options.labelColumn ?? 'label'
+    const names = header ? first.cells.map((c) => c.trim()) : undefined
+    const isLabel = (name: string): boolean => name === labelColumn || (name.startsWith(`${labelColumn}_`) && /^\d+$/.test(name.slice(labelColumn.length + 1)))
+    const features = first.cells.map((_, j) => j).filter((j) => names === undefined || !isLabel(names[j]!))
+    const column = (j: number): string => (names === undefined ? `column ${j + 1}` : `column ${showValue(names[j])}`)
+    const firstRow = header ? nextOf(records) : first
+    if (firstRow === undefined) throw new DecodeError(what, [{ path: `line ${first.line + 1}`, expected: 'at least one row of numbers after the header', got: 'none' }])
+    checkWidth(what, options.shape, [features.length], options.model)
+    const values = new Values(dtype, MAX_VALUES)
+    let r = -1
+    for (let record: CsvRecord | undefined = firstRow; record !== undefined && !failures.full; record = nextOf(records)) {
+      const { line, cells } = record
+      r++
+      if (cells.length !== width) {
+        failures.add(`line ${line}`, `${width} cells (as line ${first.line})`, count(cells.length, 'cell'))
+        continue
+      }
+      if ((r + 1) * features.length > MAX_VALUES) throw new DecodeError(what, [{ path: `line ${line}`, expected: 'at most 2³¹ numbers in all', got: `more, at row ${r + 1}` }])
+      values.ensure((r + 1) * features.length)
+      for (let f = 0; f < features.length; f++) {
+        const j = features[f]!
+        const v = parseNumber(cells[j]!)
+        if (v === undefined) failures.add(`line ${line}, ${column(j)}`, 'a finite number', showValue(cells[j]))
+        else values.buffer[r * features.length + f] = v
+      }
+    }
+    if (!failures.empty) throw failures.error(what)
+    const rows = r + 1
+    return fromOwnedBuffer([rows, ...options.shape], dtype, values.full(rows * features.length))
   })
