@@ -66,6 +66,23 @@ export const split = (k: Key, n = 2): Key[] => {
   return Array.from({ length: n }, (_, i) => ({ hi: hash(k, i, 0x51ed), lo: hash(k, i, 0x0b5e) }))
 }
 
+/**
+ * The `i`-th key of `split(k, n)` (the same for every `n > i`), drawn alone: a stream of keys
+ * read lazily, e.g. one per epoch, without allocating the others.
+ *
+ * @example
+ * ```ts
+ * import { Random } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const k = Random.key(7)
+ * assert.deepStrictEqual(Random.splitAt(k, 3), Random.split(k, 5)[3])
+ * ```
+ */
+export const splitAt = (k: Key, i: number): Key => {
+  if (!Number.isSafeInteger(i) || i < 0) throw new ArgumentError(`Random.splitAt: the index must be a non-negative integer, got ${i}`)
+  return { hi: hash(k, i, 0x51ed), lo: hash(k, i, 0x0b5e) }
+}
+
 const f32 = new Float32Array(1)
 const f32bits = new Int32Array(f32.buffer)
 

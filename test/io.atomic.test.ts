@@ -14,14 +14,14 @@
  *   one the child finished or the one it was writing, never older than the file before.
  */
 import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
 import { LaminaError } from 'lamina-nn'
-import { WriteError, isTempFile, writeFileAtomic, writeFileAtomicSync } from '../src/io/atomic.js'
+import { TargetError, WriteError, checkTarget, isTempFile, removeTempFiles, writeFileAtomic, writeFileAtomicSync } from '../src/io/atomic.js'
 import { checkFile, sha256, versionBytes } from './fixtures-gen/atomic-payload.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -130,6 +130,70 @@ describe('writeFileAtomic', () => {
     expect(isTempFile('model.json', 'model.json')).toBe(false)
     expect(isTempFile('.model.json.123.0123456789ab.tmp', 'other.json')).toBe(false)
     expect(isTempFile('.modelXjson.123.0123456789ab.tmp', 'model.json')).toBe(false)
+  })
+})
+
+// ================================================================ before a save: checkTarget; after an abandoned one: removeTempFiles
+
+describe('checkTarget (issue 13: output paths checked before the work, not after)', () => {
+  const refused = (path: string): string => {
+    try {
+      checkTarget(path)
+    } catch (e) {
+      expect(e).toBeInstanceOf(WriteError)
+      expect((e as WriteError).cause).toBeInstanceOf(TargetError)
+      return ((e as WriteError).cause as Error).message
+    }
+    throw new Error(`checkTarget accepted ${JSON.stringify(path)}`)
+  }
+
+  it('returns the canonical file a save would replace: symbolic links resolved, in the target and in its folder', () => {
+    const dir = realpathSync(scratch())
+    mkdirSync(join(dir, 'real'))
+    symlinkSync(join(dir, 'real'), join(dir, 'alias'))
+    writeFileSync(join(dir, 'real', 'data.json'), '{}')
+    symlinkSync(join(dir, 'real', 'data.json'), join(dir, 'link.json'))
+    expect(checkTarget(join(dir, 'alias', 'new.bin'))).toBe(join(dir, 'real', 'new.bin'))
+    expect(checkTarget(join(dir, 'link.json'))).toBe(join(dir, 'real', 'data.json'))
+    expect(checkTarget(join(dir, 'alias', '..', 'alias', 'data.json'))).toBe(join(dir, 'real', 'data.json'))
+    expect(readdirSync(dir).sort()).toEqual(['alias', 'link.json', 'real']) // nothing written
+  })
+
+  it('refuses, naming why: empty, a folder, a trailing separator, a missing or non-folder parent, a device', () => {
+    const dir = realpathSync(scratch())
+    writeFileSync(join(dir, 'file'), 'x')
+    expect(refused('')).toBe('the path is empty')
+    expect(refused(dir)).toBe(`${dir} is a folder`)
+    expect(refused(join(dir, 'new') + '/')).toBe('the path ends in a separator, so it names a folder, not a file')
+    expect(refused(join(dir, 'missing', 'model.bin'))).toBe(`the folder ${join(dir, 'missing')} does not exist`)
+    expect(refused(join(dir, 'file', 'model.bin'))).toMatch(/not a folder/)
+    if (existsSync('/dev/null')) expect(refused('/dev/null')).toBe('/dev/null is not a regular file (a device, a FIFO or a socket)')
+  })
+
+  it.skipIf(process.platform === 'win32' || process.getuid?.() === 0)('refuses a folder it cannot write to', () => {
+    const dir = realpathSync(scratch())
+    mkdirSync(join(dir, 'locked'))
+    chmodSync(join(dir, 'locked'), 0o500)
+    try {
+      expect(refused(join(dir, 'locked', 'model.bin'))).toBe(`the folder ${join(dir, 'locked')} is not writable`)
+    } finally {
+      chmodSync(join(dir, 'locked'), 0o700)
+    }
+  })
+})
+
+describe('removeTempFiles (issue 13: a save abandoned by a second Ctrl-C leaves nothing behind)', () => {
+  it("removes this process's temporary files beside the target, and only those", () => {
+    const dir = scratch()
+    const mine = [`.model.bin.${process.pid}.0123456789ab.tmp`, `.model.bin.${process.pid}.ba9876543210.tmp`]
+    const others = [`.model.bin.${process.pid + 1}.0123456789ab.tmp`, `.other.bin.${process.pid}.0123456789ab.tmp`, 'model.bin', `.model.bin.${process.pid}.tmp`]
+    for (const f of [...mine, ...others]) writeFileSync(join(dir, f), 'x')
+    const removed = removeTempFiles(join(dir, 'model.bin'))
+    expect(removed.map((f) => f.slice(f.lastIndexOf('/') + 1)).sort()).toEqual([...mine].sort())
+    expect(readdirSync(dir).sort()).toEqual([...others].sort())
+    // another process's, when asked by its pid; a folder that does not exist: nothing to do
+    expect(removeTempFiles(join(dir, 'model.bin'), process.pid + 1)).toHaveLength(1)
+    expect(removeTempFiles(join(dir, 'missing', 'model.bin'))).toEqual([])
   })
 })
 

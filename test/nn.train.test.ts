@@ -14,7 +14,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, Layer, Layers, Loss, Optim, Random, ShapeError, Train, Tree, grad, mean, mul, sub, tensor } from 'lamina-nn'
+import { ArgumentError, Layer, Layers, Loss, Optim, Random, ShapeError, Train, Tree, grad, mean, mul, sub, tensor, zeros } from 'lamina-nn'
 import type { Tensor } from 'lamina-nn'
 import { tensorOf } from 'lamina-nn/laws'
 import * as Norm from '../src/nn/norm.js'
@@ -355,5 +355,168 @@ describe('determinism', () => {
     const a = bits(7)
     expect(bits(7)).toEqual(a)
     expect(bits(8)).not.toEqual(a)
+  })
+})
+
+// ================================================================ issue 13: long runs, divergence, stopping
+
+describe('fit: epoch counts, time and keys (issue 13)', () => {
+  const model = Layers.dense(2, 2)
+  const data = { x: tensor([[1, 0], [0, 1], [1, 1], [-1, 0]]), labels: Int32Array.from([0, 1, 0, 1]) }
+  const base = { model, params: model.init(Random.key(0)), optimizer: Optim.sgd({ lr: 0.1 }), loss: crossEntropy, data, batchSize: 2, key: Random.key(1) }
+  class Sentinel extends Error {}
+
+  it('refuses more than Train.maxEpochs epochs up front, naming the count and the limit (no step taken)', () => {
+    expect(Train.maxEpochs).toBe(1_000_000)
+    for (const epochs of [1e12, 2 ** 32, 2 ** 32 - 1, Train.maxEpochs + 1]) {
+      let steps = 0
+      const attempt = () =>
+        Train.fit({
+          ...base,
+          epochs,
+          onBatch: () => {
+            // before the fix 1000001 epochs were accepted and trained: stop such a run at once
+            if (++steps > 0) throw new Sentinel()
+          }
+        })
+      expect(attempt).toThrow(ArgumentError)
+      expect(attempt).toThrow(`fit: epochs must be an integer in 0…1000000 (Train.maxEpochs), got ${epochs}`)
+      expect(steps).toBe(0)
+    }
+  })
+
+  it('draws the epoch keys one at a time: a run of Train.maxEpochs epochs stopped after 3 steps reads its key a few times, not millions', () => {
+    let reads = 0
+    const root = Random.key(1)
+    const key = new Proxy(root, {
+      get: (target, p, receiver) => {
+        reads++
+        return Reflect.get(target, p, receiver) as unknown
+      }
+    })
+    let steps = 0
+    expect(() =>
+      Train.fit({
+        ...base,
+        key,
+        epochs: Train.maxEpochs,
+        onBatch: () => {
+          if (++steps === 3) throw new Sentinel()
+        }
+      })
+    ).toThrow(Sentinel)
+    // two epochs begun: each reads the root key twice (hi, lo) per draw; splitting it up front read it 4,000,000 times
+    expect(reads).toBeLessThan(20)
+  })
+
+  it('the lazily drawn keys are those of split(key, epochs): same trajectory as before', () => {
+    const seen: string[] = []
+    Train.fit({ ...base, epochs: 3, augment: (batch, k) => (seen.push(JSON.stringify(k)), batch) })
+    const expected = Random.split(base.key, 3).flatMap((epochKey) => {
+      const [, , augmentKey] = Random.split(epochKey, 3)
+      return Random.split(augmentKey!, 2).map((k) => JSON.stringify(k))
+    })
+    expect(seen).toEqual(expected)
+  })
+
+  it('time is linear in the epochs: 100,000 epochs over an empty dataset take well under 30 s (copying the history each epoch: ~10 min)', () => {
+    const empty = { x: zeros([0, 2]), labels: new Int32Array(0) }
+    let epochs = 0
+    const started = performance.now()
+    const run = Train.fit({
+      ...base,
+      data: empty,
+      epochs: 100_000,
+      onEpoch: () => {
+        epochs++
+        // a quadratic fold would run on for minutes (it took 13 min before the fix): give up at 30 s
+        if (performance.now() - started > 30_000) throw new Error(`only ${epochs} epochs in 30 s`)
+      }
+    })
+    const seconds = (performance.now() - started) / 1000
+    expect(epochs).toBe(100_000)
+    expect(run.history).toHaveLength(100_000)
+    expect(run.history[99_999]!.epoch).toBe(100_000)
+    expect(seconds).toBeLessThan(30)
+  }, 60_000)
+})
+
+describe('fit stops at the first non-finite loss or parameter (issue 13)', () => {
+  // the issue's case: a ReLU net, mean squared error, SGD with lr 1e6
+  const net = Layer.sequential(Layers.dense(2, 8), Layers.relu(), Layers.dense(8, 2))
+  const data = clusters(4, 3)
+  const squared: Train.Loss = (y, labels) => Loss.mse(y, Loss.oneHot(labels, 2))
+  const twoClass = { x: data.x, labels: Int32Array.from(data.labels, (l) => l % 2) }
+  const options = { model: net, params: net.init(Random.key(0)), optimizer: Optim.sgd({ lr: 1e6 }), loss: squared, data: twoClass, epochs: 10, batchSize: 4, key: Random.key(2) }
+
+  it('throws a DivergenceError naming the epoch, the step, the value and what to try', () => {
+    let thrown: unknown
+    try {
+      Train.fit(options)
+    } catch (e) {
+      thrown = e
+    }
+    expect(thrown).toBeInstanceOf(Train.DivergenceError)
+    const e = thrown as Train.DivergenceError
+    expect(e.what).toBe('loss')
+    expect(e.epoch).toBeGreaterThanOrEqual(1)
+    expect(e.step).toBeGreaterThanOrEqual(1)
+    expect(Number.isFinite(e.value)).toBe(false)
+    expect(e.message).toContain(`training diverged at epoch ${e.epoch}, step ${e.step} of ${e.steps}: the loss is ${e.value}`)
+    expect(e.message).toContain('lower learning rate')
+    expect(e.message).toContain('gradient clipping')
+  })
+
+  it('checkFinite: false trains on through it (the old behaviour, on request)', () => {
+    const run = Train.fit({ ...options, checkFinite: false })
+    expect(run.history).toHaveLength(10)
+    expect(run.history.some((h) => !Number.isFinite(h.loss))).toBe(true)
+  })
+
+  it('checks the parameters at the end of each epoch: an update to NaN after the last step is caught', () => {
+    const model = Layers.dense(2, 3)
+    const poison: Optim.Optimizer<null> = { init: () => null, update: (_g, s, p) => [Tree.map(p, (t) => mul(t, Number.NaN) as Tensor), s] }
+    let thrown: unknown
+    try {
+      // one step per epoch: its loss is computed with the old (finite) parameters
+      Train.fit({ model, params: model.init(Random.key(0)), optimizer: poison, loss: crossEntropy, data: clusters(1), epochs: 2, batchSize: 8, key: Random.key(0) })
+    } catch (e) {
+      thrown = e
+    }
+    expect(thrown).toBeInstanceOf(Train.DivergenceError)
+    expect(thrown).toMatchObject({ epoch: 1, step: 1, steps: 1, what: 'parameter', where: 'w[0]' })
+    expect((thrown as Error).message).toMatch(/^training diverged at epoch 1, step 1 of 1: parameter w\[0\] is NaN; /)
+  })
+})
+
+describe('fit can be stopped between steps (issue 13)', () => {
+  const model = Layers.dense(2, 2)
+  const data = { x: tensor([[1, 0], [0, 1], [1, 1], [-1, 0]]), labels: Int32Array.from([0, 1, 0, 1]) }
+  const base = { model, params: model.init(Random.key(0)), optimizer: Optim.sgd({ lr: 0.1 }), loss: crossEntropy, data, epochs: 50, batchSize: 2, key: Random.key(1) }
+
+  it('shouldStop ends the run before the next step, and the result says after which step', () => {
+    let asked = 0
+    let steps = 0
+    const run = Train.fit({ ...base, shouldStop: () => ++asked === 4, onBatch: () => void steps++ })
+    expect(steps).toBe(3)
+    expect(run.stopped).toEqual({ epoch: 2, step: 1, steps: 2 })
+    expect(run.history).toHaveLength(1)
+    // the parameters are those after the third step: not those after the first epoch (two steps)
+    const oneEpoch = Train.fit({ ...base, epochs: 1 })
+    expect(sameLeaves(run.params, oneEpoch.params)).toBe(false)
+    let counted = 0
+    const again = Train.fit({ ...base, onBatch: () => void counted++, shouldStop: () => counted === 3 })
+    expect(sameLeaves(run.params, again.params)).toBe(true)
+    expect(Train.fit({ ...base, shouldStop: () => true }).stopped).toEqual({ epoch: 0, step: 0, steps: 0 })
+  })
+
+  it('fitAsync lets the event loop run between steps: a timer can stop it, and its result equals fit', async () => {
+    let stop = false
+    setTimeout(() => (stop = true), 0)
+    const stopped = await Train.fitAsync({ ...base, epochs: Train.maxEpochs, yieldEvery: 0, shouldStop: () => stop })
+    expect(stopped.stopped).toBeDefined()
+    const [a, b] = [await Train.fitAsync({ ...base, yieldEvery: 0 }), Train.fit(base)]
+    expect(sameLeaves(a.params, b.params)).toBe(true)
+    expect(a.history.map((h) => h.loss)).toEqual(b.history.map((h) => h.loss))
   })
 })

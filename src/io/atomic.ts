@@ -253,3 +253,120 @@ const syncFolderSync = (folder: string): void => {
  */
 export const isTempFile = (file: string, name: string): boolean =>
   new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d+\\.[0-9a-f]{12}\\.tmp$`).test(file)
+
+/**
+ * Why {@link checkTarget} refuses a path: the `cause` of its {@link WriteError}, whose
+ * message is the reason alone (for a caller that names the path its own way).
+ *
+ * @example
+ * ```ts
+ * import { Atomic } from 'lamina-nn/node'
+ * import assert from 'node:assert'
+ * assert.throws(() => Atomic.checkTarget(''), (e: unknown) =>
+ *   e instanceof Atomic.WriteError && e.cause instanceof Atomic.TargetError && e.cause.message === 'the path is empty')
+ * ```
+ */
+export class TargetError extends LaminaError {
+  override name = 'TargetError'
+}
+
+const statOrUndefined = (path: string): fs.Stats | undefined => {
+  try {
+    return fs.statSync(path)
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') return undefined
+    throw e
+  }
+}
+
+/**
+ * Checks, before any work is done, that {@link writeFileAtomic} can write `path`, and returns
+ * the file it would replace, in canonical form (symbolic links resolved, the folder's too), so
+ * that a caller can compare it with its input files. Throws a {@link WriteError} whose cause
+ * is a {@link TargetError} saying why not: an empty path, a path ending in a separator, an
+ * existing folder or other non-regular file (a device, a FIFO), a folder that does not exist,
+ * is not a folder, or cannot be written to. Reads only metadata; writes nothing.
+ *
+ * @example
+ * ```ts
+ * import { Atomic } from 'lamina-nn/node'
+ * import { mkdtempSync, realpathSync } from 'node:fs'
+ * import { tmpdir } from 'node:os'
+ * import { join } from 'node:path'
+ * import assert from 'node:assert'
+ * const dir = realpathSync(mkdtempSync(join(tmpdir(), 'lamina-')))
+ * assert.strictEqual(Atomic.checkTarget(join(dir, 'model.safetensors')), join(dir, 'model.safetensors'))
+ * assert.throws(() => Atomic.checkTarget(dir), /is a folder/)
+ * assert.throws(() => Atomic.checkTarget(join(dir, 'missing', 'model.safetensors')), /does not exist/)
+ * assert.throws(() => Atomic.checkTarget(''), /empty/)
+ * ```
+ */
+export const checkTarget = (path: string): string => {
+  const refuse = (why: string): never => {
+    throw new WriteError(path, new TargetError(why))
+  }
+  if (path === '') refuse('the path is empty')
+  if (/[/\\]$/.test(path)) refuse('the path ends in a separator, so it names a folder, not a file')
+  let target: string
+  try {
+    target = realTargetSync(path)
+  } catch (e) {
+    return refuse(errorCode(e) === 'ENOTDIR' ? `a part of the path is not a folder` : `${e instanceof Error ? e.message : String(e)}`)
+  }
+  const existing = statOrUndefined(target)
+  if (existing?.isDirectory() === true) refuse(`${target} is a folder`)
+  if (existing !== undefined && !existing.isFile()) refuse(`${target} is not a regular file (a device, a FIFO or a socket)`)
+  const folder = dirname(target)
+  const folderStat = statOrUndefined(folder)
+  if (folderStat === undefined) refuse(`the folder ${folder} does not exist`)
+  if (folderStat?.isDirectory() !== true) refuse(`${folder} is not a folder`)
+  try {
+    fs.accessSync(folder, fs.constants.W_OK | fs.constants.X_OK)
+  } catch {
+    refuse(`the folder ${folder} is not writable`)
+  }
+  return existing === undefined ? join(fs.realpathSync(folder), basename(target)) : target
+}
+
+/**
+ * Removes the temporary files that process `pid` (this one by default) left beside `path`
+ * (see {@link isTempFile}): for an exit handler that ends a save early, e.g. on a second
+ * Ctrl-C. Synchronous; returns the files removed; ignores files it cannot remove.
+ *
+ * @example
+ * ```ts
+ * import { Atomic } from 'lamina-nn/node'
+ * import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs'
+ * import { tmpdir } from 'node:os'
+ * import { join } from 'node:path'
+ * import assert from 'node:assert'
+ * const dir = mkdtempSync(join(tmpdir(), 'lamina-'))
+ * writeFileSync(join(dir, `.model.bin.${process.pid}.0123456789ab.tmp`), 'partial')
+ * writeFileSync(join(dir, '.model.bin.1.0123456789ab.tmp'), 'another process')
+ * assert.strictEqual(Atomic.removeTempFiles(join(dir, 'model.bin')).length, 1)
+ * assert.deepStrictEqual(readdirSync(dir), ['.model.bin.1.0123456789ab.tmp'])
+ * ```
+ */
+export const removeTempFiles = (path: string, pid: number = process.pid): string[] => {
+  let target: string
+  let names: string[]
+  try {
+    target = realTargetSync(path)
+    names = fs.readdirSync(dirname(target))
+  } catch {
+    return []
+  }
+  const name = basename(target)
+  const own = `.${name}.${pid}.`
+  const removed: string[] = []
+  for (const file of names) {
+    if (!file.startsWith(own) || !isTempFile(file, name)) continue
+    try {
+      fs.rmSync(join(dirname(target), file), { force: true })
+      removed.push(join(dirname(target), file))
+    } catch {
+      // nothing more can be done
+    }
+  }
+  return removed
+}

@@ -5,14 +5,13 @@
  *
  * @module
  */
-import { ArgumentError, ShapeError } from '../error.js'
+import { ArgumentError, LaminaError, ShapeError } from '../error.js'
 import { valueAndGrad } from '../ad/api.js'
 import * as Random from '../random.js'
 import type { Key } from '../random.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
-import { allocate, concreteBuffer, fromOwnedBuffer, isTraced } from '../tensor.js'
-import type { Tensor } from '../tensor.js'
+import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, isTraced } from '../tensor.js'
 import type { Tree } from '../tree.js'
 import type { Layer, OutSpec } from './layer.js'
 import type { Optimizer } from './optim.js'
@@ -102,12 +101,107 @@ const checkDataset = (data: Dataset, op: string): void => {
   }
 }
 
+/**
+ * The most epochs {@link fit} runs: a larger count is refused up front (an `ArgumentError`)
+ * rather than started. One million passes over the data is far more than any model here
+ * needs; the history of a run holds one report per epoch.
+ *
+ * @example
+ * ```ts
+ * import { Train } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Train.maxEpochs, 1_000_000)
+ * ```
+ */
+export const maxEpochs = 1_000_000
+
+/**
+ * Training diverged: the loss of a step, or a parameter (or layer-state value) at the end of
+ * an epoch, is NaN or ±Infinity. `fit` stops there instead of returning the broken
+ * parameters. `epoch` and `step` count from 1 (`step` is the number of steps of the epoch
+ * when the parameters were found broken at its end); `what` says which number was found,
+ * `where` names it (`loss`, or a parameter such as `layers.0.w[3]`), and `value` is it.
+ *
+ * @example
+ * ```ts
+ * import { Train, Layers, Optim, Random, tensor, sum, mul, LaminaError } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const model = Layers.dense(1, 1)
+ * // inputs of 1e200: the squared output overflows to Infinity at the first step
+ * const data = { x: tensor([[1e200], [-1e200]]), labels: Int32Array.from([0, 1]) }
+ * const squares: Train.Loss = (y) => sum(mul(y, y))
+ * assert.throws(
+ *   () => Train.fit({ model, params: model.init(Random.key(0)), optimizer: Optim.sgd({ lr: 1 }), loss: squares, data, epochs: 3, batchSize: 2, key: Random.key(1) }),
+ *   (e: unknown) => e instanceof Train.DivergenceError && e instanceof LaminaError && e.epoch === 1 && e.step === 1 && e.what === 'loss'
+ * )
+ * ```
+ */
+export class DivergenceError extends LaminaError {
+  override name = 'DivergenceError'
+  constructor(
+    /** The epoch (from 1). */
+    readonly epoch: number,
+    /** The step of the epoch (from 1). */
+    readonly step: number,
+    /** The steps of the epoch. */
+    readonly steps: number,
+    /** What was not finite. */
+    readonly what: 'loss' | 'parameter' | 'state',
+    /** `loss`, or the path of the parameter or state value (`layers.0.w[3]`). */
+    readonly where: string,
+    /** The non-finite number. */
+    readonly value: number
+  ) {
+    super(
+      `training diverged at epoch ${epoch}, step ${step} of ${steps}: ${what === 'loss' ? 'the loss' : `${what} ${where}`} is ${value}; ` +
+        'try a lower learning rate, gradient clipping (Optim.withClipping), inputs scaled to about [-1, 1], or a loss on logits ' +
+        '(LAMINA_CHECK_NUMERICS=1 names the first operation that produced it)'
+    )
+  }
+}
+
+/** The first NaN or ±Infinity in a tree of tensors (arrays, plain records, numbers), with its path; none when all are finite. */
+const firstNonFinite = (tree: unknown, path = ''): { readonly where: string; readonly value: number } | undefined => {
+  if (tree instanceof Tensor) {
+    const data = tree.data
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return { where: `${path}[${i}]`, value: data[i]! }
+    return undefined
+  }
+  if (typeof tree === 'number') return Number.isFinite(tree) ? undefined : { where: path, value: tree }
+  if (Array.isArray(tree)) {
+    for (let i = 0; i < tree.length; i++) {
+      const found = firstNonFinite(tree[i], path === '' ? String(i) : `${path}.${i}`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (typeof tree === 'object' && tree !== null && (Object.getPrototypeOf(tree) === Object.prototype || Object.getPrototypeOf(tree) === null)) {
+    for (const [k, v] of Object.entries(tree)) {
+      const found = firstNonFinite(v, path === '' ? k : `${path}.${k}`)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
 /** What `fit` reports after each epoch. */
 export interface EpochReport {
   readonly epoch: number
   /** Mean training loss over the epoch's minibatches. */
   readonly loss: number
   readonly seconds: number
+}
+
+/** What `fit` reports after each minibatch (and {@link fitSteps} yields). */
+export interface StepReport {
+  /** The epoch, from 1. */
+  readonly epoch: number
+  /** The step within the epoch, from 1. */
+  readonly step: number
+  /** The steps of this epoch. */
+  readonly steps: number
+  /** The loss of this step's minibatch. */
+  readonly loss: number
 }
 
 /** The options of {@link fit}. */
@@ -119,15 +213,28 @@ export interface FitOptions<P, S, O> {
   readonly optimizerState?: O
   readonly loss: Loss
   readonly data: Dataset
+  /** Passes over the data: an integer in 0…{@link maxEpochs}. */
   readonly epochs: number
   readonly batchSize: number
   readonly key: Key
   /** Transforms each training minibatch before the step (data augmentation), with its own key. */
   readonly augment?: (batch: Dataset, key: Key) => Dataset
   /** Called after every minibatch (step counts from 1 within the epoch). */
-  readonly onBatch?: (report: { readonly epoch: number; readonly step: number; readonly steps: number; readonly loss: number }) => void
+  readonly onBatch?: (report: StepReport) => void
   /** Called after every epoch. */
   readonly onEpoch?: (report: EpochReport) => void
+  /**
+   * Asked before every step; `true` ends the run there (between two steps, never inside
+   * one) and the result says where, in `stopped`. For Ctrl-C: a signal handler sets a flag
+   * that this reads (with {@link fitAsync}, which lets the handler run).
+   */
+  readonly shouldStop?: () => boolean
+  /**
+   * Stop with a {@link DivergenceError} at the first non-finite loss (checked every step) or
+   * parameter or layer-state value (checked at the end of every epoch). Default `true`;
+   * `false` trains on through NaN.
+   */
+  readonly checkFinite?: boolean
 }
 
 /** What `fit` returns: the trained parameters, layer state, optimizer state and per-epoch losses. */
@@ -135,7 +242,14 @@ export interface FitResult<P, S, O> {
   readonly params: P
   readonly state: S
   readonly optimizerState: O
+  /** One report per finished epoch. */
   readonly history: readonly EpochReport[]
+  /**
+   * Present when `shouldStop` ended the run early: the last step taken (`epoch` and `step`
+   * from 1, `steps` in that epoch; all 0 when no step was taken). The parameters are those
+   * after that step.
+   */
+  readonly stopped?: { readonly epoch: number; readonly step: number; readonly steps: number }
 }
 
 /**
@@ -176,9 +290,92 @@ export const step = <P, S, O>(
 }
 
 /**
+ * {@link fit} as a generator: yields a {@link StepReport} after every step and returns the
+ * {@link FitResult}, so that a caller can pause between steps (as {@link fitAsync} does) or
+ * stop early by leaving the loop. The same options, checks and trajectory as `fit`. The keys
+ * of the epochs are drawn one at a time (`Random.splitAt`), and the history grows by one
+ * report per epoch: time is linear in the epochs, and memory does not grow with them
+ * beyond the history.
+ *
+ * @example
+ * ```ts
+ * import { Train, Layers, Optim, Loss, Random, tensor } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const model = Layers.dense(2, 2)
+ * const data = { x: tensor([[1, 0], [0, 1], [1, 1]]), labels: Int32Array.from([0, 1, 0]) }
+ * const steps = Train.fitSteps({ model, params: model.init(Random.key(0)), optimizer: Optim.sgd({ lr: 0.1 }), loss: Loss.crossEntropyWithLogits, data, epochs: 2, batchSize: 2, key: Random.key(1) })
+ * const seen: string[] = []
+ * let next = steps.next()
+ * for (; !next.done; next = steps.next()) seen.push(`${next.value.epoch}.${next.value.step}`)
+ * assert.deepStrictEqual(seen, ['1.1', '1.2', '2.1', '2.2'])
+ * assert.strictEqual(next.value.history.length, 2)
+ * ```
+ */
+export function* fitSteps<P, S, O>(options: FitOptions<P, S, O>): Generator<StepReport, FitResult<P, S, O>, void> {
+  const { model, optimizer, loss, data, epochs, batchSize } = options
+  checkDataset(data, 'fit')
+  if (!Number.isSafeInteger(epochs) || epochs < 0 || epochs > maxEpochs) {
+    throw new ArgumentError(`fit: epochs must be an integer in 0…${maxEpochs} (Train.maxEpochs), got ${epochs}`)
+  }
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ArgumentError(`fit: the batch size must be a positive integer, got ${batchSize}`)
+  const checkFinite = options.checkFinite !== false
+  const n = data.x.shape[0]!
+  let params = options.params
+  let state = options.state ?? model.initState()
+  let optimizerState = options.optimizerState ?? optimizer.init(options.params)
+  // built once, one push per epoch (copying it every epoch made long runs quadratic)
+  const history: EpochReport[] = []
+  let last = { epoch: 0, step: 0, steps: 0 }
+  const result = (stopped: boolean): FitResult<P, S, O> => ({ params, state, optimizerState, history, ...(stopped ? { stopped: last } : {}) })
+  for (let e = 0; e < epochs; e++) {
+    const started = performance.now()
+    // the e-th of split(key, epochs), drawn alone; split(k, 3) extends split(k, 2): the order
+    // and dropout keys are those of runs without augmentation
+    const [orderKey, dropoutKey, augmentKey] = Random.split(Random.splitAt(options.key, e), 3)
+    const batches = minibatches(orderKey!, n, batchSize)
+    const stepKeys = Random.split(dropoutKey!, batches.length)
+    const augmentKeys = options.augment === undefined ? [] : Random.split(augmentKey!, batches.length)
+    let total = 0
+    for (let b = 0; b < batches.length; b++) {
+      if (options.shouldStop?.() === true) return result(true)
+      const indices = batches[b]!
+      const drawn = { x: takeRows(data.x, indices), labels: Int32Array.from(indices, (i) => data.labels[i]!) }
+      const batch = options.augment === undefined ? drawn : options.augment(drawn, augmentKeys[b]!)
+      const next = step(model, params, state, optimizer, optimizerState, loss, batch, stepKeys[b]!)
+      if (checkFinite && !Number.isFinite(next.loss)) throw new DivergenceError(e + 1, b + 1, batches.length, 'loss', 'loss', next.loss)
+      params = next.params
+      state = next.state
+      optimizerState = next.optimizerState
+      total += next.loss
+      last = { epoch: e + 1, step: b + 1, steps: batches.length }
+      const report: StepReport = { epoch: e + 1, step: b + 1, steps: batches.length, loss: next.loss }
+      options.onBatch?.(report)
+      yield report
+    }
+    if (checkFinite) {
+      // once an epoch: a broken update shows in the next step's loss, except after the last step
+      const badParam = firstNonFinite(params)
+      if (badParam !== undefined) throw new DivergenceError(e + 1, batches.length, batches.length, 'parameter', badParam.where, badParam.value)
+      const badState = firstNonFinite(state)
+      if (badState !== undefined) throw new DivergenceError(e + 1, batches.length, batches.length, 'state', badState.where, badState.value)
+    }
+    const report: EpochReport = { epoch: e + 1, loss: total / Math.max(1, batches.length), seconds: (performance.now() - started) / 1000 }
+    history.push(report)
+    options.onEpoch?.(report)
+  }
+  return result(false)
+}
+
+/**
  * Trains `model` for `epochs` passes over `data` in shuffled minibatches (the order drawn
  * from `key`, so the same key gives the same trajectory). A fold: the result is the final
  * parameters, state and optimizer state, and the mean training loss of each epoch.
+ *
+ * Refused up front: a bad dataset, batch size, or epoch count (more than {@link maxEpochs}).
+ * By default a run that diverges stops with a {@link DivergenceError} at the first NaN or
+ * infinite loss (or parameter, checked at each epoch's end) instead of returning broken
+ * parameters. `shouldStop` ends a run early between two steps (the result says where).
+ * Time is linear in the number of epochs.
  *
  * @example
  * ```ts
@@ -190,46 +387,60 @@ export const step = <P, S, O>(
  * const run = Train.fit({ model, params: model.init(Random.key(0)), optimizer: Optim.sgd({ lr: 0.5 }), loss: Loss.crossEntropyWithLogits, data, epochs: 20, batchSize: 2, key: Random.key(1) })
  * assert.ok(run.history[19]!.loss < run.history[0]!.loss)
  * assert.strictEqual(Train.evaluate(model, run.params, run.state, data).accuracy, 1)
+ * // stopped after three steps
+ * let steps = 0
+ * const early = Train.fit({ model, params: model.init(Random.key(0)), optimizer: Optim.sgd({ lr: 0.5 }), loss: Loss.crossEntropyWithLogits, data, epochs: 20, batchSize: 2, key: Random.key(1), shouldStop: () => steps++ === 3 })
+ * assert.deepStrictEqual(early.stopped, { epoch: 2, step: 1, steps: 2 })
+ * assert.strictEqual(early.history.length, 1)
  * ```
  */
 export const fit = <P, S, O>(options: FitOptions<P, S, O>): FitResult<P, S, O> => {
-  const { model, optimizer, loss, data, epochs, batchSize } = options
-  checkDataset(data, 'fit')
-  if (!Number.isSafeInteger(epochs) || epochs < 0) throw new ArgumentError(`fit: epochs must be a non-negative integer, got ${epochs}`)
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ArgumentError(`fit: the batch size must be a positive integer, got ${batchSize}`)
-  const n = data.x.shape[0]!
-  const epochKeys = Random.split(options.key, epochs)
-  return epochKeys.reduce<FitResult<P, S, O>>(
-    (acc, epochKey, e) => {
-      const started = performance.now()
-      // split(k, 3) extends split(k, 2): the order and dropout keys are those of runs without augmentation
-      const [orderKey, dropoutKey, augmentKey] = Random.split(epochKey, 3)
-      const batches = minibatches(orderKey!, n, batchSize)
-      const stepKeys = Random.split(dropoutKey!, batches.length)
-      const augmentKeys = options.augment === undefined ? [] : Random.split(augmentKey!, batches.length)
-      let total = 0
-      const after = batches.reduce(
-        (cur, indices, b) => {
-          const drawn = { x: takeRows(data.x, indices), labels: Int32Array.from(indices, (i) => data.labels[i]!) }
-          const batch = options.augment === undefined ? drawn : options.augment(drawn, augmentKeys[b]!)
-          const next = step(model, cur.params, cur.state, optimizer, cur.optimizerState, loss, batch, stepKeys[b]!)
-          total += next.loss
-          options.onBatch?.({ epoch: e + 1, step: b + 1, steps: batches.length, loss: next.loss })
-          return next
-        },
-        { params: acc.params, state: acc.state, optimizerState: acc.optimizerState, loss: 0 }
-      )
-      const report: EpochReport = { epoch: e + 1, loss: total / Math.max(1, batches.length), seconds: (performance.now() - started) / 1000 }
-      options.onEpoch?.(report)
-      return { params: after.params, state: after.state, optimizerState: after.optimizerState, history: [...acc.history, report] }
-    },
-    {
-      params: options.params,
-      state: options.state ?? model.initState(),
-      optimizerState: options.optimizerState ?? optimizer.init(options.params),
-      history: []
+  const run = fitSteps(options)
+  for (;;) {
+    const next = run.next()
+    if (next.done === true) return next.value
+  }
+}
+
+/** Options of {@link fitAsync}: those of {@link fit}, and how often to let other work run. */
+export interface FitAsyncOptions<P, S, O> extends FitOptions<P, S, O> {
+  /** Milliseconds of training between two pauses (default 50); a pause lets timers, I/O and signal handlers run. */
+  readonly yieldEvery?: number
+}
+
+const pause = (): Promise<void> =>
+  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)))
+
+/**
+ * {@link fit}, pausing between steps (at most every `yieldEvery` ms) so that the event loop
+ * runs: a signal handler (Ctrl-C) can set the flag `shouldStop` reads, a page stays
+ * responsive. Same result, same trajectory, same errors (as a rejection).
+ *
+ * @example
+ * ```ts
+ * import { Train, Layers, Optim, Loss, Random, tensor } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const model = Layers.dense(2, 2)
+ * const data = { x: tensor([[1, 0], [0, 1]]), labels: Int32Array.from([0, 1]) }
+ * const options = { model, params: model.init(Random.key(0)), optimizer: Optim.sgd({ lr: 0.1 }), loss: Loss.crossEntropyWithLogits, data, epochs: 3, batchSize: 1, key: Random.key(1) }
+ * const a = await Train.fitAsync({ ...options, yieldEvery: 0 })
+ * const b = Train.fit(options)
+ * assert.deepStrictEqual(a.params.w.toArray(), b.params.w.toArray())
+ * ```
+ */
+export const fitAsync = async <P, S, O>(options: FitAsyncOptions<P, S, O>): Promise<FitResult<P, S, O>> => {
+  const every = options.yieldEvery ?? 50
+  if (!(every >= 0)) throw new ArgumentError(`fitAsync: yieldEvery must be a number of milliseconds ≥ 0, got ${every}`)
+  const run = fitSteps(options)
+  let since = performance.now()
+  for (;;) {
+    const next = run.next()
+    if (next.done === true) return next.value
+    if (performance.now() - since >= every) {
+      await pause()
+      since = performance.now()
     }
-  )
+  }
 }
 
 /** Loss, accuracy and confusion matrix of a model on a dataset. */
