@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set-up and the main job: install, then train the MNIST example (784-128-10, progress bar per epoch).
+# Set-up and the main job: install, then train the MNIST example (784-256-10, progress bar per epoch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh

@@ -81,7 +81,18 @@ const bar = new cliProgress.SingleBar(
   cliProgress.Presets.shades_classic
 )
 const started = performance.now()
-const result = Train.fit({
+const fitted = <R>(run: () => R): R => {
+  try {
+    return run()
+  } catch (e) {
+    // a run that diverges stops with what to try, and the previous model file stays as it was
+    if (!(e instanceof Train.DivergenceError)) throw e
+    bar.stop()
+    console.error(`${e.message}\nthe model was not saved`)
+    process.exit(1)
+  }
+}
+const result = fitted(() => Train.fit({
   model,
   params: model.init(initKey!, dtype),
   optimizer,
@@ -99,7 +110,7 @@ const result = Train.fit({
   onEpoch: ({ epoch, loss, seconds }) => {
     if (!process.stdout.isTTY) console.log(`epoch ${epoch}/${epochs}: mean loss ${loss.toFixed(4)} (${seconds.toFixed(1)} s)`)
   }
-})
+}))
 const trainingSeconds = (performance.now() - started) / 1000
 
 const evaluation = Train.evaluate(model, result.params, result.state, test, Loss.crossEntropyWithLogits)

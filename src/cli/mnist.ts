@@ -59,10 +59,10 @@ const read = (file: string): Uint8Array => {
   }
 }
 
-/** One part of the split, decoded and validated; an IDX problem is a one-line {@link CommandFailure}. */
+/** One part of the split (its first `options.limit` examples), decoded and validated; an IDX problem is a one-line {@link CommandFailure}. */
 export const loadPart = (part: 'train' | 'test', shape: Shape = [PIXELS], options: LoadOptions = {}): Labelled => {
   const { images, labels } = files(part === 'train' ? 'train' : 't10k')
-  const limit = options.limit === undefined ? undefined : part === 'train' ? options.limit : Math.ceil(options.limit / 6)
+  const limit = options.limit
   const decoded = Idx.decodeDataset(read(images), read(labels), {
     imagesFile: images,
     labelsFile: labels,
@@ -85,7 +85,9 @@ export const loadMnist = (shape: Shape = [PIXELS], options: LoadOptions = {}): S
       return (cache.train ??= loadPart('train', shape, options))
     },
     get test() {
-      return (cache.test ??= loadPart('test', shape, options))
+      // the standard split's proportion: 10,000 test digits to 60,000
+      const limit = options.limit === undefined ? undefined : Math.ceil(options.limit / 6)
+      return (cache.test ??= loadPart('test', shape, { ...options, ...(limit === undefined ? {} : { limit }) }))
     }
   }
 }

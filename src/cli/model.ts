@@ -23,7 +23,8 @@ import { writeFileAtomic } from '../io/atomic.js'
 import * as ReadFile from '../io/read-file.js'
 import { astype } from '../ops.js'
 import type { DType } from '../tensor.js'
-import { CommandFailure, UsageError } from './command.js'
+import { parseDecimal } from '../io/codec.js'
+import { CommandFailure, UsageError, quote } from './command.js'
 
 // ================================================================ messages and options
 
@@ -52,15 +53,15 @@ export const orFail = <A>(result: E.Either<LaminaError, A>, context?: string): A
 export const intOption = (name: string, text: string, min: number): number => {
   const n = Number(text)
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`${name} must be an integer ${min === 0 ? '≥ 0' : `≥ ${min}`}, got '${text}'`)
+    throw new UsageError(`${name} must be an integer ${min === 0 ? '≥ 0' : `≥ ${min}`}, got ${quote(text)}`)
   }
   return n
 }
 
 /** A positive number option: `--lr 0.001`; bad usage otherwise. */
 export const positiveOption = (name: string, text: string): number => {
-  const n = Number(text)
-  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got '${text}'`)
+  const n = parseDecimal(text)
+  if (n === undefined || n <= 0) throw new UsageError(`${name} must be a positive number, got ${quote(text)}`)
   return n
 }
 
@@ -125,25 +126,32 @@ export const loadSpec = (file: string): Spec.Built => {
   return orFail(Spec.load(text), file)
 }
 
-/** Which part of the deterministic MNIST split `--data mnist` means. */
+/** Which part of MNIST's standard split `--data mnist` means. */
 export type MnistPart = 'train' | 'test'
 
 /**
- * A labelled dataset for a model: `mnist` (the deterministic split, the given part), a
- * `.csv` file, or a JSON file (anything else); examples reshaped to `input` (the model's
- * per-example shape, same number of elements), labels checked against `classes`, values in
- * `dtype` (the model's: default `f64`).
+ * A labelled dataset for a model: `mnist` (the given part of the standard split, its first
+ * `mnistLimit` digits when given), a `.csv` file, or a JSON file (anything else); examples
+ * reshaped to `input` (the model's per-example shape, same number of elements), labels checked
+ * against `classes`, values in `dtype` (the model's: default `f64`).
  */
-export const loadData = async (source: string, input: Shape, classes: number | undefined, part: MnistPart, dtype: DType = 'f64'): Promise<Dataset.Labelled> => {
+export const loadData = async (
+  source: string,
+  input: Shape,
+  classes: number | undefined,
+  part: MnistPart,
+  dtype: DType = 'f64',
+  mnistLimit?: number
+): Promise<Dataset.Labelled> => {
   if (source === 'mnist') {
     if (Sh.size(input) !== 28 * 28) {
       throw new CommandFailure(`--data mnist: the model takes examples of shape ${Sh.show(input)}, not 784 pixels (e.g. "input": [784] or [1, 28, 28])`)
     }
     if (classes !== undefined && classes < 10) throw new CommandFailure(`--data mnist: the model has ${classes} outputs, MNIST has 10 classes`)
-    const { loadMnist } = await import('./mnist.js')
-    const split = loadMnist(input, { dtype })
-    return { ...split[part], classes: 10 }
+    const { loadPart } = await import('./mnist.js')
+    return { ...loadPart(part, input, { dtype, ...(mnistLimit === undefined ? {} : { limit: mnistLimit }) }), classes: 10 }
   }
+  if (mnistLimit !== undefined) throw new UsageError(`--limit applies to --data mnist only, not to ${quote(source)}`)
   const text = readInputText(source, 'data')
   const options = { shape: input, ...(classes === undefined ? {} : { classes }), name: path.basename(source), dtype }
   const data = source.toLowerCase().endsWith('.csv') ? Dataset.fromCsv(text, options) : Dataset.parseJson(text, options)

