@@ -44,7 +44,7 @@ beforeAll(() => {
     cpSync(path.join(root, f), path.join(staging, f), { recursive: true })
   }
   symlinkSync(path.join(root, 'node_modules'), path.join(staging, 'node_modules'))
-  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], { cwd: staging, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  const packed = ok(run('npm', ['pack', '--silent', '--pack-destination', project], staging))
   rmSync(staging, { recursive: true, force: true })
   tarball = path.join(project, packed.trim().split('\n').pop()!.trim())
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
