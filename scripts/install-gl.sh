@@ -3,10 +3,11 @@
 #  1. apt packages: Xvfb + xauth (xvfb-run gives headless-gl the X display it needs), Mesa's
 #     software GL (llvmpipe) and the headers `gl` compiles against (libxi-dev, libglew-dev, …);
 #  2. the optional `gl` package (gpu.js's optionalDependency) built from source with node-gyp.
-#     `npm ci` does try: its install script runs `prebuild-install || node-gyp rebuild`, the
-#     prebuild download (GitHub) is unreachable here, and without libxi-dev the gyp step fails,
-#     after which npm silently deletes `gl` as a failed optional dependency. So the build happens
-#     here instead, in a cache directory outside node_modules (keyed on the gl version and the
+#     Left to `npm ci`, its install script runs `prebuild-install || node-gyp rebuild`: the
+#     prebuild download (GitHub) is unreachable here, and the gyp step either fails (without
+#     libxi-dev; npm then silently deletes `gl`) or compiles for minutes on every fresh
+#     node_modules. So scripts/ensure-deps.sh passes --ignore-scripts, and the build happens
+#     here instead, once, in a cache directory outside node_modules (keyed on the gl version and the
 #     Node ABI), and the result is copied into node_modules/gl with its few runtime dependencies
 #     nested under it, leaving the rest of the tree untouched.
 # Idempotent and quick when already done (a few seconds). Exit status 0: headlessgl is ready
