@@ -20,6 +20,12 @@ export interface ValueOptions<D extends DType = 'f64'> {
   readonly awayFrom?: readonly number[]
   /** Distance kept from `awayFrom` (default 0.1). */
   readonly margin?: number
+  /**
+   * Draw 9 values in 10 uniformly over [min, max], the rest as fast-check's doubles (which
+   * favour the bounds, 0 and tiny magnitudes). Default `false`: fast-check's doubles only.
+   * Uniform values make most cases of ordinary size, where a wrong derivative shows.
+   */
+  readonly uniform?: boolean
   readonly dtype?: D
 }
 
@@ -72,6 +78,9 @@ const avoid = (v: number, kinks: readonly number[], margin: number, min: number,
  * import assert from 'node:assert'
  * const xs = fc.sample(values({ awayFrom: [0], margin: 0.5 }), 100)
  * assert.ok(xs.every((x) => Math.abs(x) >= 0.5 && Math.abs(x) <= 3))
+ * // uniform: most values of ordinary size, not 1e-300
+ * const us = fc.sample(values({ uniform: true }), { numRuns: 1000, seed: 1 })
+ * assert.ok(us.filter((x) => Math.abs(x) > 0.01).length > 800)
  * ```
  */
 export const values = <D extends DType = 'f64'>(options?: ValueOptions<D>): fc.Arbitrary<number> => {
@@ -79,9 +88,18 @@ export const values = <D extends DType = 'f64'>(options?: ValueOptions<D>): fc.A
   const max = options?.max ?? 3
   const kinks = options?.awayFrom ?? []
   const margin = options?.margin ?? 0.1
+  const doubles = fc.double({ min, max, noNaN: true, noDefaultInfinity: true })
+  const drawn = options?.uniform === true ? fc.oneof({ weight: 9, arbitrary: uniform(min, max) }, { weight: 1, arbitrary: doubles }) : doubles
+  return drawn.map((v) => avoid(v === 0 ? 0 : v, kinks, margin, min, max))
+}
+
+/** Uniform over [min, max] on a grid of 2³⁰ steps each side of the value nearest 0, which it shrinks towards. */
+const uniform = (min: number, max: number): fc.Arbitrary<number> => {
+  const target = min > 0 ? min : max < 0 ? max : 0
+  const n = 2 ** 30
   return fc
-    .double({ min, max, noNaN: true, noDefaultInfinity: true })
-    .map((v) => avoid(v === 0 ? 0 : v, kinks, margin, min, max))
+    .noBias(fc.integer({ min: target === min ? 0 : -n, max: target === max ? 0 : n }))
+    .map((k) => Math.min(max, Math.max(min, target + (k / n) * (k >= 0 ? max - target : target - min))))
 }
 
 /**

@@ -72,3 +72,31 @@ export const ridders = (g: (t: number) => ArrayLike<number>, h = 0.01, steps = 1
   }
   return { value: best, error }
 }
+
+/**
+ * How far the one-sided difference quotients (g(h) − g(0))/h and (g(0) − g(−h))/h of a
+ * vector-valued g disagree at 0, worst component, in absolute terms. Near zero (about h·|g″|)
+ * where g is smooth; about the jump of the derivative at a kink (relu or abs at 0, a tie
+ * in max/min), which finite differences cannot differentiate.
+ *
+ * @example
+ * ```ts
+ * import { oneSidedGap } from 'lamina-nn/laws'
+ * import assert from 'node:assert'
+ * assert.ok(oneSidedGap((t) => [Math.sin(1 + t)]) < 1e-5) // smooth
+ * assert.ok(Math.abs(oneSidedGap((t) => [Math.abs(t)]) - 2) < 1e-9) // |t| at 0: slopes −1 and 1
+ * ```
+ */
+export const oneSidedGap = (g: (t: number) => ArrayLike<number>, h = 1e-6): number => {
+  const mid = g(0)
+  const plus = g(h)
+  const minus = g(-h)
+  let gap = 0
+  for (let i = 0; i < mid.length; i++) {
+    const forward = (plus[i]! - mid[i]!) / h
+    const backward = (mid[i]! - minus[i]!) / h
+    const d = Math.abs(forward - backward)
+    gap = d > gap || Number.isNaN(d) ? d : gap
+  }
+  return gap
+}

@@ -1,7 +1,9 @@
 /**
  * `lamina-nn/laws`: the gradient-correctness harness. Point it at your own op or layer from
- * your own test suite; a wrong derivative fails with a shrunk counterexample that names
- * the Jacobian entry where the two computations disagree.
+ * your own test suite; a wrong derivative fails with a report of the first and the worst
+ * failing input, a counterexample shrunk from the worst, and the Jacobian entry where the
+ * two computations disagree. `checkGradientOf` and `gradientError` check a gradient written
+ * by hand (over numbers, arrays, tensors) against finite differences of its function.
  *
  * @example
  * ```ts
@@ -27,3 +29,6 @@ export * from './run.js'
 export * from './primitives.js'
 export * from './algebra.js'
 export * from './primitive-laws.js'
+export * from './point.js'
+export * from './report.js'
+export * from './gradient-of.js'

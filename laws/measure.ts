@@ -12,7 +12,7 @@
 import { jvp, vjp } from '../src/ad/api.js'
 import { fromBuffer } from '../src/tensor.js'
 import type { Tensor } from '../src/tensor.js'
-import { ridders } from './finite-difference.js'
+import { oneSidedGap, ridders } from './finite-difference.js'
 import { relativeError } from './tolerance.js'
 import { dot, fromVector, maxAbs, norm, toVector, unitVector } from './vector.js'
 
@@ -34,18 +34,7 @@ export interface Measure {
 const kinkStep = 1e-6
 
 /** Relative disagreement of the one-sided difference quotients of g at 0. */
-const oneSidedGap = (g: (t: number) => ArrayLike<number>, scale: number): number => {
-  const mid = g(0)
-  const plus = g(kinkStep)
-  const minus = g(-kinkStep)
-  let gap = 0
-  for (let i = 0; i < mid.length; i++) {
-    const forward = (plus[i]! - mid[i]!) / kinkStep
-    const backward = (mid[i]! - minus[i]!) / kinkStep
-    gap = Math.max(gap, Math.abs(forward - backward))
-  }
-  return relativeError(gap, 0, scale)
-}
+const kinkOf = (g: (t: number) => ArrayLike<number>, scale: number): number => relativeError(oneSidedGap(g, kinkStep), 0, scale)
 
 /** Options shared by the measures. */
 export interface MeasureOptions {
@@ -102,7 +91,7 @@ export const gradientMeasure = <T>(f: Differentiable<T>, input: T, seed: number,
   const scale = Math.max(Math.abs(analytic), Math.abs(numeric), norm(g))
   const error = relativeError(analytic, numeric, scale)
   // the kink probe costs three evaluations: only spent on a case that is about to fail
-  const kink = error > 1e-9 ? oneSidedGap(phi, scale) : 0
+  const kink = error > 1e-9 ? kinkOf(phi, scale) : 0
   return { error, analytic, numeric, numericError: relativeError(estimate.error, 0, scale), kink }
 }
 
@@ -125,7 +114,7 @@ export const jvpMeasure = <T>(f: Differentiable<T>, input: T, seed: number, opti
   const g = (t: number) => toVector(f(along(input, x, v, t)))
   const estimate = ridders(g, options?.step)
   const m = withEstimate(vectorMeasure(toVector(dy), estimate.value), estimate.error, toVector(dy), estimate.value)
-  return m.error > 1e-9 ? { ...m, kink: oneSidedGap(g, Math.max(maxAbs(toVector(dy)), maxAbs(estimate.value))) } : m
+  return m.error > 1e-9 ? { ...m, kink: kinkOf(g, Math.max(maxAbs(toVector(dy)), maxAbs(estimate.value))) } : m
 }
 
 /**

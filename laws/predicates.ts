@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { gradientError } from './gradient-of.js'
+import type { GradientFunction, ValueFunction } from './gradient-of.js'
 import * as M from './measure.js'
 import type { Differentiable, MeasureOptions } from './measure.js'
 import { tolerances } from './tolerance.js'
@@ -114,3 +116,24 @@ export const hessianSymmetric = <T>(
   seed: number,
   tolerance = tolerances('f64').value
 ): boolean => M.hessianSymmetryMeasure(f, input, seed).error <= tolerance
+
+/**
+ * A gradient written by hand agrees with finite differences of its function at `x`, entry
+ * by entry (see {@link gradientError}).
+ *
+ * @example
+ * ```ts
+ * import { handWrittenGradientMatches } from 'lamina-nn/laws'
+ * import assert from 'node:assert'
+ * const f = (x: number) => x * x * x
+ * assert.ok(handWrittenGradientMatches(f, (x: number) => 3 * x * x, 1.5))
+ * assert.ok(!handWrittenGradientMatches(f, (x: number) => 2 * x * x, 1.5))
+ * ```
+ */
+export const handWrittenGradientMatches = <X>(
+  f: ValueFunction<X>,
+  gradF: GradientFunction<X>,
+  x: X,
+  tolerance = tolerances('f64').gradient,
+  options?: MeasureOptions
+): boolean => gradientError(f, gradF, x, options).maxError <= tolerance

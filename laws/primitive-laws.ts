@@ -8,7 +8,7 @@ import type { Tensor } from '../src/tensor.js'
 import * as M from './measure.js'
 import { applyCase, primitiveCases } from './primitives.js'
 import type { PrimitiveCase } from './primitives.js'
-import { runLaw, worstEntry } from './run.js'
+import { jacobians, runLaw } from './run.js'
 import type { LawReport, RunOptions } from './run.js'
 
 /** How many cases each law gets. */
@@ -49,7 +49,7 @@ export const checkPrimitive = <P extends Prim>(prim: P, runs: PrimitiveRuns, opt
         law: `${prim}: ${name}`,
         tolerance,
         measure: (c, seed) => measure(fn(c), c.args, seed),
-        explain: (c) => worstEntry(M.jacobianMatrix(fn(c), c.args, 'reverse'), M.numericJacobian(fn(c), c.args, options), 'reverse mode', 'finite differences')
+        compare: (c) => jacobians(fn(c), c.args, 'reverse', 'finite differences', options)
       },
       cases,
       { ...options, numRuns }

@@ -1,9 +1,11 @@
 /**
  * fast-check runners for the derivative laws. Each draws cases (an input and a seed for the
- * random direction and cotangent), measures the law's error, and on failure shrinks to a
- * small counterexample and throws a {@link LawFailure} that reports the input, the Jacobian
- * entry where the two computations disagree most, both values and their difference. On
- * success it returns a {@link LawReport} with the largest error seen.
+ * random direction and cotangent) and measures the law's error. On failure it shrinks from
+ * the worst case, keeping the error at least half as large, and throws a {@link LawFailure}
+ * whose report ({@link ./report}) gives the first and the worst failing input, the shrunk
+ * one, each error as a multiple of the tolerance, the Jacobian entry where the two
+ * computations disagree most, and both Jacobians side by side. On success it returns a
+ * {@link LawReport} with the largest error seen.
  *
  * @module
  */
@@ -12,7 +14,10 @@ import { Tensor } from '../src/tensor.js'
 import type { DType } from '../src/tensor.js'
 import * as M from './measure.js'
 import type { Differentiable, Measure, MeasureOptions } from './measure.js'
-import { relativeError, tolerances } from './tolerance.js'
+import { flattenPoint } from './point.js'
+import { formatFailure, formatNumber, worstEntryLine } from './report.js'
+import type { Comparison, FailedCase, FailureDetails } from './report.js'
+import { tolerances } from './tolerance.js'
 import type { Tolerances } from './tolerance.js'
 
 /** Options of a law run. */
@@ -34,7 +39,9 @@ export interface LawReport {
 }
 
 /**
- * A law that failed, with its shrunk counterexample.
+ * A law that failed: `counterexample` is the shrunk input, and `details` holds everything
+ * the message says (the first failing case before shrinking, the shrunk one, their errors
+ * and tolerances, the compared quantities).
  *
  * @example
  * ```ts
@@ -52,7 +59,8 @@ export class LawFailure extends Error {
   constructor(
     message: string,
     readonly law: string,
-    readonly counterexample: unknown
+    readonly counterexample: unknown,
+    readonly details?: FailureDetails
   ) {
     super(message)
   }
@@ -74,13 +82,6 @@ const tensorsIn = (x: unknown, out: Tensor[] = []): Tensor[] => {
 
 const dtypeOf = (input: unknown): DType => (tensorsIn(input).some((l) => l.dtype === 'f32') ? 'f32' : 'f64')
 
-const show = (input: unknown): string => {
-  const text = JSON.stringify(input, (_, v) =>
-    v instanceof Tensor ? { shape: v.shape, dtype: v.dtype, values: v.toArray() } : ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v
-  )
-  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text
-}
-
 /**
  * Names the entry where two Jacobians (rows = outputs, columns = inputs) differ most, with
  * both values and their difference: how every failing law explains itself.
@@ -94,19 +95,64 @@ const show = (input: unknown): string => {
  * assert.ok(text.endsWith('reverse mode 2, finite differences 2.5, difference -0.5'))
  * ```
  */
-export const worstEntry = (a: Float64Array[], b: Float64Array[], nameA: string, nameB: string): string => {
-  let best = { i: 0, j: 0, x: NaN, y: NaN, d: -1 }
-  a.forEach((row, i) =>
-    row.forEach((x, j) => {
-      const y = b[i]?.[j] ?? NaN
-      const d = Math.abs(x - y)
-      if (d > best.d || Number.isNaN(d)) best = { i, j, x, y, d: Number.isNaN(d) ? Infinity : d }
-    })
-  )
-  return (
-    `worst Jacobian entry J[${best.i}][${best.j}] (output element ${best.i}, input element ${best.j}): ` +
-    `${nameA} ${best.x}, ${nameB} ${best.y}, difference ${best.x - best.y}`
-  )
+export const worstEntry = (a: Float64Array[], b: Float64Array[], nameA: string, nameB: string): string =>
+  worstEntryLine({ names: [nameA, nameB], a, b, entryName: (i, j) => `Jacobian entry J[${i}][${j}] (output element ${i}, input element ${j})` })
+
+/**
+ * The Jacobians of a function by two methods, ready for a failure report: the worst entry
+ * and, for up to 64 entries, both matrices side by side.
+ *
+ * @example
+ * ```ts
+ * import { tensor, mul } from 'lamina-nn'
+ * import { jacobians, sideBySide } from 'lamina-nn/laws'
+ * import assert from 'node:assert'
+ * const x = tensor([2, 3])
+ * const c = jacobians((v: typeof x) => mul(v, v), x, 'reverse', 'finite differences')
+ * assert.match(sideBySide(c)![0], /^reverse mode +\[\[4, 0\], \[0, 6\]\]$/)
+ * ```
+ */
+export const jacobians = <T>(
+  f: Differentiable<T>,
+  input: T,
+  a: 'forward' | 'reverse' | 'finite differences',
+  b: 'forward' | 'reverse' | 'finite differences',
+  options?: MeasureOptions
+): Comparison => {
+  const by = (m: typeof a) => (m === 'finite differences' ? M.numericJacobian(f, input, options) : M.jacobianMatrix(f, input, m))
+  const label = (m: typeof a) => (m === 'finite differences' ? m : `${m} mode`)
+  const leaves = tensorsIn(input)
+  const outShape = (() => {
+    try {
+      return f(input).shape
+    } catch {
+      return []
+    }
+  })()
+  const inName = (() => {
+    if (leaves.length === 1 && leaves[0] === input) return undefined
+    try {
+      return flattenPoint(input, 'x', 'jacobians').names
+    } catch {
+      return undefined
+    }
+  })()
+  const multi = (shape: readonly number[], k: number): string => {
+    const idx: number[] = []
+    for (let a = shape.length - 1; a >= 0; a--) {
+      idx.unshift(k % shape[a]!)
+      k = Math.floor(k / shape[a]!)
+    }
+    return `[${idx.join(',')}]`
+  }
+  return {
+    names: [label(a), label(b)],
+    a: by(a),
+    b: by(b),
+    entryName: (i, j) =>
+      `Jacobian entry J[${i}][${j}] (output element ${i}${outShape.length > 1 ? ` ${multi(outShape, i)}` : ''}, ` +
+      `input element ${j}${inName === undefined ? '' : ` = ${inName[j]}`})`
+  }
 }
 
 /** A law for the runner: which tolerance bounds it, how to measure a case, how to explain a failure. */
@@ -114,77 +160,145 @@ export interface LawSpec<T> {
   readonly law: string
   readonly tolerance: keyof Tolerances
   readonly measure: (input: T, seed: number) => Measure
-  readonly explain: (input: T, seed: number) => string
+  /** Extra lines of explanation for the shrunk case (may be empty). */
+  readonly explain?: (input: T, seed: number) => string
+  /** What `measure`'s `analytic` and `numeric` are, named once for both sides. */
+  readonly quantity?: { readonly what: string; readonly names: readonly [string, string] }
+  /** The two matrices behind the measure at the shrunk case (Jacobians, gradients). */
+  readonly compare?: (input: T, seed: number) => Comparison
+}
+
+interface Evaluation {
+  readonly error: number
+  readonly measure?: Measure
+  readonly threw?: string
+}
+
+const evaluate = <T>(spec: LawSpec<T>, input: T, seed: number): Evaluation => {
+  try {
+    const m = spec.measure(input, seed)
+    return { error: Number.isNaN(m.error) ? Infinity : m.error, measure: m }
+  } catch (e) {
+    return { error: Infinity, threw: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }
+  }
 }
 
 /**
  * Runs any law over generated cases: the engine behind every `check*` function, exposed for
  * laws over families of functions (e.g. one primitive with random parameters).
  *
+ * All `numRuns` cases run, so the report can say how many failed and which failed worst.
+ * Shrinking then starts from the worst case and keeps only cases that fail as clearly: an
+ * error of at least half the worst one's (so a bug whose error grows with |x| keeps a large
+ * |x|, instead of being driven to where it only just crosses the tolerance, like a rounding
+ * flake), a non-finite error if that one was non-finite, a throw if it threw. The
+ * {@link LawFailure} reports the first failing case, the worst, and the shrunk one.
+ *
  * @example
  * ```ts
  * import fc from 'fast-check'
  * import { runLaw } from 'lamina-nn/laws'
  * import assert from 'node:assert'
- * const spec = { law: 'square is non-negative', tolerance: 'value' as const, measure: (x: number) => ({ error: x * x >= 0 ? 0 : 1, analytic: x * x, numeric: 0 }), explain: () => '' }
+ * const spec = { law: 'square is non-negative', tolerance: 'value' as const, measure: (x: number) => ({ error: x * x >= 0 ? 0 : 1, analytic: x * x, numeric: 0 }) }
  * assert.strictEqual(runLaw(spec, fc.double({ noNaN: true }), { numRuns: 20 }).cases, 20)
  * ```
  */
 export const runLaw = <T>(spec: LawSpec<T>, inputs: fc.Arbitrary<T>, options?: RunOptions): LawReport => {
+  type Failed = FailedCase & { readonly input: T; readonly index: number }
   let cases = 0
+  let failures = 0
   let maxError = 0
   let bound = 0
+  let first: Failed | undefined
+  let worst: Failed | undefined
   const tol = (input: T): number => options?.tolerance?.[spec.tolerance] ?? tolerances(dtypeOf(input))[spec.tolerance]
-  const property = fc.property(inputs, fc.integer({ min: 0, max: 2 ** 31 - 1 }), (input, seed) => {
-    const m = spec.measure(input, seed)
+  const numbered = ({ index, ...c }: Failed): FailedCase & { readonly case: number } => ({ ...c, case: index + 1 })
+  const failedCase = (input: T, seed: number, e: Evaluation, t: number, index: number): Failed => ({
+    input,
+    seed,
+    error: e.error,
+    tolerance: t,
+    index,
+    ...(e.threw === undefined ? {} : { threw: e.threw })
+  })
+  // 1. every case, recording the first and the worst failure
+  const seeds = fc.integer({ min: 0, max: 2 ** 31 - 1 })
+  const survey = fc.property(inputs, seeds, (input, seed) => {
+    const index = cases++
     const t = tol(input)
-    cases++
-    if (m.error > maxError || Number.isNaN(m.error)) maxError = Number.isNaN(m.error) ? Infinity : m.error
+    const e = evaluate(spec, input, seed)
+    if (e.error > maxError) maxError = e.error
     bound = Math.max(bound, t)
-    return m.error <= t
+    if (e.threw === undefined && e.error <= t) return true
+    failures++
+    const c = failedCase(input, seed, e, t, index)
+    first ??= c
+    if (worst === undefined || c.error / c.tolerance > worst.error / worst.tolerance) worst = c
+    return true
   })
   const numRuns = options?.numRuns ?? envRuns() ?? 100
-  const result = fc.check(property, { numRuns, ...(options?.seed === undefined ? {} : { seed: options.seed }) })
-  if (result.failed) {
-    const example = result.counterexample
-    if (example === null) {
-      throw new LawFailure(`${spec.law} law failed: ${String(result.errorInstance ?? 'unknown error')}`, spec.law, undefined)
-    }
-    const [input, seed] = example
-    let detail: string
-    let measured: string
-    try {
-      const m = spec.measure(input, seed)
-      measured = `analytic ${m.analytic}, numeric ${m.numeric}, error ${m.error} > tolerance ${tol(input)}`
-      const kinked = m.kink !== undefined && m.kink > 1e-3
-      const unconverged = m.numericError !== undefined && m.numericError > tol(input)
-      if (kinked || unconverged) {
-        const why = kinked
-          ? `the one-sided differences disagree by ${m.kink} (relative)`
-          : `the finite differences did not converge (their own error estimate is ${m.numericError})`
-        measured +=
-          `\n  note: ${why}: f is not differentiable at this input along this direction — a kink (relu or abs at 0, a tie in max/min) or a domain edge. ` +
-          `There lamina uses the documented subgradient, which finite differences cannot confirm; keep inputs away with the arbitraries' awayFrom option.`
-      }
-      detail = spec.explain(input, seed)
-    } catch (e) {
-      measured = 'the check threw'
-      detail = String(e instanceof Error ? e.message : e)
-    }
-    throw new LawFailure(
-      [
-        `${spec.law} law failed after ${result.numRuns} cases (fast-check seed ${result.seed}, path "${result.counterexamplePath}"):`,
-        `  input: ${show(input)}`,
-        `  case seed: ${seed}`,
-        `  ${measured}`,
-        `  ${detail}`
-      ].join('\n'),
-      spec.law,
-      input
-    )
+  const surveyed = fc.check(survey, { numRuns, ...(options?.seed === undefined ? {} : { seed: options.seed }) })
+  if (surveyed.failed) {
+    throw new LawFailure(`${spec.law} law failed: ${String(surveyed.errorInstance ?? 'unknown error')}`, spec.law, undefined)
   }
-  return { law: spec.law, cases, maxError, tolerance: bound }
+  if (first === undefined || worst === undefined) return { law: spec.law, cases, maxError, tolerance: bound }
+  // 2. shrink from the worst case, through cases that fail as clearly
+  const from: Failed = worst
+  const keptRatio = Math.max(1, from.error / from.tolerance / 2)
+  const failsClearly = (e: Evaluation, t: number): boolean => {
+    if (from.threw !== undefined) return e.threw !== undefined
+    if (e.threw !== undefined) return false
+    if (from.error === Infinity) return e.error === Infinity
+    return e.error > t && e.error / t >= keptRatio
+  }
+  const shrinking = fc.property(inputs, seeds, (input, seed) => !failsClearly(evaluate(spec, input, seed), tol(input)))
+  const shrunkRun = fc.check(shrinking, { numRuns, seed: surveyed.seed, path: String(from.index) })
+  const [input, seed] = shrunkRun.failed && shrunkRun.counterexample !== null ? shrunkRun.counterexample : [from.input, from.seed]
+  const t = tol(input)
+  const e = evaluate(spec, input, seed)
+  const { index: _, ...shrunk } = failedCase(input, seed, e, t, from.index)
+  const lines: string[] = []
+  let comparison: Comparison | undefined
+  let note: string | undefined
+  const m = e.measure
+  if (m !== undefined) {
+    const kinked = m.kink !== undefined && m.kink > 1e-3
+    const unconverged = m.numericError !== undefined && m.numericError > t
+    if (kinked || unconverged) {
+      const why = kinked
+        ? `the one-sided differences disagree by ${formatNumber(m.kink!, 3)} (relative)`
+        : `the finite differences did not converge (their own error estimate is ${formatNumber(m.numericError!, 3)})`
+      note =
+        `${why}: f is not differentiable at this input along this direction — a kink (relu or abs at 0, a tie in max/min) or a domain edge. ` +
+        `There lamina uses the documented subgradient, which finite differences cannot confirm; keep inputs away with the arbitraries' awayFrom option.`
+    }
+    try {
+      comparison = spec.compare?.(input, seed)
+      const extra = spec.explain?.(input, seed)
+      if (extra !== undefined) lines.push(...extra.split('\n'))
+    } catch (err) {
+      lines.push(`(explaining the failure threw: ${err instanceof Error ? err.message : String(err)})`)
+    }
+  }
+  const details: FailureDetails = {
+    law: spec.law,
+    cases,
+    failures,
+    seed: surveyed.seed,
+    shrinks: shrunkRun.failed ? shrunkRun.numShrinks : 0,
+    first: numbered(first),
+    worst: numbered(from),
+    shrunk,
+    keptRatio,
+    ...(m === undefined || spec.quantity === undefined ? {} : { quantity: { ...spec.quantity, analytic: m.analytic, numeric: m.numeric } }),
+    ...(comparison === undefined ? {} : { comparison }),
+    lines,
+    ...(note === undefined ? {} : { note })
+  }
+  throw new LawFailure(formatFailure(details), spec.law, input, details)
 }
+
+const directional = { what: 'directional derivative ⟨c, J·v⟩ (random unit cotangent c, direction v)' }
 
 /**
  * Reverse-mode gradients of `f` agree with central finite differences (Richardson
@@ -205,7 +319,8 @@ export const checkGradient = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, 
       law: 'gradient',
       tolerance: 'gradient',
       measure: (x, seed) => M.gradientMeasure(f, x, seed, options),
-      explain: (x) => worstEntry(M.jacobianMatrix(f, x, 'reverse'), M.numericJacobian(f, x, options), 'reverse mode', 'finite differences')
+      quantity: { ...directional, names: ['reverse mode', 'finite differences'] },
+      compare: (x) => jacobians(f, x, 'reverse', 'finite differences', options)
     },
     inputs,
     options
@@ -228,7 +343,8 @@ export const checkJvp = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, optio
       law: 'jvp',
       tolerance: 'gradient',
       measure: (x, seed) => M.jvpMeasure(f, x, seed, options),
-      explain: (x) => worstEntry(M.jacobianMatrix(f, x, 'forward'), M.numericJacobian(f, x, options), 'forward mode', 'finite differences')
+      quantity: { what: 'worst element of the tangent J·v (random unit direction v)', names: ['forward mode', 'finite differences'] },
+      compare: (x) => jacobians(f, x, 'forward', 'finite differences', options)
     },
     inputs,
     options
@@ -251,7 +367,8 @@ export const checkVjp = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T>, optio
       law: 'inner product',
       tolerance: 'innerProduct',
       measure: (x, seed) => M.innerProductMeasure(f, x, seed),
-      explain: (x) => worstEntry(M.jacobianMatrix(f, x, 'reverse'), M.jacobianMatrix(f, x, 'forward'), 'reverse mode', 'forward mode')
+      quantity: { what: 'inner products ⟨vjp(c), t⟩ and ⟨c, jvp(t)⟩ (random unit c, t)', names: ['reverse mode', 'forward mode'] },
+      compare: (x) => jacobians(f, x, 'reverse', 'forward')
     },
     inputs,
     options
@@ -278,7 +395,7 @@ export const checkForwardReverseAgree = <T>(
       law: 'forward/reverse agreement',
       tolerance: 'value',
       measure: (x) => M.forwardReverseMeasure(f, x),
-      explain: (x) => worstEntry(M.jacobianMatrix(f, x, 'forward'), M.jacobianMatrix(f, x, 'reverse'), 'forward mode', 'reverse mode')
+      compare: (x) => jacobians(f, x, 'forward', 'reverse')
     },
     inputs,
     options
@@ -303,10 +420,7 @@ export const checkSecondOrder = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T
       law: 'Hessian symmetry',
       tolerance: 'value',
       measure: (x, seed) => M.hessianSymmetryMeasure(f, x, seed),
-      explain: (x, seed) => {
-        const m = M.hessianSymmetryMeasure(f, x, seed)
-        return `⟨u, Hv⟩ = ${m.analytic} but ⟨v, Hu⟩ = ${m.numeric}`
-      }
+      quantity: { what: 'the Hessian both ways round (random unit u, v)', names: ['⟨u, H·v⟩ =', '⟨v, H·u⟩ ='] }
     },
     inputs,
     options
@@ -316,10 +430,7 @@ export const checkSecondOrder = <T>(f: Differentiable<T>, inputs: fc.Arbitrary<T
       law: 'Hessian-vector product',
       tolerance: 'secondOrder',
       measure: (x, seed) => M.hvpMeasure(f, x, seed, options),
-      explain: (x, seed) => {
-        const m = M.hvpMeasure(f, x, seed, options)
-        return `worst element of H·v: forward-over-reverse ${m.analytic}, finite differences of gradients ${m.numeric}, relative error ${relativeError(m.analytic, m.numeric)}`
-      }
+      quantity: { what: 'worst element of H·v (random unit v)', names: ['forward-over-reverse', 'finite differences of gradients'] }
     },
     inputs,
     options
