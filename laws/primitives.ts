@@ -139,9 +139,15 @@ const powCase: fc.Arbitrary<PrimitiveCase<'pow'>> = fc
   .tuple(fc.oneof(fc.integer({ min: -2, max: 4 }), fc.double({ min: -2.5, max: 3.5, noNaN: true })), shapes(small))
   .chain(([exponent, s]) => tensorOf(s, { min: 0.3, max: 3 }).map((x) => ({ args: [x], params: { exponent } })))
 
+/** `aᵇ` with a tensor exponent: bases in a > 0, where both partials (b·aᵇ⁻¹ and aᵇ·ln a) exist. */
+const powerCase: fc.Arbitrary<PrimitiveCase<'power'>> = shapes(small).chain((s) =>
+  fc.tuple(tensorOf(s, { min: 0.3, max: 3 }), tensorOf(s, { min: -2.5, max: 3.5 })).map(([a, b]) => ({ args: [a, b], params: none }))
+)
+
 /**
  * For every primitive, an arbitrary of valid applications whose inputs stay away from kinks
- * (relu, abs at 0; max/min at ties) and domain edges (log, sqrt, pow near 0; div near b = 0).
+ * (relu, abs at 0; max/min at ties) and domain edges (log, sqrt, pow near 0; div near b = 0; power's
+ * base a ≤ 0, where its derivative in the exponent is undefined).
  *
  * @example
  * ```ts
@@ -165,6 +171,7 @@ export const primitiveCases: { readonly [P in Prim]: fc.Arbitrary<PrimitiveCase<
   minimum: separatedPair(0.2),
   neg: elementwise(1, none),
   pow: powCase,
+  power: powerCase,
   exp: elementwise(1, none),
   log: elementwise(1, none, { min: 0.2, max: 5 }),
   sin: elementwise(1, none, { min: -5, max: 5 }),

@@ -44,6 +44,7 @@ export interface PrimParams {
   readonly minimum: {}
   readonly neg: {}
   readonly pow: { readonly exponent: number }
+  readonly power: {}
   readonly exp: {}
   readonly log: {}
   readonly sin: {}
@@ -134,6 +135,9 @@ const sin = (a: Tensor) => bind('sin', [a], {})
 const cos = (a: Tensor) => bind('cos', [a], {})
 const sigmoid = (a: Tensor) => bind('sigmoid', [a], {})
 const pow = (a: Tensor, exponent: number) => bind('pow', [a], { exponent })
+const power = (a: Tensor, b: Tensor) => bind('power', [a, b], {})
+const log = (a: Tensor) => bind('log', [a], {})
+const select = (mask: Buffer, a: Tensor, b: Tensor) => bind('select', [a, b], { mask })
 const sum = (a: Tensor, axes: readonly number[], keepdims: boolean) => bind('sum', [a], { axes, keepdims })
 const reshape = (a: Tensor, shape: Shape) => (Sh.equals(a.shape, shape) ? a : bind('reshape', [a], { shape }))
 const broadcast = (a: Tensor, shape: Shape) => (Sh.equals(a.shape, shape) ? a : bind('broadcast', [a], { shape }))
@@ -165,6 +169,8 @@ const signs = (x: Tensor): Tensor => {
   for (let i = 0; i < b.length; i++) out[i] = Math.sign(b[i]!)
   return fromOwnedBuffer(x.shape, x.dtype, out)
 }
+/** A mask (1 where `test` holds for an element of `x`, else 0), for `select`. */
+const maskOf = (x: Tensor, test: (v: number, i: number) => boolean): Buffer => Float64Array.from(val(x), (v, i) => (test(v, i) ? 1 : 0))
 const zerosOf = (shape: Shape, dtype: DType): Tensor => fromOwnedBuffer(shape, dtype, allocate(dtype, Sh.size(shape)))
 
 const val = (t: Tensor): Buffer => concreteBuffer(t)
@@ -210,6 +216,21 @@ const extremumWeights = (x: Tensor, out: Tensor, axes: readonly number[]): Tenso
 }
 
 const SQRT_PI = Math.sqrt(Math.PI)
+
+/**
+ * ∂aᵇ/∂a = b·aᵇ⁻¹ and ∂aᵇ/∂b = aᵇ·ln a, each built only when applied. At a = 0 the base is
+ * replaced by 1 where the product would be 0·∞: in the first where b = 0 too (a⁰ = 1 for every
+ * a, so the partial is 0), in the second everywhere (0ᵇ = 0 for every b > 0, so it is 0), so
+ * no NaN is computed there, even in a masked-out branch.
+ */
+const powerPartials = ({ args: [a, b], out }: RuleContext<'power'>): readonly [Linear, Linear] => [
+  (t) => {
+    const vb = val(b!)
+    const base = select(maskOf(a!, (v, i) => v === 0 && vb[i] === 0), filled(a!, 1), a!)
+    return mul(t, mul(b!, power(base, sub(b!, filled(b!, 1)))))
+  },
+  (t) => mul(t, mul(out, log(select(maskOf(a!, (v) => v === 0), filled(a!, 1), a!))))
+]
 
 const invertPermutation = (perm: readonly number[]): number[] => {
   const inv = new Array<number>(perm.length)
@@ -279,6 +300,17 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   pow: unary<'pow'>(({ args: [x], params: { exponent } }) =>
     exponent === 0 ? filled(x!, 0) : mul(filled(x!, exponent), pow(x!, exponent - 1))
   )('pow'),
+  // d aᵇ = b·aᵇ⁻¹ da + aᵇ·ln a db   (a tensor exponent b; the value is Math.pow's, so a < 0 with an
+  // integer b is real). The db term needs a > 0: it is 0 at a = 0 (0ᵇ = 0 for every b > 0) and NaN
+  // at a < 0, where only integer b give a real value, so aᵇ is not differentiable in b there. Each
+  // term is computed only for an input that carries a tangent or needs a cotangent, so a constant
+  // exponent never evaluates ln a.
+  power: {
+    arity: 2,
+    forward: ([a, b]) => ({ shape: a!.shape, buffer: backend().zip(val(a!), val(b!), Math.pow, a!.dtype) }),
+    jvp: (ctx) => powerPartials(ctx),
+    vjp: (ctx) => powerPartials(ctx)
+  },
   // d eˣ = eˣ dx
   exp: unary(({ out }) => out)('exp'),
   // d ln x = dx / x

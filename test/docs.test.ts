@@ -59,7 +59,8 @@ const CHAPTERS = [
   '04-mlp-backprop.md',
   '05-losses.md',
   '06-gradient-checking.md',
-  '07-compiled.md'
+  '07-compiled.md',
+  '08-student-path.md'
 ]
 
 // ================================================================ reading the guides

@@ -11,6 +11,7 @@ import { valueAndGrad } from '../src/ad/api.js'
 import * as Dual from '../src/ad/dual.js'
 import { FloatingNumber } from '../src/floating.js'
 import * as Expr from '../src/expr/evaluate.js'
+import * as Trace from '../src/ad/trace.js'
 import type { Tensor } from '../src/tensor.js'
 
 const SEED_004 = 'ln(x1) + x1*x2 - sin(x2)'
@@ -291,16 +292,69 @@ describe('evaluate', () => {
     expect(g2.item()).toBeCloseTo(1.716, 3)
   })
 
-  it('evaluates powers: constant exponents through pow, variable ones as exp(b·ln a)', () => {
+  it('evaluates powers: constant exponents through pow, variable ones through the power primitive', () => {
     expect(Expr.evaluateNumber(Expr.parse('-2^2 + relu(-1) + 2^-1'), {})).toBe(-3.5)
     expect(Expr.evaluateNumber(Expr.parse('(-2)^3'), {})).toBe(-8)
     expect(Expr.evaluateNumber(Expr.parse('x^(1/2)'), { x: 9 })).toBe(3)
-    expect(Expr.evaluateNumber(Expr.parse('x^y'), { x: 2, y: 3 })).toBeCloseTo(8, 12)
-    expect(Expr.evaluateNumber(Expr.parse('x^y'), { x: -2, y: 3 })).toBeNaN()
+    expect(Expr.evaluateNumber(Expr.parse('x^y'), { x: 2, y: 3 })).toBe(8)
     expect(Expr.compile(Expr.parse('x^2'))({ x: tensor([1, -3]) }).toArray()).toEqual([1, 9])
     expect(Expr.compile(Expr.parse('x^(0/0)'))({ x: tensor(1) }).item()).toBeNaN()
   })
 
+  it('a negative base with an integer variable exponent is real in every interpretation; a non-integer one is NaN', () => {
+    // the cases: (-1)^x at x = 2 is 1 (was exp(x·ln(−1)) = NaN), (x-3)^y at (1, 2) is 4
+    const cases: readonly [string, Record<string, number>, number][] = [
+      ['(-1)^x', { x: 2 }, 1],
+      ['(-1)^x', { x: 3 }, -1],
+      ['(x-3)^y', { x: 1, y: 2 }, 4],
+      ['x^y', { x: -2, y: 3 }, -8],
+      ['x^y', { x: -2, y: -1 }, -0.5],
+      ['x^y', { x: 0, y: 2 }, 0]
+    ]
+    for (const [text, at, expected] of cases) {
+      const tree = Expr.parse(text)
+      expect(Expr.evaluateNumber(tree, at), text).toBe(expected)
+      expect(Expr.compile(tree)(at).item(), text).toBe(expected)
+      const dual = Expr.interpret(Dual.FloatingDual)(tree)(Object.fromEntries(Object.entries(at).map(([k, x]) => [k, Dual.constant(x)])))
+      expect(Dual.primal(FloatingNumber)(dual), text).toBe(expected)
+    }
+    expect(Expr.evaluateNumber(Expr.parse('x^y'), { x: -2, y: 0.5 })).toBeNaN()
+    expect(Expr.compile(Expr.parse('x^y'))({ x: -2, y: 0.5 }).item()).toBeNaN()
+  })
+
+  it('the derivative in the base is b·a^(b−1) for any base; in the exponent a^b·ln a, NaN for a < 0 and 0 at a = 0', () => {
+    const f = Expr.compile(Expr.parse('(x-3)^y'))
+    const [y, [gx, gy]] = valueAndGrad(([x, e]: readonly [Tensor, Tensor]) => f({ x, y: e }))([tensor(1), tensor(2)])
+    expect(y.item()).toBe(4)
+    expect(gx.item()).toBe(-4) // y·(x − 3)^(y − 1) = 2·(−2)
+    expect(gy.item()).toBeNaN() // (−2)^y is real only at integers: not differentiable in y
+    const [, [gBase, gExp]] = valueAndGrad(([a, b]: readonly [Tensor, Tensor]) => Expr.compile(Expr.parse('a^b'))({ a, b }))([tensor(2), tensor(3)])
+    expect(gBase.item()).toBe(12)
+    expect(gExp.item()).toBeCloseTo(8 * Math.LN2, 14)
+    // 0^b = 0 for every b > 0: its derivative in b is 0, not 0·ln 0 = NaN
+    const [, [, atZero]] = valueAndGrad(([a, b]: readonly [Tensor, Tensor]) => Expr.compile(Expr.parse('a^b'))({ a, b }))([tensor(0), tensor(2)])
+    expect(atZero.item()).toBe(0)
+    // a constant exponent (the pow primitive) at a negative base: finite, c·x^(c−1)
+    const [, [g3]] = valueAndGrad(([x]: readonly [Tensor]) => Expr.compile(Expr.parse('x^(1+2)'))({ x }))([tensor(-2)])
+    expect(g3.item()).toBe(12)
+    // forward mode over dual numbers agrees
+    const d = Expr.interpret(Dual.FloatingDual)(Expr.parse('(x-3)^y'))
+    expect(Dual.tangent(FloatingNumber)(d({ x: Dual.variable(1), y: Dual.constant(2) }))).toBe(-4)
+    expect(Dual.tangent(FloatingNumber)(d({ x: Dual.constant(1), y: Dual.variable(2) }))).toBeNaN()
+    expect(Dual.tangent(FloatingNumber)(d({ x: Dual.constant(5), y: Dual.variable(2) }))).toBeCloseTo(4 * Math.LN2, 14)
+  })
+
+  it('toFormula writes the expression as typed, in the trace’s notation', () => {
+    const show = (text: string, notation: 'text' | 'latex' = 'text') => Trace.showFormula(Expr.toFormula(Expr.parse(text)), notation)
+    expect(show(SEED_004)).toBe('ln x1 + x1 × x2 − sin x2')
+    expect(show('(-1)^x')).toBe('(−1)^x')
+    expect(show('(x-3)^y')).toBe('(x − 3)^y')
+    expect(show('x^-1 + x^2 + 2^(x+1)')).toBe('x⁻¹ + x² + 2^(x + 1)')
+    expect(show('ln(2) * x')).toBe('ln 2 × x') // not folded into 0.693 × x
+    expect(show('sigmoid(w*x + b) + sqrt(relu(x)) - tanh(softplus(x))')).toBe('σ(w × x + b) + √relu(x) − tanh softplus(x)')
+    expect(show('0.1234567 * x')).toBe('0.1234567 × x')
+    expect(show('a^b', 'latex')).toBe('{a}^{b}')
+  })
   it('broadcasts over tensors and turns a constant expression into a scalar tensor', () => {
     const f = Expr.compile(Expr.parse('a * b + 1'))
     expect(f({ a: tensor([[1], [2]]), b: tensor([10, 20]) }).toArray()).toEqual([

@@ -12,9 +12,11 @@ import path from 'node:path'
 import * as Trace from '../src/ad/trace.js'
 import type { Formula, Scalar } from '../src/ad/trace.js'
 import {
-  ArgumentError, DifferentiationError, Tensor, add, cos, div, exp, grad, jvp, log, matmul, mul, neg, pow, relu, reshape, sigmoid, sin,
-  slice, softplus, sqrt, sub, sum, tanh, tensor, zeros, ones
+  ArgumentError, DifferentiationError, Numerics, Tensor, add, cos, div, exp, grad, jvp, log, matmul, mul, neg, pow, power, relu, reshape,
+  sigmoid, sin, slice, softplus, sqrt, sub, sum, tanh, tensor, zeros, ones
 } from 'lamina-nn'
+import * as Expr from '../src/expr/evaluate.js'
+import { main } from '../src/cli/main.js'
 
 type Seed = { readonly x1: Scalar; readonly x2: Scalar }
 
@@ -27,6 +29,7 @@ const seed004 = ({ x1, x2 }: Seed): Tensor => {
   return sub(v4, v3)
 }
 
+const SEED_EXPRESSION = 'ln(x1) + x1*x2 - sin(x2)'
 const round3 = (v: number) => Math.round(v * 1000) / 1000
 const item = (t: Tensor | undefined) => t!.item()
 
@@ -243,6 +246,7 @@ const evaluate = (f: Formula, value: (i: number) => number, adjoint: (i: number)
     case 'apply': return fns[f.fn]!(go(f.arg)) ** (f.power ?? 1)
     case 'call': return fns[f.fn]!(go(f.args[0]!))
     case 'pow': return go(f.base) ** f.exponent
+    case 'power': return go(f.base) ** go(f.exponent)
     case 'sqrt': return Math.sqrt(go(f.arg))
     case 'abs': return Math.abs(go(f.arg))
     case 'indicator': return (f.rel === '>' ? go(f.left) > go(f.right) : go(f.left) < go(f.right)) ? 1 : 0
@@ -268,6 +272,7 @@ describe('partials: one readable formula per primitive, and it is the derivative
     ['sqrt', (x) => sqrt(x), ['1/(2 × √v₋₁)']],
     ['pow', (x) => pow(x, 3), ['3 × v₋₁²']],
     ['pow ½', (x) => pow(x, 0.5), ['0.5 × v₋₁^(−0.5)']],
+    ['power', (x, y) => power(x, y), ['v₀ × v₋₁^(v₀ − 1)', 'v₋₁^v₀ × ln v₋₁']],
     ['neg', (x) => neg(x), ['−1']]
   ]
   it.each(cases)('%s', (_, op, partials) => {
@@ -377,5 +382,172 @@ describe('edge cases and errors', () => {
     expect(() => Trace.trace(seed004, { x1: 2, x2: 5 }, { tangent: { x1: tensor([1, 2]) } })).toThrow(DifferentiationError)
     expect(() => Trace.trace(() => tensor(1), { x: 1 })).toThrow(/does not depend on the inputs/)
     expect(() => Trace.trace({} as never, {})).toThrow(ArgumentError)
+  })
+})
+
+// ================================================================ domains: values and derivatives that do not exist
+
+/** The trace of an expression at a point, as `lamina trace` computes it. */
+const traceOf = (text: string, at: Readonly<Record<string, number>>, tangent?: string) => {
+  const tree = Expr.parse(text)
+  return Trace.trace(Expr.compile(tree), at, { expression: Expr.toFormula(tree), ...(tangent === undefined ? {} : { tangent }) })
+}
+const outputOf = (t: Trace.Trace) => t.rows.find((r) => r.index === t.output)!.value.item()
+const summary = (t: Trace.Trace) => t.warnings.map((w) => [w.row, w.op, w.kind, w.operand])
+
+describe('domain warnings', () => {
+  it("(-1)^x at x = 2: the value 1, the heading as typed, the derivative in the exponent undefined and said why", () => {
+    const t = traceOf('(-1)^x', { x: 2 })
+    expect(outputOf(t)).toBe(1) // was exp(x·ln(−1)) = NaN
+    expect(t.rows.map((r) => r.op)).toEqual(['input', 'power'])
+    expect(Trace.renderText(t).split('\n')[0]).toBe('y = (−1)^x   at x = 2')
+    expect(item(t.gradient['x'])).toBeNaN()
+    expect(summary(t)).toEqual([[1, 'power', 'derivative', 1]])
+    expect(t.warnings[0]!.message).toBe(
+      'v₁ = (−1)^v₀: the derivative with respect to the exponent v₀ is undefined (NaN): ∂(a^b)/∂b = a^b·ln a needs a > 0, and here the base is −1; at a < 0 only integer b give a real value, so a^b is not differentiable in b there'
+    )
+  })
+
+  it('(x-3)^y at (1, 2): the value 4 and ∂/∂x = −4; only ∂/∂y is undefined', () => {
+    const t = traceOf('(x-3)^y', { x: 1, y: 2 })
+    expect(outputOf(t)).toBe(4)
+    expect(item(t.gradient['x'])).toBe(-4)
+    expect(item(t.gradient['y'])).toBeNaN()
+    expect(summary(t)).toEqual([[2, 'power', 'derivative', 1]])
+    expect(t.warnings[0]!.message).toContain('the base is v₁ = −2')
+    // with a positive base both partials exist and nothing is reported
+    const fine = traceOf('(x-3)^y', { x: 5, y: 2 })
+    expect(item(fine.gradient['y'])).toBeCloseTo(4 * Math.LN2, 14)
+    expect(fine.warnings).toEqual([])
+  })
+
+  it('the values that do not exist: ln and √ of negatives, ln 0, division by zero, 0 to a negative power, a negative base to a fraction', () => {
+    const cases: readonly [string, Record<string, number>, string | RegExp][] = [
+      ['ln(x)', { x: -1 }, "v₁ = ln v₀ is NaN: ln x is defined only for x > 0, and here v₀ = −1; the rule's partial 1/x (= −1) is not the derivative of any real function there"],
+      ['ln(x)', { x: 0 }, 'v₁ = ln v₀ is −∞: ln x is defined only for x > 0 (ln x → −∞ as x → 0⁺), and here v₀ = 0; its derivative 1/x is infinite there'],
+      ['sqrt(x)', { x: -4 }, 'v₁ = √v₀ is NaN: √x is defined only for x ≥ 0, and here v₀ = −4'],
+      ['1/x', { x: 0 }, 'v₁ = 1/v₀ is ∞: division by zero (here v₀ = 0); a/b and its partials 1/b and −a/b² are undefined at b = 0'],
+      ['x/(x-1)', { x: 0 + 1 }, /^v₂ = v₀\/v₁ is ∞: division by zero \(here v₁ = 0\)/],
+      ['0/x', { x: 0 }, 'v₁ = 0/v₀ is NaN: division by zero, 0/0 is undefined (here 0 and v₀ = 0); the partials 1/b and −a/b² are undefined too'],
+      ['x^-1', { x: 0 }, /^v₁ = v₀⁻¹ is ∞: 0 raised to a negative power is undefined .* the base is v₀ = 0 and the exponent −1$/],
+      ['x^y', { x: 0, y: -2 }, /^v₁ = v₋₁\^v₀ is ∞: 0 raised to a negative power is undefined/],
+      ['x^(1/3)', { x: -8 }, 'v₁ = v₀^0.333333 is NaN: a negative base has a real power only for an integer exponent, and here the base is v₀ = −8 and the exponent 0.333333'],
+      ['x^y', { x: -8, y: 0.5 }, /^v₁ = v₋₁\^v₀ is NaN: a negative base has a real power only for an integer exponent, and here the base is v₋₁ = −8 and the exponent v₀ = 0\.5$/],
+      ['exp(x)', { x: 1000 }, 'v₁ = exp v₀ overflows to ∞ although its operands are finite (beyond ±1.8e308, the largest double)']
+    ]
+    for (const [text, at, message] of cases) {
+      const t = traceOf(text, at)
+      expect(t.warnings.length, text).toBe(1)
+      expect(t.warnings[0]!.kind, text).toBe('value')
+      if (typeof message === 'string') expect(t.warnings[0]!.message, text).toBe(message)
+      else expect(t.warnings[0]!.message, text).toMatch(message)
+    }
+  })
+
+  it('derivatives that do not exist where the value does: √x and x^½ at 0, 0^b at b = 0, and the generic check', () => {
+    const sqrt0 = traceOf('sqrt(x)', { x: 0 })
+    expect(outputOf(sqrt0)).toBe(0)
+    expect(item(sqrt0.gradient['x'])).toBe(Infinity)
+    expect(sqrt0.warnings.map((w) => [w.kind, w.operand, w.message])).toEqual([
+      ['derivative', 0, 'v₁ = √v₀ is not differentiable at v₀ = 0: its derivative 1/(2√x) is infinite at x = 0, so the adjoint and tangent through it are ∞ or NaN']
+    ])
+    expect(summary(traceOf('x^0.5', { x: 0 }))).toEqual([[1, 'pow', 'derivative', 0]])
+    expect(traceOf('x^y', { x: 0, y: 0 }).warnings[0]!.message).toMatch(/0\^b is not differentiable in b at b = 0/)
+    // 0^b for b > 0 is 0 for every b: its derivative in b is 0, and nothing is reported
+    const zeroBase = traceOf('x^y', { x: 0, y: 2 })
+    expect([item(zeroBase.gradient['x']), item(zeroBase.gradient['y'])]).toEqual([0, 0])
+    expect(zeroBase.warnings).toEqual([])
+    // a rule with no domain entry whose partial is infinite at a finite point: 1/x at the smallest double
+    const tiny = traceOf('ln(x)', { x: 5e-324 })
+    expect(summary(tiny)).toEqual([[1, 'log', 'derivative', 0]])
+    expect(tiny.warnings[0]!.message).toBe('v₁ = ln v₀: the partial derivative ∂v₁/∂v₀ = 1/v₀ is not finite at this point, so the derivatives passed through it are ∞ or NaN')
+  })
+
+  it('a NaN passed on is reported once, where it starts; derivative warnings only where derivatives are computed', () => {
+    const t = traceOf('sin(ln(x)) * 2 + sqrt(x)', { x: -1 })
+    expect(summary(t)).toEqual([
+      [1, 'log', 'value', undefined],
+      [2, 'sqrt', 'value', undefined]
+    ])
+    // a non-scalar output without a tangent has no derivatives: only the value warning
+    const v = Trace.trace(({ x }) => sqrt(x), { x: tensor([0, 4]) })
+    expect(v.warnings).toEqual([])
+    expect(summary(Trace.trace(({ x }) => sqrt(x), { x: tensor([0, 4]) }, { tangent: 'x' }))).toEqual([[1, 'sqrt', 'derivative', 0]])
+    expect(traceOf(SEED_EXPRESSION, { x1: 2, x2: 5 }).warnings).toEqual([])
+  })
+
+  it('tensors: the first offending element and how many there are', () => {
+    const t = Trace.trace(({ x }) => sum(log(x)), { x: tensor([1, -2, 3, -4, 0]) })
+    expect(t.warnings.map((w) => w.message)).toEqual([
+      "v₁ = ln v₀ is NaN: ln x is defined only for x > 0, and here v₀ = −2; the rule's partial 1/x (= −0.5) is not the derivative of any real function there (element 1 of 5; 2 elements in all)",
+      'v₁ = ln v₀ is −∞: ln x is defined only for x > 0 (ln x → −∞ as x → 0⁺), and here v₀ = 0; its derivative 1/x is infinite there (element 4 of 5)'
+    ])
+  })
+
+  it('the renderers print the warnings under the tables; LaTeX as comments', () => {
+    const t = traceOf('ln(x)', { x: -1 })
+    const text = Trace.renderText(t)
+    expect(text.endsWith(`\nWarnings\n  - ${t.warnings[0]!.message}\n`)).toBe(true)
+    const md = Trace.renderMarkdown(t)
+    expect(md).toContain("\n**Warnings**\n\n- v₁ = ln v₀ is NaN: ln x is defined only for x &gt; 0".replace('&gt;', '>'))
+    expect(Trace.renderLatex(t)).toMatch(/\\end\{tabular\}\n% Warnings\n% - v₁ = ln v₀ is NaN: .*\n$/)
+    expect(Trace.renderText(traceOf(SEED_EXPRESSION, { x1: 2, x2: 5 }))).not.toContain('Warnings')
+  })
+
+  it('an input named y: the output is written f, so ȳ stays the input’s adjoint', () => {
+    const text = Trace.renderText(traceOf('x*y', { x: 2, y: 3 }))
+    expect(text.split('\n')[0]).toBe('f = x × y   at x = 2, y = 3')
+    expect(text).toMatch(/│ v̄₁ +│ f̄ +│/)
+    expect(text).toMatch(/│ y\u0304 +│ v̄₀ +│/) // the input y's adjoint, x̄'s neighbour
+  })
+
+  it('power computes ln a only when the exponent needs a derivative (symbolic zeros)', () => {
+    // with numerical checks on, ln(−2) would throw: the gradient in the base alone never computes it
+    const g = Numerics.withChecks(() => grad((x: Scalar) => power(x, tensor(3)))(tensor(-2)))
+    expect(g.item()).toBe(12)
+    expect(() => Numerics.withChecks(() => grad((b: Scalar) => power(tensor(-2), b))(tensor(3)))).toThrow(Numerics.NumericsError)
+  })
+})
+
+describe('lamina trace: warnings, exit 0', () => {
+  const run = async (...args: string[]) => {
+    let stdout = ''
+    let stderr = ''
+    const code = await main(args, { stdout: (x) => void (stdout += x), stderr: (x) => void (stderr += x) })
+    return { code, stdout, stderr }
+  }
+
+  it('prints (-1)^x at x = 2 as typed, with value 1 and the warning, and exits 0', async () => {
+    const r = await run('trace', '(-1)^x', '--at', 'x=2')
+    expect(r.code).toBe(0)
+    expect(r.stderr).toBe('')
+    expect(r.stdout.split('\n')[0]).toBe('y = (−1)^x   at x = 2')
+    expect(r.stdout).toMatch(/│ y  │ v₁ +│ +│ +1 │/)
+    expect(r.stdout).toContain('\nWarnings\n  - v₁ = (−1)^v₀: the derivative with respect to the exponent v₀ is undefined (NaN): ∂(a^b)/∂b = a^b·ln a needs a > 0')
+  })
+
+  it('--json carries the warnings as data', async () => {
+    const r = await run('trace', '(x-3)^y', '--at', 'x=1,y=2', '--json')
+    expect(r.code).toBe(0)
+    const data = JSON.parse(r.stdout) as { expression: string; value: unknown; gradient: Record<string, unknown>; warnings: { row: number; op: string; kind: string; operand?: number; message: string }[] }
+    expect(data.expression).toBe('(x - 3)^y')
+    expect(data.value).toBe(4)
+    expect(data.gradient).toEqual({ x: -4, y: 'NaN' })
+    expect(data.warnings.map(({ row, op, kind, operand }) => ({ row, op, kind, operand }))).toEqual([{ row: 2, op: 'power', kind: 'derivative', operand: 1 }])
+    const clean = JSON.parse((await run('trace', 'x*y', '--at', 'x=1,y=2', '--json')).stdout) as { warnings: unknown[] }
+    expect(clean.warnings).toEqual([])
+  })
+
+  it('a child process: ln(-1) warns, exits 0, prints no stack trace', () => {
+    const r = spawnSync(process.execPath, ['bin/lamina.mjs', 'trace', 'ln(x)', '--at', 'x=-1', '--format', 'markdown'], {
+      cwd: path.resolve(__dirname, '..'),
+      encoding: 'utf8',
+      env: { ...process.env, LAMINA_FROM_SOURCE: '1' },
+      timeout: 60_000
+    })
+    expect(r.status).toBe(0)
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toContain('\n**Warnings**\n\n- v₁ = ln v₀ is NaN: ln x is defined only for x > 0, and here v₀ = −1')
+    expect(r.stdout).not.toMatch(/\n\s+at /)
   })
 })

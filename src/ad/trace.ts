@@ -11,6 +11,10 @@
  *   through their VJP maps, recording every contribution and the running sum it adds to
  *   (seed 002's rule: a value used several times sums the adjoints of its uses).
  *
+ * Where a value or a derivative does not exist (ln of a negative number, a division by zero, the
+ * derivative in an exponent whose base is negative, …) the trace still has every row, and its
+ * `warnings` say, at the row where the problem starts, what is undefined and why.
+ *
  * Bookkeeping that is not a mathematical step is hidden: a plain-number constant (and its
  * broadcast) is folded into the formula (`v₁ × 2`), and a reshape or broadcast that only adds
  * or drops axes of length 1 is skipped.
@@ -69,6 +73,8 @@ export type Formula =
   /** a function with its arguments in parentheses: `σ(v)`, `max(a, b)` */
   | { readonly kind: 'call'; readonly fn: string; readonly args: readonly Formula[] }
   | { readonly kind: 'pow'; readonly base: Formula; readonly exponent: number }
+  /** `a^b` with an exponent that is itself a formula (`(−1)^v₀`, `x^(y + 1)`) */
+  | { readonly kind: 'power'; readonly base: Formula; readonly exponent: Formula }
   | { readonly kind: 'sqrt'; readonly arg: Formula }
   | { readonly kind: 'abs'; readonly arg: Formula }
   | { readonly kind: 'transpose'; readonly arg: Formula }
@@ -140,6 +146,33 @@ export interface Trace {
   readonly adjoints: readonly AdjointStep[]
   /** `∂y/∂x` for each input, by name (empty when `y` is not a scalar). */
   readonly gradient: Readonly<Record<string, Tensor>>
+  /**
+   * Where a value or a derivative of the trace is undefined or infinite, and why: the logarithm
+   * or square root of a negative number, a division by zero, a negative base raised to a
+   * non-integer power, a derivative in an exponent whose base is negative, the derivative of
+   * √x at 0, an overflow. Each is reported once, at the row where it first happens (a NaN
+   * passed on from an earlier row is not reported again). Empty when every number is finite.
+   */
+  readonly warnings: readonly TraceWarning[]
+  /** The expression as written, when {@link TraceOptions.expression} gave it (the heading shows it). */
+  readonly expression?: Formula
+}
+
+/**
+ * A domain problem of one row: its value (`'value'`: NaN or ±∞ computed from finite operands) or
+ * the partial derivative with respect to one of its operands (`'derivative'`: undefined or
+ * infinite there), with a one-line message that says what is undefined and why.
+ */
+export interface TraceWarning {
+  /** The row's index (`1` for `v₁`). */
+  readonly row: number
+  /** The row's primitive. */
+  readonly op: Prim
+  readonly kind: 'value' | 'derivative'
+  /** For a derivative: the operand (0 or 1) it is taken with respect to. */
+  readonly operand?: number
+  /** What is undefined, where (the row, the values) and why. */
+  readonly message: string
 }
 
 /** A scalar `f64` tensor: what a plain-number input becomes. */
@@ -158,6 +191,11 @@ export interface TraceOptions {
    * element, the others stay), or explicit tangents per input (missing inputs get 0).
    */
   readonly tangent?: string | Readonly<Record<string, number | Tensor>>
+  /**
+   * The function as written, over the inputs' names (for an expression, `Expr.toFormula`): the
+   * heading of the rendered tables shows it instead of the formula rebuilt from the rows.
+   */
+  readonly expression?: Formula
 }
 
 // ================================================================ tracing
@@ -247,6 +285,7 @@ const expressionOf = (prim: Prim, ops: readonly Formula[], params: unknown, inpu
     case 'div': return bin('/', a, b)
     case 'neg': return { kind: 'neg', arg: a }
     case 'pow': return { kind: 'pow', base: a, exponent: (params as PrimParams['pow']).exponent }
+    case 'power': return { kind: 'power', base: a, exponent: b }
     case 'exp': return apply('exp', a)
     case 'log': return apply('ln', a)
     case 'sin': return apply('sin', a)
@@ -309,6 +348,8 @@ const partialOf = (prim: Prim, ops: readonly Formula[], i: number, params: unkno
       if (c === 1) return num(1)
       return bin('×', num(c), c === 2 ? a : { kind: 'pow', base: a, exponent: c - 1 })
     }
+    case 'power': // ∂aᵇ/∂a = b·aᵇ⁻¹, ∂aᵇ/∂b = aᵇ·ln a (for a > 0)
+      return i === 0 ? bin('×', b, { kind: 'power', base: a, exponent: bin('−', b, num(1)) }) : bin('×', { kind: 'power', base: a, exponent: b }, apply('ln', a))
     case 'exp': return apply('exp', a) // ∂eˣ/∂x = eˣ
     case 'log': return bin('/', num(1), a) // ∂ln x/∂x = 1/x
     case 'sin': return apply('cos', a) // ∂sin x/∂x = cos x
@@ -354,6 +395,150 @@ const contributionOf = (prim: Prim, ops: readonly Formula[], i: number, params: 
   return bin('×', bar, partial)
 }
 
+// ================================================================ domains
+
+/** What a domain check sees of one row. */
+interface DomainContext {
+  /** `v₁ = ln v₀`: the row and its formula. */
+  readonly row: string
+  /** The operands' values, elementwise (already broadcast to the output's shape). */
+  readonly args: readonly Tensor[]
+  readonly out: Tensor
+  readonly params: unknown
+  /** Each operand as the row writes it: `v₀`, or a folded constant such as `−1`. */
+  readonly names: readonly string[]
+  /** Whether operand `i` carries a derivative (a traced value, not a constant). */
+  readonly traced: readonly boolean[]
+}
+
+/** One problem at element `i` of a row. */
+interface Finding {
+  /** Which problem (elements with the same one are reported together). */
+  readonly reason: string
+  readonly kind: 'value' | 'derivative'
+  readonly operand?: number
+  readonly message: string
+}
+
+/** The checks of one elementwise primitive at one element: `x` its operands' values there, `y` its value. */
+type DomainCheck = (c: DomainContext, x: readonly number[], y: number) => Finding | undefined
+
+/** A number in a message: up to 6 significant digits, `−` for minus. */
+const shown = (v: number): string => compact(v, false).s
+
+const isInteger = (v: number): boolean => Number.isInteger(v)
+
+/** `(name = value)` unless the operand is a constant, whose name is its value. */
+const valued = (c: DomainContext, k: number, v: number): string => (c.traced[k] === true ? `${c.names[k]!} = ${shown(v)}` : shown(v))
+
+/** The power checks shared by `pow` (a constant exponent) and `power` (a tensor one). */
+const powerFindings = (c: DomainContext, a: number, b: number, y: number, exponentTraced: boolean): Finding | undefined => {
+  if (a < 0 && Number.isFinite(b) && !isInteger(b)) {
+    return { reason: 'negative base', kind: 'value', message: `${c.row} is NaN: a negative base has a real power only for an integer exponent, and here the base is ${valued(c, 0, a)} and the exponent ${exponentTraced ? valued(c, 1, b) : shown(b)}` }
+  }
+  if (a === 0 && b < 0) {
+    return { reason: 'zero to a negative power', kind: 'value', message: `${c.row} is ${shown(y)}: 0 raised to a negative power is undefined (|a^b| → ∞ as a → 0 for b < 0), and here the base is ${valued(c, 0, a)} and the exponent ${exponentTraced ? valued(c, 1, b) : shown(b)}` }
+  }
+  if (a === 0 && b > 0 && b < 1 && c.traced[0] === true) {
+    return { reason: 'base derivative at 0', kind: 'derivative', operand: 0, message: `${c.row} is not differentiable in its base at ${c.names[0]!} = 0: ∂(a^b)/∂a = b·a^(b−1) is infinite at a = 0 for 0 < b < 1 (here b = ${shown(b)})` }
+  }
+  if (!exponentTraced) return undefined
+  if (a < 0 && Number.isFinite(y)) {
+    return {
+      reason: 'exponent derivative at a negative base',
+      kind: 'derivative',
+      operand: 1,
+      message: `${c.row}: the derivative with respect to the exponent ${c.names[1]!} is undefined (NaN): ∂(a^b)/∂b = a^b·ln a needs a > 0, and here the base is ${valued(c, 0, a)}; at a < 0 only integer b give a real value, so a^b is not differentiable in b there`
+    }
+  }
+  if (a === 0 && b === 0) {
+    return { reason: 'exponent derivative at 0^0', kind: 'derivative', operand: 1, message: `${c.row}: 0^b is not differentiable in b at b = 0 (0^b = 0 for b > 0, 1 at b = 0, ∞ for b < 0); the rule gives 0` }
+  }
+  return undefined
+}
+
+/**
+ * Where each primitive's value or derivative is undefined, beside the rule table (a total table:
+ * `null` for a primitive defined everywhere, or whose problems only the generic overflow check
+ * can find). Each check looks at one element; the derivative findings follow the rules in
+ * `prim.ts` (`d ln x = dx/x`, `d √x = dx/(2√x)`, `d aᵇ = b·aᵇ⁻¹ da + aᵇ·ln a db`).
+ */
+const domains: { readonly [P in Prim]: DomainCheck | null } = {
+  log: (c, [x], y) =>
+    x! < 0
+      ? { reason: 'log of a negative number', kind: 'value', message: `${c.row} is NaN: ln x is defined only for x > 0, and here ${valued(c, 0, x!)}; the rule's partial 1/x (= ${shown(1 / x!)}) is not the derivative of any real function there` }
+      : x === 0
+        ? { reason: 'log of 0', kind: 'value', message: `${c.row} is ${shown(y)}: ln x is defined only for x > 0 (ln x → −∞ as x → 0⁺), and here ${valued(c, 0, x)}; its derivative 1/x is infinite there` }
+        : undefined,
+  sqrt: (c, [x]) =>
+    x! < 0
+      ? { reason: 'square root of a negative number', kind: 'value', message: `${c.row} is NaN: √x is defined only for x ≥ 0, and here ${valued(c, 0, x!)}` }
+      : x === 0 && c.traced[0] === true
+        ? { reason: 'square root derivative at 0', kind: 'derivative', operand: 0, message: `${c.row} is not differentiable at ${c.names[0]!} = 0: its derivative 1/(2√x) is infinite at x = 0, so the adjoint and tangent through it are ∞ or NaN` }
+        : undefined,
+  div: (c, [a, b], y) =>
+    b !== 0
+      ? undefined
+      : a === 0
+        ? { reason: '0/0', kind: 'value', message: `${c.row} is NaN: division by zero, 0/0 is undefined (here ${valued(c, 0, a)} and ${valued(c, 1, b)}); the partials 1/b and −a/b² are undefined too` }
+        : { reason: 'division by zero', kind: 'value', message: `${c.row} is ${shown(y)}: division by zero (here ${valued(c, 1, b!)}); a/b and its partials 1/b and −a/b² are undefined at b = 0` },
+  pow: (c, [a], y) => powerFindings(c, a!, (c.params as PrimParams['pow']).exponent, y, false),
+  power: (c, [a, b], y) => powerFindings(c, a!, b!, y, c.traced[1] === true),
+  add: null, sub: null, mul: null, maximum: null, minimum: null, neg: null, exp: null, sin: null, cos: null, tanh: null,
+  sigmoid: null, relu: null, abs: null, erf: null, softplus: null, logsumexp: null, sum: null, mean: null, max: null,
+  matmul: null, batchMatmul: null, broadcast: null, reshape: null, transpose: null, concat: null, slice: null, pad: null, select: null
+}
+
+const allFinite = (t: Tensor): boolean => {
+  const data = t.data
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false
+  return true
+}
+
+/** Where an element of a tensor with more than one is: ` (element 3 of 6; 2 elements in all)`. */
+const whereIn = (size: number, first: number, count: number): string =>
+  size <= 1 ? '' : ` (element ${first} of ${size}${count > 1 ? `; ${count} elements in all` : ''})`
+
+/**
+ * The warnings of one row: its primitive's domain check at every element (the first finding of
+ * each kind and operand is reported, with the number of elements it applies to), then, for a
+ * value that is not finite although its operands are, the generic overflow warning.
+ */
+const rowWarnings = (index: number, op: Prim, c: DomainContext): TraceWarning[] => {
+  const check = domains[op]
+  const out: TraceWarning[] = []
+  const explained = new Set<number>()
+  if (check !== null && c.args.every((a) => a.size === c.out.size)) {
+    const data = c.args.map((a) => a.data)
+    const found = new Map<string, { finding: Finding; first: number; count: number }>()
+    for (let i = 0; i < c.out.size; i++) {
+      const x = data.map((d) => d[i]!)
+      if (!x.every(Number.isFinite)) continue // passed on from an earlier row
+      const f = check(c, x, c.out.data[i]!)
+      if (f === undefined) continue
+      if (f.kind === 'value') explained.add(i)
+      const key = f.reason
+      const seen = found.get(key)
+      if (seen === undefined) found.set(key, { finding: f, first: i, count: 1 })
+      else found.set(key, { ...seen, count: seen.count + 1 })
+    }
+    for (const { finding, first, count } of found.values()) {
+      out.push(Object.freeze({ row: index, op, kind: finding.kind, ...(finding.operand === undefined ? {} : { operand: finding.operand }), message: finding.message + whereIn(c.out.size, first, count) }))
+    }
+  }
+  if (c.args.every(allFinite) && !allFinite(c.out)) {
+    const data = c.out.data
+    const bad: number[] = []
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!) && !explained.has(i)) bad.push(i)
+    if (bad.length > 0) {
+      const v = data[bad[0]!]!
+      const what = Number.isNaN(v) ? 'is NaN' : `overflows to ${shown(v)}`
+      out.push(Object.freeze({ row: index, op, kind: 'value' as const, message: `${c.row} ${what} although its operands are finite${Number.isNaN(v) ? '' : ' (beyond ±1.8e308, the largest double)'}${whereIn(c.out.size, bad[0]!, bad.length)}` }))
+    }
+  }
+  return out
+}
+
 /**
  * Traces `f` at `inputs`: its forward primal trace (one row per primitive, and the tangent
  * column when `options.tangent` is given) and, when it returns a scalar, its reverse adjoint
@@ -385,6 +570,11 @@ const contributionOf = (prim: Prim, ops: readonly Formula[], i: number, params: 
  * ])
  * assert.deepStrictEqual(t.adjoints.map((s) => s.accumulates), [false, false, false, false, false, false, true, true])
  * assert.strictEqual(t.gradient['x1']!.item(), 5.5)
+ * assert.deepStrictEqual(t.warnings, [])
+ * // outside a domain: the rows are all there, and a warning says what is undefined and why
+ * const bad = Trace.trace(({ x1, x2 }) => mul(log(x1), x2), { x1: -1, x2: 5 })
+ * assert.deepStrictEqual(bad.warnings.map((w) => [w.row, w.op, w.kind]), [[1, 'log', 'value']])
+ * assert.match(bad.warnings[0]!.message, /^v₁ = ln v₋₁ is NaN: ln x is defined only for x > 0/)
  * ```
  */
 export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inputs: I, options: TraceOptions = {}): Trace => {
@@ -424,6 +614,8 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
 
   // ---- the tangent column: push the direction through every node's JVP maps
   const seeds = inputTangents(names, primals, options.tangent)
+  // (node, operand) pairs whose rule turned a finite tangent or adjoint into ∞ or NaN
+  const infinitePartials: { readonly id: number; readonly operand: number }[] = []
   const tangents = new Map<number, Tensor | null>()
   if (seeds !== undefined) {
     ids.forEach((id, k) => tangents.set(id, seeds[k]!))
@@ -440,6 +632,7 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
         if (t === null || t === undefined) continue
         // a non-finite value here is the tangent (forward-mode) rule's, not the forward pass's
         const contribution = Numerics.inPhase(`tangent rule of ${node.prim} (${indexOf.has(node.id) ? `row ${rowName(indexOf.get(node.id)!)}` : `node ${node.id}`}, input ${i})`, () => maps[i]!(t))
+        if (indexOf.has(node.id) && allFinite(t) && !allFinite(contribution)) infinitePartials.push({ id: node.id, operand: i })
         acc = acc === null ? contribution : bind('add', [acc, contribution], {})
       }
       tangents.set(node.id, acc)
@@ -459,6 +652,9 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
     const formula: Formula = { kind: 'input', name }
     rows.push(withTangent({ index: k + 1 - n, name: rowName(k + 1 - n), op: 'input', operands: Object.freeze([]), expression: name, formula, value: primals[k]!, shape: primals[k]!.shape }, ids[k]!))
   })
+  // derivatives are computed when there is an adjoint trace (a scalar y) or a tangent column
+  const derivatives = y.size === 1 || seeds !== undefined
+  const warnings: TraceWarning[] = []
   for (const node of visible) {
     const operands: TraceOperand[] = node.inputs.map((input, i) => (input === null ? Object.freeze({ constant: node.context.args[i]! }) : idx(input)))
     const formulas = operands.map((o): Formula => (typeof o === 'number' ? { kind: 'var', index: o } : constantFormula(o.constant)))
@@ -467,6 +663,15 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
     const index = indexOf.get(node.id)!
     const value = node.context.out
     rows.push(withTangent({ index, name: rowName(index), op: node.prim, operands: Object.freeze(operands), expression: printText(formula), formula, value, shape: value.shape }, node.id))
+    const found = rowWarnings(index, node.prim, {
+      row: `${rowName(index)} = ${printText(formula)}`,
+      args: node.context.args,
+      out: value,
+      params: node.context.params,
+      names: formulas.map(printText),
+      traced: node.inputs.map((input) => input !== null)
+    })
+    warnings.push(...found.filter((w) => derivatives || w.kind === 'value'))
   }
 
   // ---- the backward sweep: newest row first, one step per use of a traced value
@@ -487,6 +692,7 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
         if (input === null) return
         // a non-finite value here is the reverse (adjoint) rule's, not the forward pass's
         let contribution = Numerics.inPhase(`reverse (adjoint) rule of ${node.prim} (row ${rowName(indexOf.get(node.id)!)}, input ${i})`, () => pullbacks[i]!(adjoint))
+        if (allFinite(adjoint) && !allFinite(contribution)) infinitePartials.push({ id: node.id, operand: i })
         let target = input
         // through hidden reshapes: their pullback only restores the target's shape
         while (hidden.has(target)) {
@@ -507,6 +713,21 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
       })
     }
   }
+  // a rule that made a finite adjoint or tangent infinite, at a row with finite numbers and no
+  // warning of its own: the generic derivative warning
+  for (const { id, operand } of infinitePartials) {
+    const node = byId.get(id)!
+    const row = indexOf.get(id)!
+    if (!node.context.args.every(allFinite) || !allFinite(node.context.out)) continue
+    if (warnings.some((w) => w.row === row && (w.kind === 'value' || w.operand === operand))) continue
+    const formulas = operandFormulas.get(id)!
+    const partial = partialOf(node.prim, formulas, operand, node.context.params, node.context.args.map((a) => a.shape))
+    const wrt = printText(formulas[operand]!)
+    const d = `∂${rowName(row)}/∂${wrt}${partial === undefined ? '' : ` = ${printText(partial)}`}`
+    warnings.push(Object.freeze({ row, op: node.prim, kind: 'derivative' as const, operand, message: `${rowName(row)} = ${printText(rows[row + n - 1]!.formula)}: the partial derivative ${d} is not finite at this point, so the derivatives passed through it are ∞ or NaN` }))
+  }
+  warnings.sort((a, b) => a.row - b.row || (a.kind === b.kind ? (a.operand ?? -1) - (b.operand ?? -1) : a.kind === 'value' ? -1 : 1))
+
   const gradient: Record<string, Tensor> = {}
   if (scalar) names.forEach((name, k) => (gradient[name] = adjoints.get(ids[k]!) ?? full(primals[k]!.shape, 0, { dtype: primals[k]!.dtype })))
 
@@ -516,7 +737,9 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
     output: idx(yId),
     ...(seed === undefined ? {} : { seed }),
     adjoints: Object.freeze(steps),
-    gradient: Object.freeze(gradient)
+    gradient: Object.freeze(gradient),
+    warnings: Object.freeze(warnings),
+    ...(options.expression === undefined ? {} : { expression: options.expression })
   })
 }
 
@@ -642,6 +865,12 @@ const print = (f: Formula, st: Style): Printed => {
       const b = go(f.base)
       const base = wrap(b, b.p < ATOM, L)
       return { s: L ? `{${base}}${exponentText(f.exponent, L)}` : `${base}${exponentText(f.exponent, L)}`, p: POW }
+    }
+    case 'power': {
+      const b = go(f.base)
+      const e = go(f.exponent)
+      const base = wrap(b, b.p < ATOM, L)
+      return { s: L ? `{${base}}^{${e.s}}` : `${base}^${wrap(e, e.p < ATOM, L)}`, p: POW }
     }
     case 'sqrt': {
       const a = go(f.arg)
@@ -786,6 +1015,7 @@ const substitute = (f: Formula, by: (index: number) => Formula): Formula => {
     case 'transpose': return { ...f, arg: go(f.arg) }
     case 'call': return { ...f, args: f.args.map(go) }
     case 'pow': return { ...f, base: go(f.base) }
+    case 'power': return { ...f, base: go(f.base), exponent: go(f.exponent) }
     case 'indicator': return { ...f, left: go(f.left), right: go(f.right) }
     default: return f
   }
@@ -802,11 +1032,14 @@ const formulaSize = (f: Formula): number => {
     case 'transpose': return 1 + formulaSize(f.arg)
     case 'call': return f.args.reduce((acc, g) => acc + formulaSize(g), 1)
     case 'pow': return 1 + formulaSize(f.base)
+    case 'power': return 1 + formulaSize(f.base) + formulaSize(f.exponent)
     default: return 1
   }
 }
 
 const MAX_HEADING_SIZE = 40
+/** An expression as written is shown in the heading up to this size (it holds no repeated parts). */
+const MAX_WRITTEN_SIZE = 200
 
 /** The whole expression over the inputs' names, or `undefined` when it is too large to read. */
 const composed = (t: Trace): Formula | undefined => {
@@ -832,11 +1065,14 @@ const rowAt = (t: Trace, index: number): TraceRow => t.rows[index + t.inputs.len
 const layout = (t: Trace, o: Resolved): Layout => {
   const allScalar = t.rows.every((r) => r.shape.length === 0)
   const hasTangent = t.rows.some((r) => r.tangent !== undefined)
-  const y = { kind: 'symbol', text: 'y', latex: 'y' } as const
+  // the output is y, unless an input has that name (then the first free one of f, F, out)
+  const yName = ['y', 'f', 'F', 'out'].find((c) => !t.inputs.includes(c)) ?? 'y'
+  const yLatex = yName === 'out' ? '\\mathrm{out}' : yName
+  const y = { kind: 'symbol', text: yName, latex: yLatex } as const
   const inputRows = t.rows.filter((r) => r.op === 'input')
 
   // heading: y = ln x1 + x1 × x2 − sin x2   at x1 = 2, x2 = 5
-  const whole = composed(t)
+  const whole = t.expression !== undefined && formulaSize(t.expression) <= MAX_WRITTEN_SIZE ? t.expression : composed(t)
   const fText = whole === undefined ? `f(${t.inputs.join(', ')})` : print(whole, textStyle).s
   const fLatex = whole === undefined ? `f(${t.inputs.map(latexName).join(', ')})` : print(whole, latexStyle).s
   const at = (latex: boolean) =>
@@ -847,7 +1083,7 @@ const layout = (t: Trace, o: Resolved): Layout => {
         return latex ? `$${name}${v}$` : `${name}${v}`
       })
       .join(', ')
-  const heading: Header = { text: `y = ${fText}   at ${at(false)}`, latex: `$y = ${fLatex}$ at ${at(true)}` }
+  const heading: Header = { text: `${yName} = ${fText}   at ${at(false)}`, latex: `$${yLatex} = ${fLatex}$ at ${at(true)}` }
 
   // forward primal trace
   const tangentCaption = (latex: boolean) =>
@@ -889,7 +1125,7 @@ const layout = (t: Trace, o: Resolved): Layout => {
       heading,
       sections: [
         forward,
-        { title: { text: `Reverse adjoint trace: none (y has shape ${shape}; the adjoint trace starts from a scalar)`, latex: `\\textbf{Reverse adjoint trace}: none ($y$ has shape $${shape}$; the adjoint trace starts from a scalar)` }, columns: [], groups: [] }
+        { title: { text: `Reverse adjoint trace: none (${yName} has shape ${shape}; the adjoint trace starts from a scalar)`, latex: `\\textbf{Reverse adjoint trace}: none ($${yLatex}$ has shape $${shape}$; the adjoint trace starts from a scalar)` }, columns: [], groups: [] }
       ]
     }
   }
@@ -921,7 +1157,7 @@ const layout = (t: Trace, o: Resolved): Layout => {
     title: { text: 'Reverse adjoint trace', latex: '\\textbf{Reverse adjoint trace}' },
     columns: reverseColumns,
     groups: [
-      [reverseRow({ kind: 'bar', index: t.output }, { kind: 'symbol', text: 'ȳ', latex: '\\bar{y}' }, BLANK, t.seed.shape, BLANK, t.seed)],
+      [reverseRow({ kind: 'bar', index: t.output }, { kind: 'symbol', text: yName === 'y' ? 'ȳ' : accented(yName, 'bar', false), latex: yName === 'out' ? '\\overline{\\mathrm{out}}' : `\\bar{${yName}}` }, BLANK, t.seed.shape, BLANK, t.seed)],
       t.adjoints.map(stepRow),
       inputRows.map((r) => {
         const g = t.gradient[r.expression]!
@@ -1020,6 +1256,7 @@ export const renderText = (trace: Trace, options?: RenderOptions): string => {
     parts.push('', s.title.text)
     if (s.columns.length > 0) parts.push(box(s.columns, s.groups.map((g) => g.map((r) => r.map((c) => cellText(trace, c, o))))))
   }
+  if (trace.warnings.length > 0) parts.push('', 'Warnings', ...trace.warnings.map((w) => `  - ${w.message}`))
   return parts.join('\n') + '\n'
 }
 
@@ -1048,6 +1285,7 @@ export const renderMarkdown = (trace: Trace, options?: RenderOptions): string =>
     parts.push('', row(s.columns.map((c) => c.text)), `|${s.columns.map((c) => (c.numeric === true ? ' --: ' : ' :-- ')).join('|')}|`)
     for (const g of s.groups) for (const r of g) parts.push(row(r.map((c) => cellText(trace, c, o))))
   }
+  if (trace.warnings.length > 0) parts.push('', '**Warnings**', '', ...trace.warnings.map((w) => `- ${markdownEscape(w.message)}`))
   return parts.join('\n') + '\n'
 }
 
@@ -1082,6 +1320,8 @@ export const renderLatex = (trace: Trace, options?: RenderOptions): string => {
     }
   }
   lines.push('\\hline', '\\end{tabular}')
+  // the warnings as comments: their Unicode is safe there, and the table still compiles
+  if (trace.warnings.length > 0) lines.push('% Warnings', ...trace.warnings.map((w) => `% - ${w.message.replace(/[\r\n]+/g, ' ')}`))
   return lines.join('\n') + '\n'
 }
 

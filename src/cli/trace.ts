@@ -76,7 +76,11 @@ export const jsonValue = (t: Tensor): unknown => {
   return fix(t.toArray())
 }
 
-/** The trace as plain JSON data: rows and adjoint steps with their values as numbers or arrays. */
+/**
+ * The trace as plain JSON data: rows and adjoint steps with their values as numbers or arrays,
+ * and the warnings (`{ row, op, kind, operand?, message }`) where a value or derivative is
+ * undefined.
+ */
 export const traceJson = (
   expression: string,
   point: Readonly<Record<string, number>>,
@@ -109,7 +113,8 @@ export const traceJson = (
       accumulated: jsonValue(s.accumulated),
       accumulates: s.accumulates
     })),
-    gradient: Object.fromEntries(Object.entries(t.gradient).map(([k, g]) => [k, jsonValue(g)]))
+    gradient: Object.fromEntries(Object.entries(t.gradient).map(([k, g]) => [k, jsonValue(g)])),
+    warnings: t.warnings.map((w) => ({ row: w.row, op: w.op, kind: w.kind, ...(w.operand === undefined ? {} : { operand: w.operand }), message: w.message }))
   }
 }
 
@@ -122,7 +127,8 @@ export const traceCommand: Subcommand = (program, { io, exit }) => {
       [
         "Print the forward primal trace and the reverse adjoint trace of an expression at a point, as in seed 004's tables: one row per primitive, then the backward sweep, which sums the adjoints of every use of a value.",
         'Expressions: numbers (2, 0.5, 1e-3), variables (x1, x_2, theta), + - * / ^ (also − × · ÷), unary minus, parentheses, and the functions ln (or log), exp, sin, cos, tanh, sigmoid, relu, softplus and sqrt, called as f(x). ^ binds tightest and to the right: -x^2 is -(x^2), 2^3^2 is 2^9.',
-        "An expression that starts with '-' goes last, after '--': lamina trace --at x=1 -- \"-x^2\""
+        "An expression that starts with '-' goes last, after '--': lamina trace --at x=1 -- \"-x^2\"",
+        'Where a value or a derivative is undefined (ln or sqrt of a negative number, division by zero, a negative base to a non-integer power, the derivative in an exponent whose base is negative), the trace still prints, with a warning under the tables (and in --json) that says what is undefined and why; the exit code stays 0.'
       ].join('\n\n')
     )
     .argument('<expression>', 'the expression, quoted, e.g. "ln(x1) + x1*x2 - sin(x2)"')
@@ -157,7 +163,11 @@ export const traceCommand: Subcommand = (program, { io, exit }) => {
           `--tangent: ${quote(options.tangent)} is not a variable of the expression; ${names.length === 0 ? 'it has none' : `it uses ${names.join(', ')}`}`
         )
       }
-      const traced = Trace.trace(Expr.compile(tree), point, options.tangent === undefined ? {} : { tangent: options.tangent })
+      // the heading shows the expression as written; a NaN or ∞ the domain allows is a warning, not an error
+      const traced = Trace.trace(Expr.compile(tree), point, {
+        expression: Expr.toFormula(tree),
+        ...(options.tangent === undefined ? {} : { tangent: options.tangent })
+      })
       if (options.json === true) {
         io.stdout(`${JSON.stringify(traceJson(Expr.print(tree), point, options.tangent, traced), null, 2)}\n`)
       } else {

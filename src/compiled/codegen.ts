@@ -396,6 +396,8 @@ class Writer {
       case 'maximum':
       case 'minimum':
         return this.let(`Math.${node.op === 'maximum' ? 'max' : 'min'}(${this.value(x!, ix)}, ${this.value(y!, ix)})`)
+      case 'power':
+        return this.let(`Math.pow(${this.value(x!, ix)}, ${this.value(y!, ix)})`)
       case 'select': {
         const [a, b, mask] = node.args
         const va = this.value(a!, ix)

@@ -150,7 +150,7 @@ export class Builder {
 export const isElementwise = (op: Node['op']): boolean => elementwiseOps.has(op)
 
 const elementwiseOps: ReadonlySet<string> = new Set([
-  'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'neg', 'pow', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid',
+  'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'neg', 'pow', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid',
   'relu', 'abs', 'sqrt', 'erf', 'softplus', 'select', 'positive', 'sign', 'greaterWeight', 'equal', 'compare'
 ])
 
@@ -175,6 +175,7 @@ const fold = (op: Prim | CompiledOp, args: readonly Ref[], params: unknown): Ref
   const v = args.map((a) => (a as { readonly value: number }).value)
   const f32 = (x: number): Ref => scalar(Math.fround(x))
   if (structuralOps.has(op)) return args[0]
+  if (op === 'power') return f32(Math.pow(v[0]!, v[1]!))
   if (binaryOps.has(op)) return f32(cpu.binary(op as BinaryOp, Float32Array.of(v[0]!), Float32Array.of(v[1]!), 'f32')[0]!)
   if (op === 'compare') {
     const { relation, threshold } = params as CompareParams

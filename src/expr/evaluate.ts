@@ -5,12 +5,19 @@
  * dual numbers). This module re-exports the parser, so one namespace holds the whole language.
  *
  * Powers: `a^c` with an exponent `c` that uses no variable (`x^2`, `x^(1/2)`, `x^-1`) is the
- * primitive `pow(a, c)`, defined for every `a` that `Math.pow` accepts. An exponent that depends
- * on variables (`x^y`, `2^x`) is computed as `exp(y · ln(x))`, so its base must be positive
- * (`0^y` is 0 for `y > 0`); a negative base gives NaN, in every interpretation alike.
+ * primitive `pow(a, c)`, with the rule c·a^(c−1). An exponent that depends on variables (`x^y`,
+ * `2^x`, `(-1)^n`) is the primitive `power(a, b)`, with the rules b·a^(b−1) and a^b·ln a. Both
+ * take their value from `Math.pow`, so a negative base with an integer exponent is real
+ * (`(-1)^x` at x = 2 is 1) and with any other exponent NaN. The derivative in a variable exponent,
+ * a^b·ln a, needs a > 0: at a < 0 it is NaN (only integer b give a real value there, so a^b is not
+ * differentiable in b), at a = 0 it is 0. Numbers (`evaluateNumber`), tensors (`compile`) and
+ * dual numbers over numbers (`Dual.FloatingDual`) compute `power` this way; any other `Floating`
+ * instance given to `interpret` has no such operation and computes a^b as exp(b·ln a), for a > 0.
  *
  * @module
  */
+import * as Dual from '../ad/dual.js'
+import type { Formula } from '../ad/trace.js'
 import { ArgumentError } from '../error.js'
 import { FloatingNumber } from '../floating.js'
 import type { Floating } from '../floating.js'
@@ -60,6 +67,25 @@ const callOf = <A>(F: Floating<A>, fn: FunctionName): ((x: A) => A) => {
 
 type Compiled<A> = (vars: Readonly<Record<string, A>>) => A
 
+/** a^b over dual numbers: the value by Math.pow, each input's tangent term only when it has one (as `power`'s rule). */
+const dualPower = (u: Dual.Dual<number>, v: Dual.Dual<number>): Dual.Dual<number> => {
+  const a = Dual.primal(FloatingNumber)(u)
+  const b = Dual.primal(FloatingNumber)(v)
+  const z = Math.pow(a, b)
+  if (!Dual.isPerturbed(u) && !Dual.isPerturbed(v)) return Dual.constant(z)
+  const da = Dual.isPerturbed(u) ? u.tangent * (a === 0 && b === 0 ? 0 : b * Math.pow(a, b - 1)) : 0 // ∂/∂a = b·a^(b−1)
+  const db = Dual.isPerturbed(v) ? v.tangent * z * (a === 0 ? 0 : Math.log(a)) : 0 // ∂/∂b = a^b·ln a
+  return Dual.variable(z, da + db)
+}
+
+/** a^b for a variable exponent: the `power` primitive where the instance has it, else exp(b·ln a) (a > 0). */
+const powerOf = <A>(F: Floating<A>): ((a: A, b: A) => A) => {
+  if (F === (floatingNumber as unknown)) return Math.pow as unknown as (a: A, b: A) => A
+  if (F === (floatingOperand as unknown)) return ((a: O.Operand, b: O.Operand) => O.power(a as Tensor, b as never)) as unknown as (a: A, b: A) => A
+  if (F === (Dual.FloatingDual as unknown)) return dualPower as unknown as (a: A, b: A) => A
+  return (a, b) => F.exp(F.mul(b, F.log(a)))
+}
+
 /** One node's operation, given its children's values (`child(e)` for a sub-expression). */
 const step = <A>(F: Floating<A>, e: Expr, vars: Readonly<Record<string, A>>, child: (e: Expr) => A): A => {
   switch (e.kind) {
@@ -89,8 +115,7 @@ const step = <A>(F: Floating<A>, e: Expr, vars: Readonly<Record<string, A>>, chi
         case '/':
           return F.div(a, b)
         case '^':
-          // a variable exponent: a^b = exp(b·ln a), for a > 0
-          return F.exp(F.mul(b, F.log(a)))
+          return powerOf(F)(a, b)
       }
     }
   }
@@ -264,3 +289,60 @@ export const evaluateNumber = (e: Expr, vars: Readonly<Record<string, number>>):
   prepare(floatingNumber, e, 'evaluateNumber', (name, v) => {
     if (typeof v !== 'number') throw new ArgumentError(`evaluateNumber: variable '${name}' must be a number, got ${describeValue(v)}`)
   })(vars)
+
+/** How the trace writes each function: before its argument (`ln x`) or with parentheses (`σ(x)`). */
+const formulaOfCall = (fn: FunctionName, arg: Formula): Formula => {
+  switch (fn) {
+    case 'ln':
+    case 'exp':
+    case 'sin':
+    case 'cos':
+    case 'tanh':
+      return { kind: 'apply', fn, arg }
+    case 'sigmoid':
+      return { kind: 'call', fn: 'σ', args: [arg] }
+    case 'relu':
+    case 'softplus':
+      return { kind: 'call', fn, args: [arg] }
+    case 'sqrt':
+      return { kind: 'sqrt', arg }
+  }
+}
+
+/**
+ * The expression as it was written, as a trace `Formula` over its variables' names, in the trace's
+ * notation (`ln x1 + x1 × x2 − sin x2`): what `Trace.trace`'s `expression` option takes, so that a
+ * trace's heading shows the expression the user typed rather than one rebuilt from its rows
+ * (where constants are already folded: `ln(2)·x` would read `0.693 × x`). Numbers keep their
+ * shortest decimal form; a literal exponent (`x^2`, `x^-1`) is written as a superscript.
+ *
+ * @example
+ * ```ts
+ * import { Expr, Trace } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Trace.showFormula(Expr.toFormula(Expr.parse('ln(x1) + x1*x2 - sin(x2)'))), 'ln x1 + x1 × x2 − sin x2')
+ * assert.strictEqual(Trace.showFormula(Expr.toFormula(Expr.parse('(-1)^x + x^-1 * sqrt(2)'))), '(−1)^x + x⁻¹ × √2')
+ * assert.strictEqual(Trace.showFormula(Expr.toFormula(Expr.parse('sigmoid(w*x)^(y+1)')), 'latex'), '{\\sigma\\left(w \\times x\\right)}^{y + 1}')
+ * ```
+ */
+export function toFormula(e: Expr): Formula {
+  switch (e.kind) {
+    case 'number':
+      return { kind: 'symbol', text: String(e.value), latex: String(e.value) }
+    case 'variable':
+      return { kind: 'input', name: e.name }
+    case 'unary':
+      return { kind: 'neg', arg: toFormula(e.operand) }
+    case 'call':
+      return formulaOfCall(e.fn, toFormula(e.arg))
+    case 'binary': {
+      const left = toFormula(e.left)
+      if (e.op === '^') {
+        const literal = e.right.kind === 'number' ? e.right.value : e.right.kind === 'unary' && e.right.operand.kind === 'number' ? -e.right.operand.value : undefined
+        return literal === undefined ? { kind: 'power', base: left, exponent: toFormula(e.right) } : { kind: 'pow', base: left, exponent: literal }
+      }
+      const op = e.op === '+' ? '+' : e.op === '-' ? '−' : e.op === '*' ? '×' : '/'
+      return { kind: 'binary', op, left, right: toFormula(e.right) }
+    }
+  }
+}
