@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { left, right } from 'fp-ts/lib/Either.js'
+import type { Either } from 'fp-ts/lib/Either.js'
 
 /**
  * Base class of every error lamina throws.
@@ -82,4 +84,28 @@ export class DifferentiationError extends LaminaError {
  */
 export class ArgumentError extends LaminaError {
   override name = 'ArgumentError'
+}
+
+/**
+ * Runs `f` and returns its result as a `Right`, or the `LaminaError` it throws as a `Left`
+ * (the boundary between code that throws typed errors and an API that returns `Either`). Any
+ * other exception is a bug, and propagates.
+ *
+ * @example
+ * ```ts
+ * import { catchLaminaError, ArgumentError } from 'lamina-nn'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(catchLaminaError(() => 1 + 1), E.right(2))
+ * const refused = catchLaminaError(() => { throw new ArgumentError('no') })
+ * assert.ok(E.isLeft(refused) && refused.left instanceof ArgumentError)
+ * ```
+ */
+export const catchLaminaError = <A>(f: () => A): Either<LaminaError, A> => {
+  try {
+    return right(f())
+  } catch (e) {
+    if (e instanceof LaminaError) return left(e)
+    throw e
+  }
 }

@@ -33,7 +33,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { Either } from 'fp-ts/lib/Either.js'
-import { ArgumentError, LaminaError, ShapeError } from '../error.js'
+import { ArgumentError, LaminaError, catchLaminaError, ShapeError } from '../error.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 import { allocate, checkDType, fromOwnedBuffer } from '../tensor.js'
@@ -181,14 +181,7 @@ const labelRange = (classes: number | undefined): string =>
 
 const isLabel = (v: number, classes: number | undefined): boolean => Number.isInteger(v) && v >= 0 && v <= (classes === undefined ? INT32_MAX : classes - 1)
 
-const run = <A>(f: () => A): Either<LaminaError, A> => {
-  try {
-    return E.right(f())
-  } catch (e) {
-    if (e instanceof LaminaError) return E.left(e)
-    throw e
-  }
-}
+const run = catchLaminaError
 
 // ================================================================ JSON
 

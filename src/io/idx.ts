@@ -35,7 +35,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { Either } from 'fp-ts/lib/Either.js'
-import { ArgumentError, LaminaError } from '../error.js'
+import { ArgumentError, LaminaError, catchLaminaError } from '../error.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 import { allocate, checkDType, fromOwnedBuffer } from '../tensor.js'
@@ -175,14 +175,7 @@ const header = (bytes: Uint8Array, file: string, magic: number, what: string): n
   return dims
 }
 
-const run = <A>(f: () => A): Either<LaminaError, A> => {
-  try {
-    return E.right(f())
-  } catch (e) {
-    if (e instanceof LaminaError) return E.left(e)
-    throw e
-  }
-}
+const run = catchLaminaError
 
 const images = (bytes: Uint8Array, options: Options | undefined): Images => {
   const file = options?.file ?? 'IDX images'
