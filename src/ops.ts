@@ -15,7 +15,9 @@ import type { Prim } from './prim.js'
 import * as Sh from './shape.js'
 import type { Axes, BatchMatMul, Broadcast, BroadcastTo, Guard, MatMul, Ok, Reduce, Reshape, Shape, Transpose, Writable } from './shape.js'
 import { Tensor, assertTensor, concreteBuffer, fromOwnedBuffer, allocate, full } from './tensor.js'
-import type { DType } from './tensor.js'
+import type { DType, SameDType } from './tensor.js'
+
+export type { DTypeMismatch, SameDType } from './tensor.js'
 
 /** A tensor, or a plain number standing for a scalar. */
 export type Operand = Tensor | number
@@ -32,7 +34,10 @@ export type DTypeOf2<X, Y> = X extends Tensor<Shape, infer D> ? D : Y extends Te
 /** Result of an elementwise binary operation. */
 export type Binary<X, Y> = Tensor<Ok<Broadcast<ShapeOfOperand<X>, ShapeOfOperand<Y>>>, DTypeOf2<X, Y>>
 
-type BinaryGuard<X, Y> = Guard<Broadcast<ShapeOfOperand<X>, ShapeOfOperand<Y>>>
+/** The dtype check of a binary operation `Op` on `X` and `Y` (a number takes the tensor's dtype). */
+export type DTypeGuard<X, Y, Op extends string> = X extends number ? unknown : Y extends number ? unknown : SameDType<DTypeOfOperand<X>, DTypeOfOperand<Y>, Op>
+
+type BinaryGuard<X, Y, Op extends string> = Guard<Broadcast<ShapeOfOperand<X>, ShapeOfOperand<Y>>> & DTypeGuard<X, Y, Op>
 
 const toTensor = (x: Operand, dtype: DType, op: string): Tensor => {
   if (typeof x === 'number') return full([], x, { dtype })
@@ -42,7 +47,7 @@ const toTensor = (x: Operand, dtype: DType, op: string): Tensor => {
 
 const dtypeOfPair = (a: Operand, b: Operand, op: string): DType => {
   if (a instanceof Tensor && b instanceof Tensor && a.dtype !== b.dtype) {
-    throw new DTypeError(`${op}: dtypes differ, ${a.dtype} and ${b.dtype}; convert one with astype`)
+    throw new DTypeError(`${op}: dtypes differ: ${a.dtype} and ${b.dtype}; convert one with astype`)
   }
   if (a instanceof Tensor) return a.dtype
   if (b instanceof Tensor) return b.dtype
@@ -63,7 +68,7 @@ const dtypeOfPair = (a: Operand, b: Operand, op: string): DType => {
  */
 export function broadcastTo<S extends Shape, D extends DType, const T extends Shape>(
   x: Tensor<S, D>,
-  shape: T & NoInfer<Guard<BroadcastTo<S, T>>>
+  shape: T & Guard<BroadcastTo<S, T>>
 ): Tensor<Writable<T>, D> {
   assertTensor(x, 'broadcastTo')
   Sh.validate(shape, 'broadcastTo')
@@ -92,7 +97,7 @@ const binary = (prim: Prim, a: Operand, b: Operand): Tensor => {
  * assert.deepStrictEqual(add(tensor([1, 2]), 1).toArray(), [2, 3])
  * ```
  */
-export const add = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const add = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'add'>): Binary<X, Y> =>
   binary('add', a, b) as Binary<X, Y>
 
 /**
@@ -106,7 +111,7 @@ export const add = <const X extends Operand, const Y extends Operand>(a: X, b: Y
  * assert.deepStrictEqual(sub(1, tensor([1, 2])).toArray(), [0, -1])
  * ```
  */
-export const sub = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const sub = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'sub'>): Binary<X, Y> =>
   binary('sub', a, b) as Binary<X, Y>
 
 /**
@@ -119,7 +124,7 @@ export const sub = <const X extends Operand, const Y extends Operand>(a: X, b: Y
  * assert.deepStrictEqual(mul(tensor([1, 2, 3]), 2).toArray(), [2, 4, 6])
  * ```
  */
-export const mul = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const mul = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'mul'>): Binary<X, Y> =>
   binary('mul', a, b) as Binary<X, Y>
 
 /**
@@ -132,7 +137,7 @@ export const mul = <const X extends Operand, const Y extends Operand>(a: X, b: Y
  * assert.deepStrictEqual(div(tensor([1, 2]), 4).toArray(), [0.25, 0.5])
  * ```
  */
-export const div = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const div = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'div'>): Binary<X, Y> =>
   binary('div', a, b) as Binary<X, Y>
 
 /**
@@ -145,7 +150,7 @@ export const div = <const X extends Operand, const Y extends Operand>(a: X, b: Y
  * assert.deepStrictEqual(maximum(tensor([1, 5]), tensor([3, 2])).toArray(), [3, 5])
  * ```
  */
-export const maximum = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const maximum = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'maximum'>): Binary<X, Y> =>
   binary('maximum', a, b) as Binary<X, Y>
 
 /**
@@ -158,8 +163,25 @@ export const maximum = <const X extends Operand, const Y extends Operand>(a: X, 
  * assert.deepStrictEqual(minimum(tensor([1, 5]), 2).toArray(), [1, 2])
  * ```
  */
-export const minimum = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const minimum = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'minimum'>): Binary<X, Y> =>
   binary('minimum', a, b) as Binary<X, Y>
+
+/**
+ * Elementwise `aᵇ` with a tensor exponent, broadcasting (`pow` takes a constant one). The value
+ * is `Math.pow`'s, so a negative base with an integer exponent is real (`(−2)³ = −8`) and with
+ * any other exponent NaN. The derivative in `b`, `aᵇ·ln a`, needs `a > 0` (it is NaN for `a < 0`)
+ * and is computed only when `b` needs one.
+ *
+ * @example
+ * ```ts
+ * import { tensor, power, grad } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(power(tensor([2, -2, 9]), tensor([3, 3, 0.5])).toArray(), [8, -8, 3])
+ * assert.strictEqual(grad((b: ReturnType<typeof tensor<number>>) => power(2, b))(tensor(3)).item(), 8 * Math.LN2)
+ * ```
+ */
+export const power = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'power'>): Binary<X, Y> =>
+  binary('power', a, b) as Binary<X, Y>
 
 /** Result of an elementwise unary operation. */
 export type Unary<X> = Tensor<ShapeOfOperand<X>, DTypeOfOperand<X>>
@@ -372,7 +394,7 @@ const reduction = (prim: 'sum' | 'mean' | 'max' | 'logsumexp', x: Tensor, axes: 
  */
 export const sum = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
   x: Tensor<S, D>,
-  axis?: Ax & NoInfer<Guard<Reduce<S, Ax, K, 'sum'>>>,
+  axis?: Ax & Guard<Reduce<S, Ax, K, 'sum'>>,
   keepdims?: K
 ): Reduced<S, D, Ax, K> => reduction('sum', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
 
@@ -388,7 +410,7 @@ export const sum = <S extends Shape, D extends DType, const Ax extends Axes = un
  */
 export const mean = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
   x: Tensor<S, D>,
-  axis?: Ax & NoInfer<Guard<Reduce<S, Ax, K, 'mean'>>>,
+  axis?: Ax & Guard<Reduce<S, Ax, K, 'mean'>>,
   keepdims?: K
 ): Reduced<S, D, Ax, K> => reduction('mean', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
 
@@ -404,7 +426,7 @@ export const mean = <S extends Shape, D extends DType, const Ax extends Axes = u
  */
 export const max = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
   x: Tensor<S, D>,
-  axis?: Ax & NoInfer<Guard<Reduce<S, Ax, K, 'max'>>>,
+  axis?: Ax & Guard<Reduce<S, Ax, K, 'max'>>,
   keepdims?: K
 ): Reduced<S, D, Ax, K> => reduction('max', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
 
@@ -420,7 +442,7 @@ export const max = <S extends Shape, D extends DType, const Ax extends Axes = un
  */
 export const logsumexp = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
   x: Tensor<S, D>,
-  axis?: Ax & NoInfer<Guard<Reduce<S, Ax, K, 'logsumexp'>>>,
+  axis?: Ax & Guard<Reduce<S, Ax, K, 'logsumexp'>>,
   keepdims?: K
 ): Reduced<S, D, Ax, K> => reduction('logsumexp', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
 
@@ -501,11 +523,12 @@ export const matmul = <
   A extends Shape,
   B extends Shape,
   D extends DType,
+  E extends DType,
   const TA extends boolean = false,
   const TB extends boolean = false
 >(
   a: Tensor<A, D>,
-  b: Tensor<B, D> & NoInfer<Guard<MatMul<A, B, TA, TB>>>,
+  b: Tensor<B, E> & (Guard<MatMul<A, B, TA, TB>> & SameDType<D, E, 'matmul'>),
   options?: MatMulOptions<TA, TB>
 ): Tensor<Ok<MatMul<A, B, TA, TB>>, D> => {
   assertTensor(a, 'matmul')
@@ -533,11 +556,12 @@ export const batchMatmul = <
   A extends Shape,
   B extends Shape,
   D extends DType,
+  E extends DType,
   const TA extends boolean = false,
   const TB extends boolean = false
 >(
   a: Tensor<A, D>,
-  b: Tensor<B, D> & NoInfer<Guard<BatchMatMul<A, B, TA, TB>>>,
+  b: Tensor<B, E> & (Guard<BatchMatMul<A, B, TA, TB>> & SameDType<D, E, 'batchMatmul'>),
   options?: MatMulOptions<TA, TB>
 ): Tensor<Ok<BatchMatMul<A, B, TA, TB>>, D> => {
   assertTensor(a, 'batchMatmul')
@@ -563,7 +587,7 @@ export const batchMatmul = <
  */
 export const reshape = <S extends Shape, D extends DType, const T extends Shape>(
   x: Tensor<S, D>,
-  shape: T & NoInfer<Guard<Reshape<S, T>>>
+  shape: T & Guard<Reshape<S, T>>
 ): Tensor<Writable<T>, D> => {
   assertTensor(x, 'reshape')
   Sh.checkReshape(x.shape, shape)
@@ -582,7 +606,7 @@ export const reshape = <S extends Shape, D extends DType, const T extends Shape>
  */
 export const transpose = <S extends Shape, D extends DType, const P extends readonly number[] | undefined = undefined>(
   x: Tensor<S, D>,
-  perm?: P & NoInfer<Guard<Transpose<S, P>>>
+  perm?: P & Guard<Transpose<S, P>>
 ): Tensor<Ok<Transpose<S, P>>, D> => {
   assertTensor(x, 'transpose')
   const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i)
@@ -590,8 +614,19 @@ export const transpose = <S extends Shape, D extends DType, const P extends read
   return bind('transpose', [x], { perm: [...p] }) as Tensor<Ok<Transpose<S, P>>, D>
 }
 
+/** The dtype check of `concat`: every tensor of a list written out has the first one's dtype. */
+type ConcatGuard<Xs extends readonly unknown[]> = Xs extends readonly [infer F, ...infer R]
+  ? R extends readonly [infer G, ...infer Rest]
+    ? SameDType<DTypeOfOperand<F>, DTypeOfOperand<G>, 'concat'> extends infer C
+      ? unknown extends C
+        ? ConcatGuard<[F, ...Rest]>
+        : C
+      : never
+    : unknown
+  : unknown
+
 /**
- * Joins tensors along `axis`; every other dimension must agree.
+ * Joins tensors along `axis`; every other dimension must agree, and so must the dtypes.
  *
  * @example
  * ```ts
@@ -600,7 +635,7 @@ export const transpose = <S extends Shape, D extends DType, const P extends read
  * assert.deepStrictEqual(concat([tensor([[1, 2]]), tensor([[3, 4]])], 0).toArray(), [[1, 2], [3, 4]])
  * ```
  */
-export const concat = <D extends DType>(xs: readonly Tensor<Shape, D>[], axis = 0): Tensor<Shape, D> => {
+export const concat = <const Xs extends readonly Tensor[]>(xs: Xs & ConcatGuard<Xs>, axis = 0): Tensor<Shape, DTypeOfOperand<Xs[number]>> => {
   if (!Array.isArray(xs) || xs.length === 0) throw new ShapeError('concat: expected a non-empty array of tensors')
   xs.forEach((x) => assertTensor(x, 'concat'))
   const first = xs[0]!
@@ -612,7 +647,7 @@ export const concat = <D extends DType>(xs: readonly Tensor<Shape, D>[], axis = 
     }
   }
   checkArity('concat', xs.length)
-  return (xs.length === 1 ? first : bind('concat', xs, { axis: ax! })) as Tensor<Shape, D>
+  return (xs.length === 1 ? first : bind('concat', xs, { axis: ax! })) as Tensor<Shape, DTypeOfOperand<Xs[number]>>
 }
 
 /**
@@ -663,7 +698,7 @@ const comparison = (a: Operand, b: Operand, test: (x: number, y: number) => bool
  * assert.deepStrictEqual(greater(tensor([1, 3]), 2).toArray(), [0, 1])
  * ```
  */
-export const greater = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const greater = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'greater'>): Binary<X, Y> =>
   comparison(a, b, (x, y) => x > y, 'greater') as Binary<X, Y>
 
 /**
@@ -676,7 +711,7 @@ export const greater = <const X extends Operand, const Y extends Operand>(a: X, 
  * assert.deepStrictEqual(less(tensor([1, 3]), 2).toArray(), [1, 0])
  * ```
  */
-export const less = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const less = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'less'>): Binary<X, Y> =>
   comparison(a, b, (x, y) => x < y, 'less') as Binary<X, Y>
 
 /**
@@ -689,7 +724,7 @@ export const less = <const X extends Operand, const Y extends Operand>(a: X, b: 
  * assert.deepStrictEqual(equal(tensor([1, 2]), 2).toArray(), [0, 1])
  * ```
  */
-export const equal = <const X extends Operand, const Y extends Operand>(a: X, b: Y & NoInfer<BinaryGuard<X, Y>>): Binary<X, Y> =>
+export const equal = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'equal'>): Binary<X, Y> =>
   comparison(a, b, (x, y) => x === y, 'equal') as Binary<X, Y>
 
 /**
@@ -704,7 +739,7 @@ export const equal = <const X extends Operand, const Y extends Operand>(a: X, b:
  * assert.deepStrictEqual(where(greater(x, 0), x, 0).toArray(), [0, 2])
  * ```
  */
-export const where = <D extends DType>(cond: Tensor<Shape, D> | Tensor, a: Operand, b: Operand): Tensor<Shape, D> => {
+export const where = <const X extends Operand, const Y extends Operand>(cond: Tensor, a: X, b: Y & DTypeGuard<X, Y, 'where'>): Tensor<Shape, DTypeOf2<X, Y>> => {
   assertTensor(cond, 'where')
   const dtype = dtypeOfPair(a, b, 'where')
   const x = toTensor(a, dtype, 'where')
@@ -714,7 +749,7 @@ export const where = <D extends DType>(cond: Tensor<Shape, D> | Tensor, a: Opera
   const mask = Sh.equals(cond.shape, shape) ? c : concreteBuffer(bind('broadcast', [fromOwnedBuffer(cond.shape, cond.dtype, c)], { shape }))
   const bx = Sh.equals(x.shape, shape) ? x : bind('broadcast', [x], { shape })
   const by = Sh.equals(y.shape, shape) ? y : bind('broadcast', [y], { shape })
-  return bind('select', [bx, by], { mask }) as Tensor<Shape, D>
+  return bind('select', [bx, by], { mask }) as Tensor<Shape, DTypeOf2<X, Y>>
 }
 
 /**

@@ -33,17 +33,59 @@ export type Guard<R> = R extends ShapeMismatch<string> ? R : unknown
 export type Ok<R> = R extends ShapeMismatch<string> ? Shape : Extract<R, Shape>
 
 /** True when `S` is a tuple whose rank is known (dimensions may still be `number`). */
-export type IsTuple<S extends Shape> = number extends S['length'] ? false : true
+export type IsTuple<S extends readonly unknown[]> = number extends S['length'] ? false : true
+
+/**
+ * A named dimension: any size at run time, a name in types and messages. A batch written
+ * `Tensor<[Named<'B'>, 784]>` accepts every batch size, stays `Named<'B'>` through a model
+ * (`Layer.apply` gives `Tensor<[Named<'B'>, 10]>`), and prints as `B` in a message.
+ *
+ * @example
+ * ```ts
+ * import { Shape, zeros } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
+ * type Batch = Shape.Named<'B'>
+ * const x: Tensor<[Batch, 784]> = zeros([32, 784])
+ * const message: Shape.Show<[Batch, 784]> = '[B,784]'
+ * ```
+ */
+export type Named<Name extends string> = number & { readonly __dimension?: Name }
+
+/**
+ * The free size of axis `I` while a rule is checked symbolically (a residual block must give
+ * back exactly the sizes it was given, whatever they are); printed `d1`, `d2`, … in messages.
+ */
+export type Free<I extends number> = number & { readonly __free: I }
+
+/**
+ * A size computed from {@link Free} sizes that is not one of them (a convolution without padding
+ * shrinks the image: `d1` becomes `d1 - 2`); printed `?`.
+ */
+export type Changed = number & { readonly __changed: true }
+
+/**
+ * How a message prints one dimension: its value, the name of a {@link Named} dimension, `d<axis>`
+ * for a {@link Free} one, and `?` for a size known only at run time (`number`).
+ */
+export type DimText<N> = N extends { readonly __free: infer I extends number }
+  ? `d${I}`
+  : N extends { readonly __changed: true }
+    ? '?'
+    : number extends N
+      ? N extends { readonly __dimension?: infer Name extends string }
+        ? Name
+        : '?'
+      : `${N & number}`
 
 type Join<S extends Shape> = S extends readonly []
   ? ''
-  : S extends readonly [infer H extends number]
-    ? `${H}`
-    : S extends readonly [infer H extends number, ...infer R extends Shape]
-      ? `${H},${Join<R>}`
+  : S extends readonly [infer H]
+    ? DimText<H>
+    : S extends readonly [infer H, ...infer R extends Shape]
+      ? `${DimText<H>},${Join<R>}`
       : string
 
-/** The text form of a shape, `[2,3]`; {@link show} is its runtime twin. */
+/** The text form of a shape, `[2,3]` (`?` for a size known only at run time); {@link show} is its runtime twin. */
 export type Show<S extends Shape> = IsTuple<S> extends true ? `[${Join<S>}]` : string
 
 /**

@@ -15,6 +15,32 @@ import type { Nested, Shape, ShapeOf } from './shape.js'
 /** Element type: 32- or 64-bit IEEE floats. */
 export type DType = 'f32' | 'f64'
 
+/**
+ * The named compile-time error of mixing dtypes in one operation. A parameter typed with it
+ * makes the type checker print the message, e.g.
+ * `... is not assignable to parameter of type '... & DTypeMismatch<"add: dtypes differ: f32 and f64; convert one with astype">'`;
+ * the operation throws a `DTypeError` with the same words at run time.
+ */
+export interface DTypeMismatch<Message extends string> {
+  readonly __dtypeError: Message
+}
+
+type Box<T> = { readonly v: T }
+type IsOneDType<D> = Box<D> extends Box<'f32'> ? true : Box<D> extends Box<'f64'> ? true : false
+
+/**
+ * `unknown` when tensors of dtypes `A` and `B` may meet in the operation `Op`, the
+ * {@link DTypeMismatch} naming both otherwise. A dtype not known at compile time (`DType`) is
+ * checked at run time.
+ */
+export type SameDType<A, B, Op extends string> = Box<A> extends Box<B>
+  ? unknown
+  : IsOneDType<A> extends true
+    ? IsOneDType<B> extends true
+      ? DTypeMismatch<`${Op}: dtypes differ: ${A & string} and ${B & string}; convert one with astype`>
+      : unknown
+    : unknown
+
 /** The storage of a dtype. */
 export type Buffer = Float32Array | Float64Array
 
@@ -211,8 +237,12 @@ export function tensor<const A extends Nested, D extends DType = 'f64'>(data: A,
   return fromOwnedBuffer(shape as unknown as ShapeOf<A>, dtype, buf)
 }
 
+/** The dtype {@link fromBuffer} gives data of type `A` when no dtype is asked for: `f32` for a `Float32Array`, `f64` otherwise. */
+export type DTypeOfData<A> = A extends Float32Array ? 'f32' : 'f64'
+
 /**
- * A tensor from a flat array (copied) and a shape.
+ * A tensor from a flat array (copied) and a shape. The dtype defaults to the data's: `f32`
+ * for a `Float32Array` (in the type too), `f64` otherwise.
  *
  * @example
  * ```ts
@@ -220,10 +250,12 @@ export function tensor<const A extends Nested, D extends DType = 'f64'>(data: A,
  * import assert from 'node:assert'
  * const t = fromBuffer(new Float64Array([1, 2, 3, 4, 5, 6]), [2, 3])
  * assert.deepStrictEqual(t.toArray(), [[1, 2, 3], [4, 5, 6]])
+ * const s = fromBuffer(new Float32Array([1, 2]), [2]) // Tensor<[2], 'f32'>
+ * assert.strictEqual(s.dtype, 'f32')
  * ```
  */
-export function fromBuffer<const S extends Shape, D extends DType = 'f64'>(
-  data: ArrayLike<number>,
+export function fromBuffer<const S extends Shape, A extends ArrayLike<number> = ArrayLike<number>, D extends DType = DTypeOfData<A>>(
+  data: A,
   shape: S,
   options?: Options<D>
 ): Tensor<Sh.Writable<S>, NoInfer<D>> {

@@ -553,6 +553,7 @@ describe('Spec: a spec that does not fit fails with the words of the type checke
 
   it('a reshape to the wrong number of elements', () => {
     const text = 'layer 2: reshape: cannot reshape [128] (128 elements) into [1,28,28] (784 elements)'
+    // @ts-expect-error: layer 2: reshape: cannot reshape [128] (128 elements) into [1,28,28] (784 elements)
     expect(() => Layer.sequential(Layers.dense(784, 128), Layers.reshape([1, 28, 28]))).toThrow(new ShapeError(text))
     expect(message(Spec.build({ input: [784], layers: [{ kind: 'dense', units: 128 }, { kind: 'reshape', shape: [1, 28, 28] }] }))).toBe(text)
     // as the first layer, against the input

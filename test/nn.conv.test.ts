@@ -304,14 +304,27 @@ describe('errors', () => {
   it('rejects batches of the wrong rank, channel count or size with a ShapeError in the words of composition', () => {
     const conv = Conv.conv2d(3, 4, 3)
     const params = conv.init(Random.key(0))
-    expect(() => Layer.apply(conv, params, zeros([2, 784]))).toThrow(
-      new ShapeError('conv2d expects shape [channels,height,width] but got 784 features (batch [2,784])')
-    )
-    expect(() => Layer.apply(conv, params, zeros([2, 1, 8, 8]))).toThrow(new ShapeError('conv2d expects shape [3,?,?] but got shape [1,8,8] (batch [2,1,8,8])'))
-    expect(() => Layer.apply(conv, params, zeros([2, 3, 2, 8]))).toThrow(new ShapeError('conv2d: a 3x3 window does not fit in shape [3,2,8]'))
-    expect(() => Layer.apply(Conv.maxPool2d(4), {}, zeros([1, 2, 3, 9]))).toThrow(new ShapeError('maxPool2d: a 4x4 window does not fit in shape [2,3,9]'))
-    expect(() => Layer.apply(Conv.maxPool2d(2), {}, zeros([4]))).toThrow(new ShapeError('maxPool2d expects shape [channels,height,width] but got shape [] (batch [4])'))
-    expect(() => Layer.apply(Conv.maxPool2d(2), {}, zeros([]))).toThrow(new ShapeError('maxPool2d expects a batch [batch, channels, height, width] but got a scalar'))
+    // (Layer.apply checks the batch against the layer first, at compile time and at run time, with the same words)
+    // @ts-expect-error: apply: the layer expects shape [3,?,?] but the input has 784 features
+    expect(() => Layer.apply(conv, params, zeros([2, 784]))).toThrow(new ShapeError('apply: the layer expects shape [3,?,?] but the input has 784 features'))
+    // @ts-expect-error: apply: the layer expects shape [3,?,?] but the input has shape [1,8,8]
+    expect(() => Layer.apply(conv, params, zeros([2, 1, 8, 8]))).toThrow(new ShapeError('apply: the layer expects shape [3,?,?] but the input has shape [1,8,8]'))
+    // @ts-expect-error: apply: conv2d: a 3x3 window does not fit in shape [3,2,8]
+    expect(() => Layer.apply(conv, params, zeros([2, 3, 2, 8]))).toThrow(new ShapeError('apply: conv2d: a 3x3 window does not fit in shape [3,2,8]'))
+    // @ts-expect-error: apply: maxPool2d: a 4x4 window does not fit in shape [2,3,9]
+    expect(() => Layer.apply(Conv.maxPool2d(4), {}, zeros([1, 2, 3, 9]))).toThrow(new ShapeError('apply: maxPool2d: a 4x4 window does not fit in shape [2,3,9]'))
+    // @ts-expect-error: apply: the layer expects shape [?,?,?] but the input has shape []
+    expect(() => Layer.apply(Conv.maxPool2d(2), {}, zeros([4]))).toThrow(new ShapeError('apply: the layer expects shape [?,?,?] but the input has shape []'))
+    // @ts-expect-error: apply: expects a batch [batch, ...features] but got a scalar
+    expect(() => Layer.apply(Conv.maxPool2d(2), {}, zeros([]))).toThrow(new ShapeError('apply: expects a batch [batch, ...features] but got a scalar'))
+    // the layers' own checks, in the same words as composition
+    const run = (layer: Layer.AnyLayer, p: unknown, x: Tensor) => () => layer.forward(p, x, { training: false, state: {} })
+    expect(run(conv, params, zeros([2, 784]))).toThrow(new ShapeError('conv2d expects shape [channels,height,width] but got 784 features (batch [2,784])'))
+    expect(run(conv, params, zeros([2, 1, 8, 8]))).toThrow(new ShapeError('conv2d expects shape [3,?,?] but got shape [1,8,8] (batch [2,1,8,8])'))
+    expect(run(conv, params, zeros([2, 3, 2, 8]))).toThrow(new ShapeError('conv2d: a 3x3 window does not fit in shape [3,2,8]'))
+    expect(run(Conv.maxPool2d(4), {}, zeros([1, 2, 3, 9]))).toThrow(new ShapeError('maxPool2d: a 4x4 window does not fit in shape [2,3,9]'))
+    expect(run(Conv.maxPool2d(2), {}, zeros([4]))).toThrow(new ShapeError('maxPool2d expects shape [channels,height,width] but got shape [] (batch [4])'))
+    expect(run(Conv.maxPool2d(2), {}, zeros([]))).toThrow(new ShapeError('maxPool2d expects a batch [batch, channels, height, width] but got a scalar'))
   })
 
   it('names a mismatch inside sequential with the position, as the type checker does', () => {

@@ -15,7 +15,7 @@ import { lenet } from './support/models.js'
 /** The per-example output shape a layer promises. */
 type OutOf<L> = L extends { readonly __out?: infer O } ? Layer.Next<Exclude<O, undefined>, ShapeT> : never
 /** The shape after running `Ls` from `In` (or the message of the first misfit). */
-type After<Ls extends readonly Layer.AnyLayer[], In extends ShapeT> = Layer.Chain<Ls, In, [0]>
+type After<Ls extends readonly Layer.AnyLayer[], In extends ShapeT> = Layer.Chain<Ls, In>
 /** The text of a named shape error (`never` when `T` is a shape). */
 type Message<T> = T extends ShapeMismatch<infer M> ? M : never
 
@@ -125,10 +125,10 @@ describe("seed 004's LeNet", () => {
   })
 
   it('rejects fc1 sized for 5x5 feature maps (16·5·5 = 400), with the same message at run time', () => {
-    // (the type error is reported on the first argument: the whole list is checked as one)
+    // the type error is reported on the layer that does not fit, fc1
     const bad = () =>
-      // @ts-expect-error: layer 9 expects 400 features but layer 8 produces 576 features
-      Layer.sequential(Layers.reshape([1, 32, 32]),
+      Layer.sequential(
+        Layers.reshape([1, 32, 32]),
         Conv.conv2d(1, 6, 3),
         Layers.relu(),
         Conv.maxPool2d(2),
@@ -136,6 +136,7 @@ describe("seed 004's LeNet", () => {
         Layers.relu(),
         Conv.maxPool2d(2),
         Layers.flatten(),
+        // @ts-expect-error: layer 9 expects 400 features but layer 8 produces 576 features
         Layers.dense(400, 120),
         Layers.relu(),
         Layers.dense(120, 84),

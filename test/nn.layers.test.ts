@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, Layer, Layers, Random, ShapeError, Tree, add, fromBuffer, mul, sum, tensor, transpose, reshape, zeros } from 'lamina-nn'
+import { ArgumentError, Conv, Layer, Layers, Random, ShapeError, Tree, add, fromBuffer, mul, sum, tensor, transpose, reshape, zeros } from 'lamina-nn'
 import type { Tensor } from 'lamina-nn'
 import { checkGradient, tensorOf } from 'lamina-nn/laws'
 import * as Norm from '../src/nn/norm.js'
@@ -74,7 +74,7 @@ const vectorOf = (n: number, options?: { min?: number; max?: number }): fc.Arbit
 
 /** The input and output shape types of a layer. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Shapes<L> = L extends Layer.Layer<infer I, infer O, any, any> ? [I, O] : never
+type Shapes<L> = [Layer.InOf<L>, Layer.OutputShape<L>]
 
 /** A fixed tensor of normal samples. */
 const normalTensor = (seed: number, shape: Shape): Tensor => Random.normal(Random.key(seed), shape)
@@ -506,7 +506,13 @@ describe('batchNorm', () => {
     const bn = Norm.batchNorm(3)
     expect(() => Layer.train(bn, bn.init(Random.key(0)), bn.initState(), tensor([[1, 2, 3]]), Random.key(0))).toThrow(ArgumentError)
     expect(Layer.apply(bn, bn.init(Random.key(0)), tensor([[1, 2, 3]])).shape).toEqual([1, 3]) // inference is fine
-    expect(() => Layer.apply(bn, bn.init(Random.key(0)), zeros([2, 4]))).toThrow(new ShapeError('batchNorm expects 3 features but got 4 features (batch [2,4])'))
+    // @ts-expect-error: apply: the layer expects 3 features but the input has 4 features
+    expect(() => Layer.apply(bn, bn.init(Random.key(0)), zeros([2, 4]))).toThrow(new ShapeError('apply: the layer expects 3 features but the input has 4 features'))
+    // the layer's own check, for a batch of unknown shape
+    expect(() => Layer.apply(bn, bn.init(Random.key(0)), zeros([2, 4]) as Tensor)).toThrow(new ShapeError('apply: the layer expects 3 features but the input has 4 features'))
+    expect(() => bn.forward(bn.init(Random.key(0)), zeros([2, 4]), { training: false, state: bn.initState() })).toThrow(
+      new ShapeError('batchNorm expects 3 features but got 4 features (batch [2,4])')
+    )
     expect(() => Norm.batchNorm(0)).toThrow(ArgumentError)
     expect(() => Norm.batchNorm(3, { momentum: 1.5 })).toThrow(ArgumentError)
     expect(() => Norm.batchNorm(3, { eps: 0 })).toThrow(ArgumentError)
@@ -619,7 +625,8 @@ describe('residual and parallel', () => {
     expectTypeOf<Shapes<typeof both>>().toEqualTypeOf<[[4], [12]]>()
     expect(both.outputShape([4])).toEqual([12])
     const block = Combinators.residual(Layers.dense(6, 6))
-    expectTypeOf(block).toExtend<Layer.Layer<[6], [6], Layers.DenseParams<6, 6>, Stateless>>()
+    expectTypeOf(block).toExtend<Layer.Layer<[6], Layer.OutSpec, Layers.DenseParams<6, 6>, Stateless>>()
+    expectTypeOf<Shapes<typeof block>>().toEqualTypeOf<[[6], [6]]>()
     expectTypeOf(Combinators.concat).toEqualTypeOf(Combinators.parallel)
     // @ts-expect-error: residual: the layer maps 4 features to 3 features …
     expect(() => Combinators.residual(Layers.dense(4, 3))).toThrow(ShapeError)
@@ -629,12 +636,16 @@ describe('residual and parallel', () => {
     expect(() => Combinators.parallel()).toThrow(ArgumentError)
   })
 
-  it('a residual around a layer of unknown input shape is checked when it runs', () => {
+  it('a residual around a layer of unknown input shape is checked where its input is known', () => {
     const block = Combinators.residual(Layers.maxout(2))
-    expect(() => Layer.apply(block, {}, zeros([2, 4]))).toThrow(
-      new ShapeError('residual: the layer maps 4 features to 2 features, but x + layer(x) needs its output shape to equal its input shape')
-    )
-    expect(() => block.outputShape([4])).toThrow(ShapeError)
+    const message = 'residual: the layer maps 4 features to 2 features, but x + layer(x) needs its output shape to equal its input shape'
+    // @ts-expect-error: apply: residual: the layer maps 4 features to 2 features, …
+    expect(() => Layer.apply(block, {}, zeros([2, 4]))).toThrow(new ShapeError(`apply: ${message}`))
+    // @ts-expect-error: layer 2: residual: the layer maps 4 features to 2 features, …
+    expect(() => Layer.sequential(Layers.dense(3, 4), block)).toThrow(new ShapeError(`layer 2: ${message}`))
+    expect(() => block.outputShape([4])).toThrow(new ShapeError(message))
+    // with a batch of unknown shape, when it runs
+    expect(() => block.forward({}, zeros([2, 4]) as Tensor, { training: false, state: {} })).toThrow(new ShapeError(message))
   })
 })
 
@@ -647,9 +658,13 @@ const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
  * tsconfig) and run. The `ShapeMismatch<"…">` message of the compile error must be the
  * message of the `ShapeError` thrown at run time.
  */
-const misfits: readonly { readonly code: string; readonly message: string }[] = [
-  { code: 'Layer.sequential(Layers.dense(784, 128), Layers.relu(), Layers.dense(64, 10))', message: 'layer 3 expects 64 features but layer 2 produces 128 features' },
-  { code: 'Layer.sequential(Layers.dense(3, 4), Norm.batchNorm(5))', message: 'layer 2 expects 5 features but layer 1 produces 4 features' },
+const misfits: readonly { readonly code: string; readonly message: string; readonly at?: string }[] = [
+  {
+    code: 'Layer.sequential(Layers.dense(784, 128), Layers.relu(), Layers.dense(64, 10))',
+    message: 'layer 3 expects 64 features but layer 2 produces 128 features',
+    at: 'Layers.dense(64, 10)'
+  },
+  { code: 'Layer.sequential(Layers.dense(3, 4), Norm.batchNorm(5))', message: 'layer 2 expects 5 features but layer 1 produces 4 features', at: 'Norm.batchNorm(5)' },
   {
     code: 'Combinators.residual(Layers.dense(4, 3))',
     message: 'residual: the layer maps 4 features to 3 features, but x + layer(x) needs its output shape to equal its input shape'
@@ -658,7 +673,7 @@ const misfits: readonly { readonly code: string; readonly message: string }[] = 
     code: 'Combinators.residual(Layer.sequential(Layers.dense(5, 8), Layers.tanh(), Layers.dense(8, 4)))',
     message: 'residual: the layer maps 5 features to 4 features, but x + layer(x) needs its output shape to equal its input shape'
   },
-  { code: 'Combinators.parallel(Layers.dense(4, 3), Layers.dense(3, 5))', message: 'parallel: branch 2 expects 3 features but branch 1 expects 4 features' },
+  { code: 'Combinators.parallel(Layers.dense(4, 3), Layers.dense(3, 5))', message: 'parallel: branch 2 expects 3 features but branch 1 expects 4 features', at: 'Layers.dense(3, 5)' },
   { code: 'Combinators.parallel(Layers.relu(), Layers.dense(4, 3), Layers.prelu(5))', message: 'parallel: branch 3 expects 5 features but branch 2 expects 4 features' },
   {
     code: 'Combinators.parallel(Layers.dense(4, 3), Layers.reshape([2, 2]))',
@@ -670,12 +685,51 @@ const misfits: readonly { readonly code: string; readonly message: string }[] = 
   },
   {
     code: 'Layer.sequential(Layers.dense(2, 6), Combinators.residual(Layers.dense(6, 6)), Combinators.parallel(Layers.tanh(), Layers.dense(6, 2)), Layers.dense(9, 1))',
-    message: 'layer 4 expects 9 features but layer 3 produces 8 features'
+    message: 'layer 4 expects 9 features but layer 3 produces 8 features',
+    at: 'Layers.dense(9, 1)'
+  },
+  // layers whose output depends on their input: the rule is applied to the shape before them
+  { code: 'Layer.sequential(Layers.dense(3, 10), Layers.maxout(3))', message: 'layer 2: maxout: 10 units cannot be split into groups of 3', at: 'Layers.maxout(3)' },
+  {
+    code: 'Layer.sequential(Layers.dense(784, 128), Layers.reshape([1, 28, 28]))',
+    message: 'layer 2: reshape: cannot reshape [128] (128 elements) into [1,28,28] (784 elements)',
+    at: 'Layers.reshape('
+  },
+  // a residual is checked for each shape it is given, and for every value of a free size
+  {
+    code: 'Layer.sequential(Layers.dense(3, 4), Combinators.residual(Layers.maxout(2)))',
+    message: 'layer 2: residual: the layer maps 4 features to 2 features, but x + layer(x) needs its output shape to equal its input shape'
+  },
+  {
+    code: 'Combinators.residual(Conv.conv2d(8, 8, 3))',
+    message: 'residual: the layer maps shape [8,d1,d2] to shape [8,?,?], but x + layer(x) needs its output shape to equal its input shape'
+  },
+  {
+    code: 'Combinators.residual(Conv.conv2d(8, 8, 3, { stride: 2, padding: 1 }))',
+    message: 'residual: the layer maps shape [8,d1,d2] to shape [8,?,?], but x + layer(x) needs its output shape to equal its input shape'
+  },
+  {
+    code: 'Layer.sequential(Layers.reshape([1, 28, 28]), Conv.conv2d(1, 8, 3, { padding: 1 }), Combinators.residual(Layers.flatten()))',
+    message: 'layer 3: residual: the layer maps shape [8,28,28] to 6272 features, but x + layer(x) needs its output shape to equal its input shape'
+  },
+  {
+    code: 'Combinators.parallel(Conv.conv2d(3, 4, 3, { padding: 1 }), Conv.conv2d(3, 4, 3))',
+    message: 'parallel: branch 2 produces shape [4,?,?] but branch 1 produces shape [4,d1,d2]; only the last axis may differ'
+  },
+  // the batch given to apply
+  {
+    code: 'Layer.apply(Layers.dense(784, 10), Layers.dense(784, 10).init(Random.key(0)), zeros([32, 785]))',
+    message: 'apply: the layer expects 784 features but the input has 785 features',
+    at: 'zeros([32, 785])'
+  },
+  {
+    code: 'Layer.apply(Layer.sequential(Layers.relu(), Layers.maxout(3)), { layers: [{}, {}] }, zeros([2, 8]))',
+    message: 'apply: layer 2: maxout: 8 units cannot be split into groups of 3'
   }
 ]
 
-/** The ShapeMismatch message of each line of `code` that does not compile. */
-const compileErrors = (code: string): Map<number, string> => {
+/** The ShapeMismatch message (read on the first line of the diagnostic) and the column of each line of `code` that does not compile. */
+const compileErrors = (code: string): Map<number, { readonly message: string; readonly column: number }> => {
   const parsed = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.json'), { noEmit: true }, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => {
@@ -692,12 +746,13 @@ const compileErrors = (code: string): Map<number, string> => {
   host.fileExists = (name) => path.resolve(name) === file || fileExists(name)
   const program = ts.createProgram({ rootNames: [file], options: { ...parsed.options, noEmit: true, incremental: false }, host })
   const source = program.getSourceFile(file)!
-  const out = new Map<number, string>()
+  const out = new Map<number, { readonly message: string; readonly column: number }>()
   for (const d of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
     const text = ts.flattenDiagnosticMessageText(d.messageText, '\n')
     const line = source.getLineAndCharacterOfPosition(d.start ?? 0).line
-    const mismatch = /ShapeMismatch<"([^"]*)">/.exec(text)
-    out.set(line, mismatch?.[1] ?? `not a shape mismatch: ${text}`)
+    // the words are on the first line of the diagnostic, not only in its elaboration
+    const mismatch = /ShapeMismatch<"([^"]*)">/.exec(text.split('\n')[0]!)
+    out.set(line, { message: mismatch?.[1] ?? `not a shape mismatch: ${text}`, column: source.getLineAndCharacterOfPosition(d.start ?? 0).character })
   }
   return out
 }
@@ -705,15 +760,18 @@ const compileErrors = (code: string): Map<number, string> => {
 describe('a mis-composed model: the run-time ShapeError says what the type checker says', () => {
   it('for sequential, residual and parallel', () => {
     const header = [
-      "import { Layer, Layers } from 'lamina-nn'",
+      "import { Conv, Layer, Layers, Random, zeros } from 'lamina-nn'",
       "import * as Norm from '../src/nn/norm.js'",
       "import * as Combinators from '../src/nn/combinators.js'"
     ]
-    const code = [...header, ...misfits.map((m, i) => `export const misfit${i} = () => ${m.code}`)].join('\n')
+    const prefix = (i: number) => `export const misfit${i} = () => `
+    const code = [...header, ...misfits.map((m, i) => `${prefix(i)}${m.code}`)].join('\n')
     const errors = compileErrors(code)
-    const namespaces = { Layer, Layers, Norm, Combinators }
+    const namespaces = { Layer, Layers, Norm, Combinators, Conv, Random, zeros }
     misfits.forEach((m, i) => {
-      const compiled = errors.get(header.length + i)
+      const compiled = errors.get(header.length + i)?.message
+      // reported on the argument that does not fit
+      if (m.at !== undefined) expect({ code: m.code, column: errors.get(header.length + i)?.column }).toEqual({ code: m.code, column: prefix(i).length + m.code.indexOf(m.at) })
       let thrown: unknown
       try {
         new Function(...Object.keys(namespaces), `return ${m.code}`)(...Object.values(namespaces))

@@ -856,6 +856,7 @@ describe('f32 results agree with f64 within float32 tolerance', () => {
   })
 
   it('mixing dtypes is a DTypeError, not a silent conversion', () => {
+    // @ts-expect-error: add: dtypes differ: f32 and f64; convert one with astype
     expect(() => add(tensor([1], { dtype: 'f32' }), tensor([1]))).toThrow(DTypeError)
   })
 })

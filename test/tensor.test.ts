@@ -507,22 +507,35 @@ describe('assertTensor and dtype errors', () => {
   it('mixing f32 and f64 throws a DTypeError naming both dtypes', () => {
     const a = tensor([[1, 2], [3, 4]], { dtype: 'f32' })
     const b = tensor([[1, 2], [3, 4]], { dtype: 'f64' })
+    // (each of these is also a compile error, DTypeMismatch<"add: dtypes differ: f32 and f64; …">)
+    // @ts-expect-error: add: dtypes differ: f32 and f64
     const e = thrown(() => add(a, b))
     expect(e).toBeInstanceOf(DTypeError)
     expect(e.message).toContain('f32')
     expect(e.message).toContain('f64')
     const mixed: (() => unknown)[] = [
+      // @ts-expect-error: sub: dtypes differ: f64 and f32
       () => sub(b, a),
+      // @ts-expect-error: mul: dtypes differ: f32 and f64
       () => mul(a, b),
+      // @ts-expect-error: div: dtypes differ: f32 and f64
       () => div(a, b),
+      // @ts-expect-error: maximum: dtypes differ: f32 and f64
       () => maximum(a, b),
+      // @ts-expect-error: minimum: dtypes differ: f64 and f32
       () => minimum(b, a),
+      // @ts-expect-error: matmul: dtypes differ: f32 and f64
       () => matmul(a, b),
+      // @ts-expect-error: batchMatmul: dtypes differ: f32 and f64
       () => batchMatmul(reshape(a, [1, 2, 2]), reshape(b, [1, 2, 2])),
       () => concat([a, b] as never),
+      // @ts-expect-error: where: dtypes differ: f32 and f64
       () => where(greater(a, 2), a, b),
+      // @ts-expect-error: greater: dtypes differ: f32 and f64
       () => greater(a, b),
+      // @ts-expect-error: less: dtypes differ: f32 and f64
       () => less(a, b),
+      // @ts-expect-error: equal: dtypes differ: f32 and f64
       () => equal(a, b)
     ]
     for (const f of mixed) expect(f).toThrow(DTypeError)

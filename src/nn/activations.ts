@@ -52,7 +52,7 @@ export const leakyRelu = <S extends Shape, D extends DType>(z: Tensor<S, D>, alp
  */
 export const elu = <S extends Shape, D extends DType>(z: Tensor<S, D>, alpha = 1): Same<S, D> => {
   const negative = O.mul(O.sub(O.exp(O.minimum(z as Tensor, 0) as Tensor) as Tensor, 1) as Tensor, alpha)
-  return O.where(O.greater(z as Tensor, 0), z, negative) as Same<S, D>
+  return O.where(O.greater(z as Tensor, 0), z as Tensor, negative) as Same<S, D>
 }
 
 /**

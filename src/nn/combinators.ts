@@ -7,26 +7,20 @@
  * @module
  */
 import { ArgumentError, ShapeError } from '../error.js'
-import type { Add } from '../nat.js'
 import * as O from '../ops.js'
 import * as Random from '../random.js'
 import type { Key } from '../random.js'
 import * as Sh from '../shape.js'
-import type { Guard, IsTuple, Shape, ShapeMismatch } from '../shape.js'
+import type { Shape, ShapeMismatch } from '../shape.js'
 import type { Tensor } from '../tensor.js'
-import { describe } from './layer.js'
-import type { Accepts, AnyLayer, Describe, Layer, Next, ParamsOf, StateOf } from './layer.js'
+import { describe, sameDimension, symbols, traceShape } from './layer.js'
+import type { AnyLayer, Checked, Dimension, FirstIn, InOf, Layer, ParallelVerdict, ParamsOf, ResidualOut, StateOf, Transform, Verdict } from './layer.js'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type InOf<L> = L extends Layer<infer In, any, any, any> ? In : Shape
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type OutOf<L> = L extends Layer<any, infer Out, any, any> ? Out : never
+export type { ParallelOut, ResidualOut } from './layer.js'
 
 /** Whether two runtime shapes can be the same (`-1` matches any size of a dimension). */
 const compatible = (a: Shape | undefined, b: Shape | undefined): boolean =>
   a === undefined || b === undefined || (a.length === b.length && a.every((d, i) => d === -1 || b[i] === -1 || d === b[i]))
-
-const isStatic = (s: Shape | undefined): s is Shape => s !== undefined && !s.includes(-1)
 
 /** Runs `f`, prefixing the message of a `ShapeError` it throws. */
 const prefixed = <A>(prefix: string, f: () => A): A => {
@@ -47,35 +41,42 @@ const splitKeys = (key: Key | undefined, n: number): readonly (Key | undefined)[
  * The per-example shape the layer `L` produces from its own input, or the
  * {@link ShapeMismatch} saying why `residual(L)` cannot add it to its input.
  */
-export type ResidualShape<L> =
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  L extends Layer<infer In, infer Out, any, any>
-    ? Next<Out, In> extends infer R
+export type ResidualShape<L> = ResidualOut<L, InOf<L>>
+
+/** The {@link Verdict} of `residual(L)` on the layer's own input shape. */
+export type ResidualVerdict<L> =
+  IsAny<L> extends true
+    ? Verdict<Shape> // also what a generic call is probed with: a layer that is a type parameter is checked where it is known
+    : ResidualShape<L> extends infer R
       ? R extends ShapeMismatch<infer M>
-        ? ShapeMismatch<`residual: ${M}`>
-        : R extends Shape
-          ? Accepts<In, R> extends true
-            ? R
-            : ShapeMismatch<`residual: the layer maps ${Describe<In>} to ${Describe<R>}, but x + layer(x) needs its output shape to equal its input shape`>
-          : Shape
+        ? Verdict<never, '0', L, M>
+        : Verdict<R>
       : never
-    : never
 
-/** The layer `residual(L)` builds: the same input, output, parameters and state as `L`. */
-export type Residual<L> = Layer<InOf<L>, OutOf<L>, ParamsOf<L>, StateOf<L>>
+type Box<T> = { readonly v: T }
+type IsAny<T> = Box<1 & T> extends Box<0> ? true : false
 
-const residualMessage = (input: Shape, output: Shape): string =>
+/**
+ * The layer `residual(L)` builds: the same input, parameters and state as `L`; its output is
+ * its input, once `L` is checked to keep it (again for each shape the block is given).
+ */
+export type Residual<L> = Layer<InOf<L>, Transform<'residual', L>, ParamsOf<L>, StateOf<L>>
+
+const residualMessage = (input: readonly Dimension[], output: readonly Dimension[]): string =>
   `residual: the layer maps ${describe(input)} to ${describe(output)}, but x + layer(x) needs its output shape to equal its input shape`
 
 /**
  * A residual connection y = x + layer(x). The layer must map its input to the same shape: a
  * layer that does not (say `dense(4, 3)`) is a compile error, "residual: the layer maps 4
  * features to 3 features, but x + layer(x) needs its output shape to equal its input shape",
- * and the same `ShapeError` at run time. The parameters and state are the wrapped layer's own.
+ * and the same `ShapeError` at run time. Sizes known only at run time are checked for every
+ * value they may take (written `d1`, `d2`, … for the sizes of axes 1 and 2): a residual
+ * around a convolution without padding does not compile. The parameters and state are the
+ * wrapped layer's own.
  *
  * @example
  * ```ts
- * import { Combinators, Layer, Layers, ShapeError, tensor } from 'lamina-nn'
+ * import { Combinators, Conv, Layer, Layers, ShapeError, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * const block = Combinators.residual(Layers.dense(2, 2))
  * const params = { w: tensor([[1, 0], [0, 2]]), b: tensor([0, 1]) }
@@ -83,16 +84,23 @@ const residualMessage = (input: Shape, output: Shape): string =>
  * // @ts-expect-error: residual: the layer maps 4 features to 3 features, but x + layer(x) needs …
  * const bad = () => Combinators.residual(Layers.dense(4, 3))
  * assert.throws(bad, new ShapeError('residual: the layer maps 4 features to 3 features, but x + layer(x) needs its output shape to equal its input shape'))
+ * // a 3x3 convolution keeps every image size only with padding 1
+ * const same = Combinators.residual(Conv.conv2d(8, 8, 3, { padding: 1 }))
+ * // @ts-expect-error: residual: the layer maps shape [8,d1,d2] to shape [8,?,?], but x + layer(x) needs …
+ * const shrinking = () => Combinators.residual(Conv.conv2d(8, 8, 3))
+ * assert.throws(shrinking, new ShapeError('residual: the layer maps shape [8,d1,d2] to shape [8,?,?], but x + layer(x) needs its output shape to equal its input shape'))
  * ```
  */
-export const residual = <L extends AnyLayer>(layer: L & NoInfer<Guard<ResidualShape<L>>>): Residual<L> => {
-  const inner: AnyLayer = layer
+export const residual = <const Ls extends readonly [AnyLayer], V = ResidualVerdict<Ls[0]>>(...layer: Checked<Ls, V>): Residual<Ls[0]> => {
+  const inner = (layer as unknown as Ls)[0] as AnyLayer
+  if (layer.length !== 1 || inner === undefined) throw new ArgumentError('residual: expected one layer')
   const outputShape = (input: Shape): Shape => {
-    const output = prefixed('residual: ', () => inner.outputShape(input))
-    if (!compatible(output, input)) throw new ShapeError(residualMessage(input, output))
+    const output = prefixed('residual: ', () => traceShape(inner.outputShape, input))
+    const given = symbols(input)
+    if (output.length !== given.length || !output.every((d, i) => sameDimension(d, given[i]))) throw new ShapeError(residualMessage(given, output))
     return input
   }
-  if (isStatic(inner.inShape)) outputShape(inner.inShape)
+  if (inner.inShape !== undefined) outputShape(inner.inShape)
   const built: Layer<Shape, Shape, unknown, unknown> = {
     kind: 'residual',
     inShape: inner.inShape,
@@ -105,71 +113,10 @@ export const residual = <L extends AnyLayer>(layer: L & NoInfer<Guard<ResidualSh
       return { y: O.add(x, out.y) as Tensor, state: out.state }
     }
   }
-  return built as unknown as Residual<L>
+  return built as unknown as Residual<Ls[0]>
 }
 
 // ---------------------------------------------------------------- parallel
-
-type Init<S extends Shape> = S extends readonly [...infer H extends Shape, number] ? H : Shape
-type Last<S extends Shape> = S extends readonly [...Shape, infer T extends number] ? T : number
-
-/** The first branch whose input shape is known, as `[shape, position]` (`[Shape, 0]` when none is). */
-type FirstIn<Ls extends readonly AnyLayer[], I extends unknown[] = []> = Ls extends readonly [
-  infer L,
-  ...infer Rest extends readonly AnyLayer[]
-]
-  ? IsTuple<InOf<L>> extends true
-    ? [InOf<L>, Add<I['length'], 1>]
-    : FirstIn<Rest, [...I, 0]>
-  : [Shape, 0]
-
-/**
- * The per-example output of parallel branches `Ls` on input `Cur` (the first known input,
- * that of branch `Src`): the first branch's shape with the last axes summed, or the
- * {@link ShapeMismatch} naming the first branch that does not fit. `First` is the first
- * branch's output and `Total` the running sum of the last axes.
- */
-export type ParallelOut<
-  Ls extends readonly AnyLayer[],
-  Cur extends Shape,
-  Src extends number,
-  I extends unknown[] = [],
-  First extends Shape | undefined = undefined,
-  Total extends number = 0
-> = Ls extends readonly [infer L, ...infer Rest extends readonly AnyLayer[]]
-  ? // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    L extends Layer<infer In, infer Out, any, any>
-    ? Accepts<In, Cur> extends false
-      ? ShapeMismatch<`parallel: branch ${Add<I['length'], 1>} expects ${Describe<In>} but branch ${Src} expects ${Describe<Cur>}`>
-      : Next<Out, Cur> extends infer R
-        ? R extends ShapeMismatch<infer M>
-          ? ShapeMismatch<`parallel: branch ${Add<I['length'], 1>}: ${M}`>
-          : R extends Shape
-            ? IsTuple<R> extends false
-              ? ParallelOut<Rest, Cur, Src, [...I, 0], Shape, number>
-              : R extends readonly []
-                ? ShapeMismatch<`parallel: branch ${Add<I['length'], 1>} produces shape [], which has no axis to join along`>
-                : First extends undefined
-                  ? ParallelOut<Rest, Cur, Src, [...I, 0], R, Last<R>>
-                  : First extends Shape
-                    ? IsTuple<First> extends false
-                      ? ParallelOut<Rest, Cur, Src, [...I, 0], First, number>
-                      : R['length'] extends First['length']
-                        ? Accepts<Init<R>, Init<First>> extends true
-                          ? ParallelOut<Rest, Cur, Src, [...I, 0], First, Add<Total, Last<R>>>
-                          : JoinMismatch<Add<I['length'], 1>, R, First>
-                        : JoinMismatch<Add<I['length'], 1>, R, First>
-                    : never
-            : never
-        : never
-    : never
-  : First extends Shape
-    ? IsTuple<First> extends true
-      ? [...Init<First>, Total]
-      : Shape
-    : Shape
-
-type JoinMismatch<K extends number, R extends Shape, First extends Shape> = ShapeMismatch<`parallel: branch ${K} produces ${Describe<R>} but branch 1 produces ${Describe<First>}; only the last axis may differ`>
 
 /** The parameters of `parallel(...Ls)`: one entry per branch. */
 export interface ParallelParams<Ls extends readonly AnyLayer[]> {
@@ -181,44 +128,41 @@ export interface ParallelState<Ls extends readonly AnyLayer[]> {
   readonly branches: { readonly [K in keyof Ls]: StateOf<Ls[K]> }
 }
 
-/** The layer `parallel(...Ls)` builds. */
-export type Parallel<Ls extends readonly AnyLayer[]> = Layer<
-  FirstIn<Ls>[0],
-  ParallelOut<Ls, FirstIn<Ls>[0], FirstIn<Ls>[1]> extends infer R extends Shape ? R : Shape,
-  ParallelParams<Ls>,
-  ParallelState<Ls>
->
+/** The layer `parallel(...Ls)` builds; its output is recomputed for each shape the branches are given. */
+export type Parallel<Ls extends readonly AnyLayer[]> = Layer<FirstIn<Ls>[0], Transform<'parallel', Ls>, ParallelParams<Ls>, ParallelState<Ls>>
 
-/** Runtime twin of {@link ParallelOut}: checks one branch's output against the first's. */
-const joinOne = (k: number, output: Shape, first: Shape | undefined): void => {
+/** Runtime twin of the join check: one branch's (traced) output against the first's. */
+const joinOne = (k: number, output: readonly Dimension[], first: readonly Dimension[] | undefined): void => {
   if (output.length === 0) throw new ShapeError(`parallel: branch ${k} produces shape [], which has no axis to join along`)
-  if (first !== undefined && !(output.length === first.length && compatible(output.slice(0, -1), first.slice(0, -1)))) {
+  if (first !== undefined && !(output.length === first.length && output.slice(0, -1).every((d, i) => sameDimension(d, first[i])))) {
     throw new ShapeError(`parallel: branch ${k} produces ${describe(output)} but branch 1 produces ${describe(first)}; only the last axis may differ`)
   }
 }
 
-/** Runtime twin of {@link ParallelOut} for a known input shape. */
+/** Runtime twin of `ParallelVerdict`, for an input shape whose free sizes (`-1`) are traced as symbols. */
 const parallelShape = (branches: readonly AnyLayer[], src: number, input: Shape): Shape => {
-  let first: Shape | undefined
+  let first: readonly Dimension[] | undefined
   let total = 0
   branches.forEach((branch, i) => {
     if (!compatible(branch.inShape, input)) {
       throw new ShapeError(`parallel: branch ${i + 1} expects ${describe(branch.inShape)} but branch ${src} expects ${describe(input)}`)
     }
-    const output = prefixed(`parallel: branch ${i + 1}: `, () => branch.outputShape(input))
+    const output = prefixed(`parallel: branch ${i + 1}: `, () => traceShape(branch.outputShape, input))
     joinOne(i + 1, output, first)
     first ??= output
-    total += output[output.length - 1]!
+    const last = output[output.length - 1]!
+    total = typeof last === 'number' && last >= 0 && total >= 0 ? total + last : -1
   })
-  return [...first!.slice(0, -1), total]
+  return [...first!.slice(0, -1), total].map((d) => (typeof d === 'number' ? d : input[d.free]!))
 }
 
 /**
  * Parallel branches: every layer is applied to the same input and their outputs are
  * concatenated along the last (feature) axis, so `parallel(dense(4, 3), dense(4, 5))` maps
  * 4 features to 8. The output width is the sum of the branches' widths (a literal type when
- * theirs are). The branches must accept the same input and agree on every axis but the last;
- * a mismatch is a compile error naming the branch, and the same `ShapeError` at run time.
+ * theirs are). The branches must accept the same input and agree on every axis but the last,
+ * for every value of a size known only at run time (an image's height); a mismatch is a
+ * compile error on the branch, naming it, and the same `ShapeError` at run time.
  * Parameters are `{ branches: [p₁, p₂, …] }`, state `{ branches: [s₁, s₂, …] }`; in training,
  * each branch gets its own key split from the context's.
  *
@@ -237,22 +181,13 @@ const parallelShape = (branches: readonly AnyLayer[], src: number, input: Shape)
  * assert.throws(bad, new ShapeError('parallel: branch 2 expects 3 features but branch 1 expects 4 features'))
  * ```
  */
-export const parallel = <const Ls extends readonly [AnyLayer, ...AnyLayer[]]>(
-  ...given: Ls & NoInfer<Guard<ParallelOut<Ls, FirstIn<Ls>[0], FirstIn<Ls>[1]>>>
-): Parallel<Ls> => {
-  const branches: readonly AnyLayer[] = given
+export const parallel = <const Ls extends readonly [AnyLayer, ...AnyLayer[]], V = ParallelVerdict<Ls>>(...given: Checked<Ls, V>): Parallel<Ls> => {
+  const branches = given as unknown as readonly AnyLayer[]
   if (branches.length === 0) throw new ArgumentError('parallel: expected at least one branch')
   const srcIndex = branches.findIndex((b) => b.inShape !== undefined)
   const src = srcIndex + 1
   const inShape: Shape | undefined = srcIndex < 0 ? undefined : branches[srcIndex]!.inShape
-  if (isStatic(inShape)) parallelShape(branches, src, inShape)
-  else {
-    branches.forEach((branch, i) => {
-      if (!compatible(branch.inShape, inShape)) {
-        throw new ShapeError(`parallel: branch ${i + 1} expects ${describe(branch.inShape)} but branch ${src} expects ${describe(inShape)}`)
-      }
-    })
-  }
+  if (inShape !== undefined) parallelShape(branches, src, inShape)
   const built: Layer<Shape, Shape, ParallelParams<readonly AnyLayer[]>, ParallelState<readonly AnyLayer[]>> = {
     kind: 'parallel',
     inShape,

@@ -264,21 +264,28 @@ export const softmax = (): Layer<Shape, Same, Stateless> => activation('softmax'
 export const logSoftmax = (): Layer<Shape, Same, Stateless> => activation('logSoftmax', (z) => O.logSoftmax(z, -1))
 
 /**
- * Maxout: the maximum over groups of `k` consecutive units, [n·k] → [n].
+ * Maxout: the maximum over groups of `k` consecutive units, [n·k] → [n]. The width is checked
+ * when composing: `maxout(3)` after 10 features is a compile error, "maxout: 10 units cannot be
+ * split into groups of 3", and the same `ShapeError` at run time.
  *
  * @example
  * ```ts
- * import { Layer, Layers, tensor } from 'lamina-nn'
+ * import { Layer, Layers, ShapeError, tensor } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.maxout(2), {}, tensor([[1, 4, 3, 2]])).toArray(), [[4, 3]])
+ * const net = Layer.sequential(Layers.dense(3, 8), Layers.maxout(2), Layers.dense(4, 1)) // 8 → 4
+ * assert.deepStrictEqual(net.outputShape([3]), [1])
+ * // @ts-expect-error: layer 2: maxout: 10 units cannot be split into groups of 3
+ * const bad = () => Layer.sequential(Layers.dense(3, 10), Layers.maxout(3))
+ * assert.throws(bad, new ShapeError('layer 2: maxout: 10 units cannot be split into groups of 3'))
  * ```
  */
-export const maxout = (k: number): Layer<Shape, Shape, Stateless> => ({
+export const maxout = <const K extends number>(k: K): Layer<Shape, Transform<'maxout', K>, Stateless> => ({
   kind: 'maxout',
   inShape: undefined,
   outputShape: (input) => {
     const last = input[input.length - 1] ?? 0
-    if (last === -1) return input
+    if (last === -1) return k === 1 ? input : [...input.slice(0, -1), -1]
     if (!Number.isInteger(k) || k < 1 || last % k !== 0) throw new ShapeError(`maxout: ${last} units cannot be split into groups of ${k}`)
     return [...input.slice(0, -1), last / k]
   },
@@ -342,16 +349,22 @@ export const flatten = (): Layer<Shape, Transform<'flatten'>, Stateless> => ({
 })
 
 /**
- * Reshapes each example to `shape` (same number of elements).
+ * Reshapes each example to `shape` (same number of elements). The element count is checked
+ * against the layer before: `reshape([1, 28, 28])` after 128 features is a compile error,
+ * "reshape: cannot reshape [128] (128 elements) into [1,28,28] (784 elements)", and the same
+ * `ShapeError` at run time.
  *
  * @example
  * ```ts
- * import { Layer, Layers, zeros } from 'lamina-nn'
+ * import { Layer, Layers, ShapeError, zeros } from 'lamina-nn'
  * import assert from 'node:assert'
  * assert.deepStrictEqual(Layer.apply(Layers.reshape([1, 28, 28]), {}, zeros([5, 784])).shape, [5, 1, 28, 28])
+ * // @ts-expect-error: layer 2: reshape: cannot reshape [128] (128 elements) into [1,28,28] (784 elements)
+ * const bad = () => Layer.sequential(Layers.dense(784, 128), Layers.reshape([1, 28, 28]))
+ * assert.throws(bad, new ShapeError('layer 2: reshape: cannot reshape [128] (128 elements) into [1,28,28] (784 elements)'))
  * ```
  */
-export const reshape = <const S extends Shape>(shape: S): Layer<Shape, S, Stateless> => {
+export const reshape = <const S extends Shape>(shape: S): Layer<Shape, Transform<'reshape', Sh.Writable<S>>, Stateless> => {
   Sh.validate(shape, 'reshape')
   return {
     kind: 'reshape',
