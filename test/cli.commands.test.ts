@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ExitCode, main } from '../src/cli/main.js'
 import * as Safetensors from '../src/io/safetensors.js'
+import * as Checkpoint from '../src/io/checkpoint.js'
+import { tensor } from '../src/tensor.js'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
 
@@ -177,6 +179,26 @@ describe('lamina eval', () => {
     expect(oneLineError(r)).toBe(`lamina eval: ${plain}: not a lamina model: the safetensors metadata has no "lamina" key (a file written by lamina train has one)`)
     expect((await run('eval', '--model', model)).code).toBe(2)
   })
+
+  it('reads a one-output model without a recorded loss as binary (binaryCrossEntropyWithLogits), and a recorded loss as recorded', async () => {
+    // logit = x0 − x1: a file written without lamina train's "training" metadata
+    const spec = { input: [2], layers: [{ kind: 'dense' as const, units: 1 }] }
+    const params = { layers: [{ w: tensor([[1], [-1]]), b: tensor([0]) }] }
+    const bare = file('binary-bare.safetensors', Checkpoint.encode(spec, params, { layers: [{}] }))
+    const data = file('binary.json', JSON.stringify({ x: [[2, 0], [0, 2]], labels: [1, 0] }))
+    const j = JSON.parse((await run('eval', '--model', bare, '--data', data, '--json')).stdout) as { lossName: string; loss: number; accuracy: number; confusion: number[][] }
+    expect(j.lossName).toBe('binaryCrossEntropyWithLogits')
+    // class 1 when the logit is > 0 (not the index of the largest of one output, always 0)
+    expect(j.accuracy).toBe(1)
+    expect(j.confusion).toEqual([[1, 0], [0, 1]])
+    // −log σ(2) for each example
+    expect(j.loss).toBeCloseTo(Math.log(1 + Math.exp(-2)), 10)
+    // a "training" record without "loss" is not read as cross-entropy on logits either
+    const noLoss = file('binary-noloss.safetensors', Checkpoint.encode(spec, params, { layers: [{}] }, { training: '{"epochs":3}' }))
+    expect((JSON.parse((await run('eval', '--model', noLoss, '--data', data, '--json')).stdout) as { lossName: string }).lossName).toBe('binaryCrossEntropyWithLogits')
+    const mse = file('binary-mse.safetensors', Checkpoint.encode(spec, params, { layers: [{}] }, { training: '{"loss":"mse"}' }))
+    expect((JSON.parse((await run('eval', '--model', mse, '--data', data, '--json')).stdout) as { lossName: string }).lossName).toBe('mse')
+  })
 })
 
 describe('lamina predict', () => {
@@ -204,6 +226,51 @@ describe('lamina predict', () => {
     expect(r.code).toBe(1)
     expect(oneLineError(r)).toBe('lamina predict: ShapeError: wrong.json: the model expects 2 features per example (input shape [2]), the data rows have 3')
   })
+
+  it('--probabilities: softmax over logits, sigmoid for one logit, never a second softmax or sigmoid', async () => {
+    const state = { layers: [{}, {}] }
+    const w = tensor([[1, 0, -1], [0, 1, 0]])
+    const b = tensor([0, 0, 0])
+    const input = file('prob-inputs.json', JSON.stringify([[1, 2], [0, 0]]))
+    type Out = { predictions: { class: number; scores: number[]; probabilities?: number[] }[] }
+    const predict = async (m: string, ...more: string[]): Promise<Out> => {
+      const r = await run('predict', '--model', m, '--input', input, '--json', ...more)
+      expect(r).toMatchObject({ code: 0, stderr: '' })
+      return JSON.parse(r.stdout) as Out
+    }
+    // logits [1, 2, −1] and [0, 0, 0]
+    const z = Math.E + Math.E ** 2 + Math.E ** -1
+    const expected = [[Math.E / z, Math.E ** 2 / z, Math.E ** -1 / z], [1 / 3, 1 / 3, 1 / 3]]
+    const logits = file('prob-logits.safetensors', Checkpoint.encode({ input: [2], layers: [{ kind: 'dense', units: 3 }] }, { layers: [{ w, b }] }, { layers: [{}] }))
+    const j = await predict(logits, '--probabilities')
+    j.predictions.forEach((p, i) => p.probabilities!.forEach((q, c) => expect(q).toBeCloseTo(expected[i]![c]!, 12)))
+    expect(j.predictions.map((p) => p.class)).toEqual([1, 0])
+    expect(j.predictions[0]!.scores).toEqual([1, 2, -1])
+    expect((await predict(logits)).predictions[0]!.probabilities).toBeUndefined()
+    // a model that ends in softmax already outputs probabilities: the same numbers, not a softmax of them
+    const soft = file('prob-softmax.safetensors', Checkpoint.encode({ input: [2], layers: [{ kind: 'dense', units: 3 }, { kind: 'softmax' }] }, { layers: [{ w, b }, {}] }, state))
+    const s2 = await predict(soft, '-p')
+    s2.predictions.forEach((p, i) => p.probabilities!.forEach((q, c) => expect(q).toBeCloseTo(expected[i]![c]!, 12)))
+    // one logit (x0 − x1), no recorded loss: a binary model, σ(logit), class 1 when the logit is > 0
+    const bin = file('prob-binary.safetensors', Checkpoint.encode({ input: [2], layers: [{ kind: 'dense', units: 1 }] }, { layers: [{ w: tensor([[1], [-1]]), b: tensor([0]) }] }, { layers: [{}] }))
+    const two = file('prob-two.json', JSON.stringify([[2, 0], [0, 2]]))
+    const rb = await run('predict', '--model', bin, '--input', two, '--json', '--probabilities')
+    const jb = JSON.parse(rb.stdout) as Out
+    expect(jb.predictions.map((p) => p.class)).toEqual([1, 0])
+    expect(jb.predictions[0]!.probabilities![0]).toBeCloseTo(1 / (1 + Math.exp(-2)), 12)
+    expect(jb.predictions[1]!.probabilities![0]).toBeCloseTo(1 / (1 + Math.exp(2)), 12)
+    // ends in sigmoid: taken as it is (σ(2), not σ(σ(2)))
+    const sig = file('prob-sigmoid.safetensors', Checkpoint.encode({ input: [2], layers: [{ kind: 'dense', units: 1 }, { kind: 'sigmoid' }] }, { layers: [{ w: tensor([[1], [-1]]), b: tensor([0]) }, {}] }, state))
+    const js = JSON.parse((await run('predict', '--model', sig, '--input', two, '--json', '-p')).stdout) as Out
+    expect(js.predictions.map((p) => p.class)).toEqual([1, 0])
+    expect(js.predictions[0]!.probabilities![0]).toBeCloseTo(1 / (1 + Math.exp(-2)), 12)
+    // the table shows the probabilities instead of the scores
+    const t = await run('predict', '--model', bin, '--input', two, '--probabilities')
+    expect(t.stdout.split('\n')[0]).toMatch(/^\s+#\s+class\s+probabilities$/)
+    expect(t.stdout).toMatch(/^\s+0\s+1\s+0\.8808$/m)
+    const help = await run('predict', '--help')
+    expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/ends in softmax or sigmoid already outputs probabilities/)
+  })
 })
 
 describe('lamina inspect', () => {
@@ -212,8 +279,8 @@ describe('lamina inspect', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' })
     expect(r.stdout).toContain(`${model}: a valid lamina model`)
     expect(r.stdout).toContain('{"kind":"dense","units":8}')
-    expect(r.stdout).toMatch(/^layers\.0\.w\s+F64\s+\[2,8\]\s+128$/m)
-    expect(r.stdout).toMatch(/^layers\.2\.b\s+F64\s+\[2\]\s+16$/m)
+    expect(r.stdout).toMatch(/^layers\.0\.w\s+F64\s+\[2,8\]\s+16\s+128\s/m)
+    expect(r.stdout).toMatch(/^layers\.2\.b\s+F64\s+\[2\]\s+2\s+16\s/m)
     const j = JSON.parse((await run('inspect', model, '--json')).stdout) as { valid: boolean; tensors: { name: string; bytes: number }[]; metadata: Record<string, string> }
     expect(j.valid).toBe(true)
     expect(j.tensors.map((t) => t.name).sort()).toEqual(['layers.0.b', 'layers.0.w', 'layers.2.b', 'layers.2.w'])

@@ -1,18 +1,115 @@
 /**
- * `lamina inspect model.safetensors`: validates a model file completely (header, offsets,
- * dtypes, data; the metadata spec builds; its parameter tree matches the tensors) and prints
- * the spec, the model's dtype (the file's, f32 or f64) and a table of the tensors. Exit 0 for
- * a valid file, 1 with a one-line reason otherwise (a hostile file is refused without
- * allocating what its spec asks for; see `Checkpoint.decode`).
+ * `lamina inspect file.safetensors`: validates any safetensors file completely (header,
+ * offsets, dtypes, data) and lists its tensors: name, dtype, shape, element count, bytes and
+ * min/max/mean (one pass over each tensor's values; dtypes lamina does not read are listed
+ * without statistics, saying why). A lamina model file (metadata key `lamina`) is validated
+ * as a model too (the metadata spec builds; its parameter tree matches the tensors), and its
+ * spec, dtype and the rest of its metadata (training configuration, history, …) are printed
+ * in full. Exit 0 for a valid file, 1 with a one-line reason otherwise (a hostile file is
+ * refused without allocating what its header or spec asks for; see `Safetensors.decodeHeader`
+ * and `Checkpoint.decode`).
  *
  * @module
  */
+import * as E from 'fp-ts/lib/Either.js'
+import { LaminaError } from '../error.js'
 import * as Sh from '../shape.js'
-import { ExitCode } from './command.js'
+import * as Checkpoint from '../io/checkpoint.js'
+import * as Safetensors from '../io/safetensors.js'
+import { concreteBuffer } from '../tensor.js'
+import { CommandFailure, ExitCode } from './command.js'
 import type { Subcommand } from './command.js'
-import { loadModel } from './model.js'
+import { decodeModel, failure, inFileDType, readInput } from './model.js'
+import type { LoadedModel } from './model.js'
 
-const BYTES: Readonly<Record<string, number>> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8 }
+/** The statistics of one tensor's values: `nan` values are left out of min, max and mean. */
+export interface TensorStats {
+  readonly min: number
+  readonly max: number
+  readonly mean: number
+  readonly nan: number
+}
+
+/**
+ * Min, max and mean of `values` in one pass, NaN values counted apart (and left out);
+ * `undefined` when no value is a number (an empty tensor, or all NaN):
+ * `tensorStats([1, NaN, -3, 5])` is `{ min: -3, max: 5, mean: 1, nan: 1 }`.
+ */
+export const tensorStats = (values: ArrayLike<number>): TensorStats | undefined => {
+  let min = Infinity
+  let max = -Infinity
+  let sum = 0
+  let nan = 0
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!
+    if (v !== v) {
+      nan++
+      continue
+    }
+    if (v < min) min = v
+    if (v > max) max = v
+    sum += v
+  }
+  const counted = values.length - nan
+  return counted === 0 ? undefined : { min, max, mean: sum / counted, nan }
+}
+
+/** One row of the listing. */
+interface Row {
+  readonly name: string
+  readonly dtype: Safetensors.FileDType
+  readonly shape: readonly number[]
+  readonly elements: number
+  readonly bytes: number
+  readonly stats: TensorStats | undefined
+  /** Why there are no statistics (a dtype lamina does not read, a value it cannot convert, no values). */
+  readonly why?: string
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * The values of one tensor of a file whose header `Safetensors.decodeHeader` validated: its
+ * bytes are handed to `Safetensors.decode` as a file of that one tensor, so every check of
+ * the decoder (dtype, span, I64 range) applies, and only one tensor is in memory at a time.
+ */
+const tensorValues = (bytes: Uint8Array, dataStart: number, info: Safetensors.TensorInfo): E.Either<string, ArrayLike<number>> => {
+  const [begin, end] = info.dataOffsets
+  const header = encoder.encode(JSON.stringify({ [info.name]: { dtype: info.dtype, shape: info.shape, data_offsets: [0, end - begin] } }))
+  const one = new Uint8Array(8 + header.length + (end - begin))
+  new DataView(one.buffer).setBigUint64(0, BigInt(header.length), true)
+  one.set(header, 8)
+  one.set(bytes.subarray(dataStart + begin, dataStart + end), 8 + header.length)
+  const decoded = Safetensors.decode(one)
+  if (E.isLeft(decoded)) return E.left(decoded.left.message.replace(/^safetensors: /, ''))
+  return E.right(concreteBuffer(decoded.right.tensors[info.name]!))
+}
+
+const rowOf = (bytes: Uint8Array, dataStart: number, info: Safetensors.TensorInfo): Row => {
+  const base = { name: info.name, dtype: info.dtype, shape: info.shape, elements: Sh.size(info.shape), bytes: info.dataOffsets[1] - info.dataOffsets[0] }
+  if (Safetensors.dtypeOf(info.dtype) === undefined) {
+    return { ...base, stats: undefined, why: `no statistics: lamina does not read ${info.dtype} values (it reads F64, F32, F16, BF16 and I64)` }
+  }
+  const values = tensorValues(bytes, dataStart, info)
+  if (E.isLeft(values)) return { ...base, stats: undefined, why: `no statistics: ${values.left}` }
+  const stats = tensorStats(values.right)
+  return stats === undefined ? { ...base, stats, why: base.elements === 0 ? 'no statistics: no values' : 'no statistics: every value is NaN' } : { ...base, stats }
+}
+
+/** A number for the table: 6 significant digits. */
+const show = (v: number): string => (Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v))
+
+/** A name or metadata value as printed: quoted (JSON) when it holds control characters, so the terminal prints what the file holds. */
+const printable = (s: string): string => (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u.test(s) ? JSON.stringify(s) : s)
+
+/** A JSON number, or a non-finite one as a string (JSON has none). */
+const jsonNumber = (v: number): number | string => (Number.isFinite(v) ? v : String(v))
+
+const fail = (file: string, e: unknown): never => {
+  if (e instanceof CommandFailure) throw new CommandFailure(`${file}: ${e.message}`)
+  if (e instanceof LaminaError) throw new CommandFailure(`${file}: ${failure(e).message}`)
+  throw e
+}
 
 interface InspectCliOptions {
   readonly json?: boolean
@@ -23,47 +120,88 @@ interface InspectCliOptions {
 export const inspectCommand: Subcommand = (program, { io, exit }) => {
   program
     .command('inspect')
-    .summary('validate a model file and print its spec and tensors')
+    .summary('validate a safetensors file (any, or a lamina model) and list its tensors')
     .description(
-      'Validate a safetensors model file completely — the header, the offsets, the dtypes, the data, that the metadata spec builds and that its parameter tree matches the tensors — then print the spec and a table of the tensors (name, dtype, shape, bytes). Exit 0 for a valid file, 1 with a one-line reason for an invalid one.'
+      'Validate a safetensors file completely — the header, the offsets, the dtypes, the data — and list its tensors: name, dtype, shape, elements, bytes and min/max/mean (F64, F32, F16, BF16 and I64 values; other dtypes are listed without statistics, saying why; NaN values are counted apart). Any safetensors file is accepted (a PyTorch or JAX state dict too). A lamina model (metadata key "lamina") is also checked as a model — its metadata spec builds and its parameter tree matches the tensors — and its spec, dtype and metadata (training configuration, history) are printed in full. Exit 0 for a valid file, 1 with a one-line reason for an invalid one.'
     )
-    .argument('<file>', 'the model (.safetensors)')
+    .argument('<file>', 'the file (.safetensors)')
     .option('--seed <n>', 'accepted for symmetry with the other commands; inspection is deterministic')
-    .option('--json', 'print { spec, metadata, tensors } as JSON')
+    .option('--json', 'print { file, valid, lamina, bytes, metadata, tensors, … } as JSON (lamina models add spec, dtype, inputShape, outputShape)')
+    .addHelpText('after', '\nExamples:\n  $ lamina inspect mlp.safetensors\n  $ lamina inspect pytorch_model.safetensors --json\n')
     .action((file: string, options: InspectCliOptions) => {
-      const loaded = loadModel(file)
-      const tensors = loaded.header.tensors.map((t) => ({
-        name: t.name,
-        dtype: t.dtype,
-        shape: [...t.shape],
-        bytes: t.dataOffsets[1] - t.dataOffsets[0]
-      }))
-      const spec = loaded.built.model.spec
+      const bytes = readInput(file, 'model')
+      const decodedHeader = Safetensors.decodeHeader(bytes)
+      const header = E.isLeft(decodedHeader) ? fail(file, decodedHeader.left) : decodedHeader.right
+      const isLamina = header.metadata[Checkpoint.FORMAT_KEY] !== undefined
+      let loaded: LoadedModel | undefined
+      if (isLamina) {
+        try {
+          loaded = inFileDType(decodeModel(bytes))
+        } catch (e) {
+          fail(file, e)
+        }
+      }
+      const rows = header.tensors.map((info) => rowOf(bytes, header.dataStart, info))
+      const { spec: _spec, ...otherMetadata } = header.metadata
       if (options.json === true) {
-        const { spec: _spec, ...metadata } = loaded.metadata
-        io.stdout(
-          `${JSON.stringify({ file, valid: true, bytes: loaded.bytes, dtype: loaded.dtype, spec, inputShape: loaded.built.inputShape, outputShape: loaded.built.outputShape, metadata, tensors }, null, 2)}\n`
-        )
+        const tensors = rows.map((r) => ({
+          name: r.name,
+          dtype: r.dtype,
+          shape: [...r.shape],
+          elements: r.elements,
+          bytes: r.bytes,
+          ...(r.stats === undefined
+            ? { min: null, max: null, mean: null, why: r.why }
+            : { min: jsonNumber(r.stats.min), max: jsonNumber(r.stats.max), mean: jsonNumber(r.stats.mean), nan: r.stats.nan })
+        }))
+        const model =
+          loaded === undefined
+            ? {}
+            : { dtype: loaded.dtype, spec: loaded.built.model.spec, inputShape: loaded.built.inputShape, outputShape: loaded.built.outputShape }
+        const metadata = loaded === undefined ? header.metadata : otherMetadata
+        io.stdout(`${JSON.stringify({ file, valid: true, lamina: loaded !== undefined, bytes: bytes.length, ...model, metadata, tensors }, null, 2)}\n`)
         exit(ExitCode.ok)
         return
       }
-      const parameters = tensors.filter((t) => !t.name.startsWith('state.')).reduce((n, t) => n + Sh.size(t.shape), 0)
-      const header = ['name', 'dtype', 'shape', 'bytes']
-      const rows = tensors.map((t) => [t.name, t.dtype, Sh.show(t.shape), String(t.bytes ?? Sh.size(t.shape) * (BYTES[t.dtype] ?? 0))])
-      const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
-      const line = (cells: readonly string[]) => cells.map((cell, c) => (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()
-      const lines = [
-        `${file}: a valid lamina model (${loaded.bytes} bytes, ${tensors.length} tensors, ${parameters} parameters)`,
-        `input ${Sh.show(loaded.built.inputShape)} → output ${Sh.show(loaded.built.outputShape)}, dtype ${loaded.dtype}`,
-        '',
-        'spec:',
-        `{ "input": ${JSON.stringify(spec.input)},\n  "layers": [\n${spec.layers.map((l) => `    ${JSON.stringify(l)}`).join(',\n')}\n  ] }`,
-        '',
-        'tensors:',
-        line(header),
-        line(widths.map((w) => '-'.repeat(w))),
-        ...rows.map(line)
-      ]
+      const elements = rows.filter((t) => !(isLamina && t.name.startsWith('state.'))).reduce((n, t) => n + t.elements, 0)
+      const head = ['name', 'dtype', 'shape', 'elements', 'bytes', 'min', 'max', 'mean']
+      const cells = rows.map((r) => [
+        printable(r.name),
+        r.dtype,
+        Sh.show(r.shape),
+        String(r.elements),
+        String(r.bytes),
+        ...(r.stats === undefined ? ['-', '-', `- (${r.why})`] : [show(r.stats.min), show(r.stats.max), `${show(r.stats.mean)}${r.stats.nan > 0 ? ` (${r.stats.nan} NaN left out)` : ''}`])
+      ])
+      const widths = head.map((h, c) => (c === head.length - 1 ? 0 : Math.max(h.length, ...cells.map((r) => r[c]!.length))))
+      const right = new Set([3, 4, 5, 6])
+      const line = (cs: readonly string[]) => cs.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()
+      const table = ['tensors:', line(head), line(widths.map((w, c) => '-'.repeat(c === head.length - 1 ? 4 : w))), ...cells.map(line)]
+      const metadataLines = (entries: readonly (readonly [string, string])[]): string[] =>
+        entries.length === 0 ? ['metadata: none'] : ['metadata:', ...entries.map(([k, v]) => `  ${printable(k)}: ${printable(v)}`)]
+      let lines: string[]
+      if (loaded !== undefined) {
+        const spec = loaded.built.model.spec
+        lines = [
+          `${file}: a valid lamina model (${bytes.length} bytes, ${rows.length} tensors, ${elements} parameters)`,
+          `input ${Sh.show(loaded.built.inputShape)} → output ${Sh.show(loaded.built.outputShape)}, dtype ${loaded.dtype}`,
+          '',
+          'spec:',
+          `{ "input": ${JSON.stringify(spec.input)},\n  "layers": [\n${spec.layers.map((l) => `    ${JSON.stringify(l)}`).join(',\n')}\n  ] }`,
+          '',
+          ...metadataLines(Object.entries(otherMetadata)),
+          '',
+          ...table
+        ]
+      } else {
+        lines = [
+          `${file}: a valid safetensors file (${bytes.length} bytes, ${rows.length} tensors, ${elements} elements); not a lamina model (no "${Checkpoint.FORMAT_KEY}" metadata key), so eval and predict cannot run it`,
+          '',
+          ...metadataLines(Object.entries(header.metadata)),
+          '',
+          ...table
+        ]
+      }
       io.stdout(`${lines.join('\n')}\n`)
       exit(ExitCode.ok)
     })

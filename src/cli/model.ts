@@ -202,3 +202,49 @@ export const loadModel = (file: string): LoadedModel => {
     throw e
   }
 }
+
+// ================================================================ how a model's outputs read
+
+/**
+ * The loss a model file was trained with: the `loss` of its `training` metadata (what
+ * `lamina train` writes). A file without one (no `training` metadata, one without a `loss`
+ * key, or one that does not decode) gets the
+ * loss its output implies: a one-output model is a binary classifier
+ * (`binaryCrossEntropy` when its last layer is a sigmoid, `binaryCrossEntropyWithLogits`
+ * otherwise); a wider one is a classifier over its outputs (`crossEntropy` after a softmax,
+ * `nll` after a log-softmax, `crossEntropyWithLogits` otherwise, `Spec.trainingDefaults.loss`).
+ */
+export const lossName = (loaded: Pick<LoadedModel, 'metadata' | 'built'>): Spec.LossName => {
+  try {
+    const text = loaded.metadata['training']
+    const training: unknown = text === undefined ? undefined : JSON.parse(text)
+    // only a loss the file names: decoding fills in the default (cross-entropy on logits) for a config without one
+    if (typeof training === 'object' && training !== null && Object.prototype.hasOwnProperty.call(training, 'loss')) {
+      const decoded = Spec.decodeTraining(training)
+      if (decoded._tag === 'Right') return decoded.right.loss
+    }
+  } catch {
+    // not JSON: fall through to the default
+  }
+  const last = loaded.built.model.spec.layers.at(-1)?.kind
+  if (Sh.size(loaded.built.outputShape) === 1) return last === 'sigmoid' ? 'binaryCrossEntropy' : 'binaryCrossEntropyWithLogits'
+  return last === 'softmax' ? 'crossEntropy' : last === 'logSoftmax' ? 'nll' : Spec.trainingDefaults.loss
+}
+
+/**
+ * How a classifier's outputs become class probabilities: `as-is` (the model ends in a softmax,
+ * or in a sigmoid: already probabilities), `exp` (it ends in a log-softmax), `softmax` (logits
+ * of one class each), `sigmoid` (a logit per output, independent: a one-output binary model,
+ * or a model trained with a binary loss). The model's last layer decides first, so a squashing
+ * layer is never applied twice; then the loss (see {@link lossName}).
+ */
+export type ProbabilityReading = 'as-is' | 'exp' | 'softmax' | 'sigmoid'
+
+/** The {@link ProbabilityReading} of a model file. */
+export const probabilityReading = (loaded: Pick<LoadedModel, 'metadata' | 'built'>): ProbabilityReading => {
+  const last = loaded.built.model.spec.layers.at(-1)?.kind
+  if (last === 'softmax' || last === 'sigmoid') return 'as-is'
+  if (last === 'logSoftmax') return 'exp'
+  const loss = lossName(loaded)
+  return loss === 'binaryCrossEntropyWithLogits' || loss === 'binaryCrossEntropy' || Sh.size(loaded.built.outputShape) === 1 ? 'sigmoid' : 'softmax'
+}

@@ -1,6 +1,9 @@
 /**
- * `lamina predict --model model.safetensors --input inputs.json|inputs.csv [--output out.json]`:
- * the class and the scores (the model's outputs) of each input.
+ * `lamina predict --model model.safetensors --input inputs.json|inputs.csv [--output out.json] [--probabilities]`:
+ * the class and the scores (the model's outputs) of each input, and with `--probabilities`
+ * the class probabilities (see `probabilityReading`: softmax over logits, sigmoid for a
+ * one-output binary model, none when the model already ends in a softmax or sigmoid).
+ * A one-output binary model's class is 1 when its probability is over 1/2 (a logit > 0).
  *
  * Inputs: JSON, an array of examples or `{ "x": [...] }` (other keys, such as labels, are
  * ignored), each example a nest of numbers with as many elements as the model's input; or
@@ -19,7 +22,8 @@ import type { Tensor } from '../tensor.js'
 import * as Dataset from '../io/dataset.js'
 import { ExitCode } from './command.js'
 import type { Subcommand } from './command.js'
-import { jsonNumbers, loadModel, orFail, readInputText, writeAtomic } from './model.js'
+import { jsonNumbers, loadModel, orFail, probabilityReading, readInputText, writeAtomic } from './model.js'
+import type { ProbabilityReading } from './model.js'
 
 /**
  * The inputs of a model from a file, as a tensor `[N, ...shape]`: a `.csv` file (one example
@@ -41,10 +45,35 @@ export const readInputs = (file: string, shape: Shape, header?: boolean): Tensor
 /** How many predictions go into one write. */
 const CHUNK = 4096
 
-/** One prediction: the class (index of the largest score) and the scores. */
+/** One prediction: the class (index of the largest score) and the scores, and the probabilities when asked for. */
 export interface Prediction {
   readonly class: number
   readonly scores: (number | string)[]
+  readonly probabilities?: (number | string)[]
+}
+
+/**
+ * The class probabilities of one row of outputs `scores`, read as `reading` says (see
+ * `ProbabilityReading`): softmax (shifted by the largest score, so large logits do not
+ * overflow), sigmoid per output, exp of log-probabilities, or the outputs as they are.
+ */
+export const probabilities = (scores: ArrayLike<number>, reading: ProbabilityReading): Float64Array => {
+  const p = Float64Array.from(scores)
+  switch (reading) {
+    case 'as-is':
+      return p
+    case 'exp':
+      return p.map(Math.exp)
+    case 'sigmoid':
+      // 1 / (1 + e^−x), written so that neither branch overflows
+      return p.map((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))))
+    case 'softmax': {
+      const m = p.reduce((a, b) => (b > a ? b : a), -Infinity)
+      const e = p.map((x) => Math.exp(x - m))
+      const z = e.reduce((a, b) => a + b, 0)
+      return e.map((x) => x / z)
+    }
+  }
 }
 
 interface PredictCliOptions {
@@ -52,6 +81,7 @@ interface PredictCliOptions {
   readonly input: string
   readonly output?: string
   readonly json?: boolean
+  readonly probabilities?: boolean
   readonly seed?: string
   /** `--header` (true), `--no-header` (false), or neither (decided from the first row). */
   readonly header?: boolean
@@ -63,18 +93,22 @@ export const predictCommand: Subcommand = (program, { io, exit }) => {
     .command('predict')
     .summary('predict the class and scores of each input with a saved model')
     .description(
-      'Load a model written by lamina train and predict each input: its class (the index of the largest output) and its scores (the outputs). Inputs: a JSON array of examples or { "x": [...] }, or a CSV file, one example per row, numbers in decimal notation (a header row and label columns are allowed: a first row of names only is a header, a row of numbers only is data, see --header/--no-header). Prediction i is always example i.'
+      'Load a model written by lamina train and predict each input: its class (the index of the largest output; for a one-output binary model, 1 when its probability is over 1/2, i.e. a logit > 0) and its scores (the outputs), and with --probabilities the class probabilities. Inputs: a JSON array of examples or { "x": [...] }, or a CSV file, one example per row, numbers in decimal notation (a header row and label columns are allowed: a first row of names only is a header, a row of numbers only is data, see --header/--no-header). Prediction i is always example i.'
     )
     .requiredOption('-m, --model <file>', 'the model (.safetensors written by lamina train)')
     .requiredOption('-i, --input <file>', 'the inputs (.json or .csv)')
     .option('-o, --output <file>', 'write the predictions as JSON to this file (atomically)')
     .option('--seed <n>', 'accepted for symmetry with the other commands; prediction is deterministic')
     .option('--json', 'print the predictions as JSON instead of a table')
+    .option(
+      '-p, --probabilities',
+      'also give each class probability (JSON: "probabilities", an array per row; the table shows them instead of the scores): a softmax over the outputs, a sigmoid for a one-output binary model or one trained with a binary loss; applied once: a model that ends in softmax or sigmoid already outputs probabilities (taken as they are), one that ends in logSoftmax gets exp'
+    )
     .option('--header', 'CSV: the first row names the columns (label columns are left out)')
     .option('--no-header', 'CSV: the first row is data (by default a row of names only is a header, a row of numbers only is data)')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ lamina predict --model mlp.safetensors --input digits.json --output predictions.json\n  $ lamina predict --model mlp.safetensors --input rows.csv --no-header --json\n'
+      '\nExamples:\n  $ lamina predict --model mlp.safetensors --input digits.json --output predictions.json\n  $ lamina predict --model mlp.safetensors --input rows.csv --no-header --json\n  $ lamina predict --model mlp.safetensors --input digits.json --probabilities\n'
     )
     .action(async (options: PredictCliOptions) => {
       const loaded = loadModel(options.model)
@@ -84,9 +118,13 @@ export const predictCommand: Subcommand = (program, { io, exit }) => {
       const y = model.forward(loaded.params, x, { training: false, state: loaded.state }).y
       const k = Sh.size(y.shape.slice(1))
       const scores = concreteBuffer(y)
+      const reading = probabilityReading(loaded)
+      const row = (r: number): Float64Array => probabilities(scores.subarray(r * k, (r + 1) * k), reading)
       // the output is written in chunks straight from the scores (no object per prediction,
       // no indented document), so a million rows cost their text once
       const best = (r: number): number => {
+        // one output: a binary classifier, class 1 when its probability is over 1/2
+        if (k === 1) return row(r)[0]! > 0.5 ? 1 : 0
         let b = 0
         for (let c = 1; c < k; c++) if (scores[r * k + c]! > scores[r * k + b]!) b = c
         return b
@@ -96,7 +134,8 @@ export const predictCommand: Subcommand = (program, { io, exit }) => {
         for (let r = 0; r < n; r += CHUNK) {
           const lines: string[] = []
           for (let i = r; i < Math.min(n, r + CHUNK); i++) {
-            const prediction: Prediction = { class: best(i), scores: jsonNumbers(scores.subarray(i * k, (i + 1) * k)) }
+            const s = jsonNumbers(scores.subarray(i * k, (i + 1) * k))
+            const prediction: Prediction = options.probabilities === true ? { class: best(i), scores: s, probabilities: jsonNumbers(row(i)) } : { class: best(i), scores: s }
             lines.push(`    ${JSON.stringify(prediction)}${i + 1 < n ? ',' : ''}\n`)
           }
           yield lines.join('')
@@ -109,12 +148,13 @@ export const predictCommand: Subcommand = (program, { io, exit }) => {
       }
       if (options.json === true) for (const chunk of json()) io.stdout(chunk)
       else if (options.output === undefined) {
-        io.stdout(`${'#'.padStart(5)}  class  scores\n`)
+        io.stdout(`${'#'.padStart(5)}  class  ${options.probabilities === true ? 'probabilities' : 'scores'}\n`)
         for (let r = 0; r < n; r += CHUNK) {
           const lines: string[] = []
           for (let i = r; i < Math.min(n, r + CHUNK); i++) {
-            const row = jsonNumbers(scores.subarray(i * k, (i + 1) * k)).map((v) => (typeof v === 'number' ? v.toPrecision(4) : v))
-            lines.push(`${String(i).padStart(5)}  ${String(best(i)).padStart(5)}  ${row.join(' ')}\n`)
+            const values = options.probabilities === true ? row(i) : scores.subarray(i * k, (i + 1) * k)
+            const shown = jsonNumbers(values).map((v) => (typeof v === 'number' ? v.toPrecision(4) : v))
+            lines.push(`${String(i).padStart(5)}  ${String(best(i)).padStart(5)}  ${shown.join(' ')}\n`)
           }
           io.stdout(lines.join(''))
         }
