@@ -6,7 +6,10 @@
 import type { Prim } from '../src/prim.js'
 import type { Tensor } from '../src/tensor.js'
 import * as M from './measure.js'
-import { applyCase, primitiveCases } from './primitives.js'
+import { jvp, vjp } from '../src/ad/api.js'
+import { fromBuffer } from '../src/tensor.js'
+import { applyCase, primitiveCases, zeroDerivative } from './primitives.js'
+import { fromVector, maxAbs, toVector, unitVector } from './vector.js'
 import type { PrimitiveCase } from './primitives.js'
 import { jacobians, runLaw } from './run.js'
 import type { LawReport, RunOptions } from './run.js'
@@ -21,6 +24,23 @@ export interface PrimitiveRuns {
 }
 
 type Args = readonly Tensor[]
+
+/**
+ * For a primitive of `zeroDerivative`: the largest |element| of its VJP of a random unit
+ * cotangent (`reverse`) or of its JVP of a random unit tangent (`forward`), which must be 0.
+ */
+const zeroMeasure = (mode: 'reverse' | 'forward') => (f: (args: Args) => Tensor, args: Args, seed: number): M.Measure => {
+  let out: Float64Array
+  if (mode === 'reverse') {
+    const [y, pullback] = vjp(f, args)
+    out = toVector(pullback(fromBuffer(unitVector(y.size, seed), y.shape, { dtype: y.dtype }))[0])
+  } else {
+    const [, dy] = jvp(f, [args] as const, [fromVector(args, unitVector(toVector(args).length, seed))] as const)
+    out = toVector(dy)
+  }
+  const worst = maxAbs(out)
+  return { error: worst, analytic: worst, numeric: 0 }
+}
 
 /**
  * Checks one primitive: reverse mode and forward mode against finite differences, the
@@ -54,9 +74,17 @@ export const checkPrimitive = <P extends Prim>(prim: P, runs: PrimitiveRuns, opt
       cases,
       { ...options, numRuns }
     )
+  const firstOrder = zeroDerivative.has(prim)
+    ? [
+        law('reverse mode is zero (derivative 0 by definition)', 'gradient', zeroMeasure('reverse'), runs.gradient),
+        law('forward mode is zero (derivative 0 by definition)', 'gradient', zeroMeasure('forward'), runs.jvp)
+      ]
+    : [
+        law('reverse mode vs finite differences', 'gradient', (f, a, s) => M.gradientMeasure(f, a, s, options), runs.gradient),
+        law('forward mode vs finite differences', 'gradient', (f, a, s) => M.jvpMeasure(f, a, s, options), runs.jvp)
+      ]
   return [
-    law('reverse mode vs finite differences', 'gradient', (f, a, s) => M.gradientMeasure(f, a, s, options), runs.gradient),
-    law('forward mode vs finite differences', 'gradient', (f, a, s) => M.jvpMeasure(f, a, s, options), runs.jvp),
+    ...firstOrder,
     law('inner-product identity', 'innerProduct', (f, a, s) => M.innerProductMeasure(f, a, s), runs.innerProduct),
     law('forward and reverse Jacobians agree', 'value', (f, a) => M.forwardReverseMeasure(f, a), runs.forwardReverse),
     law('Hessian symmetry', 'value', (f, a, s) => M.hessianSymmetryMeasure(f, a, s), runs.secondOrder),

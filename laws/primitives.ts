@@ -58,7 +58,7 @@ const separatedPair = <P extends 'maximum' | 'minimum'>(gap: number): fc.Arbitra
   )
 
 /** Shapes with a random subset of axes to reduce and a keepdims flag. */
-const reduction = <P extends 'sum' | 'mean' | 'max' | 'logsumexp'>(opts?: { distinct?: boolean }): fc.Arbitrary<PrimitiveCase<P>> =>
+const reduction = <P extends 'sum' | 'mean' | 'max' | 'min' | 'logsumexp'>(opts?: { distinct?: boolean }): fc.Arbitrary<PrimitiveCase<P>> =>
   shapes({ minRank: 1, maxRank: 3, maxDim: 4 }).chain((s) =>
     fc.tuple(
       opts?.distinct
@@ -125,8 +125,11 @@ const sliceCase: fc.Arbitrary<PrimitiveCase<'slice'>> = shapes({ maxRank: 3 }).c
   fc.tuple(tensorOf(s), block(s)).map(([x, params]) => ({ args: [x], params }))
 )
 
+/** A block inside a shape, padded out to the shape with zeros or with another constant. */
 const padCase: fc.Arbitrary<PrimitiveCase<'pad'>> = shapes({ maxRank: 3 }).chain((s) =>
-  block(s).chain(({ starts, sizes }) => tensorOf(sizes).map((x) => ({ args: [x], params: { starts, shape: s } })))
+  fc.tuple(block(s), fc.option(fc.double({ min: -5, max: 5, noNaN: true }), { nil: undefined })).chain(([{ starts, sizes }, value]) =>
+    tensorOf(sizes).map((x) => ({ args: [x], params: value === undefined ? { starts, shape: s } : { starts, shape: s, value } }))
+  )
 )
 
 const selectCase: fc.Arbitrary<PrimitiveCase<'select'>> = shapes(small).chain((s) =>
@@ -145,9 +148,27 @@ const powerCase: fc.Arbitrary<PrimitiveCase<'power'>> = shapes(small).chain((s) 
 )
 
 /**
+ * The primitives whose derivative is zero by definition rather than the derivative of their
+ * value (`stopGradient` is the identity on values): finite differences of their value say
+ * nothing about their rule, so the two finite-difference laws check instead that their JVP and
+ * VJP are exactly zero. Every other law (inner product, forward = reverse, second order) applies
+ * to them as to any primitive.
+ *
+ * @example
+ * ```ts
+ * import { zeroDerivative } from 'lamina-nn/laws'
+ * import assert from 'node:assert'
+ * assert.ok(zeroDerivative.has('stopGradient'))
+ * assert.ok(!zeroDerivative.has('neg'))
+ * ```
+ */
+export const zeroDerivative: ReadonlySet<Prim> = new Set<Prim>(['stopGradient'])
+
+/**
  * For every primitive, an arbitrary of valid applications whose inputs stay away from kinks
- * (relu, abs at 0; max/min at ties) and domain edges (log, sqrt, pow near 0; div near b = 0; power's
- * base a ≤ 0, where its derivative in the exponent is undefined).
+ * (relu, abs at 0; maximum/minimum and the max/min reductions at ties) and domain edges (log,
+ * sqrt, pow near 0; div near b = 0; power's base a ≤ 0, where its derivative in the exponent
+ * is undefined).
  *
  * @example
  * ```ts
@@ -170,6 +191,7 @@ export const primitiveCases: { readonly [P in Prim]: fc.Arbitrary<PrimitiveCase<
   maximum: separatedPair(0.2),
   minimum: separatedPair(0.2),
   neg: elementwise(1, none),
+  stopGradient: elementwise(1, none),
   pow: powCase,
   power: powerCase,
   exp: elementwise(1, none),
@@ -187,6 +209,7 @@ export const primitiveCases: { readonly [P in Prim]: fc.Arbitrary<PrimitiveCase<
   sum: reduction(),
   mean: reduction(),
   max: reduction({ distinct: true }),
+  min: reduction({ distinct: true }),
   matmul: matmulCase(false),
   batchMatmul: matmulCase(true),
   broadcast: broadcastCase,

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { DTypeError, ShapeError } from './error.js'
+import { ArgumentError, DTypeError, ShapeError } from './error.js'
 import { cpu } from './backend/cpu.js'
 import { bind, checkArity } from './prim.js'
 import type { Prim } from './prim.js'
@@ -370,10 +370,10 @@ export const square = <X extends Operand>(x: X): Unary<X> => {
 
 type Reduced<S extends Shape, D extends DType, Ax extends Axes, K extends boolean> = Tensor<Ok<Reduce<S, Ax, K>>, D>
 
-const reduction = (prim: 'sum' | 'mean' | 'max' | 'logsumexp', x: Tensor, axes: Axes, keepdims: boolean): Tensor => {
+const reduction = (prim: 'sum' | 'mean' | 'max' | 'min' | 'logsumexp', x: Tensor, axes: Axes, keepdims: boolean): Tensor => {
   assertTensor(x, prim)
   const normalized = Sh.normalizeAxes(x.shape, axes, prim)
-  if (prim === 'max' && normalized.some((a) => x.shape[a] === 0)) {
+  if ((prim === 'max' || prim === 'min') && normalized.some((a) => x.shape[a] === 0)) {
     throw new ShapeError(`${prim}: cannot reduce an empty axis of shape ${Sh.show(x.shape)}`)
   }
   return bind(prim, [x], { axes: normalized, keepdims })
@@ -429,6 +429,26 @@ export const max = <S extends Shape, D extends DType, const Ax extends Axes = un
   axis?: Ax & Guard<Reduce<S, Ax, K, 'max'>>,
   keepdims?: K
 ): Reduced<S, D, Ax, K> => reduction('max', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
+
+/**
+ * Minimum over `axis` (all axes when omitted). The gradient is shared evenly among ties, as
+ * for {@link max}; an empty axis is a `ShapeError` (a minimum of nothing does not exist).
+ *
+ * @example
+ * ```ts
+ * import { tensor, min, grad } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(min(tensor([[1, 5], [7, 2]]), 1).toArray(), [1, 2])
+ * assert.deepStrictEqual(min(tensor([[1, 5], [7, 2]]), 0, true).toArray(), [[1, 2]])
+ * // two entries attain the minimum: each gets half of the gradient
+ * assert.deepStrictEqual(grad((x: ReturnType<typeof tensor<number[]>>) => min(x))(tensor([3, 1, 1])).toArray(), [0, 0.5, 0.5])
+ * ```
+ */
+export const min = <S extends Shape, D extends DType, const Ax extends Axes = undefined, const K extends boolean = false>(
+  x: Tensor<S, D>,
+  axis?: Ax & Guard<Reduce<S, Ax, K, 'min'>>,
+  keepdims?: K
+): Reduced<S, D, Ax, K> => reduction('min', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
 
 /**
  * log Σ exp(x) over `axis`, computed stably as m + log Σ exp(x − m) with m the maximum.
@@ -675,6 +695,66 @@ export const slice = <S extends Shape, D extends DType, const Z extends Shape>(
   }
   return bind('slice', [x], { starts: [...starts], sizes: [...sizes] }) as Tensor<Writable<Z>, D>
 }
+
+/** Options of {@link pad}. */
+export interface PadOptions {
+  /** The value of the new elements (default 0); it is a constant, so no derivative flows to it. */
+  readonly value?: number
+}
+
+/**
+ * `x` placed at `starts` inside a tensor of `shape` whose other elements are `value` (default
+ * 0): the transpose of {@link slice}. Its derivative passes the tangent through padded with
+ * zeros, and the gradient of `x` is the slice of the cotangent where `x` sits (the padding
+ * gets none).
+ *
+ * @example
+ * ```ts
+ * import { tensor, pad, sum, mul, grad } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(pad(tensor([1, 2]), [1], [4]).toArray(), [0, 1, 2, 0])
+ * assert.deepStrictEqual(pad(tensor([[1]]), [0, 1], [2, 2], { value: -1 }).toArray(), [[-1, 1], [-1, -1]])
+ * const w = tensor([1, 2, 3, 4])
+ * const g = grad((x: ReturnType<typeof tensor<number[]>>) => sum(mul(pad(x, [1], [4], { value: 9 }), w)))(tensor([5, 6]))
+ * assert.deepStrictEqual(g.toArray(), [2, 3])
+ * ```
+ */
+export const pad = <S extends Shape, D extends DType, const Z extends Shape>(
+  x: Tensor<S, D>,
+  starts: readonly number[],
+  shape: Z,
+  options?: PadOptions
+): Tensor<Writable<Z>, D> => {
+  assertTensor(x, 'pad')
+  if (!Array.isArray(starts) || !Array.isArray(shape)) throw new ShapeError('pad: starts and shape must be arrays of integers')
+  const ok =
+    starts.length === x.rank &&
+    shape.length === x.rank &&
+    starts.every((s, i) => Number.isSafeInteger(s) && s >= 0 && Number.isSafeInteger(shape[i]) && s + x.shape[i]! <= shape[i]!)
+  if (!ok) {
+    throw new ShapeError(`pad: shape ${Sh.show(x.shape)} placed at ${Sh.show(starts)} does not fit in shape ${Sh.show(shape)}`)
+  }
+  const value = options?.value ?? 0
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new ArgumentError(`pad: value must be a number, got ${String(value)}`)
+  return bind('pad', [x], value === 0 ? { starts: [...starts], shape: [...shape] } : { starts: [...starts], shape: [...shape], value }) as Tensor<Writable<Z>, D>
+}
+
+/**
+ * `x` itself, with no derivative: forward and reverse mode treat it as a constant (zero
+ * tangent, zero cotangent), at every order. Use it for targets computed from the model's own
+ * output, or a shift that must not be differentiated.
+ *
+ * @example
+ * ```ts
+ * import { tensor, stopGradient, mul, grad } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(stopGradient(tensor([1, 2])).toArray(), [1, 2])
+ * // d/dx [x · stopGradient(x)] = stopGradient(x) = x, not 2x
+ * const g = grad((x: ReturnType<typeof tensor<number>>) => mul(x, stopGradient(x)))(tensor(3))
+ * assert.strictEqual(g.item(), 3)
+ * ```
+ */
+export const stopGradient = <X extends Operand>(x: X): Unary<X> => unary('stopGradient', x) as Unary<X>
 
 const comparison = (a: Operand, b: Operand, test: (x: number, y: number) => boolean, op: string): Tensor => {
   const dtype = dtypeOfPair(a, b, op)

@@ -43,6 +43,7 @@ export interface PrimParams {
   readonly maximum: {}
   readonly minimum: {}
   readonly neg: {}
+  readonly stopGradient: {}
   readonly pow: { readonly exponent: number }
   readonly power: {}
   readonly exp: {}
@@ -60,6 +61,7 @@ export interface PrimParams {
   readonly sum: ReduceParams
   readonly mean: ReduceParams
   readonly max: ReduceParams
+  readonly min: ReduceParams
   readonly matmul: MatMulParams
   readonly batchMatmul: MatMulParams
   readonly broadcast: { readonly shape: Shape }
@@ -67,7 +69,8 @@ export interface PrimParams {
   readonly transpose: { readonly perm: readonly number[] }
   readonly concat: { readonly axis: number }
   readonly slice: { readonly starts: readonly number[]; readonly sizes: readonly number[] }
-  readonly pad: { readonly starts: readonly number[]; readonly shape: Shape }
+  /** `x` placed at `starts` inside a tensor of `shape` filled with `value` (default 0). */
+  readonly pad: { readonly starts: readonly number[]; readonly shape: Shape; readonly value?: number }
   readonly select: { readonly mask: Buffer }
 }
 
@@ -215,6 +218,20 @@ const extremumWeights = (x: Tensor, out: Tensor, axes: readonly number[]): Tenso
   return constant(x, (i) => hits[i]! / counts[i]!)
 }
 
+/** The max or min reduction: the cotangent goes to the extrema, shared evenly among ties. */
+const extremum = <P extends 'max' | 'min'>(kind: P): Rule<P> => ({
+  arity: 1,
+  forward: reduceForward(kind),
+  jvp: ({ args: [x], out, params: { axes, keepdims } }) => {
+    const w = extremumWeights(x!, out, axes)
+    return [(t) => sum(mul(t, w), axes, keepdims)]
+  },
+  vjp: ({ args: [x], out, params: { axes } }) => {
+    const w = extremumWeights(x!, out, axes)
+    return [(ct) => mul(unreduce(ct, x!.shape, axes), w)]
+  }
+})
+
 const SQRT_PI = Math.sqrt(Math.PI)
 
 /**
@@ -289,6 +306,14 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     const wb = constant(a!, (i) => 1 - val(wa)[i]!)
     return [(t) => mul(t, wa), (t) => mul(t, wb)]
   })('minimum'),
+  // d stopGradient(x) = 0: the value passes through unchanged, no derivative does (ẏ = 0, x̄ = 0).
+  // The zero is a constant tensor, never traced, so nested derivatives see a constant too.
+  stopGradient: {
+    arity: 1,
+    forward: ([x]) => ({ shape: x!.shape, buffer: val(x!) }),
+    jvp: ({ args: [x] }) => [() => zerosOf(x!.shape, x!.dtype)],
+    vjp: ({ args: [x] }) => [() => zerosOf(x!.shape, x!.dtype)]
+  },
   // d(−x) = −dx
   neg: {
     arity: 1,
@@ -380,18 +405,9 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     }
   },
   // d max(x) = Σᵢ wᵢ dxᵢ with w = 1/(number of maxima) on the maxima, 0 elsewhere
-  max: {
-    arity: 1,
-    forward: reduceForward('max'),
-    jvp: ({ args: [x], out, params: { axes, keepdims } }) => {
-      const w = extremumWeights(x!, out, axes)
-      return [(t) => sum(mul(t, w), axes, keepdims)]
-    },
-    vjp: ({ args: [x], out, params: { axes } }) => {
-      const w = extremumWeights(x!, out, axes)
-      return [(ct) => mul(unreduce(ct, x!.shape, axes), w)]
-    }
-  },
+  max: extremum('max'),
+  // d min(x) = Σᵢ wᵢ dxᵢ with w = 1/(number of minima) on the minima, 0 elsewhere
+  min: extremum('min'),
   // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB); Ā = Ȳ·op(B)ᵀ, B̄ = op(A)ᵀ·Ȳ (transposed back when flagged)
   matmul: {
     arity: 2,
@@ -474,12 +490,14 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     jvp: ({ params }) => [(t) => bind('slice', [t], params)],
     vjp: ({ args: [x], params: { starts } }) => [(ct) => bind('pad', [ct], { starts, shape: x!.shape })]
   },
-  // zero padding, the transpose of slice: x̄ = slice(ȳ)
+  // padding with a constant c: d pad(x, c) = pad(dx, 0) (c is not differentiated), x̄ = slice(ȳ);
+  // with c = 0 it is the transpose of slice
   pad: {
     arity: 1,
-    forward: ([x], { starts, shape }) => {
+    forward: ([x], { starts, shape, value }) => {
       const parts = Sh.strides(shape)
       const out = allocate(x!.dtype, Sh.size(shape))
+      if (value !== undefined && value !== 0) out.fill(value)
       const src = val(x!)
       const inner = x!.shape
       const n = x!.size
@@ -496,7 +514,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
       }
       return { shape, buffer: out }
     },
-    jvp: ({ params }) => [(t) => bind('pad', [t], params)],
+    jvp: ({ params: { starts, shape } }) => [(t) => bind('pad', [t], { starts, shape })],
     vjp: ({ args: [x], params: { starts } }) => [(ct) => bind('slice', [ct], { starts, sizes: x!.shape })]
   },
   // select(m, a, b) = m ? a : b, so d = m ? da : db (the mask is data, not differentiated)

@@ -38,6 +38,7 @@ import {
   neg,
   div
 } from 'lamina-nn'
+import { Trace, max, min, pad, stopGradient } from 'lamina-nn'
 import { tensors, tensorOf } from 'lamina-nn/laws'
 import type { Backend } from 'lamina-nn'
 import { countingVjps } from './support/rules.js'
@@ -269,4 +270,91 @@ describe('laws of forward mode', () => {
       return [...direct].every((v, i) => Math.abs(v - chained[i]!) <= 1e-14 * (1 + Math.abs(v)))
     }
   )
+})
+
+describe('stopGradient: the value passes, no derivative does', () => {
+  // f(x) = x · stopGradient(x): f'(x) = stopGradient(x) = x (not 2x, the derivative of x²)
+  const f = (x: Scalar) => mul(x, stopGradient(x))
+
+  it('grad of x · stopGradient(x) is x, not 2x', () => {
+    expect(grad(f)(s(3)).item()).toBe(3)
+    const g = grad((x: Vec) => sum(mul(x, stopGradient(x))))(tensor([1, -2, 0.5]))
+    expect(g.toArray()).toEqual([1, -2, 0.5])
+  })
+
+  it('jvp of x · stopGradient(x) is x · ẋ', () => {
+    const [y, dy] = jvp(f, [s(3)] as const, [s(2)] as const)
+    expect(y.item()).toBe(9)
+    expect(dy.item()).toBe(6)
+    // alone: the tangent through it is zero
+    expect(jvp((x: Scalar) => stopGradient(x), [s(3)] as const, [s(1)] as const)[1].item()).toBe(0)
+  })
+
+  it('grad ∘ grad: the second derivative of x · stopGradient(x) is 0 (x² has 2)', () => {
+    expect(grad(grad(f))(s(3)).item()).toBe(0)
+    // x² · stopGradient(x): f' = 2x·x₀, f'' = 2x₀ (x₀ the stopped value), not 6x
+    expect(grad(grad((x: Scalar) => mul(mul(x, x), stopGradient(x))))(s(1.5)).item()).toBe(3)
+    // forward over reverse agrees
+    expect(jvp(grad(f), [s(3)] as const, [s(1)] as const)[1].item()).toBe(0)
+  })
+
+  it('hessian of Σ x² · stopGradient(x) is diag(2x), not diag(6x)', () => {
+    const H = hessian((x: Vec) => sum(mul(mul(x, x), stopGradient(x))))(tensor([1, 2])).toArray()
+    expect(H).toEqual([[2, 0], [0, 4]])
+    expect(jacfwd(grad((x: Vec) => sum(mul(mul(x, x), stopGradient(x)))))(tensor([1, 2])).toArray()).toEqual([[2, 0], [0, 4]])
+  })
+
+  it('the trace table shows it, with partial 0, and the gradient is x', () => {
+    const t = Trace.trace(({ x }: { readonly x: Trace.Scalar }) => mul(x, stopGradient(x)), { x: 3 }, { tangent: 'x' })
+    // v₀ = x, v₁ = stopGradient(v₀), v₂ = v₀ × v₁
+    expect(t.rows.map((r) => r.expression)).toEqual(['x', 'stopGradient(v₀)', 'v₀ × v₁'])
+    expect(t.rows[1]!.value.item()).toBe(3)
+    expect(t.rows[1]!.tangent!.item()).toBe(0)
+    expect(t.rows[2]!.tangent!.item()).toBe(3)
+    // the sweep still visits v₁ → v₀, with the partial ∂v₁/∂v₀ = 0
+    expect(t.adjoints.map((a) => [a.target, a.source, a.partial])).toContainEqual([0, 1, '0'])
+    expect(t.gradient['x']!.item()).toBe(3)
+    expect(Trace.renderText(t)).toContain('stopGradient(3)')
+  })
+})
+
+describe('min reduction: derivative on the minima, shared among ties', () => {
+  it('grad puts the cotangent on the minimum of each row', () => {
+    const g = grad((x: Tensor) => sum(mul(min(x, 1), tensor([1, 10]))))(tensor([[3, 1, 2], [0, 5, -4]]))
+    expect(g.toArray()).toEqual([[0, 1, 0], [0, 0, 10]])
+  })
+
+  it('ties share evenly, in reverse and forward mode', () => {
+    expect(grad((x: Vec) => min(x))(tensor([2, 1, 1, 1])).toArray()).toEqual([0, 1 / 3, 1 / 3, 1 / 3])
+    const [y, dy] = jvp((x: Vec) => min(x), [tensor([2, 1, 1])] as const, [tensor([5, 1, 3])] as const)
+    expect(y.item()).toBe(1)
+    expect(dy.item()).toBe(2)
+  })
+
+  it('agrees with −max(−x) away from ties, to second order', () => {
+    const x = tensor([[0.3, -1.2, 2], [4, 0.1, -0.5]])
+    const viaMin = (v: Tensor) => sum(mul(min(v, 0, true), min(v, 0, true)))
+    const viaMax = (v: Tensor) => sum(mul(neg(max(neg(v), 0, true)), neg(max(neg(v), 0, true))))
+    expect(grad(viaMin)(x).toArray()).toEqual(grad(viaMax)(x).toArray())
+    expect(hessian(viaMin)(tensor([0.3, -1.2, 2])).toArray()).toEqual([[0, 0, 0], [0, 2, 0], [0, 0, 0]])
+  })
+})
+
+describe('pad with a constant value', () => {
+  it('grad ignores the padding: the gradient of x is the slice of the cotangent where x sits', () => {
+    const w = tensor([[1, 2, 3], [4, 5, 6]])
+    const g = grad((x: Tensor) => sum(mul(pad(x, [1, 1], [2, 3], { value: 7 }), w)))(tensor([[10, 20]]))
+    expect(g.toArray()).toEqual([[5, 6]])
+  })
+
+  it('jvp pads the tangent with 0, not with the value', () => {
+    const [y, dy] = jvp((x: Vec) => pad(x, [1], [4], { value: 7 }), [tensor([1, 2])] as const, [tensor([1, 1])] as const)
+    expect(y.toArray()).toEqual([7, 1, 2, 7])
+    expect(dy.toArray()).toEqual([0, 1, 1, 0])
+  })
+
+  it('nests: the hessian of Σ pad(x, c)² is 2 on x and nothing from the padding', () => {
+    const H = hessian((x: Vec) => sum(mul(pad(x, [0], [3], { value: 4 }), pad(x, [0], [3], { value: 4 }))))(tensor([1, 2])).toArray()
+    expect(H).toEqual([[2, 0], [0, 2]])
+  })
 })

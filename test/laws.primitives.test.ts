@@ -3,7 +3,8 @@
 // not compile, and the first test below fails if the table and the cases ever disagree.
 import { describe, expect, it, afterAll } from 'vitest'
 import { Prim } from 'lamina-nn'
-import { checkPrimitive, primitiveCases } from 'lamina-nn/laws'
+import { tensor } from 'lamina-nn'
+import { checkPrimitive, gradientMeasure, primitiveCases, zeroDerivative } from 'lamina-nn/laws'
 import type { LawReport } from 'lamina-nn/laws'
 
 // 1,000 cases per primitive for the first-order laws in CI; LAMINA_LAW_RUNS raises or lowers it.
@@ -21,6 +22,23 @@ const table: { prim: string; reports: LawReport[] }[] = []
 describe('the primitive table', () => {
   it('has law cases for exactly its primitives', () => {
     expect(Object.keys(primitiveCases).sort()).toEqual([...Prim.names].sort())
+  })
+
+  it('checks stopGradient against zero, since finite differences of its value (the identity) would say 1', () => {
+    expect([...zeroDerivative]).toEqual(['stopGradient'])
+    const reports = checkPrimitive('stopGradient', { gradient: 20, jvp: 20, innerProduct: 20, forwardReverse: 5, secondOrder: 5 })
+    expect(reports.map((r) => r.law.replace('stopGradient: ', ''))).toEqual([
+      'reverse mode is zero (derivative 0 by definition)',
+      'forward mode is zero (derivative 0 by definition)',
+      'inner-product identity',
+      'forward and reverse Jacobians agree',
+      'Hessian symmetry',
+      'Hessian-vector product vs differences of gradients'
+    ])
+    for (const r of reports) expect(r.maxError, r.law).toBe(0)
+    // the finite-difference law, had it been applied, fails: the rule is not the derivative of the value
+    const stopped = (x: ReturnType<typeof tensor<number[]>>) => Prim.bind('stopGradient', [x], {})
+    expect(gradientMeasure(stopped, tensor([0.5, -1]), 1).error).toBeGreaterThan(0.5)
   })
 
   it.each(Prim.names.map((p) => [p]))('%s satisfies every derivative law', (prim) => {

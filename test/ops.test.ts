@@ -51,6 +51,7 @@ import {
   transpose,
   where
 } from 'lamina-nn'
+import { ArgumentError, min, pad, stopGradient } from 'lamina-nn'
 import type { Backend, DType, Nested, Tensor } from 'lamina-nn'
 
 // ================================================================ reference side (no lamina)
@@ -154,6 +155,7 @@ const refMax = (vs: readonly number[]): number => {
   for (const v of vs) if (v > m) m = v
   return m
 }
+const refMin = (vs: readonly number[]): number => vs.reduce((m, v) => (v < m ? v : m), Infinity)
 const refLogSumExp = (vs: readonly number[]): number => Math.log(refSum(vs.map(Math.exp)))
 
 type Mat = number[][]
@@ -399,6 +401,7 @@ describe('reductions over random axes', () => {
     ['sum', (x, axes, keep) => sum(x, axes, keep), refSum, (vs) => 4 * vs.length * EPS64 * refAbsSum(vs)],
     ['mean', (x, axes, keep) => mean(x, axes, keep), (vs) => refSum(vs) / vs.length, (vs) => (4 * vs.length * EPS64 * refAbsSum(vs)) / vs.length + EPS64],
     ['max', (x, axes, keep) => max(x, axes, keep), refMax, () => 0],
+    ['min', (x, axes, keep) => min(x, axes, keep), refMin, () => 0],
     ['logsumexp', (x, axes, keep) => logsumexp(x, axes, keep), refLogSumExp, (vs) => 64 * EPS64 * (1 + refMax(vs.map(Math.abs)))]
   ]
   for (const [name, op, combine, tolOf] of all) {
@@ -419,6 +422,10 @@ describe('reductions over random axes', () => {
     expect(mean(x, 1, true).toArray()).toEqual([[3], [3]])
     expect(max(x, -1).toArray()).toEqual([5, 7])
     expect(max(x, [0, 1], true).toArray()).toEqual([[7]])
+    expect(min(x, -1).toArray()).toEqual([1, 0])
+    expect(min(x, 0).toArray()).toEqual([1, 2, 0])
+    expect(min(x, [0, 1], true).toArray()).toEqual([[0]])
+    expect(min(x).item()).toBe(0)
   })
 
   it('duplicate axes (one positive, one negative) count once', () => {
@@ -426,9 +433,10 @@ describe('reductions over random axes', () => {
     expect(sum(x, [1, -1]).toArray()).toEqual([3, 7])
   })
 
-  it('max over an empty axis throws ShapeError; sum over it is 0', () => {
+  it('max and min over an empty axis throw ShapeError; sum over it is 0', () => {
     const e = fromBuffer([], [2, 0])
     expect(() => max(e, 1)).toThrow(ShapeError)
+    expect(() => min(e, 1)).toThrow(/min: cannot reduce an empty axis of shape \[2, ?0\]/)
     expect(sum(e, 1).toArray()).toEqual([0, 0])
   })
 })
@@ -604,6 +612,60 @@ describe('concat and slice', () => {
     expect(() => concat([x, fromBuffer([1, 2], [1, 2])], 0)).toThrow(ShapeError)
     expect(() => concat([x, x], 2)).toThrow(ShapeError)
     expect(() => concat([])).toThrow(ShapeError)
+  })
+})
+
+describe('pad', () => {
+  /** A rank 1..3 sample, where it starts inside the padded shape, and that shape. */
+  const padArb = sampleArb(shapeArb(1, 3)).chain((s) =>
+    fc.tuple(
+      fc.constant(s),
+      fc.tuple(...s.shape.map(() => fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })))),
+      fc.option(valueArb, { nil: undefined })
+    )
+  )
+
+  test.prop([padArb])('pad places x at starts and fills the rest with the value (0 by default)', ([s, widths, value]) => {
+    const starts = widths.map(([before]) => before)
+    const shape = s.shape.map((d, i) => widths[i]![0] + d + widths[i]![1])
+    const expected = build(shape, (idx) =>
+      idx.every((v, i) => v >= starts[i]! && v < starts[i]! + s.shape[i]!) ? at(s.nested, idx.map((v, i) => v - starts[i]!)) : (value ?? 0)
+    )
+    expectClose(pad(toTensor(s), starts, shape, value === undefined ? undefined : { value }), shape, expected)
+  })
+
+  test.prop([padArb])('slice undoes pad', ([s, widths, value]) => {
+    const starts = widths.map(([before]) => before)
+    const shape = s.shape.map((d, i) => widths[i]![0] + d + widths[i]![1])
+    expectClose(slice(pad(toTensor(s), starts, shape, { value: value ?? 0 }), starts, s.shape), s.shape, s.nested)
+  })
+
+  it('keeps the dtype, and pads with -Infinity (for a max pool)', () => {
+    const y = pad(tensor([1.5, 2], { dtype: 'f32' }), [1], [3], { value: -Infinity })
+    expect(y.dtype).toBe('f32')
+    expect(y.toArray()).toEqual([-Infinity, 1.5, 2])
+  })
+
+  it('refuses blocks that do not fit and values that are not numbers, naming them', () => {
+    const x = fromBuffer([1, 2, 3, 4], [2, 2])
+    expect(() => pad(x, [1, 0], [2, 2])).toThrow(ShapeError)
+    expect(() => pad(x, [1, 0], [2, 2])).toThrow(/pad: shape \[2, ?2\] placed at \[1, ?0\] does not fit in shape \[2, ?2\]/)
+    expect(() => pad(x, [0], [3])).toThrow(ShapeError)
+    expect(() => pad(x, [-1, 0], [3, 2])).toThrow(ShapeError)
+    expect(() => pad(x, [0.5, 0], [3, 2])).toThrow(ShapeError)
+    expect(() => pad(x, [0, 0], [2, 2], { value: Number.NaN })).toThrow(ArgumentError)
+    expect(() => pad(x, [0, 0], [2, 2], { value: '1' as unknown as number })).toThrow(/pad: value must be a number, got 1/)
+  })
+})
+
+describe('stopGradient', () => {
+  test.prop([sampleArb(shapeArb(0, 3))])('is the identity on values', (s) => {
+    const y = stopGradient(toTensor(s))
+    expectClose(y, s.shape, s.nested)
+  })
+
+  it('takes a number as a scalar', () => {
+    expect(stopGradient(2.5).item()).toBe(2.5)
   })
 })
 

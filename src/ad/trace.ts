@@ -284,6 +284,7 @@ const expressionOf = (prim: Prim, ops: readonly Formula[], params: unknown, inpu
     case 'mul': return bin('×', a, b)
     case 'div': return bin('/', a, b)
     case 'neg': return { kind: 'neg', arg: a }
+    case 'stopGradient': return call('stopGradient', a)
     case 'pow': return { kind: 'pow', base: a, exponent: (params as PrimParams['pow']).exponent }
     case 'power': return { kind: 'power', base: a, exponent: b }
     case 'exp': return apply('exp', a)
@@ -302,6 +303,7 @@ const expressionOf = (prim: Prim, ops: readonly Formula[], params: unknown, inpu
     case 'sum':
     case 'mean':
     case 'max':
+    case 'min':
     case 'logsumexp': {
       const p = params as ReduceParams
       if (reducesAll(p, inputShapes[0]?.length ?? 0)) return prim === 'sum' ? apply('Σ', a) : call(prim, a)
@@ -342,6 +344,7 @@ const partialOf = (prim: Prim, ops: readonly Formula[], i: number, params: unkno
     case 'div': // ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
       return i === 0 ? bin('/', num(1), b) : { kind: 'neg', arg: bin('/', a, { kind: 'pow', base: b, exponent: 2 }) }
     case 'neg': return num(-1)
+    case 'stopGradient': return num(0) // no derivative passes stopGradient
     case 'pow': { // ∂xᶜ/∂x = c·xᶜ⁻¹
       const c = (params as PrimParams['pow']).exponent
       if (c === 0) return num(0)
@@ -486,6 +489,7 @@ const domains: { readonly [P in Prim]: DomainCheck | null } = {
   power: (c, [a, b], y) => powerFindings(c, a!, b!, y, c.traced[1] === true),
   add: null, sub: null, mul: null, maximum: null, minimum: null, neg: null, exp: null, sin: null, cos: null, tanh: null,
   sigmoid: null, relu: null, abs: null, erf: null, softplus: null, logsumexp: null, sum: null, mean: null, max: null,
+  min: null, stopGradient: null,
   matmul: null, batchMatmul: null, broadcast: null, reshape: null, transpose: null, concat: null, slice: null, pad: null, select: null
 }
 

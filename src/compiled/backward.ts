@@ -59,14 +59,19 @@ const overrides: { readonly [P in Prim]?: Override } = {
     (ct) => mul(ct, staged(trace, 'greaterWeight', [a!, b!]))
   ],
   // x̄ = ȳ · [x = max] / (number of maxima), the eager rule's weights built from staged ops
-  max: (trace, ctx) => {
-    const { args: [x], out } = ctx
-    const { axes } = ctx.params as ReduceParams
-    const kept = keptShape(x!.shape, axes)
-    const hits = staged(trace, 'equal', [x!, broadcast(reshape(out, kept), x!.shape)])
-    const weights = div(hits, broadcast(sum(hits, axes, true), x!.shape))
-    return [(ct) => mul(broadcast(reshape(ct, kept), x!.shape), weights)]
-  }
+  max: (trace, ctx) => extremumOverride(trace, ctx),
+  // the same for the minimum: `equal` against the staged result finds the minima
+  min: (trace, ctx) => extremumOverride(trace, ctx)
+}
+
+/** The max and min reductions' VJP: x̄ = ȳ · [x = extremum] / (number of extrema). */
+function extremumOverride(trace: StagingTrace, ctx: RuleContext<Prim>): readonly Linear[] {
+  const { args: [x], out } = ctx
+  const { axes } = ctx.params as ReduceParams
+  const kept = keptShape(x!.shape, axes)
+  const hits = staged(trace, 'equal', [x!, broadcast(reshape(out, kept), x!.shape)])
+  const weights = div(hits, broadcast(sum(hits, axes, true), x!.shape))
+  return [(ct) => mul(broadcast(reshape(ct, kept), x!.shape), weights)]
 }
 
 /**

@@ -92,7 +92,7 @@ export interface KernelPlan {
 
 type Decision = 'input' | 'kernel' | 'alias' | 'inline'
 
-const heavyOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul', 'sum', 'mean', 'max', 'logsumexp', 'stopMax'])
+const heavyOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul', 'sum', 'mean', 'max', 'min', 'logsumexp', 'stopMax'])
 const productOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul'])
 
 const stackedRoles: ReadonlySet<Role['kind']> = new Set(['x', 'onehot', 'labels', 'hyper'])
@@ -421,6 +421,9 @@ class Writer {
       }
       case 'neg':
         return this.let(`-${this.held(x!, ix)}`)
+      case 'stopGradient':
+        // the identity on values (its derivative, zero, is the backward sweep's business)
+        return this.value(x!, ix)
       case 'exp':
       case 'log':
       case 'sin':
@@ -483,6 +486,7 @@ class Writer {
       case 'sum':
       case 'mean':
       case 'max':
+      case 'min':
       case 'logsumexp':
       case 'stopMax':
         return this.reduction(k, ix)
@@ -523,7 +527,7 @@ class Writer {
     const x = node.args[0]!
     const inner = this.shapeOf(x)
     const inStrides = Sh.strides(inner)
-    const { starts } = node.params as { starts: readonly number[] }
+    const { starts, value } = node.params as { starts: readonly number[]; value?: number }
     const digits = this.digits(ix, node.shape)
     const inside: string[] = []
     const parts: string[] = []
@@ -540,7 +544,7 @@ class Writer {
     })
     const flat = parts.length === 0 ? '0' : this.index(parts.join(' + '), Sh.size(inner))
     const v = this.value(x, { flat })
-    return inside.length === 0 ? v : this.let(`${inside.join(' && ')} ? ${v} : 0.0`)
+    return inside.length === 0 ? v : this.let(`${inside.join(' && ')} ? ${v} : ${literal(value ?? 0)}`)
   }
 
   /** Clamps (`Math.min`/`Math.max`) compute in float32: with `exact`, an axis they clamp must stay below 2²⁴. */
@@ -713,13 +717,13 @@ class Writer {
       }
       outer.forEach(() => this.line('}'))
     }
-    const maximum = (): string => {
+    const maximum = (better = '>'): string => {
       const m = this.mutable('0.0', 'm')
       const first = this.mutable('1', 'f')
       overElements((v) => {
         const held = this.let(v)
         // NaN propagates, as in the cpu reference
-        this.line(`if (${first} == 1 || ${held} > ${m} || ${held} != ${held}) { ${m} = ${held}; }`)
+        this.line(`if (${first} == 1 || ${held} ${better} ${m} || ${held} != ${held}) { ${m} = ${held}; }`)
         this.line(`${first} = 0;`)
       })
       return m
@@ -733,6 +737,8 @@ class Writer {
       }
       case 'max':
         return maximum()
+      case 'min':
+        return maximum('<')
       case 'stopMax': {
         const m = maximum()
         return this.let(`Math.abs(${m}) <= ${MAX_F32} ? ${m} : 0.0`)

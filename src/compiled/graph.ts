@@ -150,7 +150,7 @@ export class Builder {
 export const isElementwise = (op: Node['op']): boolean => elementwiseOps.has(op)
 
 const elementwiseOps: ReadonlySet<string> = new Set([
-  'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'neg', 'pow', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid',
+  'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'neg', 'stopGradient', 'pow', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid',
   'relu', 'abs', 'sqrt', 'erf', 'softplus', 'select', 'positive', 'sign', 'greaterWeight', 'equal', 'compare'
 ])
 
@@ -163,7 +163,7 @@ export const elementwiseValues: { readonly [K in Exclude<ElementwiseOp, 'compare
 }
 
 const binaryOps: ReadonlySet<string> = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum'])
-const structuralOps: ReadonlySet<string> = new Set(['reshape', 'broadcast', 'transpose', 'slice'])
+const structuralOps: ReadonlySet<string> = new Set(['reshape', 'broadcast', 'transpose', 'slice', 'stopGradient'])
 
 /** The float32 value of an op on uniform constants, or the argument a select with a uniform mask picks. */
 const fold = (op: Prim | CompiledOp, args: readonly Ref[], params: unknown): Ref | undefined => {
