@@ -9,25 +9,15 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ExitCode, main } from '../src/cli/main.js'
+import { run } from './support/cli.js'
+import type { Run } from './support/cli.js'
+import { ExitCode } from '../src/cli/main.js'
 import * as Safetensors from '../src/io/safetensors.js'
 import * as Checkpoint from '../src/io/checkpoint.js'
 import { tensor } from '../src/tensor.js'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const run = async (...args: string[]): Promise<Run> => {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) })
-  return { code, stdout, stderr }
-}
 
 const spawn = (how: 'source' | 'bin', args: readonly string[]): Run => {
   const argv = how === 'source' ? ['--import', 'tsx', 'src/cli/main.ts', ...args] : ['bin/lamina.mjs', ...args]

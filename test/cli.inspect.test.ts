@@ -10,25 +10,14 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { main } from '../src/cli/main.js'
+import { run } from './support/cli.js'
+import type { Run } from './support/cli.js'
 import * as Checkpoint from '../src/io/checkpoint.js'
 import * as Safetensors from '../src/io/safetensors.js'
 import { tensor } from '../src/tensor.js'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const run = async (...args: string[]): Promise<Run> => {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) })
-  return { code, stdout, stderr }
-}
 
 const dir = mkdtempSync(path.join(tmpdir(), 'lamina-inspect-'))
 const file = (name: string, contents: string | Uint8Array): string => {

@@ -6,24 +6,13 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { ExitCode, main, parseAt, UsageError } from '../src/cli/main.js'
+import { run } from './support/cli.js'
+import type { Run } from './support/cli.js'
+import { ExitCode, parseAt, UsageError } from '../src/cli/main.js'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
 const SEED_004 = 'ln(x1) + x1*x2 - sin(x2)'
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** `lamina …args` in this process. */
-const run = async (...args: string[]): Promise<Run> => {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) })
-  return { code, stdout, stderr }
-}
 
 /** `lamina …args` as a child process, from the sources (tsx) or through bin/lamina.mjs. */
 const spawn = (how: 'source' | 'bin', args: readonly string[], env: NodeJS.ProcessEnv = {}): Run => {
