@@ -59,6 +59,16 @@ beforeAll(async () => {
 })
 
 describe('lamina train', () => {
+  it('reports a one-logit binary model\'s train accuracy by its sign, not the arg-max of one output', async () => {
+    const spec = file('binary.json', JSON.stringify({ input: [2], layers: [{ kind: 'dense', units: 1 }] }))
+    const config = file('binary-train.json', JSON.stringify({ epochs: 60, batchSize: 4, loss: 'binaryCrossEntropyWithLogits', optimizer: { kind: 'adam', lr: 0.1 } }))
+    const r = await run('train', '--spec', spec, '--data', dataFile, '--config', config, '--json', '--out', file('binary.safetensors'))
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // the two clusters are separable by a line: every point right (the arg-max of one output said 50%)
+    expect((JSON.parse(r.stdout) as { train: { accuracy: number } }).train.accuracy).toBe(1)
+  })
+
   it('trains, prints one line per epoch off a terminal, and saves safetensors with the spec in the metadata', async () => {
     const out = file('small.safetensors')
     const r = await run('train', '--spec', specFile, '--data', dataFile, '--config', configFile, '--out', out)

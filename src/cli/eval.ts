@@ -7,40 +7,10 @@
  * @module
  */
 import * as Spec from '../io/spec.js'
-import { evaluate, takeRows } from '../nn/train.js'
-import type { Evaluation } from '../nn/train.js'
-import * as Sh from '../shape.js'
-import { concreteBuffer } from '../tensor.js'
-import type * as Dataset from '../io/dataset.js'
+import { evaluate } from '../nn/train.js'
 import { ExitCode } from './command.js'
 import type { Subcommand } from './command.js'
 import { classesOf, intOption, loadData, loadModel, lossName, probabilityReading } from './model.js'
-import type { LoadedModel } from './model.js'
-
-/**
- * Accuracy and confusion matrix of a one-output binary model (`Train.evaluate` takes the
- * index of the largest output, always 0 for one output): the class is 1 when the output's
- * probability is over 1/2 (a logit > 0, or a sigmoid output > 1/2).
- */
-const binaryEvaluation = (loaded: LoadedModel, data: Dataset.Labelled, loss: number | undefined, batchSize = 1024): Evaluation => {
-  const { model } = loaded.built
-  const threshold = probabilityReading(loaded) === 'as-is' ? 0.5 : 0
-  const n = data.labels.length
-  const classes = Math.max(2, ...Array.from(data.labels, (l) => l + 1))
-  const confusion = Array.from({ length: classes }, () => Array.from({ length: classes }, () => 0))
-  let correct = 0
-  for (let start = 0; start < n; start += batchSize) {
-    const indices = Int32Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i)
-    const y = concreteBuffer(model.forward(loaded.params, takeRows(data.x, indices), { training: false, state: loaded.state }).y)
-    indices.forEach((row, r) => {
-      const predicted = y[r]! > threshold ? 1 : 0
-      const label = data.labels[row]!
-      if (predicted === label) correct++
-      confusion[label]![predicted]!++
-    })
-  }
-  return { accuracy: n === 0 ? 0 : correct / n, confusion, ...(loss === undefined ? {} : { loss }) }
-}
 
 /** A confusion matrix as text: actual classes down, predicted across. */
 export const renderConfusion = (confusion: readonly (readonly number[])[]): string => {
@@ -79,9 +49,9 @@ export const evalCommand: Subcommand = (program, { io, exit }) => {
       const limit = options.limit === undefined ? undefined : intOption('--limit', options.limit, 1)
       const data = await loadData(options.data, inputShape, classesOf(outputShape), 'test', loaded.dtype, limit)
       const name = lossName(loaded)
-      const evaluated = evaluate(model, loaded.params, loaded.state, data, Spec.loss(name))
-      const binary = Sh.size(outputShape) === 1 && (name === 'binaryCrossEntropyWithLogits' || name === 'binaryCrossEntropy')
-      const result = binary ? binaryEvaluation(loaded, data, evaluated.loss) : evaluated
+      // a one-output model is a binary classifier: class 1 when its probability is over 1/2
+      const threshold = probabilityReading(loaded) === 'as-is' ? 0.5 : 0
+      const result = evaluate(model, loaded.params, loaded.state, data, Spec.loss(name), 1024, threshold)
       if (options.json === true) {
         io.stdout(`${JSON.stringify({ model: options.model, data: options.data, examples: data.labels.length, loss: result.loss, lossName: name, accuracy: result.accuracy, confusion: result.confusion }, null, 2)}\n`)
       } else {

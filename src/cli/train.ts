@@ -351,7 +351,8 @@ export const trainCommand: Subcommand = (program, { io, exit }) => {
           throw new CommandFailure(`interrupted by ${interrupts.received()} ${where}: the model was not saved (${untouched})`)
         }
         const seconds = (performance.now() - started) / 1000
-        const final = evaluate(model, run.params, run.state, data, loss)
+        // a one-output model is a binary classifier on a logit, or on a probability after a sigmoid
+        const final = evaluate(model, run.params, run.state, data, loss, 1024, config.loss === 'binaryCrossEntropy' ? 0.5 : 0)
         if (!Number.isFinite(final.loss)) {
           // every step's loss was finite, but the parameters have grown until the loss over all the data overflows
           throw new CommandFailure(

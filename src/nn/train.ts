@@ -454,7 +454,9 @@ export interface Evaluation {
 
 /**
  * Evaluates a classifier (inference mode) in batches: accuracy, confusion matrix, and the
- * mean loss if `loss` is given.
+ * mean loss if `loss` is given. A model with several outputs predicts the largest; a model
+ * with one output is a binary classifier that predicts 1 when its output exceeds
+ * `binaryThreshold` (0 for a logit, the default; 1/2 for a probability).
  *
  * @example
  * ```ts
@@ -465,6 +467,11 @@ export interface Evaluation {
  * const e = Train.evaluate(model, params, {}, { x: tensor([[1], [-1], [2]]), labels: Int32Array.from([0, 1, 1]) })
  * assert.strictEqual(e.accuracy, 2 / 3)
  * assert.deepStrictEqual(e.confusion, [[1, 0], [1, 1]])
+ * // one output: a binary classifier on its logit (class 1 when the logit is over 0)
+ * const logit = Layers.dense(1, 1)
+ * const b = Train.evaluate(logit, { w: tensor([[1]]), b: tensor([0]) }, {}, { x: tensor([[1], [-1], [2]]), labels: Int32Array.from([1, 0, 0]) })
+ * assert.strictEqual(b.accuracy, 2 / 3)
+ * assert.deepStrictEqual(b.confusion, [[1, 1], [0, 1]])
  * ```
  */
 export const evaluate = <P, S>(
@@ -473,7 +480,8 @@ export const evaluate = <P, S>(
   state: S,
   data: Dataset,
   loss?: Loss,
-  batchSize = 1024
+  batchSize = 1024,
+  binaryThreshold = 0
 ): Evaluation => {
   checkDataset(data, 'evaluate')
   const n = data.x.shape[0]!
@@ -488,10 +496,10 @@ export const evaluate = <P, S>(
     const y = model.forward(params, x, { training: false, state }).y
     if (loss !== undefined) lossSum += loss(y, labels).item() * indices.length
     const k = y.shape[y.rank - 1] ?? 1
-    classes = Math.max(classes, k)
+    classes = Math.max(classes, k === 1 ? 2 : k)
     const scores = concreteBuffer(y)
     labels.forEach((label, r) => {
-      let best = 0
+      let best = k === 1 ? (scores[r]! > binaryThreshold ? 1 : 0) : 0
       for (let c = 1; c < k; c++) if (scores[r * k + c]! > scores[r * k + best]!) best = c
       if (best === label) correct++
       classes = Math.max(classes, label + 1)
