@@ -10,6 +10,7 @@
  * the runtime message is word for word the type-level `ShapeMismatch` message.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import { thrown } from './support/thrown.js'
 import {
   Random,
   Shape,
@@ -45,17 +46,6 @@ type Mut<T> = { -readonly [K in keyof T]: T[K] }
 
 /** The shape type of a tensor, without `readonly`. */
 type StaticShape<X> = X extends Tensor<infer S, infer _D> ? Mut<S> : never
-
-/** The error a thunk throws (fails the test when it returns normally). */
-const thrown = (f: () => unknown): Error => {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof Error) return e
-    throw new Error(`threw a non-Error: ${String(e)}`)
-  }
-  throw new Error('expected the call to throw, it returned normally')
-}
 
 /** A tensor whose static shape is `readonly number[]`: no compile-time help. */
 const dyn = (shape: number[]): Tensor<ShapeT, 'f64'> => zeros(shape)

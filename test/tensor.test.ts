@@ -2,6 +2,7 @@
  * Tensor construction, immutability, reading values back, and the typed errors of bad input.
  */
 import { describe, expect, it } from 'vitest'
+import { thrown } from './support/thrown.js'
 import { fc, test } from '@fast-check/vitest'
 import {
   ArgumentError,
@@ -78,17 +79,6 @@ const replaceAt = (data: Nested, path: readonly number[], f: (sub: Nested) => Ne
   const [i, ...rest] = path
   const arr = data as readonly Nested[]
   return arr.map((d, j) => (j === i ? replaceAt(d, rest, f) : d))
-}
-
-/** The error a thunk throws (fails the test when it returns normally). */
-const thrown = (f: () => unknown): Error => {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof Error) return e
-    throw new Error(`threw a non-Error: ${String(e)}`)
-  }
-  throw new Error('expected the call to throw, it returned normally')
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -528,7 +518,10 @@ describe('assertTensor and dtype errors', () => {
       () => matmul(a, b),
       // @ts-expect-error: batchMatmul: dtypes differ: f32 and f64
       () => batchMatmul(reshape(a, [1, 2, 2]), reshape(b, [1, 2, 2])),
-      () => concat([a, b] as never),
+      // @ts-expect-error: concat: dtypes differ: f32 and f64
+      () => concat([a, b]),
+      // @ts-expect-error: matmul: dtypes differ (the data of a Float32Array is f32)
+      () => matmul(fromBuffer(new Float32Array(4), [2, 2]), b),
       // @ts-expect-error: where: dtypes differ: f32 and f64
       () => where(greater(a, 2), a, b),
       // @ts-expect-error: greater: dtypes differ: f32 and f64
