@@ -72,9 +72,9 @@ const read = (file: string): Either<LaminaError, Uint8Array> =>
   )
 
 /**
- * One part of the standard split, `train` (60,000 digits) or `test` (10,000), pixels in
- * [0, 1]: a `Left` when the package is missing ({@link MISSING_PACKAGE}), a file cannot be
- * read, or an IDX file is malformed (an `IdxError` naming the file and the value).
+ * One part of the standard split, `train` (60,000 digits) or `test` (10,000), with pixels
+ * from 0 to 1. A `Left` when the package is missing ({@link MISSING_PACKAGE}), a file cannot
+ * be read, or an IDX file is malformed (an `IdxError` naming the file and the value).
  *
  * @example
  * ```ts
