@@ -3,8 +3,13 @@
  *
  * @module
  */
+import type fc from 'fast-check'
+import { userPrimitiveFacts } from '../src/ad/custom.js'
+import type { Primitive } from '../src/ad/custom.js'
+import { ArgumentError } from '../src/error.js'
 import type { Prim } from '../src/prim.js'
 import type { Tensor } from '../src/tensor.js'
+import { sameShape } from './arbitrary.js'
 import * as M from './measure.js'
 import { jvp, vjp } from '../src/ad/api.js'
 import { fromBuffer } from '../src/tensor.js'
@@ -42,31 +47,75 @@ const zeroMeasure = (mode: 'reverse' | 'forward') => (f: (args: Args) => Tensor,
   return { error: worst, analytic: worst, numeric: 0 }
 }
 
+/** A case of a user primitive: its tensor arguments and (optionally) parameters other than its defaults. */
+export interface UserPrimitiveCase<Params> {
+  readonly args: readonly Tensor[]
+  readonly params?: Params
+}
+
+/** Options of {@link checkPrimitive} for a user primitive: where to check it. */
+export interface UserPrimitiveOptions<Params> extends Omit<RunOptions, 'numRuns'> {
+  /**
+   * Its cases (default: arguments of one random shape, values in [−3, 3], the definition's
+   * parameters). Keep them inside its domain and away from its kinks.
+   */
+  readonly cases?: fc.Arbitrary<UserPrimitiveCase<Params>>
+}
+
+const userCases = <Params extends object>(prim: Primitive<Params>): fc.Arbitrary<UserPrimitiveCase<Params>> =>
+  sameShape(prim.definition.arity, { maxRank: 3, maxDim: 4 }).map((args) => ({ args }))
+
 /**
- * Checks one primitive: reverse mode and forward mode against finite differences, the
+ * Checks one primitive, built in (by name) or defined by user code (the {@link Primitive}
+ * `definePrimitive` returns): reverse mode and forward mode against finite differences, the
  * inner-product identity, forward/reverse Jacobian agreement, Hessian symmetry and the
- * Hessian–vector product against differences of gradients. Returns one report per law.
+ * Hessian–vector product against differences of gradients. Returns one report per law; throws
+ * a `LawFailure` with a shrunk counterexample for the first law that fails.
  *
  * @example
  * ```ts
- * import { checkPrimitive } from 'lamina-nn/laws'
+ * import { definePrimitive, mul, cos, sin } from 'lamina-nn'
+ * import { checkPrimitive, LawFailure } from 'lamina-nn/laws'
  * import assert from 'node:assert'
- * const reports = checkPrimitive('tanh', { gradient: 20, jvp: 20, innerProduct: 20, forwardReverse: 5, secondOrder: 5 })
- * assert.ok(reports.every((r) => r.maxError <= r.tolerance))
+ * const runs = { gradient: 20, jvp: 20, innerProduct: 20, forwardReverse: 5, secondOrder: 5 }
+ * assert.ok(checkPrimitive('tanh', runs).every((r) => r.maxError <= r.tolerance))
+ * // a user primitive with a wrong rule: d sin x = −cos x dx
+ * const badSin = definePrimitive({ name: 'badSin', arity: 1, forward: ([x]) => sin(x!), jvp: ({ args: [x] }) => [(t) => mul(t, mul(cos(x!), cos(x!)))] })
+ * assert.throws(() => checkPrimitive(badSin, runs), LawFailure)
  * ```
  */
-export const checkPrimitive = <P extends Prim>(prim: P, runs: PrimitiveRuns, options?: Omit<RunOptions, 'numRuns'>): LawReport[] => {
-  const cases = primitiveCases[prim] as unknown as import('fast-check').Arbitrary<PrimitiveCase<P>>
-  const fn = (c: PrimitiveCase<P>) => applyCase(prim, c.params) as (args: Args) => Tensor
+export function checkPrimitive<P extends Prim>(prim: P, runs: PrimitiveRuns, options?: Omit<RunOptions, 'numRuns'>): LawReport[]
+export function checkPrimitive<Params extends object>(prim: Primitive<Params>, runs: PrimitiveRuns, options?: UserPrimitiveOptions<Params>): LawReport[]
+export function checkPrimitive(prim: Prim | Primitive<object>, runs: PrimitiveRuns, options?: UserPrimitiveOptions<object>): LawReport[] {
+  if (typeof prim === 'string') {
+    const cases = primitiveCases[prim] as unknown as fc.Arbitrary<PrimitiveCase<Prim>>
+    return primitiveLaws(prim, cases, (c) => applyCase(prim, c.params) as (args: Args) => Tensor, zeroDerivative.has(prim), runs, options)
+  }
+  const name = prim.primitive
+  const facts = userPrimitiveFacts(name)
+  if (facts === undefined) throw new ArgumentError(`checkPrimitive: expected a primitive's name or what definePrimitive returned, got ${String(name)}`)
+  const defaults = prim.definition.params ?? {}
+  return primitiveLaws(name, options?.cases ?? userCases(prim), (c) => (args: Args) => prim.bind(args, c.params ?? defaults), facts.zeroDerivative, runs, options)
+}
+
+/** The laws of one primitive over its cases. */
+const primitiveLaws = <C extends { readonly args: Args }>(
+  name: string,
+  cases: fc.Arbitrary<C>,
+  fn: (c: C) => (args: Args) => Tensor,
+  zero: boolean,
+  runs: PrimitiveRuns,
+  options?: Omit<RunOptions, 'numRuns'>
+): LawReport[] => {
   const law = (
-    name: string,
+    title: string,
     tolerance: 'gradient' | 'innerProduct' | 'value' | 'secondOrder',
     measure: (f: (args: Args) => Tensor, args: Args, seed: number) => M.Measure,
     numRuns: number
   ): LawReport =>
     runLaw(
       {
-        law: `${prim}: ${name}`,
+        law: `${name}: ${title}`,
         tolerance,
         measure: (c, seed) => measure(fn(c), c.args, seed),
         compare: (c) => jacobians(fn(c), c.args, 'reverse', 'finite differences', options)
@@ -74,7 +123,7 @@ export const checkPrimitive = <P extends Prim>(prim: P, runs: PrimitiveRuns, opt
       cases,
       { ...options, numRuns }
     )
-  const firstOrder = zeroDerivative.has(prim)
+  const firstOrder = zero
     ? [
         law('reverse mode is zero (derivative 0 by definition)', 'gradient', zeroMeasure('reverse'), runs.gradient),
         law('forward mode is zero (derivative 0 by definition)', 'gradient', zeroMeasure('forward'), runs.jvp)

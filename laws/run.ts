@@ -36,6 +36,8 @@ export interface LawReport {
   readonly cases: number
   readonly maxError: number
   readonly tolerance: number
+  /** Set when the law could not apply (no case ran), saying why. */
+  readonly skipped?: string
 }
 
 /**

@@ -121,7 +121,7 @@ export const bind = <P extends Prim>(prim: P, args: readonly Tensor[], params: P
     if (t !== undefined && (top === undefined || t.level > top.level)) top = t
   }
   if (top !== undefined) return top.trace.process(prim, args, params)
-  const rule = rules[prim] as unknown as Rule<P>
+  const rule = ruleOf(prim) as unknown as Rule<P>
   const { shape, buffer } = rule.forward(args, params)
   if (Numerics.enabled()) Numerics.check(prim, args, buffer)
   return fromOwnedBuffer(shape, args[0]!.dtype, buffer)
@@ -544,9 +544,63 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
  */
 export const names: readonly Prim[] = Object.keys(rules) as Prim[]
 
+// ---------------------------------------------------------------- primitives defined by user code
+
+/** Rules added by `definePrimitive` (lamina's `ad/custom`), by name. */
+const userRules = new Map<string, Rule<Prim>>()
+
+/**
+ * Whether `name` is one of lamina's built-in primitives (an entry of {@link rules}).
+ *
+ * @example
+ * ```ts
+ * import { Prim } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.ok(Prim.isBuiltin('tanh'))
+ * assert.ok(!Prim.isBuiltin('swish'))
+ * ```
+ */
+export const isBuiltin = (name: string): name is Prim => Object.prototype.hasOwnProperty.call(rules, name)
+
+/**
+ * Whether `name` is a primitive that user code added with `definePrimitive` (or that
+ * `customVjp`/`customJvp` made).
+ *
+ * @example
+ * ```ts
+ * import { Prim } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.ok(!Prim.isUserPrimitive('tanh'))
+ * ```
+ */
+export const isUserPrimitive = (name: string): boolean => userRules.has(name)
+
+/**
+ * The rule of any primitive, built in or defined by user code: what every interpreter reads.
+ *
+ * @example
+ * ```ts
+ * import { Prim } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.strictEqual(Prim.ruleOf('tanh'), Prim.rules.tanh)
+ * assert.throws(() => Prim.ruleOf('no-such-primitive'), /unknown primitive 'no-such-primitive'/)
+ * ```
+ */
+export const ruleOf = (name: string): Rule<Prim> => {
+  const rule = isBuiltin(name) ? (rules[name] as Rule<Prim>) : userRules.get(name)
+  if (rule === undefined) throw new ArgumentError(`unknown primitive '${name}': it is neither built in nor defined with definePrimitive`)
+  return rule
+}
+
+/** @internal adds a user primitive's rule to the table (`definePrimitive` validates it first) */
+export const registerRule = (name: string, rule: Rule<Prim>): void => {
+  if (isBuiltin(name) || userRules.has(name)) throw new ArgumentError(`definePrimitive: a primitive named '${name}' already exists; choose another name`)
+  userRules.set(name, rule)
+}
+
 /** @internal guards a primitive's argument count */
 export const checkArity = (prim: Prim, n: number): void => {
-  const arity = rules[prim].arity
+  const arity = ruleOf(prim).arity
   if (arity !== 'many' && arity !== n) throw new ArgumentError(`${prim}: expected ${arity} tensor arguments, got ${n}`)
 }
 

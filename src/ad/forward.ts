@@ -6,8 +6,8 @@
  * @module
  */
 import { DifferentiationError } from '../error.js'
-import { rules, bind } from '../prim.js'
-import type { Prim, PrimParams, Rule } from '../prim.js'
+import { bind, ruleOf } from '../prim.js'
+import type { Prim, PrimParams } from '../prim.js'
 import * as Sh from '../shape.js'
 import { Tensor, fromTracer, tracerOf, full } from '../tensor.js'
 import type { Trace, Tracer } from '../tensor.js'
@@ -32,7 +32,7 @@ class JvpTrace implements Trace {
     const tangents = args.map((a) => this.own(a)?.tangent ?? null)
     const out = bind(p, primals, params as PrimParams[Prim])
     if (tangents.every((t) => t === null)) return out
-    const maps = (rules[p] as Rule<Prim>).jvp({ args: primals, out, params: params as PrimParams[Prim] })
+    const maps = ruleOf(p).jvp({ args: primals, out, params: params as PrimParams[Prim] })
     let tangent: Tensor | null = null
     tangents.forEach((t, i) => {
       if (t === null) return

@@ -15,8 +15,8 @@ import type { Monoid as MonoidOf } from 'fp-ts/lib/Monoid.js'
 import * as W from 'fp-ts/lib/Writer.js'
 import * as RA from 'fp-ts/lib/ReadonlyArray.js'
 import * as Numerics from '../numerics.js'
-import { rules, bind } from '../prim.js'
-import type { Prim, PrimParams, Rule, RuleContext } from '../prim.js'
+import { bind, ruleOf } from '../prim.js'
+import type { Prim, PrimParams, RuleContext } from '../prim.js'
 import { Tensor, fromTracer, tracerOf } from '../tensor.js'
 import type { Trace, Tracer } from '../tensor.js'
 
@@ -219,7 +219,7 @@ export const backward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>): Readon
     const node = order[k]!
     const adjoint = adjoints.get(node.id)
     if (adjoint === undefined) continue
-    const pullbacks = (rules[node.prim] as Rule<Prim>).vjp(node.context)
+    const pullbacks = ruleOf(node.prim).vjp(node.context)
     node.inputs.forEach((input, i) => {
       if (input === null) return
       const contribution = Numerics.inPhase(`backward rule of ${node.prim} (node ${node.id}, input ${i})`, () => pullbacks[i]!(adjoint))

@@ -35,8 +35,8 @@
  * @module
  */
 import { ArgumentError, DifferentiationError } from '../error.js'
-import { bind, rules } from '../prim.js'
-import type { MatMulParams, Prim, PrimParams, ReduceParams, Rule } from '../prim.js'
+import { bind, isBuiltin, ruleOf } from '../prim.js'
+import type { MatMulParams, Prim, PrimParams, ReduceParams } from '../prim.js'
 import type { Shape } from '../shape.js'
 import { Tensor, full } from '../tensor.js'
 import { fresh } from './level.js'
@@ -327,6 +327,8 @@ const expressionOf = (prim: Prim, ops: readonly Formula[], params: unknown, inpu
     }
     case 'pad': return call('pad', a, label(showShape((params as PrimParams['pad']).shape)))
     case 'select': return call('select', label('mask'), a, b)
+    // a primitive defined by user code: its name applied to its operands
+    default: return call(prim, ...ops)
   }
 }
 
@@ -509,7 +511,8 @@ const whereIn = (size: number, first: number, count: number): string =>
  * value that is not finite although its operands are, the generic overflow warning.
  */
 const rowWarnings = (index: number, op: Prim, c: DomainContext): TraceWarning[] => {
-  const check = domains[op]
+  // a user's primitive has no domain entry: only the generic overflow check applies
+  const check = isBuiltin(op) ? domains[op] : null
   const out: TraceWarning[] = []
   const explained = new Set<number>()
   if (check !== null && c.args.every((a) => a.size === c.out.size)) {
@@ -629,7 +632,7 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
         tangents.set(node.id, null)
         continue
       }
-      const maps = (rules[node.prim] as Rule<Prim>).jvp(node.context)
+      const maps = ruleOf(node.prim).jvp(node.context)
       let acc: Tensor | null = null
       for (let i = 0; i < ts.length; i++) {
         const t = ts[i]
@@ -689,7 +692,7 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
       const node = visible[k]!
       const adjoint = adjoints.get(node.id)
       if (adjoint === undefined) continue
-      const pullbacks = (rules[node.prim] as Rule<Prim>).vjp(node.context)
+      const pullbacks = ruleOf(node.prim).vjp(node.context)
       const formulas = operandFormulas.get(node.id)!
       const shapes = node.context.args.map((a) => a.shape)
       node.inputs.forEach((input, i) => {
@@ -701,7 +704,7 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
         // through hidden reshapes: their pullback only restores the target's shape
         while (hidden.has(target)) {
           const h = byId.get(target)!
-          contribution = (rules[h.prim] as Rule<Prim>).vjp(h.context)[0]!(contribution)
+          contribution = ruleOf(h.prim).vjp(h.context)[0]!(contribution)
           target = h.inputs[0]!
         }
         const previous = adjoints.get(target)

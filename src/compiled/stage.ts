@@ -8,7 +8,7 @@
  * @module
  */
 import { fresh } from '../ad/level.js'
-import { bind, rules } from '../prim.js'
+import { bind, isBuiltin, isUserPrimitive } from '../prim.js'
 import type { Prim, PrimParams } from '../prim.js'
 import type { Shape } from '../shape.js'
 import { fromOwnedBuffer, fromTracer, tracerOf } from '../tensor.js'
@@ -56,8 +56,11 @@ export class StagingTrace implements Trace {
   process(prim: string, args: readonly Tensor[], params: unknown): Tensor {
     const staged = args.map((a) => this.indexOf(a))
     if (staged.every((i) => i === undefined)) return bind(prim as Prim, args, params as PrimParams[Prim])
-    if (!Object.prototype.hasOwnProperty.call(rules, prim)) {
-      throw new CompileError('unsupported-primitive', `compile: the step applies the primitive '${prim}', which the compiled interpreter cannot lower (it is not in the primitive table)`)
+    if (!isBuiltin(prim)) {
+      const why = isUserPrimitive(prim)
+        ? 'a primitive defined by user code (definePrimitive, customVjp or customJvp), which has no GPU.js kernel; train this model with the eager interpreter (Train.fit)'
+        : 'it is not in the primitive table'
+      throw new CompileError('unsupported-primitive', `compile: the step applies the primitive '${prim}', which the compiled interpreter cannot lower: ${why}`)
     }
     const primals = args.map((a, i) => (staged[i] === undefined ? a : this.primal(staged[i]!)))
     const value = bind(prim as Prim, primals, params as PrimParams[Prim])
