@@ -113,7 +113,7 @@ describe('(c) lamina-nn/laws in the user\'s own vitest suite', () => {
   it('checks a user op and catches a wrong derivative', () => {
     const r = run(bin('vitest'), ['run', 'swish.test.ts'])
     expect(r.status, r.stdout + r.stderr).toBe(0)
-    expect(r.stdout).toMatch(/Tests\s+3 passed \(3\)/)
+    expect(r.stdout).toMatch(/Tests\s+5 passed \(5\)/)
   })
 })
 
