@@ -16,6 +16,7 @@ import * as M from './measure.js'
 import { relativeError } from './tolerance.js'
 import { maxAbs } from './vector.js'
 import type { Comparison } from './report.js'
+import { gradientLaw, innerProductLaw, jvpLaw } from './laws.js'
 import { jacobians, runLaw } from './run.js'
 import type { LawReport, RunOptions } from './run.js'
 
@@ -89,7 +90,7 @@ const customLaws = (kind: 'vjp' | 'jvp', f: unknown, inputs: fc.Arbitrary<Args>,
       {
         law: `${name}: ${ruleName} vs finite differences`,
         tolerance: 'gradient',
-        measure: (args, seed) => (kind === 'vjp' ? M.gradientMeasure(rule, args, seed, options) : M.jvpMeasure(rule, args, seed, options)),
+        measure: (args, seed) => (kind === 'vjp' ? gradientLaw : jvpLaw).measure(rule, args, seed, options),
         compare: (args) => jacobians(rule, args, mode, 'finite differences', options)
       },
       inputs,
@@ -126,7 +127,7 @@ const customLaws = (kind: 'vjp' | 'jvp', f: unknown, inputs: fc.Arbitrary<Args>,
       {
         law: `${name}: inner-product identity (your rule is linear${kind === 'vjp' ? ' in the cotangent' : ' in the tangents'})`,
         tolerance: 'innerProduct',
-        measure: (args, seed) => M.innerProductMeasure(rule, args, seed),
+        measure: (args, seed) => innerProductLaw.measure(rule, args, seed),
         compare: (args) => jacobians(rule, args, 'reverse', 'forward')
       },
       inputs,

@@ -16,6 +16,8 @@ import { fromBuffer } from '../src/tensor.js'
 import { applyCase, primitiveCases, zeroDerivative } from './primitives.js'
 import { fromVector, maxAbs, toVector, unitVector } from './vector.js'
 import type { PrimitiveCase } from './primitives.js'
+import { forwardReverseLaw, gradientLaw, hessianSymmetryLaw, hvpLaw, innerProductLaw, jvpLaw } from './laws.js'
+import type { Law } from './laws.js'
 import { jacobians, runLaw } from './run.js'
 import type { LawReport, RunOptions } from './run.js'
 
@@ -109,7 +111,7 @@ const primitiveLaws = <C extends { readonly args: Args }>(
 ): LawReport[] => {
   const law = (
     title: string,
-    tolerance: 'gradient' | 'innerProduct' | 'value' | 'secondOrder',
+    tolerance: Law['tolerance'],
     measure: (f: (args: Args) => Tensor, args: Args, seed: number) => M.Measure,
     numRuns: number
   ): LawReport =>
@@ -123,20 +125,22 @@ const primitiveLaws = <C extends { readonly args: Args }>(
       cases,
       { ...options, numRuns }
     )
+  const fromTable = (l: Law, numRuns: number, title = l.name): LawReport =>
+    law(title, l.tolerance, (f, a, s) => l.measure(f, a, s, options), numRuns)
   const firstOrder = zero
     ? [
         law('reverse mode is zero (derivative 0 by definition)', 'gradient', zeroMeasure('reverse'), runs.gradient),
         law('forward mode is zero (derivative 0 by definition)', 'gradient', zeroMeasure('forward'), runs.jvp)
       ]
     : [
-        law('reverse mode vs finite differences', 'gradient', (f, a, s) => M.gradientMeasure(f, a, s, options), runs.gradient),
-        law('forward mode vs finite differences', 'gradient', (f, a, s) => M.jvpMeasure(f, a, s, options), runs.jvp)
+        fromTable(gradientLaw, runs.gradient, 'reverse mode vs finite differences'),
+        fromTable(jvpLaw, runs.jvp, 'forward mode vs finite differences')
       ]
   return [
     ...firstOrder,
-    law('inner-product identity', 'innerProduct', (f, a, s) => M.innerProductMeasure(f, a, s), runs.innerProduct),
-    law('forward and reverse Jacobians agree', 'value', (f, a) => M.forwardReverseMeasure(f, a), runs.forwardReverse),
-    law('Hessian symmetry', 'value', (f, a, s) => M.hessianSymmetryMeasure(f, a, s), runs.secondOrder),
-    law('Hessian-vector product vs differences of gradients', 'secondOrder', (f, a, s) => M.hvpMeasure(f, a, s, options), runs.secondOrder)
+    fromTable(innerProductLaw, runs.innerProduct, 'inner-product identity'),
+    fromTable(forwardReverseLaw, runs.forwardReverse, 'forward and reverse Jacobians agree'),
+    fromTable(hessianSymmetryLaw, runs.secondOrder),
+    fromTable(hvpLaw, runs.secondOrder, 'Hessian-vector product vs differences of gradients')
   ]
 }

@@ -9,20 +9,8 @@
  *
  * @module
  */
-import type fcType from 'fast-check'
-import * as Random from '../random.js'
-import * as Sh from '../shape.js'
-import type { Shape } from '../shape.js'
-import { add, mul, sum } from '../ops.js'
-import { fromBuffer } from '../tensor.js'
-import type { Tensor } from '../tensor.js'
 import * as Prim from '../prim.js'
-import * as Layer from '../nn/layer.js'
-import type { AnyLayer } from '../nn/layer.js'
-import * as Layers from '../nn/layers.js'
-import * as Conv from '../nn/conv.js'
-import * as Norm from '../nn/norm.js'
-import * as Combinators from '../nn/combinators.js'
+import type { Tensor } from '../tensor.js'
 import { CommandFailure, ExitCode, UsageError } from './command.js'
 import type { Subcommand } from './command.js'
 import { intOption } from './model.js'
@@ -40,92 +28,12 @@ export interface GradcheckRow {
   readonly failure?: string
 }
 
-/** A layer case: a function of a tree of tensors to a tensor, and the trees to try. */
-interface LayerCase {
-  readonly name: string
-  readonly f: (input: never) => Tensor
-  readonly inputs: fcType.Arbitrary<unknown>
-  /** A fixed fast-check seed, where a near-tie (a kink) could be drawn otherwise. */
-  readonly seed?: number
-}
-
-/** The layer cases, built with fast-check and the harness's arbitraries. */
-const layerCases = (fc: typeof fcType, tensorOf: (shape: Shape, options?: { min?: number; max?: number; awayFrom?: readonly number[]; margin?: number }) => fcType.Arbitrary<Tensor>): LayerCase[] => {
-  const normal = (seed: number, shape: Shape): Tensor => Random.normal(Random.key(seed), shape) as Tensor
-  /** ⟨layer(x), c⟩ for a fixed random c: a scalar loss of the parameters. */
-  const lossOf =
-    (layer: AnyLayer, x: Tensor, outShape: Shape, training = false) =>
-    (params: unknown): Tensor => {
-      const c = normal(7, [x.shape[0]!, ...outShape])
-      const y = layer.forward(params, x, { training, key: Random.key(0), state: layer.initState() }).y
-      return sum(mul(y, c) as Tensor) as Tensor
-    }
-  const p = (shape: Shape, min = -1, max = 1) => tensorOf(shape, { min, max })
-  const dense = (i: number, o: number) => fc.record({ w: p([i, o]), b: p([o]) })
-  const distinct = (shape: Shape): fcType.Arbitrary<Tensor> => {
-    const n = Sh.size(shape)
-    return fc.uniqueArray(fc.integer({ min: -60, max: 60 }), { minLength: n, maxLength: n }).map((xs) => fromBuffer(xs.map((v) => v / 10), shape) as Tensor)
-  }
-  const x = normal(1, [5, 3])
-  const onInput = (layer: AnyLayer, options?: { min?: number; max?: number; awayFrom?: readonly number[]; margin?: number }) => ({
-    f: (t: Tensor) => Layer.apply(layer, {}, t) as Tensor,
-    inputs: tensorOf([3, 4], options)
-  })
-  const conv = Conv.conv2d(2, 3, 3, { stride: 2, padding: 1 })
-  const bn = Norm.batchNorm(3)
-  const bn2 = Norm.batchNorm2d(2)
-  const ramp = fromBuffer(Array.from({ length: 16 }, (_, i) => (i % 4) * 0.9 + Math.floor(i / 8)), [2, 2, 2, 2]) as Tensor
-  const mlp = Layer.sequential(Layers.dense(3, 4), Layers.tanh(), Layers.dense(4, 2))
-  const block = Combinators.residual(Layer.sequential(Layers.dense(3, 3), Layers.tanh(), Layers.dense(3, 3)))
-  const drop = Layers.dropout(0.5)
-  const cases: LayerCase[] = [
-    { name: 'dense', f: lossOf(Layers.dense(3, 4), x, [4]), inputs: dense(3, 4) },
-    { name: 'prelu', f: lossOf(Layers.prelu(3), x, [3]), inputs: fc.record({ alpha: p([3]) }) },
-    {
-      name: 'conv2d',
-      f: ({ x: input, w, b }: { x: Tensor; w: Tensor; b: Tensor }) => Layer.apply(conv, { w, b } as never, input) as Tensor,
-      inputs: fc.record({ x: tensorOf([2, 2, 5, 4]), w: tensorOf([3, 2, 3, 3]), b: tensorOf([3]) })
-    },
-    { name: 'maxPool2d', f: (t: Tensor) => Layer.apply(Conv.maxPool2d(2), {}, t) as Tensor, inputs: distinct([2, 2, 4, 4]) },
-    {
-      name: 'batchNorm',
-      f: ({ params, x: input }: { params: unknown; x: Tensor }) => lossOf(bn, input, [3], true)(params),
-      inputs: fc.record({
-        params: fc.record({ gamma: p([3], 0.5, 2), beta: p([3]) }),
-        x: tensorOf([4, 3], { min: -0.4, max: 0.4 }).map((t) => add(t, fromBuffer([0, 1, 2, 3.5], [4, 1]) as Tensor) as Tensor)
-      })
-    },
-    {
-      name: 'batchNorm2d',
-      f: ({ params, x: input }: { params: unknown; x: Tensor }) => lossOf(bn2, input, [2, 2, 2], true)(params),
-      inputs: fc.record({
-        params: fc.record({ gamma: p([2], 0.5, 2), beta: p([2]) }),
-        x: tensorOf([2, 2, 2, 2], { min: -0.3, max: 0.3 }).map((t) => add(t, ramp) as Tensor)
-      })
-    },
-    { name: 'dropout (training)', f: (t: Tensor) => drop.forward({}, t, { training: true, key: Random.key(3), state: drop.initState() }).y as Tensor, inputs: tensorOf([3, 4]) },
-    { name: 'sequential (dense, tanh, dense)', f: lossOf(mlp, x, [2]), inputs: fc.record({ layers: fc.tuple(dense(3, 4), fc.constant({}), dense(4, 2)) }) },
-    { name: 'residual', f: lossOf(block, x, [3]), inputs: fc.record({ layers: fc.tuple(dense(3, 3), fc.constant({}), dense(3, 3)) }) },
-    { name: 'relu', ...onInput(Layers.relu(), { awayFrom: [0], margin: 0.1 }) },
-    { name: 'leakyRelu', ...onInput(Layers.leakyRelu(0.1), { awayFrom: [0], margin: 0.1 }) },
-    { name: 'elu', ...onInput(Layers.elu(), { awayFrom: [0], margin: 0.1 }) },
-    { name: 'gelu', ...onInput(Layers.gelu()) },
-    { name: 'sigmoid', ...onInput(Layers.sigmoid()) },
-    { name: 'tanh', ...onInput(Layers.tanh()) },
-    { name: 'softplus', ...onInput(Layers.softplus()) },
-    { name: 'softmax', ...onInput(Layers.softmax()) },
-    { name: 'logSoftmax', ...onInput(Layers.logSoftmax()) },
-    { name: 'flatten', f: (t: Tensor) => Layer.apply(Layers.flatten(), {}, t) as Tensor, inputs: tensorOf([2, 2, 3]) }
-  ]
-  return cases
-}
-
 /** Runs the harness; `only` (names, primitives or layers) restricts it. */
 export const gradcheck = async (runs: number, seed: number | undefined, only: readonly string[] | undefined): Promise<GradcheckRow[]> => {
-  const fc = (await import('fast-check')).default
   const { checkPrimitive } = await import('../../laws/primitive-laws.js')
-  const { checkGradient, LawFailure } = await import('../../laws/run.js')
-  const { tensorOf } = await import('../../laws/arbitrary.js')
+  const { LawFailure } = await import('../../laws/run.js')
+  const { checkGradient } = await import('../../laws/laws.js')
+  const { layerCases } = await import('../../laws/layer-laws.js')
   const wanted = (name: string) => only === undefined || only.includes(name)
   const options = seed === undefined ? {} : { seed }
   const rows: GradcheckRow[] = []
@@ -144,7 +52,7 @@ export const gradcheck = async (runs: number, seed: number | undefined, only: re
       rows.push(failed('primitive', prim, e))
     }
   }
-  for (const c of layerCases(fc, tensorOf as never)) {
+  for (const c of layerCases()) {
     if (!wanted(c.name)) continue
     try {
       const report = checkGradient(c.f as (x: unknown) => Tensor, c.inputs, { ...options, numRuns: runs, ...(c.seed === undefined ? {} : { seed: c.seed }) })
