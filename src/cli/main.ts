@@ -38,6 +38,7 @@ import { trainCommand } from './train.js'
 import { evalCommand } from './eval.js'
 import { predictCommand } from './predict.js'
 import { inspectCommand } from './inspect.js'
+import { exportCommand, importCommand } from './export.js'
 import { gradcheckCommand } from './gradcheck.js'
 import { benchCommand } from './bench.js'
 
@@ -84,7 +85,7 @@ const processIo = (): Io => {
 // ================================================================ the program
 
 /** The subcommands of `lamina`, in the order `--help` lists them. */
-export const subcommands: readonly Subcommand[] = [traceCommand, trainCommand, evalCommand, predictCommand, inspectCommand, gradcheckCommand, benchCommand]
+export const subcommands: readonly Subcommand[] = [traceCommand, trainCommand, evalCommand, predictCommand, inspectCommand, exportCommand, importCommand, gradcheckCommand, benchCommand]
 
 /** The version in lamina's package.json (found by walking up from this file, in src or dist). */
 const version = (): string => {
