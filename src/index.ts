@@ -39,7 +39,7 @@ export { definePrimitive, customVjp, customJvp, userPrimitiveFacts } from './ad/
 export type { Primitive, PrimitiveDefinition, PrimitiveContext, VjpRule, JvpRule, CustomFacts, Cotangents, TensorFunction, UserFacts } from './ad/custom.js'
 export type { Scalar } from './ad/scalar.js'
 export * as Layer from './nn/layer.js'
-export * as Layers from './nn/layers.js'
+export * as Layers from './nn/layer-catalog.js'
 export * as Activation from './nn/activations.js'
 export * as Init from './nn/init.js'
 export * as Train from './nn/train.js'

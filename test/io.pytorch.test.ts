@@ -30,16 +30,18 @@ const right = <A>(e: { _tag: 'Left'; left: Error } | { _tag: 'Right'; right: A }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'lamina-pytorch-'))
 
-/** Whether `python3 -c code` runs, and what it said when not. */
+/** The first Python with torch (Debian's python3-torch lives in /usr/bin's, which a pyenv python3 on PATH hides), else python3. */
+const PYTHON = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) ?? 'python3'
+/** Whether `PYTHON -c code` runs, and what it said when not. */
 const python = (code: string): { ok: boolean; why: string } => {
-  const r = spawnSync('python3', ['-c', code], { encoding: 'utf8' })
+  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' })
   if (r.error !== undefined) return { ok: false, why: `python3 cannot be run (${r.error.message})` }
   return { ok: r.status === 0, why: (r.stderr.trim().split('\n').at(-1) ?? '') || `exit ${r.status}` }
 }
 const hasPython = python('import ast')
 const hasNumpy = python('import numpy')
 const hasTorch = python('import torch')
-if (!hasTorch.ok) console.info(`io.pytorch: the checks that run PyTorch are skipped: python3 -c 'import torch' fails here (${hasTorch.why})`)
+if (!hasTorch.ok) console.info(`io.pytorch: the checks that run PyTorch are skipped: no python3 on PATH (nor /usr/bin/python3) imports torch (${hasTorch.why})`)
 
 /** Parameters and state with nothing trivial: biases, β, running means away from 0; γ, variances away from 1. */
 const weightsFor = (built: Spec.Built, dtype: DType, seed: number): { params: Spec.ModelParams; state: Spec.ModelState } => {
@@ -420,7 +422,7 @@ describe('the Python file', () => {
   it.skipIf(!hasPython.ok)(`python3 parses it${hasPython.ok ? '' : ` (skipped: ${hasPython.why})`}`, () => {
     const file = path.join(dir, 'syntax.py')
     writeFileSync(file, text)
-    const r = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read())', file], { encoding: 'utf8' })
+    const r = spawnSync(PYTHON, ['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read())', file], { encoding: 'utf8' })
     expect(r.stderr).toBe('')
     expect(r.status).toBe(0)
   })
@@ -450,7 +452,7 @@ spec = importlib.util.spec_from_file_location("model", sys.argv[1])
 model = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(model)
 tensors = model.read_safetensors(sys.argv[2])
-model.write_safetensors({name: t * 2 for name, t in tensors.items()}, sys.argv[3], metadata={"format": "pt"})
+model.write_safetensors({name: (t * 2).astype(t.dtype) for name, t in tensors.items()}, sys.argv[3], metadata={"format": "pt"})  # astype: numpy 1.x widens a 0-d float32 times 2
 `
 
   it.skipIf(!hasNumpy.ok)(`its own safetensors reader and writer (python3, numpy standing in for torch) read lamina's file and write one lamina reads${hasNumpy.ok ? '' : ` (skipped: ${hasNumpy.why})`}`, () => {
@@ -462,7 +464,7 @@ model.write_safetensors({name: t * 2 for name, t in tensors.items()}, sys.argv[3
       const doubled = path.join(dir, `standin-${dtype}-doubled.safetensors`)
       writeFileSync(module, right(PyTorch.pythonModule(everyKind, { dtype })))
       writeFileSync(weights, right(PyTorch.encode(everyKind, params, state)))
-      const r = spawnSync('python3', ['-c', standIn, module, weights, doubled], { encoding: 'utf8' })
+      const r = spawnSync(PYTHON, ['-c', standIn, module, weights, doubled], { encoding: 'utf8' })
       expect(r.stderr).toBe('')
       expect(r.status).toBe(0)
       const original = Safetensors.read(readFileSync(weights))
@@ -519,7 +521,7 @@ describe('with PyTorch', () => {
         writeFileSync(path.join(folder, 'x.safetensors'), Safetensors.encode({ x }))
         const trainedFile = path.join(folder, 'trained.safetensors')
         const outputs = path.join(folder, 'outputs.safetensors')
-        const r = spawnSync('python3', ['-c', torchScript, module, path.join(folder, 'x.safetensors'), trainedFile, outputs], { encoding: 'utf8' })
+        const r = spawnSync(PYTHON, ['-c', torchScript, module, path.join(folder, 'x.safetensors'), trainedFile, outputs], { encoding: 'utf8' })
         expect(r.stderr).toBe('')
         expect(r.status).toBe(0)
         const torchOut = Safetensors.read(readFileSync(outputs)).tensors
