@@ -7,20 +7,22 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import {
-  DifferentiationError, ArgumentError, Layer, Layers, Loss, Optim, Prim, Trace,
-  add, customJvp, customVjp, cos, definePrimitive, div, exp, fromBuffer, grad, hessian, jacfwd, jacrev, jvp, log, mul, neg, sigmoid, sin, sqrt, sub, sum, tanh, tensor, vjp
+  DifferentiationError, ArgumentError, Layer, Layers, Loss, Optim, Prim, Random, Trace, Tree,
+  add, astype, customJvp, customVjp, cos, definePrimitive, div, exp, fromBuffer, grad, hessian, jacfwd, jacrev, jvp, log, mul, neg, sigmoid, sin, sqrt, sub, sum, tanh, tensor, vjp
 } from 'lamina-nn'
 import type { Tensor } from 'lamina-nn'
 import { compile, CompileError } from 'lamina-nn/gpu'
 import { LawFailure, checkCustomJvp, checkCustomVjp, checkPrimitive, sameShape, tensorOf, shapes } from 'lamina-nn/laws'
 import { thrown } from './support/thrown.js'
+import { compileOrThrow, compiled, eager, minibatches } from './support/compiled.js'
 
 const one = tensor(1)
 const sigma = (v: number) => 1 / (1 + Math.exp(-v))
 /** swish'(x) = σ(x)·(1 + x·(1 − σ(x))), written with lamina's operations. */
 const swishSlope = (x: Tensor) => {
   const s = sigmoid(x)
-  return mul(s, add(one, mul(x, sub(one, s))))
+  const unit = astype(one, x.dtype) // float32 inside the compiled step
+  return mul(s, add(unit, mul(x, sub(unit, s))))
 }
 const swishRef = (x: Tensor) => mul(x, sigmoid(x))
 const swishSlopeAt = (v: number) => sigma(v) * (1 + v * (1 - sigma(v)))
@@ -169,7 +171,53 @@ describe('definePrimitive: a new entry of the rule table', () => {
     expect(Math.abs(t.rows[2]!.tangent!.item() - expected)).toBeLessThan(1e-14)
   })
 
-  it('the compiled interpreter refuses it with a CompileError naming it', async () => {
+  it('with a kernel expression, the compiled step runs it and matches the eager interpreter', async () => {
+    const swishKernel = definePrimitive({
+      name: 'swishKernel',
+      arity: 1,
+      forward: ([x]) => swishRef(x!),
+      vjp: ({ args: [x] }) => [(ct) => mul(ct, swishSlope(x!))],
+      kernel: ([x]) => `${x} / (1.0 + Math.exp(-${x}))`
+    })
+    const layer: Layer.AnyLayer = {
+      kind: 'swishKernelLayer',
+      inShape: undefined,
+      outputShape: (s) => s,
+      init: () => ({}),
+      initState: () => ({}),
+      forward: (_p, x, { state }) => ({ y: swishKernel(x), state })
+    }
+    const model = Layer.sequential(Layers.dense(6, 8), layer, Layers.dense(8, 3))
+    const sgd = Optim.sgd({ lr: 0.1 }) as Optim.Optimizer<{ readonly step: number }>
+    const step = await compileOrThrow(model as Layer.AnyLayer, Loss.crossEntropyWithLogits, sgd, { batch: 4, steps: 2 })
+    try {
+      const params = model.init(Random.key(5), 'f32')
+      const data = minibatches(3, 4, 4, 6, 3)
+      const reference = eager(model, sgd, params, data)
+      const got = await compiled(step, params, sgd.init(params), data)
+      // float32 kernels against the float64 eager run: a few steps of a smooth network stay within 1e-5
+      got.losses.forEach((loss, i) => expect(Math.abs(loss - reference.records[i]!.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(loss))))
+      got.params.forEach((leaf, i) => close(leaf.data, reference.params[i]!.data, 1e-5))
+      // and training moved them
+      expect(Math.abs(got.params[0]!.data[0]! - (Tree.flatten(params).leaves[0]!.data[0] ?? 0))).toBeGreaterThan(1e-4)
+    } finally {
+      await step.dispose()()
+    }
+    // the kernel is what runs: one that disagrees with the forward computation changes the compiled loss
+    const wrongKernel = definePrimitive({ name: 'swishWrongKernel', arity: 1, forward: ([x]) => swishRef(x!), vjp: ({ args: [x] }) => [(ct) => mul(ct, swishSlope(x!))], kernel: ([x]) => `${x}` })
+    const wrongModel = Layer.sequential(Layers.dense(6, 8), { ...layer, forward: (_p: unknown, x: Tensor, { state }: { state: unknown }) => ({ y: wrongKernel(x), state }) } as Layer.AnyLayer, Layers.dense(8, 3))
+    const wrongStep = await compileOrThrow(wrongModel as Layer.AnyLayer, Loss.crossEntropyWithLogits, sgd, { batch: 4, steps: 2 })
+    try {
+      const params = wrongModel.init(Random.key(5), 'f32')
+      const data = minibatches(3, 2, 4, 6, 3)
+      const got = await compiled(wrongStep, params, sgd.init(params), data)
+      expect(Math.abs(got.losses[0]! - eager(wrongModel, sgd, params, data).records[0]!.loss)).toBeGreaterThan(1e-3)
+    } finally {
+      await wrongStep.dispose()()
+    }
+  })
+
+  it('without a kernel expression the compiled interpreter refuses it with a CompileError naming it', async () => {
     const userLayer: Layer.AnyLayer = {
       kind: 'swishLayer',
       inShape: undefined,
@@ -186,7 +234,7 @@ describe('definePrimitive: a new entry of the rule table', () => {
     }
     expect(result.left).toBeInstanceOf(CompileError)
     expect(result.left.reason).toBe('unsupported-primitive')
-    expect(result.left.message).toContain("the primitive 'swishHost', which the compiled interpreter cannot lower: a primitive defined by user code")
+    expect(result.left.message).toContain("the primitive 'swishHost', which the compiled interpreter cannot lower: a primitive defined by user code without a GPU.js kernel expression")
   })
 })
 

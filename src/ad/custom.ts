@@ -139,6 +139,13 @@ export interface PrimitiveDefinition<Params extends object = {}> {
   /** Parameters used when the primitive is called as a plain function (default `{}`). */
   readonly params?: Params
   /**
+   * For the compiled interpreter (`compile` in `lamina-nn/gpu`): a GPU.js (JavaScript subset)
+   * expression of one output element from the same element of each argument, given their
+   * expressions, e.g. `` ([x]) => `${x} / (1.0 + Math.exp(-${x}))` ``. Only for elementwise
+   * primitives (every argument shaped like the output); without it `compile` refuses the primitive.
+   */
+  readonly kernel?: (operands: readonly string[], params: Params) => string
+  /**
    * Its derivative is zero by definition, not the derivative of its value (as `stopGradient`'s):
    * the laws then check that its rules give exactly zero instead of comparing them with finite differences.
    */
@@ -172,8 +179,8 @@ const checkedMaps = (who: string, mode: 'jvp' | 'vjp', maps: unknown, args: read
  * and/or VJP rules, in the form of the built-in rules (`prim.ts`). Every interpreter reads it
  * like a built-in one: eager, `jvp`, `vjp`/`grad`, `hessian`, the teaching trace. With only
  * one of the two rules, the other is its transpose. Check it with `checkPrimitive` from
- * `lamina-nn/laws`. The compiled interpreter (`lamina-nn/gpu`'s `compile`) refuses it with a
- * `CompileError` naming it.
+ * `lamina-nn/laws`. The compiled interpreter (`lamina-nn/gpu`'s `compile`) lowers it with its
+ * `kernel` expression when it has one, and refuses it with a `CompileError` naming it otherwise.
  *
  * @example
  * ```ts
@@ -205,6 +212,7 @@ export const definePrimitive = <Params extends object = {}>(definition: Primitiv
   if (!Number.isSafeInteger(arity) || arity < 1) throw new ArgumentError(`definePrimitive: ${who}'s arity must be a positive integer, got ${String(arity)}`)
   if (typeof forward !== 'function') throw new ArgumentError(`definePrimitive: ${who} needs a forward function`)
   if (jvpRule === undefined && vjpRule === undefined) throw new ArgumentError(`definePrimitive: ${who} needs a jvp rule, a vjp rule or both`)
+  if (definition.kernel !== undefined && typeof definition.kernel !== 'function') throw new ArgumentError(`definePrimitive: ${who}'s kernel must be a function of the operands' expressions`)
   const defaults = (definition.params ?? {}) as Params
   const ctxOf = (ctx: { readonly args: readonly Tensor[]; readonly out: Tensor; readonly params: unknown }): PrimitiveContext<Params> => ({
     args: ctx.args,
@@ -240,6 +248,10 @@ export interface UserFacts {
 }
 
 const userFacts = new Map<string, UserFacts>()
+
+/** @internal the GPU.js kernel expression of a user primitive, for the compiled interpreter (`undefined`: none) */
+export const userKernelOf = (name: string): ((operands: readonly string[], params: unknown) => string) | undefined =>
+  userFacts.get(name)?.definition?.kernel as ((operands: readonly string[], params: unknown) => string) | undefined
 
 /**
  * What lamina knows of a primitive defined by user code (`undefined` for a built-in one).

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { bind, rules } from '../prim.js'
-import type { Linear, Prim, PrimParams, ReduceParams, Rule, RuleContext } from '../prim.js'
+import { bind, ruleOf } from '../prim.js'
+import type { Linear, Prim, PrimParams, ReduceParams, RuleContext } from '../prim.js'
 import type { Shape } from '../shape.js'
 import { allocate, full } from '../tensor.js'
 import type { Buffer, Tensor } from '../tensor.js'
@@ -101,7 +101,7 @@ export const gradients = (trace: StagingTrace, loss: Tensor, wrt: readonly Tenso
       params: node.params as PrimParams[Prim]
     }
     const override = overrides[node.op as Prim]
-    const pullbacks = override !== undefined ? override(trace, ctx) : (rules[node.op as Prim] as Rule<Prim>).vjp(ctx)
+    const pullbacks = override !== undefined ? override(trace, ctx) : ruleOf(node.op).vjp(ctx)
     node.args.forEach((a, i) => {
       if (a.tag !== 'node' || !needed[a.index]) return
       const contribution = pullbacks[i]!(adjoint)

@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { userKernelOf } from '../ad/custom.js'
 import type { MatMulParams, ReduceParams } from '../prim.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
@@ -490,6 +491,13 @@ class Writer {
       case 'logsumexp':
       case 'stopMax':
         return this.reduction(k, ix)
+      default: {
+        // a primitive defined by user code with a kernel expression (stage.ts admits no other)
+        const user = node as Node
+        const kernel = userKernelOf(user.op)
+        if (kernel === undefined) throw new CompileError('unsupported-primitive', `compile: the primitive '${user.op}' (node ${k}) has no kernel expression`)
+        return this.let(`(${kernel(user.args.map((a) => this.value(a, ix)), user.params)})`)
+      }
     }
   }
 

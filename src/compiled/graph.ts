@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { userKernelOf } from '../ad/custom.js'
 import { cpu } from '../backend/cpu.js'
 import type { BinaryOp, UnaryOp } from '../backend/backend.js'
 import type { Prim } from '../prim.js'
@@ -147,7 +148,7 @@ export class Builder {
 }
 
 /** Whether an op computes each output element from the same element of every argument. */
-export const isElementwise = (op: Node['op']): boolean => elementwiseOps.has(op)
+export const isElementwise = (op: Node['op']): boolean => elementwiseOps.has(op) || userKernelOf(op) !== undefined
 
 const elementwiseOps: ReadonlySet<string> = new Set([
   'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'neg', 'stopGradient', 'pow', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid',
@@ -175,6 +176,8 @@ const fold = (op: Prim | CompiledOp, args: readonly Ref[], params: unknown): Ref
   const v = args.map((a) => (a as { readonly value: number }).value)
   const f32 = (x: number): Ref => scalar(Math.fround(x))
   if (structuralOps.has(op)) return args[0]
+  // a user primitive's value is its kernel's, which only the kernel computes
+  if (userKernelOf(op) !== undefined) return undefined
   if (op === 'power') return f32(Math.pow(v[0]!, v[1]!))
   if (binaryOps.has(op)) return f32(cpu.binary(op as BinaryOp, Float32Array.of(v[0]!), Float32Array.of(v[1]!), 'f32')[0]!)
   if (op === 'compare') {

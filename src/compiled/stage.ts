@@ -8,7 +8,9 @@
  * @module
  */
 import { fresh } from '../ad/level.js'
+import { userKernelOf } from '../ad/custom.js'
 import { bind, isBuiltin, isUserPrimitive } from '../prim.js'
+import * as Sh from '../shape.js'
 import type { Prim, PrimParams } from '../prim.js'
 import type { Shape } from '../shape.js'
 import { fromOwnedBuffer, fromTracer, tracerOf } from '../tensor.js'
@@ -57,10 +59,17 @@ export class StagingTrace implements Trace {
     const staged = args.map((a) => this.indexOf(a))
     if (staged.every((i) => i === undefined)) return bind(prim as Prim, args, params as PrimParams[Prim])
     if (!isBuiltin(prim)) {
-      const why = isUserPrimitive(prim)
-        ? 'a primitive defined by user code (definePrimitive, customVjp or customJvp), which has no GPU.js kernel; train this model with the eager interpreter (Train.fit)'
-        : 'it is not in the primitive table'
-      throw new CompileError('unsupported-primitive', `compile: the step applies the primitive '${prim}', which the compiled interpreter cannot lower: ${why}`)
+      const user = isUserPrimitive(prim)
+      if (!user || userKernelOf(prim) === undefined) {
+        const why = user
+          ? 'a primitive defined by user code without a GPU.js kernel expression (definePrimitive\'s kernel; customVjp and customJvp have none); train this model with the eager interpreter (Train.fit)'
+          : 'it is not in the primitive table'
+        throw new CompileError('unsupported-primitive', `compile: the step applies the primitive '${prim}', which the compiled interpreter cannot lower: ${why}`)
+      }
+      const out = args[0]!.shape
+      if (!args.every((a) => Sh.equals(a.shape, out))) {
+        throw new CompileError('unsupported-primitive', `compile: the user primitive '${prim}' has a kernel expression, which computes one element from the same element of each argument, but its arguments have shapes ${args.map((a) => Sh.show(a.shape)).join(', ')}`)
+      }
     }
     const primals = args.map((a, i) => (staged[i] === undefined ? a : this.primal(staged[i]!)))
     const value = bind(prim as Prim, primals, params as PrimParams[Prim])
