@@ -91,7 +91,7 @@ export function checkPrimitive<Params extends object>(prim: Primitive<Params>, r
 export function checkPrimitive(prim: Prim | Primitive<object>, runs: PrimitiveRuns, options?: UserPrimitiveOptions<object>): LawReport[] {
   if (typeof prim === 'string') {
     const cases = primitiveCases[prim] as unknown as fc.Arbitrary<PrimitiveCase<Prim>>
-    return primitiveLaws(prim, cases, (c) => applyCase(prim, c.params) as (args: Args) => Tensor, zeroDerivative.has(prim), runs, options)
+    return primitiveLaws(prim, cases, (c) => applyCase(prim, c.params, c.data) as (args: Args) => Tensor, zeroDerivative.has(prim), runs, options)
   }
   const name = prim.primitive
   const facts = userPrimitiveFacts(name)

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check'
 import { bind } from '../src/prim.js'
-import type { Prim, PrimParams } from '../src/prim.js'
+import type { Prim, PrimParams, Relation } from '../src/prim.js'
 import * as Sh from '../src/shape.js'
 import type { Shape } from '../src/shape.js'
 import { fromBuffer } from '../src/tensor.js'
@@ -20,6 +20,8 @@ import type { ShapeOptions, ValueOptions } from './arbitrary.js'
 export type PrimitiveCase<P extends Prim> = {
   readonly args: readonly Tensor[]
   readonly params: PrimParams[P]
+  /** Arguments that are data, passed after `args` and never perturbed or differentiated (select's mask). */
+  readonly data?: readonly Tensor[]
 }
 
 /**
@@ -35,9 +37,9 @@ export type PrimitiveCase<P extends Prim> = {
  * ```
  */
 export const applyCase =
-  <P extends Prim>(prim: P, params: PrimParams[P]) =>
+  <P extends Prim>(prim: P, params: PrimParams[P], data: readonly Tensor[] = []) =>
   (args: readonly Tensor[]): Tensor =>
-    bind(prim, args, params)
+    bind(prim, [...args, ...data], params)
 
 const none = {}
 const small: ShapeOptions = { maxRank: 3, maxDim: 4 }
@@ -132,11 +134,19 @@ const padCase: fc.Arbitrary<PrimitiveCase<'pad'>> = shapes({ maxRank: 3 }).chain
   )
 )
 
+/** `select(a, b, mask)`: the laws differentiate `a` and `b`; the mask is data. */
 const selectCase: fc.Arbitrary<PrimitiveCase<'select'>> = shapes(small).chain((s) =>
   fc
     .tuple(tensorOf(s), tensorOf(s), fc.array(fc.boolean(), { minLength: Sh.size(s), maxLength: Sh.size(s) }))
-    .map(([a, b, m]) => ({ args: [a, b], params: { mask: Float64Array.from(m, (x) => (x ? 1 : 0)) } }))
+    .map(([a, b, m]) => ({ args: [a, b], params: none, data: [fromBuffer(m.map((x) => (x ? 1 : 0)), s)] }))
 )
+
+/** Comparisons of pairs: every relation, with ties drawn on purpose (the derivative is zero either way). */
+const compareCase: fc.Arbitrary<PrimitiveCase<'compare'>> = fc
+  .tuple(fc.constantFrom<Relation>('>', '<', '>=', '<=', '==', '!='), shapes(small))
+  .chain(([relation, s]) =>
+    fc.tuple(tensorOf(s), tensorOf(s), fc.boolean()).map(([a, b, tied]) => ({ args: [a, tied ? a : b], params: { relation } }))
+  )
 
 const powCase: fc.Arbitrary<PrimitiveCase<'pow'>> = fc
   .tuple(fc.oneof(fc.integer({ min: -2, max: 4 }), fc.double({ min: -2.5, max: 3.5, noNaN: true })), shapes(small))
@@ -162,7 +172,7 @@ const powerCase: fc.Arbitrary<PrimitiveCase<'power'>> = shapes(small).chain((s) 
  * assert.ok(!zeroDerivative.has('neg'))
  * ```
  */
-export const zeroDerivative: ReadonlySet<Prim> = new Set<Prim>(['stopGradient'])
+export const zeroDerivative: ReadonlySet<Prim> = new Set<Prim>(['stopGradient', 'compare', 'sign'])
 
 /**
  * For every primitive, an arbitrary of valid applications whose inputs stay away from kinks
@@ -218,7 +228,9 @@ export const primitiveCases: { readonly [P in Prim]: fc.Arbitrary<PrimitiveCase<
   concat: concatCase,
   slice: sliceCase,
   pad: padCase,
-  select: selectCase
+  select: selectCase,
+  compare: compareCase,
+  sign: elementwise(1, none)
 }
 
 

@@ -11,7 +11,7 @@
 import { ArgumentError, DTypeError, ShapeError } from './error.js'
 import { cpu } from './backend/cpu.js'
 import { bind, checkArity } from './prim.js'
-import type { Prim } from './prim.js'
+import type { Prim, Relation } from './prim.js'
 import * as Sh from './shape.js'
 import type { Axes, BatchMatMul, Broadcast, BroadcastTo, Guard, MatMul, Ok, Reduce, Reshape, Shape, Transpose, Writable } from './shape.js'
 import { Tensor, assertTensor, concreteBuffer, fromOwnedBuffer, allocate, full } from './tensor.js'
@@ -756,20 +756,19 @@ export const pad = <S extends Shape, D extends DType, const Z extends Shape>(
  */
 export const stopGradient = <X extends Operand>(x: X): Unary<X> => unary('stopGradient', x) as Unary<X>
 
-const comparison = (a: Operand, b: Operand, test: (x: number, y: number) => boolean, op: string): Tensor => {
+/** `[a ⋈ b]` broadcast: the `compare` primitive, a mask whose derivative is zero (so it can be traced and compiled). */
+const comparison = (a: Operand, b: Operand, relation: Relation, op: string): Tensor => {
   const dtype = dtypeOfPair(a, b, op)
   const x = toTensor(a, dtype, op)
   const y = toTensor(b, dtype, op)
   const shape = Sh.broadcastShapes(x.shape, y.shape)
-  const xs = concreteBuffer(Sh.equals(x.shape, shape) ? x : bind('broadcast', [fromOwnedBuffer(x.shape, dtype, concreteBuffer(x))], { shape }))
-  const ys = concreteBuffer(Sh.equals(y.shape, shape) ? y : bind('broadcast', [fromOwnedBuffer(y.shape, dtype, concreteBuffer(y))], { shape }))
-  const out = allocate(dtype, Sh.size(shape))
-  for (let i = 0; i < out.length; i++) out[i] = test(xs[i]!, ys[i]!) ? 1 : 0
-  return fromOwnedBuffer(shape, dtype, out)
+  const bx = Sh.equals(x.shape, shape) ? x : bind('broadcast', [x], { shape })
+  const by = Sh.equals(y.shape, shape) ? y : bind('broadcast', [y], { shape })
+  return bind('compare', [bx, by], { relation })
 }
 
 /**
- * `1` where `a > b`, else `0` — a constant mask (comparisons have no derivative).
+ * `1` where `a > b`, else `0`: a mask (comparisons have derivative zero).
  *
  * @example
  * ```ts
@@ -779,10 +778,10 @@ const comparison = (a: Operand, b: Operand, test: (x: number, y: number) => bool
  * ```
  */
 export const greater = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'greater'>): Binary<X, Y> =>
-  comparison(a, b, (x, y) => x > y, 'greater') as Binary<X, Y>
+  comparison(a, b, '>', 'greater') as Binary<X, Y>
 
 /**
- * `1` where `a < b`, else `0` — a constant mask.
+ * `1` where `a < b`, else `0`: a mask.
  *
  * @example
  * ```ts
@@ -792,10 +791,10 @@ export const greater = <const X extends Operand, const Y extends Operand>(a: X, 
  * ```
  */
 export const less = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'less'>): Binary<X, Y> =>
-  comparison(a, b, (x, y) => x < y, 'less') as Binary<X, Y>
+  comparison(a, b, '<', 'less') as Binary<X, Y>
 
 /**
- * `1` where `a = b`, else `0` — a constant mask.
+ * `1` where `a = b`, else `0`: a mask.
  *
  * @example
  * ```ts
@@ -805,7 +804,7 @@ export const less = <const X extends Operand, const Y extends Operand>(a: X, b: 
  * ```
  */
 export const equal = <const X extends Operand, const Y extends Operand>(a: X, b: Y & BinaryGuard<X, Y, 'equal'>): Binary<X, Y> =>
-  comparison(a, b, (x, y) => x === y, 'equal') as Binary<X, Y>
+  comparison(a, b, '==', 'equal') as Binary<X, Y>
 
 /**
  * `cond ? a : b` elementwise (cond non-zero means true), broadcasting all three. The
@@ -825,11 +824,10 @@ export const where = <const X extends Operand, const Y extends Operand>(cond: Te
   const x = toTensor(a, dtype, 'where')
   const y = toTensor(b, dtype, 'where')
   const shape = Sh.broadcastShapes(Sh.broadcastShapes(cond.shape, x.shape), y.shape)
-  const c = concreteBuffer(cond)
-  const mask = Sh.equals(cond.shape, shape) ? c : concreteBuffer(bind('broadcast', [fromOwnedBuffer(cond.shape, cond.dtype, c)], { shape }))
+  const mask = Sh.equals(cond.shape, shape) ? cond : bind('broadcast', [cond], { shape })
   const bx = Sh.equals(x.shape, shape) ? x : bind('broadcast', [x], { shape })
   const by = Sh.equals(y.shape, shape) ? y : bind('broadcast', [y], { shape })
-  return bind('select', [bx, by], { mask }) as Tensor<Shape, DTypeOf2<X, Y>>
+  return bind('select', [bx, by, mask], {}) as Tensor<Shape, DTypeOf2<X, Y>>
 }
 
 /**

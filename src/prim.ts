@@ -13,8 +13,7 @@
  */
 import { cpu } from './backend/cpu.js'
 import { current as backend } from './backend/current.js'
-import { WASM_MIN_ELEMENTS, unaryF32 } from './backend/wasm/elementwise-f32.js'
-import type { BinaryOp, ReduceKind, UnaryOp } from './backend/backend.js'
+import type { BinaryOp, ReduceKind, Relation, UnaryOp } from './backend/backend.js'
 import { ArgumentError } from './error.js'
 import * as Numerics from './numerics.js'
 import * as Sh from './shape.js'
@@ -33,6 +32,9 @@ export interface MatMulParams {
   readonly transposeA: boolean
   readonly transposeB: boolean
 }
+
+export { relations } from './backend/backend.js'
+export type { Relation } from './backend/backend.js'
 
 /** The parameters each primitive takes (beyond its tensor arguments). */
 export interface PrimParams {
@@ -71,7 +73,12 @@ export interface PrimParams {
   readonly slice: { readonly starts: readonly number[]; readonly sizes: readonly number[] }
   /** `x` placed at `starts` inside a tensor of `shape` filled with `value` (default 0). */
   readonly pad: { readonly starts: readonly number[]; readonly shape: Shape; readonly value?: number }
-  readonly select: { readonly mask: Buffer }
+  /** `a ⋈ b ? 1 : 0` elementwise for the relation ⋈: a mask, with derivative zero. */
+  readonly compare: { readonly relation: Relation }
+  /** `sign(x)` (0 at 0), with derivative zero. */
+  readonly sign: {}
+  /** `mask ≠ 0 ? a : b` elementwise, for arguments `[a, b, mask]`; the mask is data (zero cotangent). */
+  readonly select: {}
 }
 
 /** The name of a primitive. */
@@ -140,7 +147,8 @@ const sigmoid = (a: Tensor) => bind('sigmoid', [a], {})
 const pow = (a: Tensor, exponent: number) => bind('pow', [a], { exponent })
 const power = (a: Tensor, b: Tensor) => bind('power', [a, b], {})
 const log = (a: Tensor) => bind('log', [a], {})
-const select = (mask: Buffer, a: Tensor, b: Tensor) => bind('select', [a, b], { mask })
+const select = (mask: Tensor, a: Tensor, b: Tensor) => bind('select', [a, b, mask], {})
+const compare = (a: Tensor, b: Tensor, relation: Relation) => bind('compare', [a, b], { relation })
 const sum = (a: Tensor, axes: readonly number[], keepdims: boolean) => bind('sum', [a], { axes, keepdims })
 const reshape = (a: Tensor, shape: Shape) => (Sh.equals(a.shape, shape) ? a : bind('reshape', [a], { shape }))
 const broadcast = (a: Tensor, shape: Shape) => (Sh.equals(a.shape, shape) ? a : bind('broadcast', [a], { shape }))
@@ -148,32 +156,7 @@ const matmul = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean) 
 const batchMatmul = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean) =>
   bind('batchMatmul', [a, b], { transposeA, transposeB })
 
-/** A constant (never traced) tensor shaped like `like`, computed from the concrete values. */
-const constant = (like: Tensor, values: (i: number) => number): Tensor => {
-  const buf = allocate(like.dtype, like.size)
-  for (let i = 0; i < buf.length; i++) buf[i] = values(i)
-  return fromOwnedBuffer(like.shape, like.dtype, buf)
-}
 const filled = (like: Tensor, v: number): Tensor => fromOwnedBuffer(like.shape, like.dtype, allocate(like.dtype, like.size).fill(v))
-/** relu's derivative as a constant: 1 where x > 0, else 0 (the subgradient 0 at 0). */
-const positiveMask = (x: Tensor): Tensor => {
-  const b = concreteBuffer(x)
-  // float32: a branch-free SIMD comparison (the JavaScript loop mispredicts on random signs)
-  const fast = b instanceof Float32Array && b.length >= WASM_MIN_ELEMENTS ? unaryF32('positive', b) : undefined
-  if (fast !== undefined) return fromOwnedBuffer(x.shape, x.dtype, fast)
-  const out = allocate(x.dtype, b.length)
-  for (let i = 0; i < b.length; i++) out[i] = b[i]! > 0 ? 1 : 0
-  return fromOwnedBuffer(x.shape, x.dtype, out)
-}
-/** |x|'s derivative as a constant: sign(x) (0 at 0). */
-const signs = (x: Tensor): Tensor => {
-  const b = concreteBuffer(x)
-  const out = allocate(x.dtype, b.length)
-  for (let i = 0; i < b.length; i++) out[i] = Math.sign(b[i]!)
-  return fromOwnedBuffer(x.shape, x.dtype, out)
-}
-/** A mask (1 where `test` holds for an element of `x`, else 0), for `select`. */
-const maskOf = (x: Tensor, test: (v: number, i: number) => boolean): Buffer => Float64Array.from(val(x), (v, i) => (test(v, i) ? 1 : 0))
 const zerosOf = (shape: Shape, dtype: DType): Tensor => fromOwnedBuffer(shape, dtype, allocate(dtype, Sh.size(shape)))
 
 const val = (t: Tensor): Buffer => concreteBuffer(t)
@@ -211,11 +194,8 @@ const unreduce = (ct: Tensor, input: Shape, axes: readonly number[]): Tensor => 
 
 /** Weights of the subgradient of max/min: 1/(number of ties) where x attains the extremum, else 0. */
 const extremumWeights = (x: Tensor, out: Tensor, axes: readonly number[]): Tensor => {
-  const kept = keptShape(x.shape, axes)
-  const extremum = cpu.broadcastTo(val(out), kept, x.shape, 'f64')
-  const hits = cpu.zip(val(x), extremum, (a, b) => (a === b ? 1 : 0), 'f64')
-  const counts = cpu.broadcastTo(cpu.reduce(hits, x.shape, axes, 'sum', 'f64'), kept, x.shape, 'f64')
-  return constant(x, (i) => hits[i]! / counts[i]!)
+  const hits = compare(x, broadcast(reshape(out, keptShape(x.shape, axes)), x.shape), '==')
+  return div(hits, broadcast(sum(hits, axes, true), x.shape))
 }
 
 /** The max or min reduction: the cotangent goes to the extrema, shared evenly among ties. */
@@ -242,11 +222,11 @@ const SQRT_PI = Math.sqrt(Math.PI)
  */
 const powerPartials = ({ args: [a, b], out }: RuleContext<'power'>): readonly [Linear, Linear] => [
   (t) => {
-    const vb = val(b!)
-    const base = select(maskOf(a!, (v, i) => v === 0 && vb[i] === 0), filled(a!, 1), a!)
+    const bothZero = mul(compare(a!, filled(a!, 0), '=='), compare(b!, filled(b!, 0), '=='))
+    const base = select(bothZero, filled(a!, 1), a!)
     return mul(t, mul(b!, power(base, sub(b!, filled(b!, 1)))))
   },
-  (t) => mul(t, mul(out, log(select(maskOf(a!, (v) => v === 0), filled(a!, 1), a!))))
+  (t) => mul(t, mul(out, log(select(compare(a!, filled(a!, 0), '=='), filled(a!, 1), a!))))
 ]
 
 const invertPermutation = (perm: readonly number[]): number[] => {
@@ -296,15 +276,13 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   div: binary(({ args: [, b], out }) => [(t) => div(t, b!), (t) => neg(div(mul(t, out), b!))])('div'),
   // d max(a, b) = [a > b]·da + [a < b]·db; at a tie each side gets half (balanced subgradient)
   maximum: binary(({ args: [a, b] }) => {
-    const wa = constant(a!, (i) => { const x = val(a!)[i]!, y = val(b!)[i]!; return x > y ? 1 : x < y ? 0 : 0.5 })
-    const wb = constant(a!, (i) => 1 - val(wa)[i]!)
-    return [(t) => mul(t, wa), (t) => mul(t, wb)]
+    const tie = mul(filled(a!, 0.5), compare(a!, b!, '=='))
+    return [(t) => mul(t, add(compare(a!, b!, '>'), tie)), (t) => mul(t, add(compare(a!, b!, '<'), tie))]
   })('maximum'),
   // d min(a, b) = [a < b]·da + [a > b]·db; at a tie each side gets half (balanced subgradient)
   minimum: binary(({ args: [a, b] }) => {
-    const wa = constant(a!, (i) => { const x = val(a!)[i]!, y = val(b!)[i]!; return x < y ? 1 : x > y ? 0 : 0.5 })
-    const wb = constant(a!, (i) => 1 - val(wa)[i]!)
-    return [(t) => mul(t, wa), (t) => mul(t, wb)]
+    const tie = mul(filled(a!, 0.5), compare(a!, b!, '=='))
+    return [(t) => mul(t, add(compare(a!, b!, '<'), tie)), (t) => mul(t, add(compare(a!, b!, '>'), tie))]
   })('minimum'),
   // d stopGradient(x) = 0: the value passes through unchanged, no derivative does (ẏ = 0, x̄ = 0).
   // The zero is a constant tensor, never traced, so nested derivatives see a constant too.
@@ -349,9 +327,9 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // d σ(x) = σ(x)(1 − σ(x)) dx; forward uses e^x/(1+e^x) for x < 0 so it never overflows
   sigmoid: unary(({ out }) => mul(out, sub(filled(out, 1), out)))('sigmoid'),
   // d relu(x) = [x > 0] dx; at x = 0 the subgradient 0 is used
-  relu: unary(({ args: [x] }) => positiveMask(x!))('relu'),
+  relu: unary(({ args: [x] }) => compare(x!, filled(x!, 0), '>'))('relu'),
   // d |x| = sign(x) dx; at x = 0 the subgradient 0 is used
-  abs: unary(({ args: [x] }) => signs(x!))('abs'),
+  abs: unary(({ args: [x] }) => bind('sign', [x!], {}))('abs'),
   // d √x = dx / (2√x)
   sqrt: unary(({ out }) => div(filled(out, 0.5), out))('sqrt'),
   // d erf(x) = (2/√π)·e^(−x²) dx
@@ -517,18 +495,34 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     jvp: ({ params: { starts, shape } }) => [(t) => bind('pad', [t], { starts, shape })],
     vjp: ({ args: [x], params: { starts } }) => [(ct) => bind('slice', [ct], { starts, sizes: x!.shape })]
   },
-  // select(m, a, b) = m ? a : b, so d = m ? da : db (the mask is data, not differentiated)
+  // select(a, b, m) = m ? a : b, so d = m ? da : db; the mask m is data: its tangent and cotangent are zero
   select: {
-    arity: 2,
-    forward: ([a, b], { mask }) => ({ shape: a!.shape, buffer: backend().select(mask, val(a!), val(b!), a!.dtype) }),
-    jvp: ({ params }) => [
-      (t) => bind('select', [t, zerosOf(t.shape, t.dtype)], params),
-      (t) => bind('select', [zerosOf(t.shape, t.dtype), t], params)
+    arity: 3,
+    forward: ([a, b, mask]) => ({ shape: a!.shape, buffer: backend().select(val(mask!), val(a!), val(b!), a!.dtype) }),
+    jvp: ({ args: [, , mask], out }) => [
+      (t) => select(mask!, t, zerosOf(t.shape, t.dtype)),
+      (t) => select(mask!, zerosOf(t.shape, t.dtype), t),
+      () => zerosOf(out.shape, out.dtype)
     ],
-    vjp: ({ params }) => [
-      (ct) => bind('select', [ct, zerosOf(ct.shape, ct.dtype)], params),
-      (ct) => bind('select', [zerosOf(ct.shape, ct.dtype), ct], params)
+    vjp: ({ args: [, , mask] }) => [
+      (ct) => select(mask!, ct, zerosOf(ct.shape, ct.dtype)),
+      (ct) => select(mask!, zerosOf(ct.shape, ct.dtype), ct),
+      () => zerosOf(mask!.shape, mask!.dtype)
     ]
+  },
+  // compare(a, b) = [a ⋈ b] is piecewise constant: d = 0 (a mask, as relu's and the ties of max use)
+  compare: {
+    arity: 2,
+    forward: ([a, b], { relation }) => ({ shape: a!.shape, buffer: backend().compare(relation, val(a!), val(b!), a!.dtype) }),
+    jvp: ({ out }) => [() => zerosOf(out.shape, out.dtype), () => zerosOf(out.shape, out.dtype)],
+    vjp: ({ args: [a, b] }) => [() => zerosOf(a!.shape, a!.dtype), () => zerosOf(b!.shape, b!.dtype)]
+  },
+  // sign(x) is piecewise constant: d sign(x) = 0 (|x|'s derivative, with sign(0) = 0)
+  sign: {
+    arity: 1,
+    forward: ([x]) => ({ shape: x!.shape, buffer: backend().map(val(x!), Math.sign, x!.dtype) }),
+    jvp: ({ out }) => [() => zerosOf(out.shape, out.dtype)],
+    vjp: ({ args: [x] }) => [() => zerosOf(x!.shape, x!.dtype)]
   }
 }
 

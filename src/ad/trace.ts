@@ -36,7 +36,7 @@
  */
 import { ArgumentError, DifferentiationError } from '../error.js'
 import { bind, isBuiltin, ruleOf } from '../prim.js'
-import type { MatMulParams, Prim, PrimParams, ReduceParams } from '../prim.js'
+import type { MatMulParams, Prim, PrimParams, ReduceParams, Relation } from '../prim.js'
 import type { Shape } from '../shape.js'
 import { Tensor, full } from '../tensor.js'
 import { fresh } from './level.js'
@@ -79,7 +79,7 @@ export type Formula =
   | { readonly kind: 'abs'; readonly arg: Formula }
   | { readonly kind: 'transpose'; readonly arg: Formula }
   /** Iverson bracket `[a > b]`: 1 where the comparison holds, else 0 */
-  | { readonly kind: 'indicator'; readonly left: Formula; readonly rel: '>' | '<'; readonly right: Formula }
+  | { readonly kind: 'indicator'; readonly left: Formula; readonly rel: Relation; readonly right: Formula }
   /** `∂v_of/∂v_wrt`, the fallback partial of a primitive without a formula */
   | { readonly kind: 'partial'; readonly of: number; readonly wrt: number }
 
@@ -326,7 +326,9 @@ const expressionOf = (prim: Prim, ops: readonly Formula[], params: unknown, inpu
       return call('slice', a, label(starts.map((s, i) => `${s}:${s + sizes[i]!}`).join(', ')))
     }
     case 'pad': return call('pad', a, label(showShape((params as PrimParams['pad']).shape)))
-    case 'select': return call('select', label('mask'), a, b)
+    case 'select': return call('select', ops[2]!, a, b)
+    case 'compare': return { kind: 'indicator', left: a, rel: (params as PrimParams['compare']).relation, right: b }
+    case 'sign': return call('sign', a)
     // a primitive defined by user code: its name applied to its operands
     default: return call(prim, ...ops)
   }
@@ -347,6 +349,8 @@ const partialOf = (prim: Prim, ops: readonly Formula[], i: number, params: unkno
       return i === 0 ? bin('/', num(1), b) : { kind: 'neg', arg: bin('/', a, { kind: 'pow', base: b, exponent: 2 }) }
     case 'neg': return num(-1)
     case 'stopGradient': return num(0) // no derivative passes stopGradient
+    case 'compare': return num(0) // a mask is piecewise constant
+    case 'sign': return num(0)
     case 'pow': { // ∂xᶜ/∂x = c·xᶜ⁻¹
       const c = (params as PrimParams['pow']).exponent
       if (c === 0) return num(0)
@@ -492,7 +496,7 @@ const domains: { readonly [P in Prim]: DomainCheck | null } = {
   add: null, sub: null, mul: null, maximum: null, minimum: null, neg: null, exp: null, sin: null, cos: null, tanh: null,
   sigmoid: null, relu: null, abs: null, erf: null, softplus: null, logsumexp: null, sum: null, mean: null, max: null,
   min: null, stopGradient: null,
-  matmul: null, batchMatmul: null, broadcast: null, reshape: null, transpose: null, concat: null, slice: null, pad: null, select: null
+  matmul: null, batchMatmul: null, broadcast: null, reshape: null, transpose: null, concat: null, slice: null, pad: null, select: null, compare: null, sign: null
 }
 
 const allFinite = (t: Tensor): boolean => {
@@ -753,6 +757,8 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
 // ================================================================ printing formulas
 
 const ADD = 1, NEG = 1, MUL = 2, APPLY = 4, POW = 5, ATOM = 6
+const textRelations: { readonly [R in Relation]: string } = { '>': '>', '<': '<', '>=': '≥', '<=': '≤', '==': '=', '!=': '≠' }
+const latexRelations: { readonly [R in Relation]: string } = { '>': '>', '<': '<', '>=': '\\geq', '<=': '\\leq', '==': '=', '!=': '\\neq' }
 
 interface Printed {
   readonly s: string
@@ -893,7 +899,7 @@ const print = (f: Formula, st: Style): Printed => {
     }
     case 'indicator': {
       const [l, r] = [go(f.left), go(f.right)]
-      return { s: `[${l.s} ${f.rel} ${r.s}]`, p: ATOM }
+      return { s: `[${l.s} ${(L ? latexRelations : textRelations)[f.rel]} ${r.s}]`, p: ATOM }
     }
     case 'partial':
       return L

@@ -16,6 +16,28 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum'
 /** Elementwise unary operations with their own kernels (`pow` takes an exponent). */
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'sqrt' | 'erf' | 'softplus' | 'pow'
 
+/** The comparisons of the `compare` primitive. */
+export type Relation = '>' | '<' | '>=' | '<=' | '==' | '!='
+
+/**
+ * Each relation as a function.
+ *
+ * @example
+ * ```ts
+ * import { Prim } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.ok(Prim.relations['>='](2, 2) && !Prim.relations['!='](2, 2))
+ * ```
+ */
+export const relations: { readonly [R in Relation]: (a: number, b: number) => boolean } = {
+  '>': (a, b) => a > b,
+  '<': (a, b) => a < b,
+  '>=': (a, b) => a >= b,
+  '<=': (a, b) => a <= b,
+  '==': (a, b) => a === b,
+  '!=': (a, b) => a !== b
+}
+
 /** The kernels a backend provides. Buffers are row-major; inputs are never written. */
 export interface Backend {
   readonly name: string
@@ -47,6 +69,8 @@ export interface Backend {
   slice(x: Buffer, shape: Shape, starts: readonly number[], sizes: readonly number[], dtype: DType): Buffer
   /** The buffers joined along `axis`. */
   concat(xs: readonly Buffer[], shapes: readonly Shape[], axis: number, dtype: DType): Buffer
+  /** `a[i] ⋈ b[i] ? 1 : 0` for the relation ⋈ (a mask in the dtype). */
+  compare(relation: Relation, a: Buffer, b: Buffer, dtype: DType): Buffer
   /** `mask[i] ? a[i] : b[i]` (mask non-zero means true). */
   select(mask: Buffer, a: Buffer, b: Buffer, dtype: DType): Buffer
 }

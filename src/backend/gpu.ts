@@ -804,6 +804,7 @@ const makeBackend = (engine: Engine): Backend => {
     transpose: (x, shape, perm, dtype) => cpu.transpose(x, shape, perm, dtype),
     slice: (x, shape, starts, sizes, dtype) => cpu.slice(x, shape, starts, sizes, dtype),
     concat: (xs, shapes, axis, dtype) => cpu.concat(xs, shapes, axis, dtype),
+    compare: (relation, a, b, dtype) => cpu.compare(relation, a, b, dtype),
     select: (mask, a, b, dtype) => cpu.select(mask, a, b, dtype),
     binary,
     unary: (op, x, dtype, param = 0) => {

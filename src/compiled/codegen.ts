@@ -34,12 +34,12 @@
  * @module
  */
 import { userKernelOf } from '../ad/custom.js'
-import type { MatMulParams, ReduceParams } from '../prim.js'
+import type { MatMulParams, PrimParams, ReduceParams } from '../prim.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 import { CompileError } from './error.js'
 import { isElementwise } from './graph.js'
-import type { CompareParams, Node, Ref, Role } from './graph.js'
+import type { Node, Ref, Role } from './graph.js'
 
 /** Inputs read per step from a stack `[steps, ...]` at an offset that differs per step. */
 export type StackedRole = 'x' | 'onehot' | 'labels' | 'hyper'
@@ -405,20 +405,11 @@ class Writer {
         const vb = this.value(b!, ix)
         return this.let(`${this.value(mask!, ix)} != 0 ? ${va} : ${vb}`)
       }
-      case 'positive':
-        return this.let(`${this.held(x!, ix)} > 0 ? 1.0 : 0.0`)
       case 'sign':
         return this.let(`Math.sign(${this.value(x!, ix)})`)
-      case 'greaterWeight': {
-        const a = this.held(x!, ix)
-        const b = this.held(y!, ix)
-        return this.let(`${a} > ${b} ? 1.0 : (${a} < ${b} ? 0.0 : 0.5)`)
-      }
-      case 'equal':
-        return this.let(`${this.value(x!, ix)} == ${this.value(y!, ix)} ? 1.0 : 0.0`)
       case 'compare': {
-        const { relation, threshold } = node.params as CompareParams
-        return this.let(`${this.value(x!, ix)} ${relation} ${literal(threshold)} ? 1.0 : 0.0`)
+        const { relation } = node.params as PrimParams['compare']
+        return this.let(`${this.value(x!, ix)} ${relation} ${this.value(y!, ix)} ? 1.0 : 0.0`)
       }
       case 'neg':
         return this.let(`-${this.held(x!, ix)}`)

@@ -1,8 +1,7 @@
 /**
  * The compiled interpreter's program: one training step as a list of nodes in topological
- * order. A node is a primitive of the table, one of a few compiled-only elementwise ops (the
- * value-dependent parts of derivative rules, which the eager rules compute on the host), or an
- * input. Arguments are other nodes or constants; a uniform constant is a scalar, so it costs
+ * order. A node is a primitive of the table (the masks of derivative rules included: `compare`,
+ * `sign`, `select`), the max-shift of log-softmax, or an input. Arguments are other nodes or constants; a uniform constant is a scalar, so it costs
  * nothing at any index.
  *
  * @module
@@ -10,44 +9,13 @@
 import { userKernelOf } from '../ad/custom.js'
 import { cpu } from '../backend/cpu.js'
 import type { BinaryOp, UnaryOp } from '../backend/backend.js'
-import type { Prim } from '../prim.js'
+import { relations } from '../prim.js'
+import type { Prim, PrimParams } from '../prim.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 
-/** Elementwise ops the eager rules compute from primal values on the host and the compiled step computes in kernels. */
-export type ElementwiseOp =
-  /** `x > 0 ? 1 : 0`, the relu derivative. */
-  | 'positive'
-  /** `sign(x)`, the abs derivative (0 at 0). */
-  | 'sign'
-  /** `a > b ? 1 : a < b ? 0 : ½`, the weight of `a` in the derivative of maximum(a, b). */
-  | 'greaterWeight'
-  /** `a = b ? 1 : 0`, where a reduction's maximum is attained. */
-  | 'equal'
-  /** `x ⋈ threshold ? 1 : 0` for a relation ⋈ of {@link CompareParams}: a mask `where` was given by a comparison. */
-  | 'compare'
-
-/** The parameters of `compare`. */
-export interface CompareParams {
-  readonly relation: Relation
-  readonly threshold: number
-}
-
-/** The comparisons `compare` makes. */
-export type Relation = '>' | '<' | '>=' | '<=' | '=='
-
-/** A relation as a function. */
-export const relations: { readonly [R in Relation]: (x: number, c: number) => boolean } = {
-  '>': (x, c) => x > c,
-  '<': (x, c) => x < c,
-  '>=': (x, c) => x >= c,
-  '<=': (x, c) => x <= c,
-  '==': (x, c) => x === c
-}
-
 /** Ops that exist only in compiled programs. */
 export type CompiledOp =
-  | ElementwiseOp
   /** The maximum over `axes` with non-finite results replaced by 0 (the constant shift of log-softmax), kept dims. */
   | 'stopMax'
 
@@ -124,7 +92,7 @@ export class Builder {
   }
 
   /** An elementwise primitive over arguments of `shape` (scalars stand for any shape). */
-  elementwise(op: Prim | ElementwiseOp, args: readonly Ref[], shape: Shape, params: unknown = {}): Ref {
+  elementwise(op: Prim, args: readonly Ref[], shape: Shape, params: unknown = {}): Ref {
     return this.op(op, args, params, shape)
   }
 
@@ -152,16 +120,8 @@ export const isElementwise = (op: Node['op']): boolean => elementwiseOps.has(op)
 
 const elementwiseOps: ReadonlySet<string> = new Set([
   'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'neg', 'stopGradient', 'pow', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid',
-  'relu', 'abs', 'sqrt', 'erf', 'softplus', 'select', 'positive', 'sign', 'greaterWeight', 'equal', 'compare'
+  'relu', 'abs', 'sqrt', 'erf', 'softplus', 'select', 'sign', 'compare'
 ])
-
-/** The values of the compiled-only elementwise ops (the kernels compute the same). */
-export const elementwiseValues: { readonly [K in Exclude<ElementwiseOp, 'compare'>]: (a: number, b: number) => number } = {
-  positive: (x) => (x > 0 ? 1 : 0),
-  sign: (x) => Math.sign(x),
-  greaterWeight: (a, b) => (a > b ? 1 : a < b ? 0 : 0.5),
-  equal: (a, b) => (a === b ? 1 : 0)
-}
 
 const binaryOps: ReadonlySet<string> = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum'])
 const structuralOps: ReadonlySet<string> = new Set(['reshape', 'broadcast', 'transpose', 'slice', 'stopGradient'])
@@ -180,11 +140,8 @@ const fold = (op: Prim | CompiledOp, args: readonly Ref[], params: unknown): Ref
   if (userKernelOf(op) !== undefined) return undefined
   if (op === 'power') return f32(Math.pow(v[0]!, v[1]!))
   if (binaryOps.has(op)) return f32(cpu.binary(op as BinaryOp, Float32Array.of(v[0]!), Float32Array.of(v[1]!), 'f32')[0]!)
-  if (op === 'compare') {
-    const { relation, threshold } = params as CompareParams
-    return scalar(relations[relation](v[0]!, threshold) ? 1 : 0)
-  }
-  if (Object.prototype.hasOwnProperty.call(elementwiseValues, op)) return f32(elementwiseValues[op as Exclude<ElementwiseOp, 'compare'>](v[0]!, v[1] ?? 0))
+  if (op === 'compare') return scalar(relations[(params as PrimParams['compare']).relation](v[0]!, v[1]!) ? 1 : 0)
+  if (op === 'sign') return scalar(Math.sign(v[0]!))
   if (isElementwise(op)) return f32(cpu.unary(op as UnaryOp, Float32Array.of(v[0]!), 'f32', (params as { exponent?: number }).exponent)[0]!)
   // reductions of a uniform value depend on the argument's shape, which a scalar does not carry: not folded
   return undefined

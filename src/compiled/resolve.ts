@@ -8,8 +8,6 @@
  *   the binary losses, `1 − 2y`): it becomes a read of this step's labels;
  * - the broadcast maximum of another argument with non-finite values replaced by 0 (the
  *   max-shift of `logSoftmax`): it becomes a `stopMax` node, so the shift follows the data;
- * - a 0/1 mask equal to a comparison of another argument with 0 or with a uniform argument
- *   (`where(greater(z, 0), …)` in `elu`, the clipping of probabilities): a `compare` node.
  * Anything else is a `value-dependent` {@link CompileError} naming the primitive.
  *
  * @module
@@ -18,10 +16,10 @@ import { cpu } from '../backend/cpu.js'
 import type { Prim } from '../prim.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
-import type { Buffer, Tensor } from '../tensor.js'
+import type { Buffer } from '../tensor.js'
 import { CompileError } from './error.js'
-import { relations, scalar } from './graph.js'
-import type { Builder, Graph, Ref, Relation } from './graph.js'
+import { scalar } from './graph.js'
+import type { Builder, Graph, Ref } from './graph.js'
 import type { StagedArg, StagedNode } from './stage.js'
 
 /** One staging of a step: its nodes, the loss and gradient nodes, and the example labels. */
@@ -165,30 +163,11 @@ export const resolve = (a: Staging, b: Staging, g: Builder): Pick<Graph, 'loss' 
         return g.broadcast(g.op('stopMax', [refs[other.index]!], { axes }, kept), shape)
       }
     }
-    // a comparison of another argument with 0 or with a uniform argument: where(greater(z, 0), …), clip
-    const uniformValue = (t: Tensor): number[] => {
-      const d = t.data as Buffer
-      return d.length > 0 && d.every((v) => v === d[0]) ? [d[0]!] : []
-    }
-    const thresholds = [0, ...others.flatMap((o) => (o.tag === 'const' ? uniformValue(o.value) : []))]
-    for (const other of others) {
-      if (other.tag !== 'node') continue
-      const xa = a.nodes[other.index]!.value.data
-      const xb = b.nodes[other.index]!.value.data
-      if (xa.length !== va.length) continue
-      for (const threshold of thresholds) {
-        for (const relation of Object.keys(relations) as Relation[]) {
-          const test = relations[relation]
-          const matches = (xs: ArrayLike<number>, vs: Buffer): boolean => vs.every((v, i) => v === (test(xs[i]!, threshold) ? 1 : 0))
-          if (matches(xa, va) && matches(xb, vb)) return g.op('compare', [refs[other.index]!], { relation, threshold }, shape)
-        }
-      }
-    }
     const node = a.nodes[k]!
     throw new CompileError(
       'value-dependent',
       `compile: ${describeNode(node, k)} uses a constant of shape ${Sh.show(shape)} computed from the values of the step ` +
-        '(it differs between two example batches and is not an affine function of the labels, a max-shift or a comparison with 0 or a uniform value); ' +
+        '(it differs between two example batches and is not an affine function of the labels or a max-shift); ' +
         'masks drawn at random, as dropout draws them, cannot be compiled'
     )
   }
@@ -205,13 +184,6 @@ export const resolve = (a: Staging, b: Staging, g: Builder): Pick<Graph, 'loss' 
       const other = nb!.args[i]! as Extract<StagedArg, { tag: 'const' }>
       return resolveValues(arg.value.data as Buffer, other.value.data as Buffer, arg.value.shape, k, na.args, arg.value)
     })
-    if (na.op === 'select') {
-      const maskA = (na.params as { mask: Buffer }).mask
-      const maskB = (nb!.params as { mask: Buffer }).mask
-      const mask = resolveValues(maskA, maskB, na.value.shape, k, na.args, maskA)
-      refs.push(g.op('select', [...args, mask], {}, na.value.shape))
-      return
-    }
     const argShapes = na.args.map((arg) => (arg.tag === 'node' ? a.nodes[arg.index]!.value.shape : arg.value.shape))
     refs.push(g.op(na.op as Prim, args, na.params, na.value.shape, argShapes))
   })

@@ -12,9 +12,8 @@ import { userKernelOf } from '../ad/custom.js'
 import { bind, isBuiltin, isUserPrimitive } from '../prim.js'
 import * as Sh from '../shape.js'
 import type { Prim, PrimParams } from '../prim.js'
-import type { Shape } from '../shape.js'
-import { fromOwnedBuffer, fromTracer, tracerOf } from '../tensor.js'
-import type { Buffer, Tensor, Trace, Tracer } from '../tensor.js'
+import { fromTracer, tracerOf } from '../tensor.js'
+import type { Tensor, Trace, Tracer } from '../tensor.js'
 import { CompileError } from './error.js'
 import type { CompiledOp, Role } from './graph.js'
 
@@ -74,21 +73,6 @@ export class StagingTrace implements Trace {
     const primals = args.map((a, i) => (staged[i] === undefined ? a : this.primal(staged[i]!)))
     const value = bind(prim as Prim, primals, params as PrimParams[Prim])
     return this.record({ op: prim as Prim, args: args.map((a, i) => this.argOf(a, staged[i])), params, value })
-  }
-
-  /**
-   * Applies a compiled-only elementwise op to staged values: `compute` gives its example
-   * value from the arguments' buffers (it must agree with the kernel the op lowers to).
-   */
-  apply(op: CompiledOp, args: readonly Tensor[], params: unknown, compute: (buffers: readonly Buffer[]) => Buffer, shape: Shape): Tensor {
-    const staged = args.map((a) => this.indexOf(a))
-    const buffers = args.map((a, i) => {
-      const primal = staged[i] === undefined ? a : this.primal(staged[i]!)
-      if (primal.repr.tag !== 'concrete') throw new CompileError('unsupported-model', `compile: ${op} got a value traced by another transformation`)
-      return primal.repr.buffer
-    })
-    const value = fromOwnedBuffer(shape, args[0]!.dtype, compute(buffers))
-    return this.record({ op, args: args.map((a, i) => this.argOf(a, staged[i])), params, value })
   }
 
   private primal(index: number): Tensor {
