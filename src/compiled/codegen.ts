@@ -179,8 +179,8 @@ interface IndexStyle {
   readonly hyperCount: number
 }
 
-/** Writes the source of one kernel. */
-class Writer {
+/** Writes the JavaScript source of one GPU.js kernel, line by line (not fp-ts's Writer, which the tape is built on). */
+class KernelSource {
   private readonly lines: string[] = []
   private counter = 0
   readonly args: KernelArg[] = []
@@ -787,7 +787,7 @@ export const lower = (nodes: readonly Node[], roots: readonly Ref[], options: Lo
   const kernels: KernelSpec[] = []
   nodes.forEach((node, k) => {
     if (decisions[k] !== 'kernel') return
-    const w = new Writer(nodes, decisions, bufferOf, Math.max(1, options.unroll ?? 1), style)
+    const w = new KernelSource(nodes, decisions, bufferOf, Math.max(1, options.unroll ?? 1), style)
     const output = outputOf(node.shape)
     let ix: Ix
     if (exact) {
