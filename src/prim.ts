@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { cpu } from './backend/cpu.js'
 import { current as backend } from './backend/current.js'
 import type { BinaryOp, ReduceKind, Relation, UnaryOp } from './backend/backend.js'
 import { ArgumentError } from './error.js'
@@ -341,16 +340,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     arity: 1,
     forward: ([x], { axes, keepdims }) => {
       const shape = Sh.reduceShape(x!.shape, axes, keepdims, 'logsumexp')
-      // a backend with its own kernel (GPU.js) computes it there; the cpu reference below otherwise
-      const onBackend = backend().logSumExp?.(val(x!), x!.shape, axes, x!.dtype)
-      if (onBackend !== undefined) return { shape, buffer: onBackend }
-      const kept = keptShape(x!.shape, axes)
-      const m = cpu.reduce(val(x!), x!.shape, axes, 'max', 'f64')
-      const mFinite = cpu.map(m, (v) => (Number.isFinite(v) ? v : 0), 'f64')
-      const shifted = cpu.zip(val(x!), cpu.broadcastTo(mFinite, kept, x!.shape, 'f64'), (a, b) => Math.exp(a - b), 'f64')
-      const s = cpu.reduce(shifted, x!.shape, axes, 'sum', 'f64')
-      const lse = cpu.zip(s, mFinite, (si, mi) => Math.log(si) + mi, x!.dtype)
-      return { shape, buffer: lse }
+      return { shape, buffer: backend().logSumExp(val(x!), x!.shape, axes, x!.dtype) }
     },
     jvp: ({ args: [x], out, params: { axes, keepdims } }) => {
       const softmax = exp(sub(x!, unreduce(out, x!.shape, axes)))
@@ -373,8 +363,9 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     arity: 1,
     forward: ([x], { axes, keepdims }) => {
       const n = axes.reduce((acc, a) => acc * x!.shape[a]!, 1)
-      const s = cpu.reduce(val(x!), x!.shape, axes, 'sum', 'f64')
-      return { shape: Sh.reduceShape(x!.shape, axes, keepdims, 'mean'), buffer: cpu.map(s, (v) => v / n, x!.dtype) }
+      // summed in float64 where the backend can (the cpu backend), then divided
+      const s = backend().reduce(val(x!), x!.shape, axes, 'sum', 'f64')
+      return { shape: Sh.reduceShape(x!.shape, axes, keepdims, 'mean'), buffer: backend().map(s, (v) => v / n, x!.dtype) }
     },
     jvp: ({ params }) => [(t) => bind('mean', [t], params)],
     vjp: ({ args: [x], params: { axes } }) => {
@@ -472,26 +463,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // with c = 0 it is the transpose of slice
   pad: {
     arity: 1,
-    forward: ([x], { starts, shape, value }) => {
-      const parts = Sh.strides(shape)
-      const out = allocate(x!.dtype, Sh.size(shape))
-      if (value !== undefined && value !== 0) out.fill(value)
-      const src = val(x!)
-      const inner = x!.shape
-      const n = x!.size
-      const index = new Array<number>(inner.length).fill(0)
-      for (let k = 0; k < n; k++) {
-        let dst = 0
-        for (let ax = 0; ax < inner.length; ax++) dst += (index[ax]! + starts[ax]!) * parts[ax]!
-        out[dst] = src[k]!
-        for (let ax = inner.length - 1; ax >= 0; ax--) {
-          index[ax]!++
-          if (index[ax]! < inner[ax]!) break
-          index[ax] = 0
-        }
-      }
-      return { shape, buffer: out }
-    },
+    forward: ([x], { starts, shape, value }) => ({ shape, buffer: backend().pad(val(x!), x!.shape, starts, shape, value ?? 0, x!.dtype) }),
     jvp: ({ params: { starts, shape } }) => [(t) => bind('pad', [t], { starts, shape })],
     vjp: ({ args: [x], params: { starts } }) => [(ct) => bind('slice', [ct], { starts, sizes: x!.shape })]
   },

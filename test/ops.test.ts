@@ -924,7 +924,7 @@ describe('f32 results agree with f64 within float32 tolerance', () => {
 })
 
 describe('primitives run on the current backend', () => {
-  it("logsumexp uses a backend's own logSumExp kernel when it has one, and the cpu path otherwise", () => {
+  it("logsumexp, pad and mean run on the current backend's kernels", () => {
     const calls: string[] = []
     const withKernel: Backend = {
       ...cpu,
@@ -948,6 +948,18 @@ describe('primitives run on the current backend', () => {
     const onKernel = Backends.withBackend(withKernel, () => logsumexp(x, 1))
     expect(calls).toEqual(['[2,3] over 1'])
     expect(onKernel.toArray()).toEqual(logsumexp(x, 1).toArray())
-    expect(calls).toHaveLength(1) // back on cpu, which has no such kernel
+    expect(calls).toHaveLength(1) // back on cpu: its own logSumExp, not the test's
+    // pad and mean reach the backend too (no host loop beside it)
+    const used: string[] = []
+    const watching: Backend = {
+      ...cpu,
+      name: 'watching',
+      pad: (...args) => (used.push('pad'), cpu.pad(...args)),
+      reduce: (...args) => (used.push(`reduce ${args[3]}`), cpu.reduce(...args))
+    }
+    const padded = Backends.withBackend(watching, () => pad(tensor([[1, 2]]), [1, 0], [2, 3], { value: 9 }))
+    expect(padded.toArray()).toEqual([[9, 9, 9], [1, 2, 9]])
+    expect(Backends.withBackend(watching, () => mean(tensor([[1, 2], [3, 5]]), 1)).toArray()).toEqual([1.5, 4])
+    expect(used).toEqual(['pad', 'reduce sum'])
   })
 })

@@ -54,11 +54,10 @@ export interface Backend {
   /** Reduces the (sorted, normalized) `axes` of `x`. */
   reduce(x: Buffer, shape: Shape, axes: readonly number[], kind: ReduceKind, dtype: DType): Buffer
   /**
-   * Optional: `log Σ exp(x)` over the (sorted, normalized) `axes`, computed stably (shifted by
-   * the maximum; an infinite or NaN maximum is the result). A backend without it leaves the
-   * reduction to the primitive's cpu path.
+   * `log Σ exp(x)` over the (sorted, normalized) `axes`, computed stably (shifted by the
+   * maximum; an infinite or NaN maximum is the result).
    */
-  logSumExp?(x: Buffer, shape: Shape, axes: readonly number[], dtype: DType): Buffer
+  logSumExp(x: Buffer, shape: Shape, axes: readonly number[], dtype: DType): Buffer
   /** `op(a) · op(b)` for rank-2 `a`, `b`, where `op` transposes when its flag is set. */
   matmul(a: Buffer, aShape: Shape, b: Buffer, bShape: Shape, transposeA: boolean, transposeB: boolean, dtype: DType): Buffer
   /** `op(a[i]) · op(b[i])` for every batch index `i` of rank-3 `a`, `b`. */
@@ -67,6 +66,8 @@ export interface Backend {
   transpose(x: Buffer, shape: Shape, perm: readonly number[], dtype: DType): Buffer
   /** The block `starts … starts + sizes` of `x`. */
   slice(x: Buffer, shape: Shape, starts: readonly number[], sizes: readonly number[], dtype: DType): Buffer
+  /** `x` placed at `starts` inside a buffer of shape `outShape` filled with `value`. */
+  pad(x: Buffer, shape: Shape, starts: readonly number[], outShape: Shape, value: number, dtype: DType): Buffer
   /** The buffers joined along `axis`. */
   concat(xs: readonly Buffer[], shapes: readonly Shape[], axis: number, dtype: DType): Buffer
   /** `a[i] ⋈ b[i] ? 1 : 0` for the relation ⋈ (a mask in the dtype). */

@@ -268,6 +268,34 @@ const concat = (xs: readonly Buffer[], shapes: readonly Shape[], axis: number, d
   return out
 }
 
+/** log Σ exp over `axes`, shifted by the finite maximum (an infinite or NaN maximum is the result). */
+const logSumExp = (x: Buffer, shape: Shape, axes: readonly number[], dtype: DType): Buffer => {
+  const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d))
+  const m = reduce(x, shape, axes, 'max', 'f64')
+  const mFinite = map(m, (v) => (Number.isFinite(v) ? v : 0), 'f64')
+  const shifted = zip(x, broadcastTo(mFinite, kept, shape, 'f64'), (a, b) => Math.exp(a - b), 'f64')
+  const s = reduce(shifted, shape, axes, 'sum', 'f64')
+  return zip(s, mFinite, (si, mi) => Math.log(si) + mi, dtype)
+}
+
+const pad = (x: Buffer, shape: Shape, starts: readonly number[], outShape: Shape, value: number, dtype: DType): Buffer => {
+  const parts = Sh.strides(outShape)
+  const out = allocate(dtype, Sh.size(outShape))
+  if (value !== 0) out.fill(value)
+  const index = new Array<number>(shape.length).fill(0)
+  for (let k = 0; k < x.length; k++) {
+    let dst = 0
+    for (let ax = 0; ax < shape.length; ax++) dst += (index[ax]! + starts[ax]!) * parts[ax]!
+    out[dst] = x[k]!
+    for (let ax = shape.length - 1; ax >= 0; ax--) {
+      index[ax]!++
+      if (index[ax]! < shape[ax]!) break
+      index[ax] = 0
+    }
+  }
+  return out
+}
+
 const compare = (relation: Relation, a: Buffer, b: Buffer, dtype: DType): Buffer => {
   // x > 0 in float32 (relu's derivative): a branch-free SIMD comparison, as the JavaScript loop mispredicts on random signs
   if (relation === '>' && a instanceof Float32Array && a.length >= WASM_MIN_ELEMENTS && b.every((v) => v === 0)) {
@@ -297,4 +325,4 @@ const select = (mask: Buffer, a: Buffer, b: Buffer, dtype: DType): Buffer => {
  * assert.deepStrictEqual([...c], [1, 2, 3, 4])
  * ```
  */
-export const cpu: Backend = { name: 'cpu', binary, unary, map, zip, broadcastTo, reduce, matmul, batchMatmul, transpose, slice, concat, compare, select }
+export const cpu: Backend = { name: 'cpu', binary, unary, map, zip, broadcastTo, reduce, matmul, batchMatmul, transpose, slice, concat, pad, logSumExp, compare, select }

@@ -805,6 +805,7 @@ const makeBackend = (engine: Engine): Backend => {
     slice: (x, shape, starts, sizes, dtype) => cpu.slice(x, shape, starts, sizes, dtype),
     concat: (xs, shapes, axis, dtype) => cpu.concat(xs, shapes, axis, dtype),
     compare: (relation, a, b, dtype) => cpu.compare(relation, a, b, dtype),
+    pad: (x, shape, starts, outShape, value, dtype) => cpu.pad(x, shape, starts, outShape, value, dtype),
     select: (mask, a, b, dtype) => cpu.select(mask, a, b, dtype),
     binary,
     unary: (op, x, dtype, param = 0) => {
