@@ -37,7 +37,7 @@ export interface CompiledTrainer {
 
 /** What a compiled step depends on: sessions with the same key share it (a reset or new data does not recompile). */
 export const keyOf = (s: T.Session): string =>
-  JSON.stringify([s.config.hidden, s.config.activation, s.config.optimizer, s.config.lr, s.config.l2, T.batchSize(s)])
+  JSON.stringify([s.config.features, s.config.hidden, s.config.activation, s.config.optimizer, s.config.lr, s.terms, T.batchSize(s)])
 
 /** Forward multiply-adds per call to aim for: about 20 ms of SwiftShader's WebGPU on this network size. */
 const MACS_PER_CALL = 250_000
@@ -57,11 +57,12 @@ export const stepsPerCall = (s: T.Session): number => {
 
 /**
  * The playground's objective for `compile`, whose loss sees only the logits and the labels:
- * the model hands the parameters it runs with to the loss's L2 penalty (compile stages the
+ * the model hands the parameters it runs with to the loss's penalty (compile stages the
  * forward pass and then the loss, on the same staged parameters).
  */
-const stagedObjective = (network: M.Network, l2: number): { model: M.Network['model']; loss: (z: Tensor, labels: Int32Array) => Tensor } => {
-  if (l2 === 0) return { model: network.model, loss: M.dataLoss }
+const stagedObjective = (network: M.Network, terms: M.Terms): { model: M.Network['model']; loss: (z: Tensor, labels: Int32Array) => Tensor } => {
+  const data = (z: Tensor, labels: Int32Array): Tensor => M.dataLoss(z, labels, terms.problem)
+  if (terms.regularization === 'none' || terms.rate === 0) return { model: network.model, loss: data }
   let current: M.Params | undefined
   const model: M.Network['model'] = {
     ...network.model,
@@ -72,7 +73,7 @@ const stagedObjective = (network: M.Network, l2: number): { model: M.Network['mo
   }
   const loss = (z: Tensor, labels: Int32Array): Tensor => {
     if (current === undefined) throw new Error('the loss ran before the model')
-    return M.penalised(M.dataLoss(z, labels), current, l2)
+    return M.penalised(data(z, labels), current, terms)
   }
   return { model, loss }
 }
@@ -81,8 +82,10 @@ type State = { readonly step: number }
 
 /** Compiles the step of a session for WebGPU; Left is the reason it could not (shown on the page). */
 export const compileFor = async (s: T.Session, adapterName: string): Promise<E.Either<string, CompiledTrainer>> => {
+  // compile's loss receives class labels (integers): a regression target would be truncated
+  if (s.terms.problem !== 'classification') return E.left('the compiled step takes class labels, so it trains classification only; regression trains eagerly')
   const steps = stepsPerCall(s)
-  const { model, loss } = stagedObjective(s.network, s.config.l2)
+  const { model, loss } = stagedObjective(s.network, s.terms)
   const optimizer = s.optimizer as Optim.Optimizer<State>
   const compiled = await compile(model, loss, optimizer, { batch: T.batchSize(s), steps, mode: 'webgpu' })()
   if (E.isLeft(compiled)) return E.left(`${compiled.left.reason}: ${compiled.left.message}`)

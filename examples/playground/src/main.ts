@@ -1,27 +1,32 @@
 /**
  * The page: reads the configuration from the URL, trains in short chunks that yield to the
  * browser between them (the page never blocks), redraws the views a few times a second, and
- * runs the inspector when a weight, bias or unit is clicked. With a WebGPU adapter, training runs
- * through the compiled interpreter (compiled.ts), whose calls are awaited; everything else
- * (Step, the inspector, the gradient check, the views) stays on the eager interpreter.
- * `window.__playground` exposes a snapshot of the state, and a way to train an exact number of
- * steps, for the end-to-end tests.
+ * runs the inspector when a weight, bias or unit is chosen (clicked, or reached with Tab and
+ * Enter). A weight or bias can be set by hand there. With the webgpu backend and an adapter,
+ * training runs through the compiled interpreter (compiled.ts), whose calls are awaited;
+ * everything else (Step, the inspector, the gradient check, the views) stays on the eager
+ * interpreter. `window.__playground` exposes a snapshot of the state, a way to train an exact
+ * number of steps, and the backend comparison, for the end-to-end tests.
  *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { Backends, cpu } from 'lamina-nn'
-import type { Tensor } from 'lamina-nn'
+import { Backends } from 'lamina-nn'
 import * as B from './backend.js'
 import * as Ck from './checkpoint.js'
 import * as C from './compiled.js'
+import * as Cmp from './compare.js'
 import { fromQuery, toQuery } from './config.js'
 import type { Config } from './config.js'
-import * as D from './datasets.js'
 import * as Dg from './diagram.js'
+import { featureLabels } from './features.js'
 import * as F from './form.js'
 import * as I from './inspect.js'
 import * as M from './model.js'
+import * as P from './panel.js'
+import * as Sc from './scene.js'
+import * as St from './status.js'
+import * as H from './hooks.js'
 import * as T from './trainer.js'
 import * as V from './views.js'
 
@@ -39,7 +44,7 @@ interface State {
   chosen: B.Chosen | undefined
   /** The compiled step that trains on WebGPU, when there is one for this network. */
   compiled: C.CompiledTrainer | undefined
-  /** Why training is not compiled on WebGPU although this browser has an adapter (a compile or run failure). */
+  /** Why training is not compiled on WebGPU although it was asked for (a compile or run failure). */
   compiledFailure: string | undefined
   compiling: boolean
   /** Bumped by every compile request, so a stale compile is dropped. */
@@ -59,30 +64,15 @@ interface State {
   lastInspect: number
   /** Bumped whenever training starts, so a loop from an earlier start stops. */
   generation: number
+  comparing: boolean
 }
-
-/** The decision boundary is drawn at this grid resolution (the unit images at a coarser one). */
-const HEAT_GRID = 50
 
 const $ = F.byId
-const gridPoints = D.grid(Dg.UNIT_GRID)
-const gridX = D.inputs({ x: gridPoints, labels: new Int32Array(Dg.UNIT_GRID * Dg.UNIT_GRID) })
-const heatX = D.inputs({ x: D.grid(HEAT_GRID), labels: new Int32Array(HEAT_GRID * HEAT_GRID) })
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v))
-/** Full-precision-ish numbers with an ASCII minus, so they can be read back. */
-const exact = (v: number): string => (Number.isFinite(v) ? Number(v.toPrecision(10)).toString() : String(v))
+const { exact, showTensor } = P
 
-/** Significant digits, not decimals: per-example adjoints are about 1/batch size, and smaller. */
-const significant = (v: number, digits: number): string => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v))
-
-const showTensor = (t: Tensor): string => {
-  if (t.size === 1) return exact(t.data[0]!)
-  const data = Array.from(t.data)
-  const mean = data.reduce((a, b) => a + b, 0) / data.length
-  const head = data.slice(0, 4).map((v) => significant(v, 4)).join(', ')
-  return `[${head}${data.length > 4 ? ', …' : ''}] (${data.length} examples, mean ${significant(mean, 6)})`
-}
+const inputNames = (config: Config): string[] => config.features.map((f) => featureLabels[f])
 
 const decoded = fromQuery(location.search)
 if (decoded.error !== undefined) {
@@ -106,12 +96,13 @@ const state: State = {
   evaluation: undefined,
   selected: undefined,
   inspection: undefined,
-  diagram: Dg.build($('net'), initialSession.network.widths, (t) => select(t)),
+  diagram: Dg.build($('net'), initialSession.network.widths, inputNames(decoded.config), (t, via) => select(t, via)),
   rate: [],
   stepsPerSecond: NaN,
   lastView: 0,
   lastInspect: 0,
-  generation: 0
+  generation: 0,
+  comparing: false
 }
 
 const setMessage = (text: string, bad = false): void => {
@@ -130,17 +121,12 @@ const setButtons = (): void => {
   $<HTMLButtonElement>('step').disabled = !ready || state.running
   $<HTMLButtonElement>('reset').disabled = !ready
   $<HTMLButtonElement>('save').disabled = !ready
+  $<HTMLButtonElement>('compare').disabled = !ready || state.comparing
 }
 
 // ---------------------------------------------------------------- views
 
-const drawInputs = (): void => {
-  const n = Dg.UNIT_GRID * Dg.UNIT_GRID
-  for (const axis of [0, 1]) {
-    const values = Float64Array.from({ length: n }, (_, k) => gridPoints[2 * k + axis]! / D.domain.max)
-    V.drawImage(state.diagram.canvases[0]![axis]!, values, Dg.UNIT_GRID, (v) => v)
-  }
-}
+const drawInputs = (): void => Sc.drawInputs(state.diagram, state.config)
 
 const refresh = (): void => {
   const s = state.session
@@ -152,65 +138,58 @@ const refresh = (): void => {
     // keep the curve light: drop every other old point when it grows long
     if (state.history.length > HISTORY_LIMIT) state.history = state.history.filter((_, i) => i % 2 === 0 || i === state.history.length - 1)
   }
+  const regression = s.terms.problem === 'regression'
   $('step-count').textContent = String(s.step)
   $('train-loss').textContent = fmt(evaluation.trainLoss)
   $('test-loss').textContent = fmt(evaluation.testLoss)
-  $('test-accuracy').textContent = `${(100 * evaluation.testAccuracy).toFixed(1)}%`
+  $('test-accuracy').textContent = regression ? '' : `${(100 * evaluation.testAccuracy).toFixed(1)}%`
+  $('test-accuracy').hidden = regression
+  $('test-accuracy-label').hidden = regression
+  $('output-kind').textContent = regression
+    ? '(the prediction z, its target’s colours; loss: mean squared error)'
+    : '(the logit z of blue: blue where z > 0; loss: cross-entropy)'
   $('steps-per-second').textContent = Number.isFinite(state.stepsPerSecond) ? state.stepsPerSecond.toFixed(1) : '–'
   V.drawLosses($<HTMLCanvasElement>('losses'), state.history)
 
-  // every layer's output over the plane, on the cpu reference (views are not the training)
-  const outputs = Backends.withBackend(cpu, () => M.forwardAll(s.network, s.params, gridX))
-  const widths = s.network.widths
-  for (let l = 1; l < widths.length; l++) {
-    const out = outputs[2 * (l - 1) + (l < widths.length - 1 ? 1 : 0)]!
-    const units = widths[l]!
-    const data = out.data
-    for (let u = 0; u < units; u++) {
-      const values = Float64Array.from({ length: Dg.UNIT_GRID * Dg.UNIT_GRID }, (_, k) => data[k * units + u]!)
-      const colour = V.normalise(values, l < widths.length - 1 ? s.config.activation : 'logit')
-      V.drawImage(state.diagram.canvases[l]![u]!, values, Dg.UNIT_GRID, colour)
-    }
-  }
-  const logits = Backends.withBackend(cpu, () => M.logits(s.network, s.params, heatX)).data
-  V.drawImage($<HTMLCanvasElement>('heatmap'), logits, HEAT_GRID, V.normalise(logits, 'logit'))
-  Dg.updateEdges(state.diagram, Array.from({ length: M.denseCount(s.network) }, (_, k) => M.dense(s.params, k).w.data))
-  Dg.updateBiases(state.diagram, Array.from({ length: M.denseCount(s.network) }, (_, k) => M.dense(s.params, k).b.data))
+  Sc.drawNetwork(state.diagram, s)
+  Sc.drawOutput($<HTMLCanvasElement>('heatmap'), s, state.config.discretize)
   state.lastView = performance.now()
 }
 
 const drawData = (): void => {
   const layer = $<HTMLCanvasElement>('points-layer')
   layer.getContext('2d')?.clearRect(0, 0, layer.width, layer.height)
-  V.drawPoints(layer, state.session.data.train, state.session.data.test)
+  V.drawPoints(layer, state.session.data.train, state.session.data.test, state.session.terms.problem)
 }
 
 // ---------------------------------------------------------------- inspector
 
-const described: Readonly<Record<I.Target['kind'], string>> = {
-  weight: 'a weight',
-  bias: 'a bias',
-  input: 'an input, one value per example',
-  unit: 'a hidden unit’s output, one value per example',
-  output: 'the output, the logit of blue, one value per example'
+const described = (target: I.Target, regression: boolean): string => {
+  switch (target.kind) {
+    case 'weight': return 'a weight'
+    case 'bias': return 'a bias'
+    case 'input': return 'an input feature, one value per example'
+    case 'unit': return 'a hidden unit’s output, one value per example'
+    case 'output': return regression ? 'the output, the prediction, one value per example' : 'the output, the logit of blue, one value per example'
+  }
 }
 
 const inspect = (): void => {
   const target = state.selected
   if (target === undefined) return
   const s = state.session
-  const batch = T.currentBatch(s)
-  const inspection = I.inspect(s.network, s.params, batch, s.config.l2, target)
+  const batch = T.currentBatch(s, 'f64')
+  const inspection = I.inspect(s.network, T.params64(s), batch, s.terms, target, { inputs: inputNames(s.config) })
   state.inspection = inspection
   state.lastInspect = performance.now()
   $('inspector').hidden = false
-  $('inspect-label').textContent = `${inspection.label} (${described[target.kind]}), step ${s.step}`
+  $('inspect-label').textContent = `${inspection.label} (${described(target, s.terms.problem === 'regression')}), step ${s.step}`
   $('inspect-value').textContent = showTensor(inspection.value)
   const adjoint = $('adjoint')
   adjoint.textContent = showTensor(inspection.adjoint)
   adjoint.dataset['value'] = inspection.adjoint.size === 1 ? String(inspection.adjoint.data[0]) : ''
   $('inspect-loss').textContent = exact(inspection.loss)
-  $('trace').textContent = I.table(inspection)
+  P.render(inspection.readable, $('trace'), $('trace-legend'))
   const parameter = I.isParameter(target)
   $<HTMLButtonElement>('check-gradient').disabled = !parameter
   const check = $('gradient-check')
@@ -218,23 +197,57 @@ const inspect = (): void => {
   // a check of other parameters, or of earlier ones, must not be read as this one's
   delete check.dataset['adjoint']
   delete check.dataset['estimate']
+  // editing by hand: the field follows training unless it is being typed in
+  $('edit').hidden = !parameter
+  if (parameter) {
+    $('edit-name').textContent = inspection.label
+    const field = $<HTMLInputElement>('param-value')
+    field.setAttribute('aria-label', `new value of ${inspection.label}`)
+    if (document.activeElement !== field) field.value = exact(inspection.value.data[0]!)
+  }
   // the same adjoint on the training backend: the gradient a step would apply there
   const chosen = state.chosen
   const backendLabel = $('inspect-backend-label')
   const backendValue = $('adjoint-backend')
   if (parameter && chosen !== undefined && chosen.mode !== 'cpu') {
-    const { grads } = Backends.withBackend(chosen.backend, () => T.gradient(s, batch))
-    backendLabel.textContent = `Same, on GPU.js ${chosen.mode} (float32 kernels)`
-    backendValue.textContent = exact(I.parameterValue(grads, target))
+    const { grads } = Backends.withBackend(chosen.backend, () => T.gradient(s, T.currentBatch(s)))
+    backendLabel.textContent = chosen.mode === 'cpu32' ? 'Same, on lamina cpu in float32' : `Same, on GPU.js ${chosen.mode} (float32 kernels)`
+    backendValue.textContent = exact(I.parameterValue(T.params64({ params: grads }), target))
   } else {
     backendLabel.textContent = 'Same, on the training backend'
-    backendValue.textContent = parameter ? 'training runs on the cpu reference: same as above' : '—'
+    backendValue.textContent = parameter ? 'training runs on lamina cpu in float64: same as above' : '—'
   }
   Dg.markSelected(state.diagram, target)
 }
 
-const select = (target: I.Target): void => {
+const select = (target: I.Target, via: Dg.Via = 'pointer'): void => {
   state.selected = target
+  inspect()
+  if (via !== 'keyboard') return
+  // from the keyboard, the inspector takes the focus: the value to edit, or its heading
+  if (I.isParameter(target)) {
+    const field = $<HTMLInputElement>('param-value')
+    field.focus()
+    field.select()
+  } else $('inspect-title').focus()
+}
+
+const setParameter = (): void => {
+  const target = state.selected
+  const field = $<HTMLInputElement>('param-value')
+  const message = $('edit-message')
+  if (target === undefined || !I.isParameter(target)) return
+  const value = Number(field.value)
+  if (field.value.trim() === '' || !Number.isFinite(value)) {
+    message.textContent = `${I.label(target)} must be a number, got “${field.value}”`
+    message.classList.add('bad')
+    return
+  }
+  // the optimizer's state is kept: training goes on from the edited weight
+  state.session = { ...state.session, params: I.withParameter(state.session.params, target, value) }
+  message.textContent = `${I.label(target)} set to ${value}`
+  message.classList.remove('bad')
+  refresh()
   inspect()
 }
 
@@ -243,7 +256,7 @@ const checkGradient = (): void => {
   const inspection = state.inspection
   if (target === undefined || !I.isParameter(target) || inspection === undefined) return
   const s = state.session
-  const check = I.checkGradient(s.network, s.params, T.currentBatch(s), s.config.l2, target, inspection.adjoint.data[0]!)
+  const check = I.checkGradient(s.network, T.params64(s), T.currentBatch(s, 'f64'), s.terms, target, inspection.adjoint.data[0]!)
   const out = $('gradient-check')
   out.textContent =
     `adjoint ${exact(check.adjoint)} · finite differences (Ridders) ${exact(check.estimate)} ± ${check.estimateError.toExponential(1)} · ` +
@@ -281,7 +294,8 @@ const dropCompiled = (why: string): void => {
 
 /**
  * One compiled call: the session `stepsPerCall` steps later, or false when the session was
- * replaced meanwhile (a reset, another configuration, a Step) and the result no longer applies.
+ * replaced meanwhile (a reset, another configuration, a Step, an edited weight) and the result
+ * no longer applies.
  */
 const compiledCall = async (compiled: C.CompiledTrainer): Promise<boolean> => {
   const before = state.session
@@ -355,57 +369,29 @@ const stepOnce = (): void => {
   inspect()
 }
 
-// ---------------------------------------------------------------- configuration
+// ---------------------------------------------------------------- backends
 
-const optimizerNames: Readonly<Record<Config['optimizer'], string>> = { sgd: 'SGD', momentum: 'momentum', adam: 'Adam' }
-
-/** Whether the configuration lets training run compiled on WebGPU. */
-const wantsCompiled = (config: Config): boolean => config.backend === 'auto' || config.backend === 'webgpu'
-
-/** What trains: the compiled step on WebGPU, or the eager interpreter's backend. */
-const training = (chosen: B.Chosen): { mode: string; summary: string } =>
-  state.compiled === undefined ? { mode: chosen.mode, summary: chosen.summary } : { mode: state.compiled.backend, summary: state.compiled.summary }
-
-/** The sentences about WebGPU: what runs on it, or why nothing does. */
-const webgpuNotes = (chosen: B.Chosen): string[] => {
-  const adapter = chosen.adapter
-  if (adapter === undefined) {
-    const none = 'No WebGPU adapter in this browser.'
-    return state.config.backend === 'webgpu' ? [`${none} The Backend menu asks for WebGPU, so training runs eagerly on ${chosen.summary} instead.`] : [none]
-  }
-  const software = adapter.software ? ' This adapter is a software renderer, so its kernels run on the CPU.' : ''
-  const compiled = state.compiled
-  if (compiled !== undefined) {
-    return [
-      `WebGPU (${adapter.name}) runs lamina’s compiled training step: forward pass, loss, backward sweep and ${optimizerNames[state.config.optimizer]} update traced once into ` +
-        `one GPU.js pipeline (${compiled.kernelsPerStep} kernels per step), ${compiled.stepsPerCall} minibatch${compiled.stepsPerCall === 1 ? "" : "es"} per call, awaited so the page never blocks.${software} ` +
-        `Step, the adjoints and the gradient check run on the eager interpreter (Step on ${chosen.summary}).` +
-        (compiled.fallbackReason === null ? '' : ` GPU.js did not fuse the plan: ${compiled.fallbackReason}.`)
-    ]
-  }
-  if (state.compiling) return [`WebGPU (${adapter.name}) is present: compiling the training step for it…`]
-  if (!wantsCompiled(state.config)) return [`WebGPU (${adapter.name}) is present; the Backend menu asks for ${state.config.backend}, which trains eagerly.`]
-  return [`WebGPU (${adapter.name}) is present, but training runs eagerly: ${state.compiledFailure ?? 'the step is not compiled'}.`]
-}
-
-/** Why training runs where it does, one sentence each. */
-const notesOf = (chosen: B.Chosen): string[] => {
-  // the eager backend's notes explain its choice, which matters only when it trains
-  const notes = state.compiled === undefined ? [...webgpuNotes(chosen), ...chosen.notes] : webgpuNotes(chosen)
-  if (!chosen.webgl2 && !chosen.webgpu) notes.unshift('This browser has neither WebGL2 nor WebGPU; it still trains, on WebAssembly.')
-  return notes
-}
+/** What the badge and the notes need to know. */
+const situation = (chosen: B.Chosen): St.Situation => ({
+  chosen,
+  config: state.config,
+  compiled: state.compiled,
+  compiling: state.compiling,
+  compiledFailure: state.compiledFailure
+})
+const training = (chosen: B.Chosen) => St.training(situation(chosen))
+const notesOf = (chosen: B.Chosen): string[] => St.notes(situation(chosen))
 
 const showBackend = (chosen: B.Chosen): void => {
   const badge = $('backend')
   const now = training(chosen)
   badge.textContent = `training on ${now.summary}`
-  badge.classList.toggle('cpu', now.mode === 'cpu')
+  badge.classList.toggle('cpu', now.mode === 'cpu' || now.mode === 'cpu32')
   badge.dataset['mode'] = now.mode
   $('backend-notes').textContent = notesOf(chosen).join(' ')
 }
 
-/** Compiles the step of the current session for WebGPU when the browser and the configuration allow it (a cached step is kept). */
+/** Compiles the step of the current session for WebGPU when the browser and the configuration ask for it (a cached step is kept). */
 const prepareCompiled = async (): Promise<void> => {
   const chosen = state.chosen
   if (chosen === undefined) return
@@ -416,7 +402,7 @@ const prepareCompiled = async (): Promise<void> => {
     if (old !== undefined) void state.inFlight.then(() => old.dispose())
   }
   state.compiledFailure = undefined
-  if (chosen.adapter === undefined || !wantsCompiled(state.config)) {
+  if (chosen.adapter === undefined || state.config.backend !== 'webgpu') {
     release()
     state.compiling = false
   } else if (state.compiled?.key !== C.keyOf(state.session)) {
@@ -449,6 +435,39 @@ const chooseBackend = async (): Promise<void> => {
   setButtons()
 }
 
+/** Pauses training and measures steps/s of every backend on this network, each for about `budget` ms. */
+const compareBackends = async (budget = 800): Promise<Cmp.Measured[]> => {
+  if (state.comparing || state.chosen === undefined) throw new Error('compare: the page is not ready, or already comparing')
+  if (state.running) toggleTraining()
+  state.comparing = true
+  setButtons()
+  const out = $('compare-results')
+  out.dataset['done'] = 'false'
+  const widths = state.session.network.widths.join('-')
+  const caption = `Steps/s on this network (${widths} ${state.config.activation}, batch ${state.config.batch}, ${St.optimizerNames[state.config.optimizer]})`
+  const shown: Cmp.Measured[] = []
+  try {
+    const compared = await Cmp.measure(state.config, state.chosen.adapter, budget, (m) => {
+      shown.push(m)
+      out.replaceChildren(Cmp.table(shown, `${caption}: measuring…`))
+    })
+    out.replaceChildren(Cmp.table(compared, caption))
+    return compared
+  } finally {
+    state.comparing = false
+    out.dataset['done'] = 'true'
+    setButtons()
+  }
+}
+
+// ---------------------------------------------------------------- configuration
+
+/** Rebuilds the diagram (a new network, or a new width), keeping the selection when it still exists. */
+const rebuildDiagram = (): void => {
+  state.diagram = Dg.build($('net'), state.session.network.widths, inputNames(state.config), (t, via) => select(t, via))
+  drawInputs()
+}
+
 /** Starts over with a configuration (and, from an uploaded file, its parameters and step). */
 const apply = async (config: Config, restored?: { params: M.Params; step: number }): Promise<void> => {
   const backendChanged = config.backend !== state.config.backend
@@ -463,8 +482,7 @@ const apply = async (config: Config, restored?: { params: M.Params; step: number
   state.inspection = undefined
   state.stepsPerSecond = NaN
   $('inspector').hidden = true
-  state.diagram = Dg.build($('net'), state.session.network.widths, (t) => select(t))
-  drawInputs()
+  rebuildDiagram()
   drawData()
   refresh()
   setButtons()
@@ -480,6 +498,14 @@ const onFormChange = (): void => {
     return
   }
   setMessage('')
+  // discretizing changes the picture, not the training: no restart
+  if (JSON.stringify({ ...read.right, discretize: state.config.discretize }) === JSON.stringify(state.config)) {
+    state.config = read.right
+    state.session = { ...state.session, config: read.right }
+    history.replaceState(null, '', `?${toQuery(read.right)}`)
+    refresh()
+    return
+  }
   void apply(read.right)
 }
 
@@ -487,7 +513,7 @@ const onFormChange = (): void => {
 
 const download = (): void => {
   const s = state.session
-  const bytes = Ck.save(s.config, s.network, s.params, s.step)
+  const bytes = Ck.save(s.config, s.network, T.params64(s), s.step)
   const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }))
   const a = document.createElement('a')
   a.href = url
@@ -513,45 +539,23 @@ const upload = async (file: File): Promise<void> => {
 declare global {
   interface Window {
     /** The end-to-end tests' view of the page. */
-    __playground?: { snapshot(): unknown; train(steps: number): Promise<unknown> }
+    __playground?: { snapshot(): unknown; train(steps: number): Promise<unknown>; compare(budget?: number): Promise<unknown> }
   }
 }
 
-const snapshot = (): unknown => {
-  const s = state.session
-  const batch = T.currentBatch(s)
-  const rows = (t: Tensor): number[][] => t.toArray() as number[][]
-  const chosen = state.chosen
-  const compiled = state.compiled
-  return {
+const snapshot = (): unknown =>
+  H.snapshot({
+    chosen: state.chosen,
     config: state.config,
-    query: toQuery(state.config),
-    step: s.step,
+    compiled: state.compiled,
+    compiling: state.compiling,
+    compiledFailure: state.compiledFailure,
+    session: state.session,
     running: state.running,
     stepsPerSecond: state.stepsPerSecond,
-    trainLoss: state.evaluation?.trainLoss ?? NaN,
-    testLoss: state.evaluation?.testLoss ?? NaN,
-    backend:
-      chosen === undefined
-        ? null
-        : {
-            ...training(chosen),
-            notes: notesOf(chosen),
-            webgl2: chosen.webgl2,
-            webgpu: chosen.webgpu,
-            adapter: chosen.adapter ?? null,
-            eager: chosen.mode,
-            compiling: state.compiling,
-            compiled:
-              compiled === undefined
-                ? null
-                : { backend: compiled.backend, executorKind: compiled.executorKind, fallbackReason: compiled.fallbackReason, stepsPerCall: compiled.stepsPerCall, kernelsPerStep: compiled.kernelsPerStep }
-          },
-    params: Array.from({ length: M.denseCount(s.network) }, (_, k) => ({ w: rows(M.dense(s.params, k).w), b: Array.from(M.dense(s.params, k).b.data) })),
-    batch: { x: rows(batch.x), labels: Array.from(batch.labels) },
-    inspection: state.inspection === undefined ? null : { label: state.inspection.label, adjoint: Array.from(state.inspection.adjoint.data) }
-  }
-}
+    evaluation: state.evaluation,
+    inspection: state.inspection
+  })
 
 /**
  * Exactly `steps` more steps while paused, the way Train takes them (compiled calls while a
@@ -575,7 +579,7 @@ const trainExactly = async (steps: number): Promise<unknown> => {
   return { ...(snapshot() as object), compiledSteps, eagerSteps }
 }
 
-window.__playground = { snapshot, train: trainExactly }
+window.__playground = { snapshot, train: trainExactly, compare: compareBackends }
 
 F.write(state.config)
 F.onChange(onFormChange)
@@ -583,9 +587,29 @@ $('train').addEventListener('click', toggleTraining)
 $('step').addEventListener('click', stepOnce)
 $('reset').addEventListener('click', () => void apply(state.config))
 $('check-gradient').addEventListener('click', checkGradient)
+$('apply-value').addEventListener('click', setParameter)
+$('param-value').addEventListener('change', setParameter)
+$('compare').addEventListener('click', () => void compareBackends(800).catch((e: unknown) => setMessage(String(e), true)))
+$('inspector').addEventListener('keydown', (event) => {
+  // Escape: back to the weight, bias or unit the inspector shows
+  if (event.key !== 'Escape' || state.selected === undefined) return
+  const element = Dg.elementOf(state.diagram, state.selected) as HTMLElement | SVGElement | undefined
+  element?.focus()
+})
 $('save').addEventListener('click', download)
 $<HTMLInputElement>('upload').addEventListener('change', (event) => {
   const file = (event.target as HTMLInputElement).files?.[0]
   if (file !== undefined) void upload(file)
 })
+// a new width (a rotated phone, a resized window) re-lays the diagram out
+let laidOutWidth = $('net').clientWidth
+new ResizeObserver(() => {
+  const width = $('net').clientWidth
+  if (width === laidOutWidth) return
+  laidOutWidth = width
+  const selected = state.selected
+  rebuildDiagram()
+  refresh()
+  if (selected !== undefined) Dg.markSelected(state.diagram, selected)
+}).observe($('net'))
 void apply(state.config)

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { Optim, Random, Train, fromBuffer, valueAndGrad } from 'lamina-nn'
-import type { Tensor } from 'lamina-nn'
+import { Optim, Random, Train, Tree, astype, fromBuffer, valueAndGrad } from 'lamina-nn'
+import type { DType, Tensor } from 'lamina-nn'
 import type { Config } from './config.js'
 import * as D from './datasets.js'
 import * as M from './model.js'
@@ -23,6 +23,11 @@ export interface Session {
   readonly trainX: Tensor
   readonly testX: Tensor
   readonly network: M.Network
+  /** The objective's terms (data term of the problem type, penalty). */
+  readonly terms: M.Terms
+  /** The precision training runs in: float32 for the `cpu32` backend, else float64 (GPU.js kernels round to float32 either way). */
+  readonly dtype: DType
+  /** In {@link dtype}. */
   readonly params: M.Params
   readonly optimizer: Optim.Optimizer<unknown>
   readonly optimizerState: unknown
@@ -45,18 +50,29 @@ export const optimizer = (config: Pick<Config, 'optimizer' | 'lr'>): Optim.Optim
 export const dataOf = (config: Config): D.Split =>
   D.split(D.generate(config.dataset, { seed: config.seed, points: config.points, noise: config.noise }), config.split, config.seed)
 
+/** The precision a configuration trains in. */
+export const dtypeOf = (config: Pick<Config, 'backend'>): DType => (config.backend === 'cpu32' ? 'f32' : 'f64')
+
+/** Parameters in another precision (the same tree when they are in it already). */
+export const withDType = (params: M.Params, dtype: DType): M.Params =>
+  Tree.flatten(params).leaves.every((t: Tensor) => t.dtype === dtype) ? params : Tree.map(params, (t) => astype(t, dtype))
+
 /** A fresh session: new data, weights drawn from the seed (or `params`, e.g. from an uploaded file). */
 export const create = (config: Config, params?: M.Params): Session => {
   const data = dataOf(config)
   const network = M.build(config)
-  const initial = params ?? network.model.init(D.seedKeys(config.seed).init)
+  const dtype = dtypeOf(config)
+  // the same float64 draws for every precision, so cpu32 starts where cpu does
+  const initial = withDType(params ?? network.model.init(D.seedKeys(config.seed).init), dtype)
   const opt = optimizer(config)
   return {
     config,
     data,
-    trainX: D.inputs(data.train),
-    testX: D.inputs(data.test),
+    trainX: D.inputs(data.train, config.features, dtype),
+    testX: D.inputs(data.test, config.features, dtype),
     network,
+    terms: M.termsOf(config),
+    dtype,
     params: initial,
     optimizer: opt,
     optimizerState: opt.init(initial),
@@ -93,35 +109,39 @@ export const batchIndices = (s: Pick<Session, 'config' | 'data'>, step: number):
   return epochOrder(s, epoch).subarray(start, start + size)
 }
 
-/** A minibatch as tensors. */
-export const batchOf = (s: Session, indices: ArrayLike<number>): M.Batch => {
+/** A minibatch as tensors: the features of its points (in the session's precision, or `dtype`) and their labels. */
+export const batchOf = (s: Session, indices: ArrayLike<number>, dtype: DType = s.dtype): M.Batch => {
   const points = D.take(s.data.train, indices)
-  return { x: fromBuffer(points.x, [indices.length, 2]), labels: points.labels }
+  return { x: D.inputs(points, s.config.features, dtype), labels: points.labels }
 }
 
 /** The minibatch the next step will use. */
-export const currentBatch = (s: Session): M.Batch => batchOf(s, batchIndices(s, s.step))
+export const currentBatch = (s: Session, dtype: DType = s.dtype): M.Batch => batchOf(s, batchIndices(s, s.step), dtype)
+
+/** The parameters in float64: what the views, the inspector and the tests read. */
+export const params64 = (s: Pick<Session, 'params'>): M.Params => withDType(s.params, 'f64')
 
 /**
- * The minibatches of the next `count` steps, stacked for the compiled step: inputs
- * `[count, batch, 2]` and the labels step after step. Step `i`'s are `batchIndices(s, s.step + i)`,
+ * The minibatches of the next `count` steps, stacked for the compiled step: features
+ * `[count, batch, F]` and the labels step after step. Step `i`'s are `batchIndices(s, s.step + i)`,
  * exactly those `count` eager steps would use.
  */
 export const nextBatches = (s: Session, count: number): { readonly x: Tensor; readonly labels: Int32Array } => {
   const size = batchSize(s)
-  const x = new Float64Array(count * size * 2)
+  const width = s.config.features.length
+  const x = new Float64Array(count * size * width)
   const labels = new Int32Array(count * size)
   for (let i = 0; i < count; i++) {
     const points = D.take(s.data.train, batchIndices(s, s.step + i))
-    x.set(points.x, i * size * 2)
+    x.set(D.inputs(points, s.config.features).data, i * size * width)
     labels.set(points.labels, i * size)
   }
-  return { x: fromBuffer(x, [count, size, 2]), labels }
+  return { x: fromBuffer(x, [count, size, width]), labels }
 }
 
-/** The objective of the current minibatch and its gradient with respect to every parameter. */
+/** The objective of the current minibatch and its gradient with respect to every parameter (in the session's precision). */
 export const gradient = (s: Session, batch: M.Batch = currentBatch(s)): { readonly loss: number; readonly grads: M.Params } => {
-  const [value, grads] = valueAndGrad((p: M.Params) => M.objective(s.network, p, batch, s.config.l2))(s.params)
+  const [value, grads] = valueAndGrad((p: M.Params) => M.objective(s.network, p, batch, s.terms))(s.params)
   return { loss: value.item(), grads }
 }
 
@@ -132,7 +152,7 @@ export const step = (s: Session): Session => {
   return { ...s, params, optimizerState, step: s.step + 1, lastLoss: loss }
 }
 
-/** Losses and accuracies on the whole training and test sets (the data term, without the penalty). */
+/** Losses and accuracies on the whole training and test sets (the data term, without the penalty; accuracies are NaN for regression). */
 export interface Evaluation {
   readonly trainLoss: number
   readonly testLoss: number
@@ -140,7 +160,7 @@ export interface Evaluation {
   readonly testAccuracy: number
 }
 
-const accuracy = (z: Tensor, labels: Int32Array): number => {
+const accuracy = (z: Tensor, labels: ArrayLike<number>): number => {
   const data = z.data
   let right = 0
   for (let i = 0; i < labels.length; i++) if ((data[i]! > 0 ? 1 : 0) === labels[i]) right++
@@ -150,10 +170,11 @@ const accuracy = (z: Tensor, labels: Int32Array): number => {
 export const evaluate = (s: Session): Evaluation => {
   const zTrain = M.logits(s.network, s.params, s.trainX)
   const zTest = M.logits(s.network, s.params, s.testX)
+  const classes = s.terms.problem === 'classification'
   return {
-    trainLoss: M.dataLoss(zTrain, s.data.train.labels).item(),
-    testLoss: M.dataLoss(zTest, s.data.test.labels).item(),
-    trainAccuracy: accuracy(zTrain, s.data.train.labels),
-    testAccuracy: accuracy(zTest, s.data.test.labels)
+    trainLoss: M.dataLoss(zTrain, s.data.train.labels, s.terms.problem).item(),
+    testLoss: M.dataLoss(zTest, s.data.test.labels, s.terms.problem).item(),
+    trainAccuracy: classes ? accuracy(zTrain, s.data.train.labels) : NaN,
+    testAccuracy: classes ? accuracy(zTest, s.data.test.labels) : NaN
   }
 }

@@ -1,11 +1,12 @@
 /**
- * Drawing: the decision boundary as a heat map with the data points, each unit's output over
- * the plane as a small image, the network's weights as coloured edges, and the loss curves.
- * Canvas and SVG only; every function draws what it is given and keeps no state.
+ * Drawing: the output over the plane as a heat map with the data points (the decision boundary
+ * for classification, the prediction for regression), each unit's output over the plane as a
+ * small image, the network's weights as coloured edges, and the loss curves. Canvas and SVG
+ * only; every function draws what it is given and keeps no state.
  *
  * @module
  */
-import type { ActivationName } from './config.js'
+import type { ActivationName, Problem } from './config.js'
 import * as D from './datasets.js'
 
 const ORANGE = [245, 147, 34] as const
@@ -21,9 +22,11 @@ export const diverging = (t: number): readonly [number, number, number] => {
 }
 
 /** Maps a unit's outputs to [−1, 1] around the activation's neutral value (0, or ½ for σ). */
-export const normalise = (values: ArrayLike<number>, activation: ActivationName | 'logit' | 'input'): ((v: number) => number) => {
+export const normalise = (values: ArrayLike<number>, activation: ActivationName | 'logit' | 'prediction' | 'input'): ((v: number) => number) => {
   if (activation === 'tanh') return (v) => v
   if (activation === 'sigmoid') return (v) => 2 * v - 1
+  // a prediction is on the targets' scale, [−1, 1]
+  if (activation === 'prediction') return (v) => v
   let m = 1e-9
   for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!))
   // logits saturate the colours from |z| = 4 on; other outputs use their own range
@@ -31,8 +34,20 @@ export const normalise = (values: ArrayLike<number>, activation: ActivationName 
   return (v) => v / scale
 }
 
-/** Fills a canvas with a `size × size` image of `values` (row-major, row 0 at the top). */
-export const drawImage = (canvas: HTMLCanvasElement, values: ArrayLike<number>, size: number, colour: (v: number) => number): void => {
+/**
+ * How the output is coloured: a logit saturates from |z| = 4 on, a prediction is on the targets'
+ * scale; discretized, only its side of the boundary (z > 0: blue, else orange) is drawn.
+ */
+export const outputColour = (problem: Problem, discretize: boolean): ((v: number) => number) => {
+  if (discretize) return (v) => (v > 0 ? 1 : -1)
+  return problem === 'regression' ? (v) => v : (v) => v / 4
+}
+
+/**
+ * Fills a canvas with a `size × size` image of `values` (row-major, row 0 at the top), scaled up
+ * smoothly, or in flat cells with `smooth = false` (a discretized output keeps its two colours).
+ */
+export const drawImage = (canvas: HTMLCanvasElement, values: ArrayLike<number>, size: number, colour: (v: number) => number, smooth = true): void => {
   const ctx = canvas.getContext('2d')
   if (ctx === null) return
   const image = ctx.createImageData(size, size)
@@ -48,22 +63,25 @@ export const drawImage = (canvas: HTMLCanvasElement, values: ArrayLike<number>, 
   off.width = size
   off.height = size
   off.getContext('2d')?.putImageData(image, 0, 0)
-  ctx.imageSmoothingEnabled = true
+  ctx.imageSmoothingEnabled = smooth
   ctx.clearRect(0, 0, canvas.width, canvas.height)
   ctx.drawImage(off, 0, 0, canvas.width, canvas.height)
 }
 
 const toPixel = (v: number, extent: number): number => ((v - D.domain.min) / (D.domain.max - D.domain.min)) * extent
 
-/** The data points over a heat map: training points with a white rim, test points with a dark one. */
-export const drawPoints = (canvas: HTMLCanvasElement, train: D.Points, test: D.Points | undefined): void => {
+/**
+ * The data points over a heat map: training points with a white rim, test points with a dark
+ * one; blue or orange by class, or coloured by their target for regression.
+ */
+export const drawPoints = (canvas: HTMLCanvasElement, train: D.Points, test: D.Points | undefined, problem: Problem = 'classification'): void => {
   const ctx = canvas.getContext('2d')
   if (ctx === null) return
   const dot = (p: D.Points, rim: string) => {
     for (let i = 0; i < p.labels.length; i++) {
       const x = toPixel(p.x[2 * i]!, canvas.width)
       const y = canvas.height - toPixel(p.x[2 * i + 1]!, canvas.height)
-      const [r, g, b] = p.labels[i] === 1 ? BLUE : ORANGE
+      const [r, g, b] = problem === 'regression' ? diverging(p.labels[i]!) : p.labels[i] === 1 ? BLUE : ORANGE
       ctx.beginPath()
       ctx.arc(x, y, 3.2, 0, 2 * Math.PI)
       ctx.fillStyle = `rgb(${r},${g},${b})`
@@ -124,15 +142,18 @@ export interface Layout {
   readonly centres: readonly (readonly { readonly x: number; readonly y: number }[])[]
 }
 
-/** Columns of nodes for widths `[2, …hidden, 1]`, centred vertically. */
-export const layout = (widths: readonly number[], width: number, node: number): Layout => {
+/**
+ * Columns of nodes for widths `[inputs, …hidden, 1]`, centred vertically, the first column
+ * `left` pixels in (room for the inputs' names).
+ */
+export const layout = (widths: readonly number[], width: number, node: number, left = 0): Layout => {
   const gap = 10
   const tallest = Math.max(...widths)
   const height = tallest * (node + gap) + gap
-  const columnGap = widths.length > 1 ? (width - node - 2 * gap) / (widths.length - 1) : 0
+  const columnGap = widths.length > 1 ? (width - left - node - 2 * gap) / (widths.length - 1) : 0
   const centres = widths.map((n, l) => {
     const top = (height - n * (node + gap) + gap) / 2
-    return Array.from({ length: n }, (_, u) => ({ x: gap + node / 2 + l * columnGap, y: top + u * (node + gap) + node / 2 }))
+    return Array.from({ length: n }, (_, u) => ({ x: left + gap + node / 2 + l * columnGap, y: top + u * (node + gap) + node / 2 }))
   })
   return { width, height, node, centres }
 }
