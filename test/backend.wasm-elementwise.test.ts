@@ -23,6 +23,7 @@ import {
   binaryF32,
   elementwiseF32Binary,
   sgdF32,
+  adamF32,
   unaryF32,
   wasmElementwiseAvailable
 } from '../src/backend/wasm/elementwise-f32.js'
@@ -135,6 +136,53 @@ describe('the WebAssembly float32 elementwise kernels', () => {
       }),
       { numRuns: 60 }
     )
+  })
+
+  it("adam: the moments rounded to float32, then the step in float64 rounded once (JavaScript's loop into Float32Arrays), bit for bit", () => {
+    const quads = lengths.chain((n) => fc.tuple(values(n), values(n), values(n), fc.float32Array({ minLength: n, maxLength: n, min: 0, noNaN: true })))
+    const scalars = fc.record({
+      keep: fc.oneof(fc.constant(1), fc.double({ min: 0.9, max: 1, noNaN: true })),
+      scale: fc.double({ min: 1e-6, max: 1, noNaN: true }),
+      eps: fc.oneof(fc.constant(1e-8), fc.double({ min: 1e-12, max: 1e-3, noNaN: true })),
+      c1: fc.oneof(fc.constant(0.1), fc.double({ min: 0, max: 1, noNaN: true })),
+      c2: fc.oneof(fc.constant(0.001), fc.double({ min: 0, max: 1, noNaN: true }))
+    })
+    fc.assert(
+      fc.property(quads, scalars, ([p, g, m, v], s) => {
+        const got = adamF32(p, g, m, v, s)
+        expect(got).toBeDefined()
+        // the reference: Optim.adam's loop, written out
+        const m1 = Float32Array.from(m, (mi, i) => mi + (g[i]! - mi) * s.c1)
+        const v1 = Float32Array.from(v, (vi, i) => vi + (g[i]! * g[i]! - vi) * s.c2)
+        expect(firstDifference(got!.m, (i) => m1[i]!, (i) => `m: ${show(m[i]!)}, g ${show(g[i]!)}`)).toBeUndefined()
+        expect(firstDifference(got!.v, (i) => v1[i]!, (i) => `v: ${show(v[i]!)}, g ${show(g[i]!)}`)).toBeUndefined()
+        expect(firstDifference(got!.p, (i) => p[i]! * s.keep - (s.scale * m1[i]!) / (Math.sqrt(v1[i]!) + s.eps), (i) => `p: ${show(p[i]!)}`)).toBeUndefined()
+      }),
+      { numRuns: 60 }
+    )
+  })
+
+  it('Optim.adam on float32 parameters takes the WebAssembly path above the threshold and the loop below, with equal results', () => {
+    for (const n of [WASM_MIN_ELEMENTS - 1, WASM_MIN_ELEMENTS + 5]) {
+      const w = fromBuffer(Float32Array.from({ length: n }, (_, i) => Math.fround(Math.cos(i))), [n], { dtype: 'f32' })
+      const grads = [1, 2, 3].map((k) => ({ w: fromBuffer(Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * k) * 2 ** ((i % 20) - 10))), [n], { dtype: 'f32' }) }))
+      const opt = Optim.adamw({ lr: 0.01, weightDecay: 0.1 })
+      let params = { w }
+      let state = opt.init(params)
+      // the reference loop of Optim.adam in float64 with float32 storage
+      let [p, m, v] = [Float32Array.from(w.data as Float32Array), new Float32Array(n), new Float32Array(n)]
+      grads.forEach((g, t) => {
+        ;[params, state] = opt.update(g, state, params)
+        const c2 = Math.sqrt(1 - 0.999 ** (t + 1))
+        const scale = (0.01 * c2) / (1 - 0.9 ** (t + 1))
+        const gb = g.w.data as Float32Array
+        m = Float32Array.from(m, (mi, i) => mi + (gb[i]! - mi) * (1 - 0.9))
+        v = Float32Array.from(v, (vi, i) => vi + (gb[i]! * gb[i]! - vi) * (1 - 0.999))
+        const q = p
+        p = Float32Array.from(q, (pi, i) => pi * (1 - 0.01 * 0.1) - (scale * m[i]!) / (Math.sqrt(v[i]!) + 1e-8 * c2))
+      })
+      expect(firstDifference(params.w.data as Float32Array, (i) => p[i]!, (i) => `n=${n}, element ${i}`)).toBeUndefined()
+    }
   })
 
   it('Optim.sgd on float32 parameters (WebAssembly above the threshold) equals the float64 definition rounded to float32', () => {

@@ -28,7 +28,7 @@
  * @module
  */
 import { ArgumentError, DTypeError, ShapeError } from '../error.js'
-import { WASM_MIN_ELEMENTS, sgdF32 } from '../backend/wasm/elementwise-f32.js'
+import { WASM_MIN_ELEMENTS, adamF32, sgdF32 } from '../backend/wasm/elementwise-f32.js'
 import { add, div, maximum, minimum, mul, sqrt, square, sub, sum } from '../ops.js'
 import * as Sh from '../shape.js'
 import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, zeros } from '../tensor.js'
@@ -576,6 +576,14 @@ const adamLike = (op: string, o: Record<string, unknown>, weightDecay: number, m
     const epsilon = eps * c2
     const keep = weightDecay > 0 && mask(path, p) ? 1 - lr * weightDecay : 1
     const [gb, pb, mb, vb] = [concreteBuffer(g), concreteBuffer(p), concreteBuffer(m!), concreteBuffer(v!)]
+    // float32: the same float64 arithmetic on WebAssembly SIMD, bit for bit (a third of an MLP step's time in the loop)
+    const fast =
+      pb instanceof Float32Array && gb instanceof Float32Array && mb instanceof Float32Array && vb instanceof Float32Array && pb.length >= WASM_MIN_ELEMENTS
+        ? adamF32(pb, gb, mb, vb, { keep, scale, eps: epsilon, c1: 1 - beta1, c2: 1 - beta2 })
+        : undefined
+    if (fast !== undefined) {
+      return [fromOwnedBuffer(p.shape, p.dtype, fast.p), [fromOwnedBuffer(p.shape, p.dtype, fast.m), fromOwnedBuffer(p.shape, p.dtype, fast.v)]]
+    }
     const q = allocate(p.dtype, pb.length)
     const m1 = allocate(p.dtype, pb.length)
     const v1 = allocate(p.dtype, pb.length)

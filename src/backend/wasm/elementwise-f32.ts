@@ -24,7 +24,11 @@ type Binary = (a: number, b: number, out: number, n: number) => void
 type Unary = (x: number, out: number, n: number) => void
 
 /** What elementwise-f32.wat exports. */
-type KernelExports = { readonly memory: WebAssembly.Memory; readonly sgd: (p: number, g: number, out: number, n: number, lr: number) => void } & {
+type KernelExports = {
+  readonly memory: WebAssembly.Memory
+  readonly sgd: (p: number, g: number, out: number, n: number, lr: number) => void
+  readonly adam: (p: number, g: number, m: number, v: number, n: number, keep: number, scale: number, eps: number, c1: number, c2: number) => void
+} & {
   readonly [K in BinaryKernel]: Binary
 } & { readonly [K in UnaryKernel]: Unary }
 
@@ -120,4 +124,47 @@ export const sgdF32 = (p: Float32Array, g: Float32Array, lr: number): Float32Arr
   memory.set(g, gAt)
   wasm.sgd(0, gAt * 4, 0, n, lr)
   return result(wasm, memory, n)
+}
+
+/** The scalars of one Adam update (see `Optim.adam`): bias corrections folded into `scale` and `eps`. */
+export interface AdamScalars {
+  /** 1 − η·λ for decoupled weight decay, else 1. */
+  readonly keep: number
+  /** η·√(1 − β₂ᵗ)/(1 − β₁ᵗ). */
+  readonly scale: number
+  /** ε·√(1 − β₂ᵗ). */
+  readonly eps: number
+  /** 1 − β₁. */
+  readonly c1: number
+  /** 1 − β₂. */
+  readonly c2: number
+}
+
+/**
+ * One Adam update of equally long arrays: `m ← m + (g − m)·c1`, `v ← v + (g² − v)·c2` (each
+ * rounded to float32), `p ← p·keep − scale·m/(√v + eps)`, computed in float64 and rounded as
+ * JavaScript's loop storing into `Float32Array`s does, so the result equals the loop's bit for
+ * bit. Fresh arrays; `undefined` where the kernels cannot run here or the arrays do not fit.
+ */
+export const adamF32 = (
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  s: AdamScalars
+): { readonly p: Float32Array; readonly m: Float32Array; readonly v: Float32Array } | undefined => {
+  const wasm = loaded()
+  if (wasm === null) return undefined
+  const n = p.length
+  const stride = aligned(n)
+  const memory = heapOf(wasm, 4 * stride)
+  if (memory === undefined) return undefined
+  memory.set(p, 0)
+  memory.set(g, stride)
+  memory.set(m, 2 * stride)
+  memory.set(v, 3 * stride)
+  wasm.adam(0, stride * 4, 2 * stride * 4, 3 * stride * 4, n, s.keep, s.scale, s.eps, s.c1, s.c2)
+  const out = { p: memory.slice(0, n), m: memory.slice(2 * stride, 2 * stride + n), v: memory.slice(3 * stride, 3 * stride + n) }
+  result(wasm, memory, 0)
+  return out
 }

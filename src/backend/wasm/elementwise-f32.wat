@@ -177,4 +177,68 @@
                   (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
                   (local.get $rate))))))
         (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+;; ---------------------------------------------------------------- Adam
+
+  ;; One Adam update of n parameters, in place: m ← m + (g − m)·c1, v ← v + (g² − v)·c2, each
+  ;; rounded to float32 as it is stored, then p ← p·keep − (scale·m)/(√v + eps) with the rounded m
+  ;; and v: the JavaScript loop of Optim.adam (c1 = 1 − β₁, c2 = 1 − β₂, and the bias corrections
+  ;; folded into scale and eps), in float64 and rounded to float32 as a Float32Array stores it, so
+  ;; an update equals the loop's bit for bit. Each vector of 4 goes as two f64x2 halves.
+  (func $adamHalf (param $p v128) (param $g v128) (param $m v128) (param $v v128)
+    (param $keep v128) (param $scale v128) (param $eps v128) (param $c1 v128) (param $c2 v128)
+    (result v128 v128 v128)
+    (local $m1 v128) (local $v1 v128)
+    ;; m and v rounded to float32 (demoted and promoted back): the loop reads them from a Float32Array
+    (local.set $m1 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
+      (f64x2.add (local.get $m) (f64x2.mul (f64x2.sub (local.get $g) (local.get $m)) (local.get $c1))))))
+    (local.set $v1 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
+      (f64x2.add (local.get $v) (f64x2.mul (f64x2.sub (f64x2.mul (local.get $g) (local.get $g)) (local.get $v)) (local.get $c2))))))
+    (f64x2.sub
+      (f64x2.mul (local.get $p) (local.get $keep))
+      (f64x2.div (f64x2.mul (local.get $scale) (local.get $m1)) (f64x2.add (f64x2.sqrt (local.get $v1)) (local.get $eps))))
+    (local.get $m1)
+    (local.get $v1))
+
+  ;; the high two lanes of a float32 vector, as float64
+  (func $high (param $x v128) (result v128)
+    (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x))))
+
+  ;; two float64 halves back into one float32 vector (lanes 0, 1 from the low, 2, 3 from the high)
+  (func $join (param $low v128) (param $high v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (local.get $low)) (f32x4.demote_f64x2_zero (local.get $high))))
+
+  (func (export "adam") (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
+    (param $keep f64) (param $scale f64) (param $eps f64) (param $c1 f64) (param $c2 f64)
+    (local $i i32) (local $end i32)
+    (local $K v128) (local $S v128) (local $E v128) (local $C1 v128) (local $C2 v128)
+    (local $pv v128) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $pl v128) (local $ml v128) (local $vl v128)
+    (local $ph v128) (local $mh v128) (local $vh v128)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (local.set $K (f64x2.splat (local.get $keep)))
+    (local.set $S (f64x2.splat (local.get $scale)))
+    (local.set $E (f64x2.splat (local.get $eps)))
+    (local.set $C1 (f64x2.splat (local.get $c1)))
+    (local.set $C2 (f64x2.splat (local.get $c2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (local.set $pv (v128.load (i32.add (local.get $p) (local.get $i))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $mv (v128.load (i32.add (local.get $m) (local.get $i))))
+        (local.set $vv (v128.load (i32.add (local.get $v) (local.get $i))))
+        (call $adamHalf
+          (f64x2.promote_low_f32x4 (local.get $pv)) (f64x2.promote_low_f32x4 (local.get $gv))
+          (f64x2.promote_low_f32x4 (local.get $mv)) (f64x2.promote_low_f32x4 (local.get $vv))
+          (local.get $K) (local.get $S) (local.get $E) (local.get $C1) (local.get $C2))
+        (local.set $vl) (local.set $ml) (local.set $pl)
+        (call $adamHalf
+          (call $high (local.get $pv)) (call $high (local.get $gv)) (call $high (local.get $mv)) (call $high (local.get $vv))
+          (local.get $K) (local.get $S) (local.get $E) (local.get $C1) (local.get $C2))
+        (local.set $vh) (local.set $mh) (local.set $ph)
+        (v128.store (i32.add (local.get $p) (local.get $i)) (call $join (local.get $pl) (local.get $ph)))
+        (v128.store (i32.add (local.get $m) (local.get $i)) (call $join (local.get $ml) (local.get $mh)))
+        (v128.store (i32.add (local.get $v) (local.get $i)) (call $join (local.get $vl) (local.get $vh)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
 )
