@@ -17,6 +17,9 @@
  * - W4 (forward + backward) ÷ forward time, same MLP, batch 128 (the loss included in both; the two
  *   timed in alternation, so that both see the same machine).
  * - W5 RSS before and after N training steps (W2's step), after a forced GC.
+ * - W7 LeNet-5 training samples/s (batch 64, Adam) and W8 LeNet-5 inference samples/s (batch
+ *   1024), against TF.js cpu and wasm (which cannot train it) and PyTorch CPU on one thread when
+ *   python3 has torch (bench/lenet.ts, also runnable alone).
  *
  * Every figure is the median of repeated timed runs (at least 5) after warm-up runs, printed
  * with the spread of the fastest and slowest run. Ratio columns are "lamina ÷ peer" of the
@@ -28,6 +31,7 @@ import type { Tensor } from 'lamina-nn'
 import { createGpuBackend } from 'lamina-nn/gpu'
 import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, labelsTrain, model, oneHotTrain, params0, tfLogits, tfVariables, tfWasmDir, xInfer, xTrain } from './workload.js'
 import type { TfVariables } from './workload.js'
+import { lenetJson, printLenetTable, runLenetBench } from './lenet.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -436,6 +440,7 @@ if (tf === undefined) {
   }
 }
 await runBrain()
+const lenetRows = await runLenetBench({ quick, ...(tf === undefined ? {} : { tf }), log })
 
 // ---------------------------------------------------------------- tables
 
@@ -509,6 +514,7 @@ table(
       return [name, String(w.steps), w.before.toFixed(1), w.after.toFixed(1), `${g >= 0 ? '+' : ''}${(g * 100).toFixed(1)}%`, ((w.seconds * 1000) / w.steps).toFixed(3)]
     })
 )
+printLenetTable(lenetRows)
 console.log('\nNotes:')
 for (const name of names) {
   const note = results.get(name)!.note
@@ -549,12 +555,16 @@ if (args.json === true) {
     put('W3', ratioOf(lamina.w3, r.w3))
   }
   const w1at512 = valueOf(lamina.w1.get(512))
+  const lenet = lenetJson(lenetRows)
+  figures['lenet'] = lenet.figures
+  Object.assign(ratios, lenet.ratios)
   const targets = {
     'W2 >= 3x tfjs wasm': ratios['W2_vs_tfjs_wasm'] !== undefined ? ratios['W2_vs_tfjs_wasm'] >= 3 : null,
     'W3 >= 1x tfjs wasm': ratios['W3_vs_tfjs_wasm'] !== undefined ? ratios['W3_vs_tfjs_wasm'] >= 1 : null,
     'W1 >= 25 GFLOP/s at n=512': w1at512 !== undefined ? w1at512 >= 25 : null,
     'W4 <= 2.2': w4ratio(lamina.w4) !== undefined ? w4ratio(lamina.w4)! <= 2.2 : null,
-    'W5 growth < 5%': growth(lamina.w5) !== undefined ? growth(lamina.w5)! < 0.05 : null
+    'W5 growth < 5%': growth(lamina.w5) !== undefined ? growth(lamina.w5)! < 0.05 : null,
+    'W7 >= 1x torch': lenet.ratios['W7_vs_torch'] !== undefined ? lenet.ratios['W7_vs_torch'] >= 1 : null
   }
   console.log(JSON.stringify({ node: process.version, quick, w5Steps: memSteps, main: slug(MAIN), figures, ratios, targets }))
 }

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check'
 import { bind } from '../src/prim.js'
-import type { Prim, PrimParams, Relation } from '../src/prim.js'
+import type { Prim, PrimParams, Relation, WindowWeights } from '../src/prim.js'
 import * as Sh from '../src/shape.js'
 import type { Shape } from '../src/shape.js'
 import { fromBuffer } from '../src/tensor.js'
@@ -157,6 +157,91 @@ const powerCase: fc.Arbitrary<PrimitiveCase<'power'>> = shapes(small).chain((s) 
   fc.tuple(tensorOf(s, { min: 0.3, max: 3 }), tensorOf(s, { min: -2.5, max: 3.5 })).map(([a, b]) => ({ args: [a, b], params: none }))
 )
 
+/** A small convolution: shapes of x `[B, C, H, W]`, w `[O, C, kh, kw]` and y, and a geometry with every option exercised. */
+const convGeometry = fc
+  .record({
+    b: fc.integer({ min: 1, max: 2 }),
+    c: fc.integer({ min: 1, max: 2 }),
+    o: fc.integer({ min: 1, max: 2 }),
+    kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    padding: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    extra: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }))
+  })
+  .map(({ b, c, o, kernel, stride, dilation, padding, extra }) => {
+    // the smallest image the dilated filter fits in once padded, plus a few rows and columns
+    const size = (axis: 0 | 1) => Math.max(1, dilation[axis] * (kernel[axis] - 1) + 1 - padding[2 * axis]! - padding[2 * axis + 1]! + extra[axis])
+    const [h, w] = [size(0), size(1)]
+    const out = (axis: 0 | 1, n: number) => Math.floor((n + padding[2 * axis]! + padding[2 * axis + 1]! - dilation[axis] * (kernel[axis] - 1) - 1) / stride[axis]) + 1
+    return {
+      x: [b, c, h, w],
+      w: [o, c, ...kernel],
+      y: [b, o, out(0, h), out(1, w)],
+      geometry: { stride, dilation, padding } as PrimParams['conv2d'],
+      inputSize: [h, w] as const,
+      kernel
+    }
+  })
+
+/** With a bias per filter or without. */
+const conv2dCase: fc.Arbitrary<PrimitiveCase<'conv2d'>> = convGeometry.chain((g) =>
+  fc
+    .tuple(tensorOf(g.x), tensorOf(g.w), fc.option(tensorOf([g.w[0]!]), { nil: undefined }))
+    .map(([x, w, b]) => ({ args: b === undefined ? [x, w] : [x, w, b], params: g.geometry }))
+)
+const conv2dInputGradCase: fc.Arbitrary<PrimitiveCase<'conv2dInputGrad'>> = convGeometry.chain((g) =>
+  fc.tuple(tensorOf(g.y), tensorOf(g.w)).map((args) => ({ args, params: { ...g.geometry, inputSize: g.inputSize } }))
+)
+const conv2dFilterGradCase: fc.Arbitrary<PrimitiveCase<'conv2dFilterGrad'>> = convGeometry.chain((g) =>
+  fc.tuple(tensorOf(g.x), tensorOf(g.y)).map((args) => ({ args, params: { ...g.geometry, kernel: g.kernel } }))
+)
+
+/** A small pooling: the input shape `[B, C, H, W]`, the output's, and a window with padding smaller than it. */
+const poolGeometry = fc
+  .record({
+    b: fc.integer({ min: 1, max: 2 }),
+    c: fc.integer({ min: 1, max: 2 }),
+    kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+    extra: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }))
+  })
+  .map(({ b, c, kernel, stride, pads, extra }) => {
+    const padding = [pads[0] % kernel[0], pads[1] % kernel[0], pads[2] % kernel[1], pads[3] % kernel[1]] as const
+    const size = (axis: 0 | 1) => Math.max(1, kernel[axis] - padding[2 * axis]! - padding[2 * axis + 1]! + extra[axis])
+    const [h, w] = [size(0), size(1)]
+    const out = (axis: 0 | 1, n: number) => Math.floor((n + padding[2 * axis]! + padding[2 * axis + 1]! - kernel[axis]) / stride[axis]) + 1
+    return { x: [b, c, h, w], y: [b, c, out(0, h), out(1, w)], geometry: { kernel, stride, padding } as PrimParams['maxPool2d'], inputSize: [h, w] as const }
+  })
+
+/** Distinct values at least 0.1 apart in a random order (no ties in a window's maximum). */
+const distinctOf = (shape: Shape): fc.Arbitrary<Tensor> =>
+  fc
+    .shuffledSubarray(Array.from({ length: 2 * Sh.size(shape) + 20 }, (_, i) => (i - Sh.size(shape) - 10) * 0.1), { minLength: Sh.size(shape), maxLength: Sh.size(shape) })
+    .map((v) => fromBuffer(v, shape))
+
+/** Window weights: none (average pooling) or arbitrary ones, one per window and tap. */
+const windowWeights = (windows: number, taps: number): fc.Arbitrary<WindowWeights | undefined> =>
+  fc.option(
+    fc
+      .array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: windows * taps, maxLength: windows * taps })
+      .map((w): WindowWeights => ({ kind: 'given', values: Float64Array.from(w) })),
+    { nil: undefined }
+  )
+
+const maxPool2dCase: fc.Arbitrary<PrimitiveCase<'maxPool2d'>> = poolGeometry.chain((g) => distinctOf(g.x).map((x) => ({ args: [x], params: g.geometry })))
+const avgPool2dCase: fc.Arbitrary<PrimitiveCase<'avgPool2d'>> = poolGeometry.chain((g) =>
+  fc
+    .tuple(tensorOf(g.x), windowWeights(Sh.size(g.y), g.geometry.kernel[0] * g.geometry.kernel[1]))
+    .map(([x, weights]) => ({ args: [x], params: weights === undefined ? g.geometry : { ...g.geometry, weights } }))
+)
+const avgPool2dTransposeCase: fc.Arbitrary<PrimitiveCase<'avgPool2dTranspose'>> = poolGeometry.chain((g) =>
+  fc
+    .tuple(tensorOf(g.y), windowWeights(Sh.size(g.y), g.geometry.kernel[0] * g.geometry.kernel[1]))
+    .map(([c, weights]) => ({ args: [c], params: { ...g.geometry, inputSize: g.inputSize, ...(weights === undefined ? {} : { weights }) } }))
+)
+
 /**
  * The primitives whose derivative is zero by definition rather than the derivative of their
  * value (`stopGradient` is the identity on values): finite differences of their value say
@@ -230,7 +315,13 @@ export const primitiveCases: { readonly [P in Prim]: fc.Arbitrary<PrimitiveCase<
   pad: padCase,
   select: selectCase,
   compare: compareCase,
-  sign: elementwise(1, none)
+  sign: elementwise(1, none),
+  conv2d: conv2dCase,
+  conv2dInputGrad: conv2dInputGradCase,
+  conv2dFilterGrad: conv2dFilterGradCase,
+  maxPool2d: maxPool2dCase,
+  avgPool2d: avgPool2dCase,
+  avgPool2dTranspose: avgPool2dTransposeCase
 }
 
 

@@ -22,7 +22,8 @@ export const wasmDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src'
 /** The kernels: source file and the generated module written from it. */
 export const kernels = [
   { source: 'matmul-f32.wat', generated: 'matmul-f32.generated.ts' },
-  { source: 'elementwise-f32.wat', generated: 'elementwise-f32.generated.ts' }
+  { source: 'elementwise-f32.wat', generated: 'elementwise-f32.generated.ts' },
+  { source: 'conv-f32.wat', generated: 'conv-f32.generated.ts' }
 ] as const
 
 /** The post-MVP features the kernels use; all are on by default in Node 20 and current browsers. */

@@ -12,8 +12,10 @@
  * @module
  */
 import { current as backend } from './backend/current.js'
+import { conv2dShape, pool2dShape } from './backend/conv.js'
+import type { ConvGeometry, Pair, PoolGeometry, WindowWeights } from './backend/conv.js'
 import type { BinaryOp, ReduceKind, Relation, UnaryOp } from './backend/backend.js'
-import { ArgumentError } from './error.js'
+import { ArgumentError, ShapeError } from './error.js'
 import * as Numerics from './numerics.js'
 import * as Sh from './shape.js'
 import type { Shape } from './shape.js'
@@ -34,6 +36,14 @@ export interface MatMulParams {
 
 export { relations } from './backend/backend.js'
 export type { Relation } from './backend/backend.js'
+
+export type { ConvGeometry, Pair, Padding, PoolGeometry, WindowWeights } from './backend/conv.js'
+
+/** Parameters of a pooling window's weighted sum: without `weights`, every tap weighs 1/(kh·kw) (average pooling). */
+export interface WindowSumParams extends PoolGeometry {
+  /** One weight per window and tap, given or max pooling's subgradient (data, not differentiated). */
+  readonly weights?: WindowWeights
+}
 
 /** The parameters each primitive takes (beyond its tensor arguments). */
 export interface PrimParams {
@@ -78,6 +88,18 @@ export interface PrimParams {
   readonly sign: {}
   /** `mask ≠ 0 ? a : b` elementwise, for arguments `[a, b, mask]`; the mask is data (zero cotangent). */
   readonly select: {}
+  /** NCHW convolution `conv2d(x, w)` or `conv2d(x, w, b)` with a bias per output channel: stride, dilation, padding per side (`backend/conv.ts`). */
+  readonly conv2d: ConvGeometry
+  /** `conv2dInputGrad(ȳ, w)`: the transpose of `x ↦ conv2d(x, w)`, back to an input `[H, W] = inputSize`. */
+  readonly conv2dInputGrad: ConvGeometry & { readonly inputSize: Pair }
+  /** `conv2dFilterGrad(x, ȳ)`: the transpose of `w ↦ conv2d(x, w)`, back to a `kernel = [kh, kw]` filter. */
+  readonly conv2dFilterGrad: ConvGeometry & { readonly kernel: Pair }
+  /** Max pooling: window, stride, padding per side (−∞). */
+  readonly maxPool2d: PoolGeometry
+  /** Average pooling, or a window sum with the given weights. */
+  readonly avgPool2d: WindowSumParams
+  /** The transpose of `avgPool2d`, back to an input `[H, W] = inputSize`. */
+  readonly avgPool2dTranspose: WindowSumParams & { readonly inputSize: Pair }
 }
 
 /** The name of a primitive. */
@@ -154,6 +176,17 @@ const broadcast = (a: Tensor, shape: Shape) => (Sh.equals(a.shape, shape) ? a : 
 const matmul = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean) => bind('matmul', [a, b], { transposeA, transposeB })
 const batchMatmul = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean) =>
   bind('batchMatmul', [a, b], { transposeA, transposeB })
+/** The geometry alone (the transposes' parameters carry a size besides). */
+const geometryOf = ({ stride, dilation, padding }: ConvGeometry): ConvGeometry => ({ stride, dilation, padding })
+const poolOf = ({ kernel, stride, padding }: PoolGeometry): PoolGeometry => ({ kernel, stride, padding })
+const spatial = (t: Tensor): Pair => [t.shape[2]!, t.shape[3]!]
+const conv2d = (x: Tensor, w: Tensor, g: ConvGeometry) => bind('conv2d', [x, w], geometryOf(g))
+const conv2dInputGrad = (ct: Tensor, w: Tensor, g: ConvGeometry, inputSize: Pair) => bind('conv2dInputGrad', [ct, w], { ...geometryOf(g), inputSize })
+const conv2dFilterGrad = (x: Tensor, ct: Tensor, g: ConvGeometry, kernel: Pair) => bind('conv2dFilterGrad', [x, ct], { ...geometryOf(g), kernel })
+const windowSum = (x: Tensor, g: PoolGeometry, weights: WindowWeights | undefined) =>
+  bind('avgPool2d', [x], weights === undefined ? poolOf(g) : { ...poolOf(g), weights })
+const windowSpread = (ct: Tensor, g: PoolGeometry, weights: WindowWeights | undefined, inputSize: Pair) =>
+  bind('avgPool2dTranspose', [ct], weights === undefined ? { ...poolOf(g), inputSize } : { ...poolOf(g), weights, inputSize })
 
 const filled = (like: Tensor, v: number): Tensor => fromOwnedBuffer(like.shape, like.dtype, allocate(like.dtype, like.size).fill(v))
 const zerosOf = (shape: Shape, dtype: DType): Tensor => fromOwnedBuffer(shape, dtype, allocate(dtype, Sh.size(shape)))
@@ -495,6 +528,78 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     forward: ([x]) => ({ shape: x!.shape, buffer: backend().map(val(x!), Math.sign, x!.dtype) }),
     jvp: ({ out }) => [() => zerosOf(out.shape, out.dtype)],
     vjp: ({ args: [x] }) => [() => zerosOf(x!.shape, x!.dtype)]
+  },
+  // y = x ⋆ w + b is bilinear in (x, w) and affine in b: dy = dx ⋆ w + x ⋆ dw + db (db stretched over
+  // the images and pixels); x̄ = conv2dInputGrad(ȳ, w) (a transposed convolution), w̄ = conv2dFilterGrad(x, ȳ)
+  // (the correlation of x with ȳ), b̄ = Σ ȳ over images and pixels
+  conv2d: {
+    arity: 'many',
+    forward: (args, g) => {
+      // two or three arguments: the bias is optional
+      if (args.length !== 2 && args.length !== 3) throw new ArgumentError(`conv2d: expected 2 or 3 tensor arguments (x, w and a bias), got ${args.length}`)
+      const [x, w, b] = args
+      const shape = conv2dShape(x!.shape, w!.shape, g)
+      if (b !== undefined && !Sh.equals(b.shape, [w!.shape[0]!])) throw new ShapeError(`conv2d: the bias has shape ${Sh.show(b.shape)}, expected [${w!.shape[0]}] (one per filter)`)
+      return { shape, buffer: backend().conv2d(val(x!), x!.shape, val(w!), w!.shape, geometryOf(g), x!.dtype, b === undefined ? undefined : val(b)) }
+    },
+    jvp: ({ args: [x, w], out, params }) => [
+      (t) => conv2d(t, w!, params),
+      (t) => conv2d(x!, t, params),
+      (t) => broadcast(reshape(t, [1, t.shape[0]!, 1, 1]), out.shape)
+    ],
+    vjp: ({ args: [x, w], params }) => [
+      (ct) => conv2dInputGrad(ct, w!, params, spatial(x!)),
+      (ct) => conv2dFilterGrad(x!, ct, params, spatial(w!)),
+      // over the pixels, then the images: each sum is over one run of axes (the reduction's fast path)
+      (ct) => sum(sum(ct, [2, 3], false), [0], false)
+    ]
+  },
+  // x̄ = Tᵀ_w(c) is bilinear in (c, w): d = Tᵀ_w(dc) + Tᵀ_dw(c); transposed, c̄ = conv2d(ȳ, w) and, as
+  // ⟨ȳ, Tᵀ_w c⟩ = ⟨ȳ ⋆ w, c⟩, w̄ = conv2dFilterGrad(ȳ, c)
+  conv2dInputGrad: {
+    arity: 2,
+    forward: ([c, w], p) => ({
+      shape: [c!.shape[0]!, w!.shape[1]!, ...p.inputSize],
+      buffer: backend().conv2dInputGrad(val(c!), c!.shape, val(w!), w!.shape, geometryOf(p), p.inputSize, c!.dtype)
+    }),
+    jvp: ({ args: [c, w], params }) => [(t) => conv2dInputGrad(t, w!, params, params.inputSize), (t) => conv2dInputGrad(c!, t, params, params.inputSize)],
+    vjp: ({ args: [c, w], params }) => [(ct) => conv2d(ct, w!, params), (ct) => conv2dFilterGrad(ct, c!, params, spatial(w!))]
+  },
+  // w̄ = F(x, c) is bilinear: d = F(dx, c) + F(x, dc); transposed, as ⟨ȳ, F(x, c)⟩ = ⟨x ⋆ ȳ, c⟩,
+  // x̄ = conv2dInputGrad(c, ȳ) and c̄ = conv2d(x, ȳ)
+  conv2dFilterGrad: {
+    arity: 2,
+    forward: ([x, c], p) => ({
+      shape: [c!.shape[1]!, x!.shape[1]!, ...p.kernel],
+      buffer: backend().conv2dFilterGrad(val(x!), x!.shape, val(c!), c!.shape, geometryOf(p), p.kernel, x!.dtype)
+    }),
+    jvp: ({ args: [x, c], params }) => [(t) => conv2dFilterGrad(t, c!, params, params.kernel), (t) => conv2dFilterGrad(x!, t, params, params.kernel)],
+    vjp: ({ args: [x, c], params }) => [(ct) => conv2dInputGrad(c!, ct, params, spatial(x!)), (ct) => conv2d(x!, ct, params)]
+  },
+  // d maxPool(x) = Σ_taps ω·dx per window, ω = 1/(number of ties) on the window's maxima, else 0 (the
+  // max reduction's subgradient): a weighted window sum, whose transpose spreads ȳ back with ω
+  maxPool2d: {
+    arity: 1,
+    forward: ([x], g) => ({ shape: pool2dShape(x!.shape, g, 'maxPool2d'), buffer: backend().maxPool2d(val(x!), x!.shape, poolOf(g), x!.dtype) }),
+    jvp: ({ args: [x], out, params }) => [(t) => windowSum(t, params, { kind: 'maxima', input: val(x!), max: val(out) })],
+    vjp: ({ args: [x], out, params }) => [(ct) => windowSpread(ct, params, { kind: 'maxima', input: val(x!), max: val(out) }, spatial(x!))]
+  },
+  // linear: d avgPool(x) = avgPool(dx); x̄ = its transpose applied to ȳ
+  avgPool2d: {
+    arity: 1,
+    forward: ([x], p) => ({ shape: pool2dShape(x!.shape, p, 'avgPool2d'), buffer: backend().avgPool2d(val(x!), x!.shape, poolOf(p), p.weights, x!.dtype) }),
+    jvp: ({ params }) => [(t) => windowSum(t, params, params.weights)],
+    vjp: ({ args: [x], params }) => [(ct) => windowSpread(ct, params, params.weights, spatial(x!))]
+  },
+  // linear, the transpose of avgPool2d: d = avgPool2dTranspose(dc); c̄ = avgPool2d(ȳ)
+  avgPool2dTranspose: {
+    arity: 1,
+    forward: ([c], p) => ({
+      shape: [c!.shape[0]!, c!.shape[1]!, ...p.inputSize],
+      buffer: backend().avgPool2dTranspose(val(c!), c!.shape, poolOf(p), p.weights, p.inputSize, c!.dtype)
+    }),
+    jvp: ({ params }) => [(t) => windowSpread(t, params, params.weights, params.inputSize)],
+    vjp: ({ params }) => [(ct) => windowSum(ct, params, params.weights)]
   }
 }
 

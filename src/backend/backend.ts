@@ -6,6 +6,7 @@
  */
 import type { Buffer, DType } from '../tensor.js'
 import type { Shape } from '../shape.js'
+import type { ConvGeometry, Pair, PoolGeometry, WindowWeights } from './conv.js'
 
 /** How a reduction combines elements. */
 export type ReduceKind = 'sum' | 'max' | 'min'
@@ -74,4 +75,16 @@ export interface Backend {
   compare(relation: Relation, a: Buffer, b: Buffer, dtype: DType): Buffer
   /** `mask[i] ? a[i] : b[i]` (mask non-zero means true). */
   select(mask: Buffer, a: Buffer, b: Buffer, dtype: DType): Buffer
+  /** NCHW convolution `[B, C, H, W] ⋆ [O, C, kh, kw]`, plus `bias[o]` when given (./conv.ts; a backend without its own kernel delegates to the cpu's). */
+  conv2d(x: Buffer, xShape: Shape, w: Buffer, wShape: Shape, geometry: ConvGeometry, dtype: DType, bias?: Buffer): Buffer
+  /** The convolution's input gradient from the cotangent `[B, O, Ho, Wo]` (a transposed convolution); `inputSize` is `[H, W]`. */
+  conv2dInputGrad(ct: Buffer, ctShape: Shape, w: Buffer, wShape: Shape, geometry: ConvGeometry, inputSize: Pair, dtype: DType): Buffer
+  /** The convolution's filter gradient `[O, C, kh, kw]` from the input and the cotangent; `kernel` is `[kh, kw]`. */
+  conv2dFilterGrad(x: Buffer, xShape: Shape, ct: Buffer, ctShape: Shape, geometry: ConvGeometry, kernel: Pair, dtype: DType): Buffer
+  /** The maximum of each pooling window (padding counts as −∞). */
+  maxPool2d(x: Buffer, shape: Shape, geometry: PoolGeometry, dtype: DType): Buffer
+  /** The weighted sum of each pooling window; without weights, their average with the padding counted as zeros. */
+  avgPool2d(x: Buffer, shape: Shape, geometry: PoolGeometry, weights: WindowWeights | undefined, dtype: DType): Buffer
+  /** The transpose of `avgPool2d`: each window's cotangent spread over its taps, into `[B, C, ...inputSize]`. */
+  avgPool2dTranspose(ct: Buffer, ctShape: Shape, geometry: PoolGeometry, weights: WindowWeights | undefined, inputSize: Pair, dtype: DType): Buffer
 }

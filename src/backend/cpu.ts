@@ -14,6 +14,7 @@ import { allocate } from '../tensor.js'
 import { broadcastTo, reduceSingleRun } from './runs.js'
 import type { Buffer, DType } from '../tensor.js'
 import { matmulF32 } from './wasm/matmul-f32.js'
+import * as Conv from './conv.js'
 import { WASM_MIN_ELEMENTS, binaryF32, unaryF32 } from './wasm/elementwise-f32.js'
 import type { UnaryKernel } from './wasm/elementwise-f32.js'
 import * as Sh from '../shape.js'
@@ -325,4 +326,12 @@ const select = (mask: Buffer, a: Buffer, b: Buffer, dtype: DType): Buffer => {
  * assert.deepStrictEqual([...c], [1, 2, 3, 4])
  * ```
  */
-export const cpu: Backend = { name: 'cpu', binary, unary, map, zip, broadcastTo, reduce, matmul, batchMatmul, transpose, slice, concat, pad, logSumExp, compare, select }
+export const cpu: Backend = {
+  name: 'cpu', binary, unary, map, zip, broadcastTo, reduce, matmul, batchMatmul, transpose, slice, concat, pad, logSumExp, compare, select,
+  conv2d: Conv.conv2d,
+  conv2dInputGrad: Conv.conv2dInputGrad,
+  conv2dFilterGrad: Conv.conv2dFilterGrad,
+  maxPool2d: Conv.maxPool2d,
+  avgPool2d: Conv.avgPool2d,
+  avgPool2dTranspose: Conv.avgPool2dTranspose
+}

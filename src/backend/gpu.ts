@@ -18,8 +18,9 @@
  *   the GL modes when R is too long for llvmpipe's loop limit, see {@link MAX_TRIPS}).
  *
  * What is delegated to the {@link cpu} reference backend (in the requested dtype, so f64 stays f64):
- * `map` and `zip` (arbitrary JS callbacks), `transpose`, `slice`, `concat`, `select`,
- * `unary('erf')`, broadcasts of more than three runs, and any call with a zero-sized operand.
+ * `map` and `zip` (arbitrary JS callbacks), `transpose`, `slice`, `concat`, `select`, the
+ * convolution and pooling kernels (no GPU.js kernels for them yet), `unary('erf')`, broadcasts
+ * of more than three runs, and any call with a zero-sized operand.
  *
  * Precision contract: kernels compute in float32 (GPU.js `precision: 'single'`; a kernel that
  * ran in another precision is an error like a degraded mode). For `dtype: 'f32'` the inputs are
@@ -807,6 +808,13 @@ const makeBackend = (engine: Engine): Backend => {
     compare: (relation, a, b, dtype) => cpu.compare(relation, a, b, dtype),
     pad: (x, shape, starts, outShape, value, dtype) => cpu.pad(x, shape, starts, outShape, value, dtype),
     select: (mask, a, b, dtype) => cpu.select(mask, a, b, dtype),
+    // no GPU.js kernels for convolution and pooling yet: the cpu's (im2col on the WebAssembly product for float32)
+    conv2d: (x, xShape, w, wShape, geometry, dtype, bias) => cpu.conv2d(x, xShape, w, wShape, geometry, dtype, bias),
+    conv2dInputGrad: (ct, ctShape, w, wShape, geometry, inputSize, dtype) => cpu.conv2dInputGrad(ct, ctShape, w, wShape, geometry, inputSize, dtype),
+    conv2dFilterGrad: (x, xShape, ct, ctShape, geometry, kernel, dtype) => cpu.conv2dFilterGrad(x, xShape, ct, ctShape, geometry, kernel, dtype),
+    maxPool2d: (x, shape, geometry, dtype) => cpu.maxPool2d(x, shape, geometry, dtype),
+    avgPool2d: (x, shape, geometry, weights, dtype) => cpu.avgPool2d(x, shape, geometry, weights, dtype),
+    avgPool2dTranspose: (ct, ctShape, geometry, weights, inputSize, dtype) => cpu.avgPool2dTranspose(ct, ctShape, geometry, weights, inputSize, dtype),
     binary,
     unary: (op, x, dtype, param = 0) => {
       const n = x.length

@@ -95,6 +95,10 @@ type Decision = 'input' | 'kernel' | 'alias' | 'inline'
 
 const heavyOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul', 'sum', 'mean', 'max', 'min', 'logsumexp', 'stopMax'])
 const productOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul'])
+/** Primitives without a kernel here yet (the eager interpreter runs them): a step that applies one does not compile. */
+const unlowered: ReadonlySet<string> = new Set(['conv2d', 'conv2dInputGrad', 'conv2dFilterGrad', 'maxPool2d', 'avgPool2d', 'avgPool2dTranspose'])
+const noKernel = (op: string, k: number): CompileError =>
+  new CompileError('unsupported-primitive', `compile: the primitive '${op}' (node ${k}) has no compiled kernel yet; train convolution and pooling layers with the eager interpreter (Train.fit)`)
 
 const stackedRoles: ReadonlySet<Role['kind']> = new Set(['x', 'onehot', 'labels', 'hyper'])
 
@@ -482,6 +486,13 @@ class KernelSource {
       case 'logsumexp':
       case 'stopMax':
         return this.reduction(k, ix)
+      case 'conv2d':
+      case 'conv2dInputGrad':
+      case 'conv2dFilterGrad':
+      case 'maxPool2d':
+      case 'avgPool2d':
+      case 'avgPool2dTranspose':
+        throw noKernel(node.op, k)
       default: {
         // a primitive defined by user code with a kernel expression (stage.ts admits no other)
         const user = node as Node
@@ -767,6 +778,8 @@ const outputOf = (shape: Shape): number[] => {
  * are inlined into their consumers where the module's rules allow.
  */
 export const lower = (nodes: readonly Node[], roots: readonly Ref[], options: LowerOptions = {}): KernelPlan => {
+  const first = nodes.findIndex((n) => unlowered.has(n.op))
+  if (first >= 0) throw noKernel(nodes[first]!.op, first)
   const decisions = decide(nodes, roots)
   const bufferOf = (k: number): number => {
     let cur = k

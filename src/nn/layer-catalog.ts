@@ -19,7 +19,7 @@
  * @module
  */
 export * from './layers.js'
-export { conv2d, maxPool2d } from './conv.js'
+export { conv2d, maxPool2d, avgPool2d, globalAvgPool } from './conv.js'
 export type { Conv2dOptions, Conv2dParams, MaxPool2dOptions } from './conv.js'
 export { batchNorm, batchNorm2d } from './norm.js'
 export { residual, parallel, concat } from './combinators.js'
