@@ -6,7 +6,7 @@
  * - W8: inference samples/s at batch 1,024.
  * Peers: TensorFlow.js cpu (pure JS) trains and infers; TensorFlow.js wasm is asked to train
  * too, and its error is reported (4.22 has no Conv2DBackpropFilter kernel on wasm); PyTorch
- * runs on one thread when `python3 -c 'import torch'` works, and is skipped with the reason
+ * runs on one thread when `python3 -c 'import torch'` works (PATH's python3, else /usr/bin/python3), and is skipped with the reason
  * otherwise.
  *
  *   node --expose-gc --import tsx --conditions=lamina-src bench/lenet.ts [--quick] [--json]
@@ -190,7 +190,9 @@ print(json.dumps({"torch": torch.__version__, "w7": timed(step, ${LENET_BATCH}, 
 /** PyTorch CPU on one thread, or the reason it did not run. */
 export const runLenetTorch = (quick: boolean): LenetRow => {
   const name = 'pytorch cpu (1 thread)'
-  const probe = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 })
+  // Debian's python3-torch lives in /usr/bin's python3, which a pyenv python3 on PATH can hide
+  const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 }).status === 0) ?? 'python3'
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 })
   const why =
     probe.error !== undefined
       ? `python3 did not run: ${probe.error.message}`
@@ -198,7 +200,7 @@ export const runLenetTorch = (quick: boolean): LenetRow => {
         ? `python3 -c 'import torch' failed: ${(probe.stderr.trim().split('\n').pop() ?? '').slice(0, 100)}`
         : undefined
   if (why !== undefined) return { name, w7: `skipped: ${why}`, w8: 'skipped' }
-  const run = spawnSync('python3', ['-c', torchScript.replace('QUICK', quick ? 'True' : 'False')], { encoding: 'utf8', timeout: 600_000 })
+  const run = spawnSync(python, ['-c', torchScript.replace('QUICK', quick ? 'True' : 'False')], { encoding: 'utf8', timeout: 600_000 })
   try {
     const out = JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as { torch: string; w7: LenetFigure; w8: LenetFigure }
     return { name, w7: out.w7, w8: out.w8, note: `torch ${out.torch}` }
