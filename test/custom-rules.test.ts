@@ -136,9 +136,13 @@ describe('definePrimitive: a new entry of the rule table', () => {
 
   it('bad definitions and bad rules are typed errors naming the primitive', () => {
     expect(() => definePrimitive({ name: 'tanh', arity: 1, forward: ([x]) => x!, jvp: () => [(t) => t] })).toThrow(
-      new ArgumentError("definePrimitive: a primitive named 'tanh' already exists; choose another name")
+      new ArgumentError("definePrimitive: 'tanh' is a built-in primitive; choose another name")
     )
-    expect(() => definePrimitive({ name: 'swishHost', arity: 1, forward: ([x]) => x!, jvp: () => [(t) => t] })).toThrow(/'swishHost' already exists/)
+    // a second definition under a name in use is a second primitive, with its own rule
+    const again = definePrimitive({ name: 'swishHost', arity: 1, forward: ([x]) => neg(x!), jvp: () => [neg] })
+    expect(again.primitive).toBe('swishHost_2')
+    expect([...grad((v: Tensor) => sum(again(v)))(tensor([1, 2])).data]).toEqual([-1, -1])
+    close(grad((v: Tensor) => sum(swish(v)))(tensor([0.5])).data, [swishSlopeAt(0.5)])
     expect(() => definePrimitive({ name: 'noRules', arity: 1, forward: ([x]) => x! })).toThrow("definePrimitive: primitive 'noRules' needs a jvp rule, a vjp rule or both")
     expect(() => definePrimitive({ name: 'zeroArity', arity: 0, forward: ([x]) => x!, jvp: () => [] })).toThrow(/arity must be a positive integer, got 0/)
     expect(() => definePrimitive({ name: 'has space', arity: 1, forward: ([x]) => x!, jvp: () => [(t) => t] })).toThrow(/name must be an identifier/)

@@ -181,6 +181,9 @@ const checkedMaps = (who: string, mode: 'jvp' | 'vjp', maps: unknown, args: read
  * one of the two rules, the other is its transpose. Check it with `checkPrimitive` from
  * `lamina-nn/laws`. The compiled interpreter (`lamina-nn/gpu`'s `compile`) lowers it with its
  * `kernel` expression when it has one, and refuses it with a `CompileError` naming it otherwise.
+ * Each call defines a new primitive, like a `jax.core.Primitive`: a name already defined by
+ * user code gets a suffix (`swish_2`, the returned `primitive`), so a module evaluated twice or
+ * two libraries choosing one name do not collide; a built-in primitive's name is refused.
  *
  * @example
  * ```ts
@@ -204,10 +207,14 @@ const checkedMaps = (who: string, mode: 'jvp' | 'vjp', maps: unknown, args: read
  * ```
  */
 export const definePrimitive = <Params extends object = {}>(definition: PrimitiveDefinition<Params>): Primitive<Params> => {
-  const { name, arity, forward, jvp: jvpRule, vjp: vjpRule } = definition
-  if (typeof name !== 'string' || !/^[A-Za-z_$][\w$.-]*$/.test(name)) {
-    throw new ArgumentError(`definePrimitive: name must be an identifier (letters, digits, _ $ . -), got ${JSON.stringify(name)}`)
+  const { arity, forward, jvp: jvpRule, vjp: vjpRule } = definition
+  const given = definition.name
+  if (typeof given !== 'string' || !/^[A-Za-z_$][\w$.-]*$/.test(given)) {
+    throw new ArgumentError(`definePrimitive: name must be an identifier (letters, digits, _ $ . -), got ${JSON.stringify(given)}`)
   }
+  if (isBuiltin(given)) throw new ArgumentError(`definePrimitive: '${given}' is a built-in primitive; choose another name`)
+  // every definition is a new primitive: a name already defined (a module evaluated twice, two libraries) gets a suffix
+  const name = uniqueName(given)
   const who = `primitive '${name}'`
   if (!Number.isSafeInteger(arity) || arity < 1) throw new ArgumentError(`definePrimitive: ${who}'s arity must be a positive integer, got ${String(arity)}`)
   if (typeof forward !== 'function') throw new ArgumentError(`definePrimitive: ${who} needs a forward function`)
