@@ -121,7 +121,7 @@ describe('lamina train', () => {
   })
 
   it.each([
-    [['--data', 'x', '--out', 'y'], "error: required option '--spec <file>' not specified"],
+    [['--data', 'x', '--out', 'y'], 'lamina train: give the model: --spec <file> for a new one, or --resume <model file> to train one further'],
     [['--spec', 'SPEC', '--data', 'DATA', '--out', 'o', '--epochs', '0'], "lamina train: --epochs must be an integer ≥ 1, got '0'"],
     [['--spec', 'SPEC', '--data', 'DATA', '--out', 'o', '--batch', 'x'], "lamina train: --batch must be an integer ≥ 1, got 'x'"],
     [['--spec', 'SPEC', '--data', 'DATA', '--out', 'o', '--lr', '-1'], "lamina train: --lr must be a positive number, got '-1'"],

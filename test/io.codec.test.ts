@@ -647,8 +647,9 @@ describe('Spec: toSpec', () => {
     )
   })
 
-  it('a model written by hand has no spec; a model carrying a forged spec is decoded, not trusted', () => {
-    expect(left(Spec.toSpec(Layer.sequential(Layers.dense(2, 2))))).toBeInstanceOf(ArgumentError)
+  it('a model written by hand has a spec when its layers have one; a model carrying a forged spec is decoded, not trusted', () => {
+    expect(right(Spec.toSpec(Layer.sequential(Layers.dense(2, 2))))).toEqual({ input: [2], layers: [{ kind: 'dense', units: 2 }] })
+    expect(left(Spec.toSpec(Layer.sequential(Layers.dense(2, 2), Layers.prelu(2))))).toBeInstanceOf(ArgumentError)
     const forged = { ...Layers.relu(), spec: { input: [2], layers: [{ kind: 'dense', units: -1 }] } }
     expect(message(Spec.toSpec(forged))).toBe('model spec: layers[0].units: expected positive integer, got -1')
   })
@@ -706,7 +707,7 @@ describe('Spec: training configuration', () => {
     [{ epochs: 0 }, 'epochs: expected positive integer, got 0'],
     [{ batchSize: 1.5 }, 'batchSize: expected positive integer, got 1.5'],
     [{ seed: 2 ** 60 }, `seed: expected integer, got ${2 ** 60}`],
-    [{ loss: 'hinge' }, 'loss: expected one of "crossEntropyWithLogits", "crossEntropy", "nll", "mse", "l1", "binaryCrossEntropyWithLogits", "binaryCrossEntropy", got "hinge"'],
+    [{ loss: 'hinge' }, 'loss: expected one of "crossEntropyWithLogits", "crossEntropy", "nll", "mse", "l1", "binaryCrossEntropyWithLogits", "binaryCrossEntropy", "huber", got "hinge"'],
     [{ optimizer: 'adam' }, 'optimizer: expected optimizer (an object with a "kind" field), got "adam"'],
     [{ optimizer: { kind: 'lbfgs' } }, 'optimizer.kind: expected one of "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", got "lbfgs"'],
     [{ optimizer: { kind: 'adam', lr: 0 } }, 'optimizer.lr: expected positive number, got 0'],

@@ -701,3 +701,56 @@ describe('types', () => {
     expect(Loss.mse(p, p, { reduction: 'none' }).shape).toEqual([1])
   })
 })
+
+// ---------------------------------------------------------------- Huber
+
+describe('huber: quadratic inside δ, linear outside', () => {
+  /** The loss of one residual r, from the definition. */
+  const huberOf = (r: number, delta: number): number => (Math.abs(r) <= delta ? 0.5 * r * r : delta * (Math.abs(r) - delta / 2))
+
+  test.prop([batchShapes.chain((s) => fc.tuple(tensorOf(s), tensorOf(s))), fc.double({ min: 0.1, max: 3, noNaN: true })])(
+    'every reduction equals the definition, element by element (per example the mean over outputs)',
+    ([p, y], delta) => {
+      const b = p.shape[0]!
+      const per = p.size / b
+      const each = Array.from(p.data, (v, i) => huberOf(v - y.data[i]!, delta))
+      const perExample = Array.from({ length: b }, (_, i) => meanOf(each.slice(i * per, (i + 1) * per)))
+      return (
+        close(Loss.huber(p, y, { delta }).item(), meanOf(each)) &&
+        close(Loss.huber(p, y, { delta, reduction: 'sum' }).item(), perExample.reduce((a, v) => a + v, 0)) &&
+        allClose(Loss.huber(p, y, { delta, reduction: 'none' }).data, perExample)
+      )
+    }
+  )
+
+  test.prop([batchShapes.chain((s) => fc.tuple(tensorOf(s), tensorOf(s)))])('with δ beyond every residual it is half the mse', ([p, y]) =>
+    close(Loss.huber(p, y, { delta: 1e6 }).item(), Loss.mse(p, y).item() / 2)
+  )
+
+  it('its gradient is the residual inside δ and δ·sign outside (closed form)', () => {
+    const p = tensor([0.5, -3, 2, -0.25])
+    const y = tensor([0, 0, 0.5, 0])
+    // residuals 0.5, −3, 1.5, −0.25 with δ = 1: 0.5, −1, 1, −0.25, over the batch of 4
+    const g = grad((q: Tensor<[4], 'f64'>) => Loss.huber(q, y))(p)
+    expect(Array.from(g.data)).toEqual([0.5 / 4, -1 / 4, 1 / 4, -0.25 / 4])
+  })
+
+  it('refuses a δ that is not a positive finite number, and a target of another shape', () => {
+    for (const delta of [0, -1, Infinity, NaN]) {
+      expect(() => Loss.huber(tensor([1]), tensor([0]), { delta })).toThrow(new ArgumentError(`huber: delta must be a positive finite number, got ${delta}`))
+    }
+    expect(() => Loss.huber(tensor([1, 2]), tensor([0]))).toThrow(ShapeError)
+  })
+})
+
+describe('huber’s gradient agrees with finite differences (float64, lamina/laws)', () => {
+  it('with respect to prediction and target, every reduction, away from the kinks |ŷ − y| = δ', () => {
+    const delta = 1
+    const inputs = batchShapes.chain((s) =>
+      fc.record({ y: tensorOf(s), d: tensorOf(s, { min: -3, max: 3, awayFrom: [-delta, delta], margin: 0.1 }) }).map(({ y, d }) => ({ p: add(y, d) as F64, y }))
+    )
+    for (const reduction of reductions) {
+      expect(checkGradient(({ p, y }) => Loss.huber(p, y, { reduction, delta }), inputs, { numRuns }).maxError).toBeLessThanOrEqual(1e-7)
+    }
+  })
+})

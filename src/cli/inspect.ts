@@ -19,7 +19,7 @@ import * as Safetensors from '../io/safetensors.js'
 import { concreteBuffer } from '../tensor.js'
 import { CommandFailure, ExitCode } from './command.js'
 import type { Subcommand } from './command.js'
-import { decodeModel, failure, inFileDType, readInput } from './model.js'
+import { decodeModel, failure, inFileDType, lossName, readInput } from './model.js'
 import type { LoadedModel } from './model.js'
 
 /** The statistics of one tensor's values: `nan` values are left out of min, max and mean. */
@@ -105,6 +105,24 @@ const printable = (s: string): string => (/[\u0000-\u001f\u007f-\u009f\u2028\u20
 /** A JSON number, or a non-finite one as a string (JSON has none). */
 const jsonNumber = (v: number): number | string => (Number.isFinite(v) ? v : String(v))
 
+/** What a model file records about its training: `optimizer` as inspect's JSON gives it. */
+const optimizerSummary = (loaded: LoadedModel): { readonly kind?: string; readonly step: number; readonly slots: readonly string[] } => {
+  const { spec, state } = loaded.optimizer!
+  return { ...(spec === undefined ? {} : { kind: spec.kind }), step: state.step, slots: Object.keys(state).filter((k) => k !== 'step') }
+}
+
+/** The line under the shapes: task, loss, classes, epochs and optimizer state, as far as the file records them. */
+const describeModel = (loaded: LoadedModel): string => {
+  const parts = [`task ${loaded.task}`, `loss ${lossName(loaded)}${loaded.loss === undefined ? ' (not recorded: implied by the output)' : ''}`]
+  if (loaded.classes !== undefined) parts.push(`classes ${loaded.classes.map((c) => JSON.stringify(c)).join(', ')}`)
+  if (loaded.epoch !== undefined) parts.push(`${loaded.epoch} epoch${loaded.epoch === 1 ? '' : 's'} trained`)
+  if (loaded.optimizer !== undefined) {
+    const o = optimizerSummary(loaded)
+    parts.push(`${o.kind ?? 'optimizer'} state after ${o.step} steps (slots ${o.slots.join(', ') || 'none'}): --resume continues it`)
+  }
+  return printable(parts.join(', '))
+}
+
 const fail = (file: string, e: unknown): never => {
   if (e instanceof CommandFailure) throw new CommandFailure(`${file}: ${e.message}`)
   if (e instanceof LaminaError) throw new CommandFailure(`${file}: ${failure(e).message}`)
@@ -157,13 +175,23 @@ export const inspectCommand: Subcommand = (program, { io, exit }) => {
         const model =
           loaded === undefined
             ? {}
-            : { dtype: loaded.dtype, spec: loaded.built.model.spec, inputShape: loaded.built.inputShape, outputShape: loaded.built.outputShape }
+            : {
+                dtype: loaded.dtype,
+                task: loaded.task,
+                ...(loaded.loss === undefined ? {} : { loss: loaded.loss }),
+                ...(loaded.classes === undefined ? {} : { classes: loaded.classes }),
+                ...(loaded.epoch === undefined ? {} : { epoch: loaded.epoch }),
+                ...(loaded.optimizer === undefined ? {} : { optimizer: optimizerSummary(loaded) }),
+                spec: loaded.built.model.spec,
+                inputShape: loaded.built.inputShape,
+                outputShape: loaded.built.outputShape
+              }
         const metadata = loaded === undefined ? header.metadata : otherMetadata
         io.stdout(`${JSON.stringify({ file, valid: true, lamina: loaded !== undefined, bytes: bytes.length, ...model, metadata, tensors }, null, 2)}\n`)
         exit(ExitCode.ok)
         return
       }
-      const elements = rows.filter((t) => !(isLamina && t.name.startsWith('state.'))).reduce((n, t) => n + t.elements, 0)
+      const elements = rows.filter((t) => !(isLamina && (t.name.startsWith('state.') || t.name.startsWith('optimizer.')))).reduce((n, t) => n + t.elements, 0)
       const head = ['name', 'dtype', 'shape', 'elements', 'bytes', 'min', 'max', 'mean']
       const cells = rows.map((r) => [
         printable(r.name),
@@ -185,6 +213,7 @@ export const inspectCommand: Subcommand = (program, { io, exit }) => {
         lines = [
           `${file}: a valid lamina model (${bytes.length} bytes, ${rows.length} tensors, ${elements} parameters)`,
           `input ${Sh.show(loaded.built.inputShape)} → output ${Sh.show(loaded.built.outputShape)}, dtype ${loaded.dtype}`,
+          describeModel(loaded),
           '',
           'spec:',
           `{ "input": ${JSON.stringify(spec.input)},\n  "layers": [\n${spec.layers.map((l) => `    ${JSON.stringify(l)}`).join(',\n')}\n  ] }`,

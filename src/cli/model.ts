@@ -143,6 +143,30 @@ export const loadData = async (
   return orFail(data)
 }
 
+/**
+ * A regression dataset for a model: a `.csv` file (target columns `targets`, or by default
+ * `y`, `target`, `y_0 …`) or a JSON file `{ "x": [...], "targets": [...] }`; examples reshaped
+ * to `input`, targets to `output` (the model's per-example shapes), values in `dtype`.
+ */
+export const loadRegressionData = (source: string, input: Shape, output: Shape, dtype: DType, targets?: readonly string[]): Dataset.Regression => {
+  if (source === 'mnist') throw new UsageError('--data mnist holds class labels, not real-valued targets: a regression model needs a .csv or .json file of targets')
+  const text = readInputText(source, 'data')
+  const options = { shape: input, targetShape: output, name: path.basename(source), dtype }
+  if (source.toLowerCase().endsWith('.csv')) return orFail(Dataset.regressionFromCsv(text, targets === undefined ? options : { ...options, targets }))
+  if (targets !== undefined) throw new UsageError('--target names the target columns of a CSV file; a JSON dataset holds its targets under "targets"')
+  return orFail(Dataset.parseRegressionJson(text, options))
+}
+
+/** The target column names a regression model file records (its `targets` metadata, a JSON array of strings), if any. */
+export const recordedTargets = (loaded: Pick<LoadedModel, 'metadata'>): readonly string[] | undefined => {
+  try {
+    const value: unknown = JSON.parse(loaded.metadata['targets'] ?? 'null')
+    return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The number of classes a model's output gives (its width, when it is a vector wider than 1). */
 export const classesOf = (outputShape: Shape): number | undefined =>
   outputShape.length === 1 && outputShape[0]! > 1 ? outputShape[0]! : undefined
@@ -191,15 +215,18 @@ export const loadModel = (file: string): LoadedModel => {
 // ================================================================ how a model's outputs read
 
 /**
- * The loss a model file was trained with: the `loss` of its `training` metadata (what
- * `lamina train` writes). A file without one (no `training` metadata, one without a `loss`
- * key, or one that does not decode) gets the
- * loss its output implies: a one-output model is a binary classifier
+ * The loss a model file was trained with: its `loss` metadata (checked by `Checkpoint.decode`),
+ * else the `loss` of its `training` metadata (what `lamina train` wrote before it recorded
+ * `loss`). A file without one (no `training` metadata, one without a `loss` key, or one that
+ * does not decode) gets the loss its task and output imply: `mse` for a regression model;
+ * a one-output model is a binary classifier
  * (`binaryCrossEntropy` when its last layer is a sigmoid, `binaryCrossEntropyWithLogits`
  * otherwise); a wider one is a classifier over its outputs (`crossEntropy` after a softmax,
  * `nll` after a log-softmax, `crossEntropyWithLogits` otherwise, `Spec.trainingDefaults.loss`).
  */
 export const lossName = (loaded: Pick<LoadedModel, 'metadata' | 'built'>): Spec.LossName => {
+  const recorded = loaded.metadata['loss']
+  if (recorded !== undefined && (Spec.lossNames as readonly string[]).includes(recorded)) return recorded as Spec.LossName
   try {
     const text = loaded.metadata['training']
     const training: unknown = text === undefined ? undefined : JSON.parse(text)
@@ -211,6 +238,7 @@ export const lossName = (loaded: Pick<LoadedModel, 'metadata' | 'built'>): Spec.
   } catch {
     // not JSON: fall through to the default
   }
+  if (loaded.metadata['task'] === 'regression') return 'mse'
   const last = loaded.built.model.spec.layers.at(-1)?.kind
   if (Sh.size(loaded.built.outputShape) === 1) return last === 'sigmoid' ? 'binaryCrossEntropy' : 'binaryCrossEntropyWithLogits'
   return last === 'softmax' ? 'crossEntropy' : last === 'logSoftmax' ? 'nll' : Spec.trainingDefaults.loss

@@ -4,6 +4,9 @@
  * the class probabilities (see `probabilityReading`: softmax over logits, sigmoid for a
  * one-output binary model, none when the model already ends in a softmax or sigmoid).
  * A one-output binary model's class is 1 when its probability is over 1/2 (a logit > 0).
+ * A regression model (metadata `task: regression`) predicts real values: each prediction is
+ * its `values` (the outputs), and a CSV input's target columns (`y`, `target`, `y_0 …`, or
+ * those the model was trained on) are left out like label columns.
  *
  * Inputs: JSON, an array of examples or `{ "x": [...] }` (other keys, such as labels, are
  * ignored), each example a nest of numbers with as many elements as the model's input; or
@@ -20,9 +23,9 @@ import type { Shape } from '../shape.js'
 import { concreteBuffer } from '../tensor.js'
 import type { Tensor } from '../tensor.js'
 import * as Dataset from '../io/dataset.js'
-import { ExitCode } from './command.js'
+import { ExitCode, UsageError } from './command.js'
 import type { Subcommand } from './command.js'
-import { jsonNumbers, loadModel, orFail, probabilityReading, readInputText, writeAtomic } from './model.js'
+import { jsonNumbers, loadModel, orFail, probabilityReading, readInputText, recordedTargets, writeAtomic } from './model.js'
 import type { ProbabilityReading } from './model.js'
 
 /**
@@ -33,9 +36,9 @@ import type { ProbabilityReading } from './model.js'
  * line and column or the path, and the limit broken (see `Dataset.inputsFromCsv` and
  * `Dataset.inputsFromJson`).
  */
-export const readInputs = (file: string, shape: Shape, header?: boolean): Tensor => {
+export const readInputs = (file: string, shape: Shape, header?: boolean, exclude?: readonly string[]): Tensor => {
   const text = readInputText(file, 'input')
-  const options = { shape, name: path.basename(file) }
+  const options = { shape, name: path.basename(file), ...(exclude === undefined ? {} : { exclude }) }
   const x = file.toLowerCase().endsWith('.csv')
     ? Dataset.inputsFromCsv(text, header === undefined ? options : { ...options, header })
     : Dataset.parseInputsJson(text, options)
@@ -93,7 +96,7 @@ export const predictCommand: Subcommand = (program, { io, exit }) => {
     .command('predict')
     .summary('predict the class and scores of each input with a saved model')
     .description(
-      'Load a model written by lamina train and predict each input: its class (the index of the largest output; for a one-output binary model, 1 when its probability is over 1/2, i.e. a logit > 0) and its scores (the outputs), and with --probabilities the class probabilities. Inputs: a JSON array of examples or { "x": [...] }, or a CSV file, one example per row, numbers in decimal notation (a header row and label columns are allowed: a first row of names only is a header, a row of numbers only is data, see --header/--no-header). Prediction i is always example i.'
+      'Load a model written by lamina train and predict each input: its class (the index of the largest output; for a one-output binary model, 1 when its probability is over 1/2, i.e. a logit > 0) and its scores (the outputs), and with --probabilities the class probabilities; a regression model predicts the values of its outputs. Inputs: a JSON array of examples or { "x": [...] }, or a CSV file, one example per row, numbers in decimal notation (a header row and label columns are allowed: a first row of names only is a header, a row of numbers only is data, see --header/--no-header). Prediction i is always example i.'
     )
     .requiredOption('-m, --model <file>', 'the model (.safetensors written by lamina train)')
     .requiredOption('-i, --input <file>', 'the inputs (.json or .csv)')
@@ -113,11 +116,20 @@ export const predictCommand: Subcommand = (program, { io, exit }) => {
     .action(async (options: PredictCliOptions) => {
       const loaded = loadModel(options.model)
       const { model, inputShape } = loaded.built
-      const x = readInputs(options.input, inputShape, options.header)
+      const regression = loaded.task === 'regression'
+      if (regression && options.probabilities === true) throw new UsageError(`--probabilities: ${options.model} is a regression model, it predicts values, not classes`)
+      // a regression model's targets are left out of CSV inputs, as label columns are
+      const exclude = regression ? [...(recordedTargets(loaded) ?? []), ...csvTargetNames(options.input)] : undefined
+      const x = readInputs(options.input, inputShape, options.header, exclude)
       const n = x.shape[0]!
       const y = model.forward(loaded.params, x, { training: false, state: loaded.state }).y
       const k = Sh.size(y.shape.slice(1))
       const scores = concreteBuffer(y)
+      if (regression) {
+        await writeValues(options, n, k, scores, io.stdout)
+        exit(ExitCode.ok)
+        return
+      }
       const reading = probabilityReading(loaded)
       const row = (r: number): Float64Array => probabilities(scores.subarray(r * k, (r + 1) * k), reading)
       // the output is written in chunks straight from the scores (no object per prediction,
@@ -161,4 +173,49 @@ export const predictCommand: Subcommand = (program, { io, exit }) => {
       }
       exit(ExitCode.ok)
     })
+}
+
+/** The default target column names (`y`, `target`, `y_0 …`) among a CSV file's first row; none for other files. */
+const csvTargetNames = (file: string): string[] => {
+  if (!file.toLowerCase().endsWith('.csv')) return []
+  const first = readInputText(file, 'input').split(/\r?\n/, 1)[0] ?? ''
+  return first
+    .split(',')
+    .map((c) => c.trim().replace(/^"|"$/g, ''))
+    .filter(Dataset.isTargetColumn)
+}
+
+/** A regression model's predictions: the values of each input, as a table, as JSON, or in a file. */
+const writeValues = async (
+  options: Pick<PredictCliOptions, 'model' | 'input' | 'output' | 'json'>,
+  n: number,
+  k: number,
+  values: ArrayLike<number> & { subarray: (a: number, b: number) => ArrayLike<number> },
+  stdout: (s: string) => void
+): Promise<void> => {
+  const json = function* (): Generator<string> {
+    yield `{\n  "model": ${JSON.stringify(options.model)},\n  "input": ${JSON.stringify(options.input)},\n  "task": "regression",\n  "predictions": [\n`
+    for (let r = 0; r < n; r += CHUNK) {
+      const lines: string[] = []
+      for (let i = r; i < Math.min(n, r + CHUNK); i++) lines.push(`    ${JSON.stringify({ values: jsonNumbers(values.subarray(i * k, (i + 1) * k)) })}${i + 1 < n ? ',' : ''}\n`)
+      yield lines.join('')
+    }
+    yield '  ]\n}\n'
+  }
+  if (options.output !== undefined) {
+    await writeAtomic(options.output, [...json()].join(''), 'predictions')
+    if (options.json !== true) stdout(`wrote ${n} predictions to ${options.output}\n`)
+  }
+  if (options.json === true) for (const chunk of json()) stdout(chunk)
+  else if (options.output === undefined) {
+    stdout(`${'#'.padStart(5)}  values\n`)
+    for (let r = 0; r < n; r += CHUNK) {
+      const lines: string[] = []
+      for (let i = r; i < Math.min(n, r + CHUNK); i++) {
+        const shown = jsonNumbers(values.subarray(i * k, (i + 1) * k)).map((v) => (typeof v === 'number' ? v.toPrecision(6) : v))
+        lines.push(`${String(i).padStart(5)}  ${shown.join(' ')}\n`)
+      }
+      stdout(lines.join(''))
+    }
+  }
 }

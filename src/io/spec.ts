@@ -723,12 +723,147 @@ export const load = (text: string): Either<LaminaError, Built> => {
   return E.isLeft(spec) ? spec : build(spec.right)
 }
 
+/** Options of {@link fromLayer}. */
+export interface FromLayerOptions {
+  /**
+   * The per-example input shape. Needed when the first layer does not fix it (a convolution
+   * takes `[C, ?, ?]`, an activation any shape); checked against the first layer otherwise.
+   */
+  readonly input?: Shape
+}
+
+/** Whether a layer is a `sequential` that lists its layers (a hand-written one, or one built by {@link build}). */
+const isSequential = (layer: AnyLayer): boolean => layer.kind === 'sequential' && Array.isArray(layer.layers)
+
+/** The layers a model runs, in order: nested `sequential`s opened, any other layer as itself. */
+const leavesOf = (layer: AnyLayer): AnyLayer[] => (isSequential(layer) ? layer.layers!.flatMap(leavesOf) : [layer])
+
+const specKinds = (): string =>
+  ['dense', 'conv2d', 'maxPool2d', 'dropout', 'flatten', 'reshape', 'batchNorm', 'leakyRelu', 'elu', 'gelu', ...activationKinds].join(', ')
+
+/** One built-in layer as a layer spec (defaults written out), or why it has none. */
+const layerSpecOf = (layer: AnyLayer, i: number): Either<ArgumentError, LayerSpec> => {
+  const where = `fromLayer: layers[${i}], a ${layer.kind} layer`
+  const kinds: readonly string[] = ['dense', 'conv2d', 'maxPool2d', 'dropout', 'flatten', 'reshape', 'batchNorm', 'batchNorm2d', 'leakyRelu', 'elu', 'gelu', 'geluTanh', ...activationKinds]
+  if (!kinds.includes(layer.kind)) return E.left(new ArgumentError(`${where}: the spec language has no such kind (it has ${specKinds()})`))
+  const s = layer.settings
+  if (s === undefined) {
+    return E.left(new ArgumentError(`${where}: not one of lamina's built-in layers (it records no settings), so no spec can describe it`))
+  }
+  const num = (key: string): number => s[key] as number
+  switch (layer.kind) {
+    case 'dense':
+      return E.right({ kind: 'dense', units: num('units') })
+    case 'conv2d':
+      return E.right({ kind: 'conv2d', filters: num('filters'), kernel: num('kernel'), stride: num('stride'), padding: num('padding') })
+    case 'maxPool2d':
+      return num('padding') === 0
+        ? E.right({ kind: 'maxPool2d', kernel: num('kernel'), stride: num('stride') })
+        : E.left(new ArgumentError(`${where}: padding ${num('padding')}, which a maxPool2d spec cannot express (it pools without padding)`))
+    case 'dropout':
+      return E.right({ kind: 'dropout', rate: num('rate') })
+    case 'flatten':
+      return E.right({ kind: 'flatten' })
+    case 'reshape':
+      return E.right({ kind: 'reshape', shape: [...(s['shape'] as Shape)] })
+    case 'batchNorm':
+    case 'batchNorm2d':
+      return E.right({ kind: 'batchNorm', momentum: num('momentum'), eps: num('eps') })
+    case 'leakyRelu':
+    case 'elu':
+      return E.right({ kind: layer.kind, alpha: num('alpha') })
+    case 'gelu':
+    case 'geluTanh':
+      return E.right({ kind: 'gelu', form: layer.kind === 'gelu' ? 'erf' : 'tanh' })
+    default:
+      return E.right({ kind: layer.kind as ActivationKind })
+  }
+}
+
 /**
- * The spec of a model built by {@link build}, with every default written out (stride,
- * padding, α, …) and inferred widths left out, so `build(toSpec(m))` rebuilds the same
- * model and `toSpec` is idempotent. A model composed by hand in TypeScript has no spec
- * (`sequential` does not keep its layers, and dropout rates or strides are not visible on a
- * layer), so it gives a `Left`.
+ * The spec of a model made of lamina's built-in layers, however it was composed: by
+ * {@link build} (its spec, defaults written out), or in TypeScript with `Layer.sequential`
+ * (nested ones are opened) of `Layers.dense`, the activations, `Layers.dropout`, `flatten`,
+ * `reshape`, `Conv.conv2d`, `Conv.maxPool2d`, `Norm.batchNorm`/`batchNorm2d`, or a single
+ * such layer. `build(fromLayer(m))` builds the same model: the same shapes, the same
+ * parameters in the same order (`layers.0.w`, … as {@link flattenTree} lays them out).
+ *
+ * A `Left` (an `ArgumentError` naming the layer, `layers[i]` counted as in the spec) for a
+ * layer the spec language has no kind for (residual and parallel blocks, `avgPool2d`,
+ * `prelu`, `maxout`, a layer written outside lamina), and for a model whose first layer does
+ * not fix the input shape, unless `options.input` gives it.
+ *
+ * @example
+ * ```ts
+ * import { Spec, Layer, Layers, Conv, Norm } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const net = Layer.sequential(Conv.conv2d(1, 4, 3, { padding: 1 }), Norm.batchNorm2d(4), Layers.relu(),
+ *   Conv.maxPool2d(2), Layers.flatten(), Layers.dropout(0.25), Layers.dense(64, 10))
+ * const spec = Spec.fromLayer(net, { input: [1, 8, 8] })
+ * assert.deepStrictEqual(spec, { _tag: 'Right', right: { input: [1, 8, 8], layers: [
+ *   { kind: 'conv2d', filters: 4, kernel: 3, stride: 1, padding: 1 }, { kind: 'batchNorm', momentum: 0.1, eps: 1e-5 },
+ *   { kind: 'relu' }, { kind: 'maxPool2d', kernel: 2, stride: 2 }, { kind: 'flatten' }, { kind: 'dropout', rate: 0.25 },
+ *   { kind: 'dense', units: 10 }] } })
+ * // a dense first layer fixes the input
+ * assert.deepStrictEqual(Spec.fromLayer(Layers.dense(3, 1)), { _tag: 'Right', right: { input: [3], layers: [{ kind: 'dense', units: 1 }] } })
+ * // a convolution does not
+ * const unknown = Spec.fromLayer(net)
+ * assert.ok(unknown._tag === 'Left')
+ * assert.match(unknown.left.message, /the first layer \(conv2d\) takes shape \[1,\?,\?\]/)
+ * ```
+ */
+export const fromLayer = (layer: AnyLayer, options?: FromLayerOptions): Either<LaminaError, ModelSpec> => {
+  try {
+    const own = Object.prototype.hasOwnProperty.call(layer, 'spec') ? (layer as { readonly spec?: unknown }).spec : undefined
+    const leaves = leavesOf(layer)
+    if (leaves.length === 0) return E.left(new ArgumentError('fromLayer: the model has no layers'))
+    let input = options?.input
+    if (input === undefined && own !== undefined) {
+      const decoded = decode(own)
+      if (E.isLeft(decoded)) return decoded
+      input = decoded.right.input
+    }
+    const first = leaves[0]!
+    const fixed: Shape | undefined = first.inShape
+    if (input === undefined) {
+      if (fixed === undefined || fixed.includes(-1)) {
+        return E.left(
+          new ArgumentError(
+            `fromLayer: the first layer (${first.kind}) takes ${fixed === undefined ? 'any shape' : `shape ${Sh.show(fixed).replace(/-1/g, '?')}`}, ` +
+              'so the model does not fix its input shape: give it, e.g. Spec.fromLayer(model, { input: [1, 28, 28] })'
+          )
+        )
+      }
+    }
+    const shape: Shape = input ?? fixed!
+    Sh.validate(shape, 'fromLayer: the input')
+    if (!Layer.accepts(first.inShape, shape)) {
+      return E.left(new ShapeError(`fromLayer: the first layer (${first.kind}) expects ${Layer.describe(first.inShape)} but the input is ${Layer.describe(shape)}`))
+    }
+    const layers: LayerSpec[] = []
+    for (let i = 0; i < leaves.length; i++) {
+      const s = layerSpecOf(leaves[i]!, i)
+      if (E.isLeft(s)) return s
+      layers.push(s.right)
+    }
+    // the model itself must take the input (its own checks, its own words), and the spec must
+    // build into a model of the same output shape
+    const output = layer.outputShape(shape)
+    const built = build({ input: [...shape], layers })
+    if (E.isLeft(built)) return built
+    if (!Sh.equals(built.right.outputShape, output)) {
+      return E.left(new ShapeError(`fromLayer: the spec gives output ${Sh.show(built.right.outputShape)} but the model gives ${Sh.show(output)}`))
+    }
+    return E.right(built.right.model.spec)
+  } catch (e) {
+    if (e instanceof LaminaError) return E.left(e)
+    throw e
+  }
+}
+
+/**
+ * The spec of a model: {@link fromLayer}'s (the name kept from before `fromLayer` read
+ * hand-composed models; both give the same).
  *
  * @example
  * ```ts
@@ -739,27 +874,108 @@ export const load = (text: string): Either<LaminaError, Built> => {
  * const spec = Spec.toSpec(built.right.model)
  * assert.deepStrictEqual(spec, { _tag: 'Right', right: { input: [1, 8, 8], layers: [
  *   { kind: 'conv2d', filters: 2, kernel: 3, stride: 1, padding: 0 }, { kind: 'maxPool2d', kernel: 2, stride: 2 }] } })
+ * assert.deepStrictEqual(Spec.toSpec(Layer.sequential(Layers.dense(2, 2), Layers.relu())),
+ *   { _tag: 'Right', right: { input: [2], layers: [{ kind: 'dense', units: 2 }, { kind: 'relu' }] } })
+ * // a relu alone takes any shape: no input to write down
  * assert.ok(Spec.toSpec(Layer.sequential(Layers.relu()))._tag === 'Left')
  * ```
  */
-export const toSpec = (model: AnyLayer): Either<LaminaError, ModelSpec> => {
-  const spec = Object.prototype.hasOwnProperty.call(model, 'spec') ? (model as { readonly spec?: unknown }).spec : undefined
-  if (spec === undefined) {
-    return E.left(
-      new ArgumentError(
-        `toSpec: this ${model.kind} model was not built from a spec (only models made by Spec.build carry one; a hand-written sequential does not keep its layers)`
-      )
-    )
+export const toSpec = (model: AnyLayer, options?: FromLayerOptions): Either<LaminaError, ModelSpec> => fromLayer(model, options)
+
+/**
+ * A model's parameters (or layer state) laid out as those of the model its spec builds
+ * (`{ layers: [p₀, p₁, …] }`, one entry per layer of {@link fromLayer}'s spec): nested
+ * `sequential`s are opened, a single layer's tree is wrapped. A flat `sequential`'s tree is
+ * already laid out so and comes back as it is. {@link nestTree} undoes it.
+ *
+ * @example
+ * ```ts
+ * import { Spec, Layer, Layers, Random } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const block = Layer.sequential(Layers.dense(4, 4), Layers.relu())
+ * const net = Layer.sequential(block, Layers.dense(4, 2))
+ * const params = net.init(Random.key(0))
+ * const flat = Spec.flattenTree(net, params) as { layers: unknown[] }
+ * assert.strictEqual(flat.layers.length, 3)
+ * assert.strictEqual(flat.layers[2], params.layers[1])
+ * assert.deepStrictEqual(Spec.nestTree(net, flat), params)
+ * ```
+ */
+export const flattenTree = (layer: AnyLayer, tree: unknown): ModelParams => {
+  const out: Tree[] = []
+  const walk = (l: AnyLayer, t: unknown, path: string): void => {
+    if (!isSequential(l)) {
+      out.push(t as Tree)
+      return
+    }
+    const items = (t as { readonly layers?: unknown } | undefined)?.layers
+    if (!Array.isArray(items) || items.length !== l.layers!.length) {
+      throw new ShapeError(`flattenTree: ${path === '' ? 'the tree' : path} should hold { layers: [...] } with ${l.layers!.length} entries (one per layer), got ${describeTree(t)}`)
+    }
+    items.forEach((item: unknown, i) => walk(l.layers![i]!, item, `${path === '' ? '' : `${path}.`}layers.${i}`))
   }
-  return decode(spec)
+  walk(layer, tree, '')
+  return { layers: out }
 }
+
+/**
+ * The inverse of {@link flattenTree}: a tree laid out as the spec's model's
+ * (`{ layers: [p₀, p₁, …] }`) put back into the shape of `layer`'s own tree.
+ *
+ * @example
+ * ```ts
+ * import { Spec, Layers, tensor } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const dense = Layers.dense(1, 1)
+ * const params = { w: tensor([[2]]), b: tensor([0]) }
+ * assert.strictEqual(Spec.nestTree(dense, { layers: [params] }), params)
+ * ```
+ */
+export const nestTree = (layer: AnyLayer, flat: { readonly layers: readonly unknown[] }): unknown => {
+  let next = 0
+  const walk = (l: AnyLayer): unknown => (isSequential(l) ? { layers: l.layers!.map(walk) } : flat.layers[next++])
+  const tree = walk(layer)
+  if (next !== flat.layers.length) throw new ShapeError(`nestTree: the model has ${next} layers but the tree has ${flat.layers.length} entries`)
+  return tree
+}
+
+const describeTree = (t: unknown): string =>
+  t === null || typeof t !== 'object' ? String(t) : Array.isArray(t) ? `an array of ${t.length}` : `an object with keys ${Object.keys(t).join(', ') || '(none)'}`
 
 // ================================================================ training configuration
 
 /** The losses a training configuration can name; each is lamina's loss of that name (see `Loss`). */
-export type LossName = 'crossEntropyWithLogits' | 'crossEntropy' | 'nll' | 'mse' | 'l1' | 'binaryCrossEntropyWithLogits' | 'binaryCrossEntropy'
+export type LossName = 'crossEntropyWithLogits' | 'crossEntropy' | 'nll' | 'mse' | 'l1' | 'binaryCrossEntropyWithLogits' | 'binaryCrossEntropy' | 'huber'
 
-const lossNames: readonly LossName[] = ['crossEntropyWithLogits', 'crossEntropy', 'nll', 'mse', 'l1', 'binaryCrossEntropyWithLogits', 'binaryCrossEntropy']
+/**
+ * The losses a training configuration can name, in the order messages list them.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.ok(Spec.lossNames.includes('huber'))
+ * ```
+ */
+export const lossNames: readonly LossName[] = ['crossEntropyWithLogits', 'crossEntropy', 'nll', 'mse', 'l1', 'binaryCrossEntropyWithLogits', 'binaryCrossEntropy', 'huber']
+
+/** What a model is trained to do: predict a class (labels are class indices) or real values (targets). */
+export type Task = 'classification' | 'regression'
+
+/** The losses of a regression model: each compares the outputs with real targets of the same shape. */
+export type RegressionLossName = 'mse' | 'l1' | 'huber'
+
+/**
+ * The losses a regression model can be trained with.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(Spec.regressionLossNames, ['mse', 'l1', 'huber'])
+ * ```
+ */
+export const regressionLossNames: readonly RegressionLossName[] = ['mse', 'l1', 'huber']
 
 /** An optimizer and its hyper-parameters, defaults filled in (those of `Optim`). */
 export type OptimizerSpec =
@@ -893,6 +1109,24 @@ export const TrainingCodec: t.Type<TrainingConfig, unknown, unknown> = new t.Typ
 export const decodeTraining = (value: unknown): Either<DecodeError, TrainingConfig> => decodeWith(TrainingCodec, value, 'training config')
 
 /**
+ * Decodes an optimizer spec (a parsed JSON value, as a training configuration's `optimizer`),
+ * filling in its defaults.
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * assert.deepStrictEqual(Spec.decodeOptimizer({ kind: 'momentum' }), { _tag: 'Right', right: { kind: 'momentum', lr: 0.01, beta: 0.9 } })
+ * const bad = Spec.decodeOptimizer({ kind: 'adam', lr: 0 })
+ * assert.ok(bad._tag === 'Left' && bad.left.message === 'optimizer: lr: expected positive number, got 0')
+ * ```
+ */
+export const decodeOptimizer = (value: unknown): Either<DecodeError, OptimizerSpec> => {
+  const decoded = decodeWith(OptimizerCodec, value, 'optimizer')
+  return E.isLeft(decoded) ? decoded : E.right(withDefaults(decoded.right as OptimizerInput))
+}
+
+/**
  * Parses and decodes a training configuration from JSON text.
  *
  * @example
@@ -968,9 +1202,34 @@ export const loss = (name: LossName): LossFn => {
       return (p, labels) => Loss.mse(p, targetsOf(p, labels) as Tensor)
     case 'l1':
       return (p, labels) => Loss.l1(p, targetsOf(p, labels) as Tensor)
+    case 'huber':
+      return (p, labels) => Loss.huber(p, targetsOf(p, labels) as Tensor)
     case 'binaryCrossEntropyWithLogits':
       return (z, labels) => Loss.binaryCrossEntropyWithLogits(z, labels)
     case 'binaryCrossEntropy':
       return (p, labels) => Loss.binaryCrossEntropy(p, labels)
+  }
+}
+
+/**
+ * The loss of a regression model, as `Train.fit` takes it: predictions against real targets
+ * of the same shape (`Loss.mse`, `Loss.l1`, `Loss.huber` with δ = 1).
+ *
+ * @example
+ * ```ts
+ * import { Spec, tensor } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const huber = Spec.regressionLoss('huber')
+ * assert.strictEqual(huber(tensor([[0.5], [3]]), tensor([[0], [0]])).item(), (0.125 + 2.5) / 2)
+ * ```
+ */
+export const regressionLoss = (name: RegressionLossName): LossFn<Tensor> => {
+  switch (name) {
+    case 'mse':
+      return (p, targets) => Loss.mse(p, targets)
+    case 'l1':
+      return (p, targets) => Loss.l1(p, targets)
+    case 'huber':
+      return (p, targets) => Loss.huber(p, targets)
   }
 }

@@ -307,6 +307,7 @@ export const conv2d = <
   const geometry: ConvGeometry = { stride: [stride, stride], dilation: [1, 1], padding: [padding, padding, padding, padding] }
   return {
     kind: 'conv2d',
+    settings: { channels: inChannels, filters: outChannels, kernel, stride, padding },
     inShape,
     outputShape: (input) => {
       if (input.length === 3 && !accepts(inShape, input)) throw new ShapeError(`conv2d expects ${describe(inShape)} but got ${describe(input)}`)
@@ -345,6 +346,7 @@ const pool2d = <K extends number, St extends number, P extends number, Op extend
   const geometry: PoolGeometry = { kernel: [kernel, kernel], stride: [stride, stride], padding: [padding, padding, padding, padding] }
   return {
     kind: op,
+    settings: { kernel, stride, padding },
     inShape,
     outputShape: (input) => conv2dShape(op, 0, kernel, stride, padding, input),
     init: () => ({}),

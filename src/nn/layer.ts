@@ -481,6 +481,15 @@ export interface Layer<In extends Shape, Out extends OutSpec, P, S = Stateless> 
   readonly init: (key: Key, dtype?: DType) => P
   readonly initState: () => S
   readonly forward: (params: P, x: Tensor, context: Context<S>) => Output<S>
+  /**
+   * What a built-in layer was made with, defaults filled in (`{ alpha: 0.01 }` for
+   * `leakyRelu`, `{ filters, kernel, stride, padding }` for `conv2d`; `{}` when the shapes say
+   * it all): `Spec.fromLayer` reads it to write the layer as a model spec. Layers written
+   * elsewhere leave it out, and so have no spec.
+   */
+  readonly settings?: Readonly<Record<string, number | string | Shape>>
+  /** The layers a `sequential` runs, in order (so that `Spec.fromLayer` can list them). */
+  readonly layers?: readonly AnyLayer[]
   /** Type-level output rule (never set at run time). */
   readonly __out?: Out
 }
@@ -764,6 +773,7 @@ export const sequential = <const Ls extends readonly AnyLayer[], V = ChainVerdic
   const splitKeys = (key: Key | undefined) => (key === undefined ? layers.map(() => undefined) : Random.split(key, layers.length))
   return {
     kind: 'sequential',
+    layers,
     inShape: first.inShape,
     outputShape: (input) => chainShapes(layers, input)!,
     ...(output === undefined ? {} : { outShape: output }),

@@ -71,6 +71,7 @@ export const dense = <const I extends number, const O extends number>(
   const bias = options?.bias ?? Init.zeros
   return {
     kind: 'dense',
+    settings: { inputs, units: outputs },
     inShape: [inputs],
     outShape: [outputs],
     outputShape: (input) => {
@@ -90,8 +91,9 @@ export const dense = <const I extends number, const O extends number>(
 }
 
 /** A parameterless layer applying `f` elementwise (or along the last axis). */
-const activation = (kind: string, f: (z: Tensor) => Tensor): Layer<Shape, Same, Stateless> => ({
+const activation = (kind: string, f: (z: Tensor) => Tensor, settings: Readonly<Record<string, number>> = {}): Layer<Shape, Same, Stateless> => ({
   kind,
+  settings,
   inShape: undefined,
   outputShape: (input) => input,
   init: () => ({}),
@@ -157,7 +159,7 @@ export const relu = (): Layer<Shape, Same, Stateless> => activation('relu', (z) 
  * assert.deepStrictEqual(Layer.apply(Layers.leakyRelu(0.5), {}, tensor([[-2, 2]])).toArray(), [[-1, 2]])
  * ```
  */
-export const leakyRelu = (alpha = 0.01): Layer<Shape, Same, Stateless> => activation('leakyRelu', (z) => A.leakyRelu(z, alpha))
+export const leakyRelu = (alpha = 0.01): Layer<Shape, Same, Stateless> => activation('leakyRelu', (z) => A.leakyRelu(z, alpha), { alpha })
 
 /**
  * Absolute-value rectification |z| (generalized rectification with α = −1).
@@ -211,7 +213,7 @@ export const prelu = <const N extends number>(units: N, initial = 0.25): Layer<[
  * assert.deepStrictEqual(Layer.apply(Layers.elu(), {}, tensor([[0, 3]])).toArray(), [[0, 3]])
  * ```
  */
-export const elu = (alpha = 1): Layer<Shape, Same, Stateless> => activation('elu', (z) => A.elu(z, alpha))
+export const elu = (alpha = 1): Layer<Shape, Same, Stateless> => activation('elu', (z) => A.elu(z, alpha), { alpha })
 
 /**
  * GELU layer: exact (erf) by default, or the tanh approximation.
@@ -314,6 +316,7 @@ export const dropout = (rate: number): Layer<Shape, Same, Stateless> => {
   if (!(rate >= 0 && rate < 1)) throw new ArgumentError(`dropout: the rate must be in [0, 1), got ${rate}`)
   return {
     kind: 'dropout',
+    settings: { rate },
     inShape: undefined,
     outputShape: (input) => input,
     init: () => ({}),
@@ -341,6 +344,7 @@ export const dropout = (rate: number): Layer<Shape, Same, Stateless> => {
  */
 export const flatten = (): Layer<Shape, Transform<'flatten'>, Stateless> => ({
   kind: 'flatten',
+  settings: {},
   inShape: undefined,
   outputShape: (input) => [input.includes(-1) ? -1 : Sh.size(input)],
   init: () => ({}),
@@ -368,6 +372,7 @@ export const reshape = <const S extends Shape>(shape: S): Layer<Shape, Transform
   Sh.validate(shape, 'reshape')
   return {
     kind: 'reshape',
+    settings: { shape },
     inShape: undefined,
     outShape: shape,
     outputShape: (input) => {

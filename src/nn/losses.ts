@@ -352,6 +352,52 @@ export const l1 = <D extends DType, const R extends Reduction = 'mean'>(
   return reduce(perExample(abs(sub(p, y))), reduction, op) as LossResult<R, D>
 }
 
+/** Options of {@link huber}. */
+export interface HuberOptions<R extends Reduction = Reduction> extends LossOptions<R> {
+  /** Where the loss turns from quadratic to linear: |ŷ − y| = δ, a positive number (default 1). */
+  readonly delta?: number
+}
+
+/**
+ * Huber loss: ½(ŷ − y)² where |ŷ − y| ≤ δ, δ(|ŷ − y| − ½δ) beyond; the loss of an example
+ * is the mean over its outputs. Quadratic near the target like {@link mse}, linear far from
+ * it like {@link l1}, so outliers pull with a bounded force: its derivative is ŷ − y inside
+ * and δ·sign(ŷ − y) outside, continuous at |ŷ − y| = δ (the second derivative jumps there).
+ * PyTorch's `HuberLoss(delta)`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, grad, Loss } from 'lamina-nn'
+ * import type { Tensor } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * // residuals 0.5 (quadratic: 0.125) and −3 (linear: 1·(3 − 0.5) = 2.5)
+ * assert.strictEqual(Loss.huber(tensor([0.5, -3]), tensor([0, 0])).item(), (0.125 + 2.5) / 2)
+ * assert.strictEqual(Loss.huber(tensor([4]), tensor([0]), { delta: 2 }).item(), 2 * (4 - 1))
+ * // the gradient is the residual inside δ and ±δ outside, divided by the batch size
+ * const g = grad((p: Tensor<[2], 'f64'>) => Loss.huber(p, tensor([0, 0])))(tensor([0.5, -3]))
+ * assert.deepStrictEqual(g.toArray(), [0.25, -0.5])
+ * ```
+ */
+export const huber = <D extends DType, const R extends Reduction = 'mean'>(
+  prediction: Tensor<Shape, D>,
+  target: Targets<NoInfer<D>>,
+  options?: HuberOptions<R>
+): LossResult<R, D> => {
+  const op = 'huber'
+  const reduction = reductionOf(options, op)
+  const delta: unknown = options?.delta ?? 1
+  if (typeof delta !== 'number' || !(delta > 0) || !Number.isFinite(delta)) {
+    throw new ArgumentError(`${op}: delta must be a positive finite number, got ${describe(delta)}`)
+  }
+  const p = checkBatch(prediction, op, 'predictions')
+  const y = targetTensor(target, p, op)
+  const r = sub(p, y)
+  const size = abs(r)
+  // both branches are computed; `where` passes each one's gradient only where it is taken
+  const loss = where(greater(size, delta), mul(delta, sub(size, delta / 2)), mul(0.5, square(r)))
+  return reduce(perExample(loss), reduction, op) as LossResult<R, D>
+}
+
 // ---------------------------------------------------------------- binary classification
 
 /**

@@ -89,6 +89,7 @@ const normalization = (
   }
   return {
     kind,
+    settings: { features, momentum, eps },
     inShape,
     outputShape: (input) => {
       checkInput(input)

@@ -16,14 +16,34 @@ import type { Tree } from '../tree.js'
 import type { Layer, OutSpec } from './layer.js'
 import type { Optimizer } from './optim.js'
 
-/** A labelled dataset: inputs `[N, ...features]` and one label (class index) per example. */
-export interface Dataset {
+/**
+ * What the examples of a dataset are labelled with: class indices (`Int32Array`, one per
+ * example: classification), or real-valued targets, a tensor `[N, ...outputs]` (regression).
+ */
+export type Labels = Int32Array | Tensor
+
+/**
+ * A labelled dataset: inputs `[N, ...features]` and a label per example, a class index
+ * (`Dataset`, the default) or a row of real targets (`Dataset<Tensor>`, for regression).
+ */
+export interface Dataset<T extends Labels = Int32Array> {
   readonly x: Tensor
-  readonly labels: Int32Array
+  /** Class indices `[N]`, or real targets `[N, ...outputs]` (regression). */
+  readonly labels: T
 }
 
-/** A loss of a batch of predictions against their labels (a scalar tensor). */
-export type Loss = (prediction: Tensor, labels: Int32Array) => Tensor
+/**
+ * A loss of a batch of predictions against their labels (a scalar tensor): class indices by
+ * default, targets for regression (`Loss<Tensor>`: `Loss.mse`, `Loss.l1`, `Loss.huber`).
+ */
+export type Loss<T extends Labels = Int32Array> = (prediction: Tensor, labels: T) => Tensor
+
+/** The rows `indices` of a dataset's labels: class indices or rows of targets. */
+const takeLabels = <T extends Labels>(labels: T, indices: ArrayLike<number>): T =>
+  (labels instanceof Tensor ? takeRows(labels, indices) : Int32Array.from(indices as ArrayLike<number>, (i) => (labels as Int32Array)[i]!)) as T
+
+/** How many examples `labels` label. */
+const labelCount = (labels: Labels): number => (labels instanceof Tensor ? (labels.rank < 1 ? -1 : labels.shape[0]!) : labels.length)
 
 /**
  * A permutation of `0 … n−1` drawn from a key (Fisher–Yates with the key's uniforms).
@@ -94,10 +114,12 @@ export const minibatches = (key: Key, n: number, batchSize: number): Int32Array[
   return out
 }
 
-const checkDataset = (data: Dataset, op: string): void => {
+const checkDataset = (data: Dataset<Labels>, op: string): void => {
   if (data.x.rank < 1) throw new ShapeError(`${op}: inputs must be a batch [N, ...], got shape ${Sh.show(data.x.shape)}`)
-  if (data.labels.length !== data.x.shape[0]) {
-    throw new ShapeError(`${op}: ${data.x.shape[0]} inputs but ${data.labels.length} labels`)
+  if (data.labels instanceof Tensor && data.labels.rank < 1) throw new ShapeError(`${op}: targets must be a batch [N, ...], got a scalar`)
+  const labels = labelCount(data.labels)
+  if (labels !== data.x.shape[0]) {
+    throw new ShapeError(`${op}: ${data.x.shape[0]} inputs but ${labels} ${data.labels instanceof Tensor ? 'targets' : 'labels'}`)
   }
 }
 
@@ -204,21 +226,28 @@ export interface StepReport {
   readonly loss: number
 }
 
-/** The options of {@link fit}. */
-export interface FitOptions<P, S, O> {
+/** The options of {@link fit}: `T` is what the data is labelled with (class indices, or targets for regression). */
+export interface FitOptions<P, S, O, T extends Labels = Int32Array> {
   readonly model: Layer<Shape, OutSpec, P, S>
   readonly params: P
   readonly state?: S
   readonly optimizer: Optimizer<O>
   readonly optimizerState?: O
-  readonly loss: Loss
-  readonly data: Dataset
-  /** Passes over the data: an integer in 0…{@link maxEpochs}. */
+  readonly loss: Loss<T>
+  readonly data: Dataset<T>
+  /** Passes over the data: an integer in 0…{@link maxEpochs}; with `initialEpoch`, the number of the last epoch. */
   readonly epochs: number
+  /**
+   * The epochs already run (default 0): the run goes on with epoch `initialEpoch + 1` up to
+   * `epochs`, drawing the same batch orders and dropout keys as a run from epoch 1 does for
+   * those epochs. With the parameters, layer state and optimizer state saved after epoch
+   * `initialEpoch`, the result is that of one uninterrupted run (Keras's `initial_epoch`).
+   */
+  readonly initialEpoch?: number
   readonly batchSize: number
   readonly key: Key
   /** Transforms each training minibatch before the step (data augmentation), with its own key. */
-  readonly augment?: (batch: Dataset, key: Key) => Dataset
+  readonly augment?: (batch: Dataset<T>, key: Key) => Dataset<T>
   /** Called after every minibatch (step counts from 1 within the epoch). */
   readonly onBatch?: (report: StepReport) => void
   /** Called after every epoch. */
@@ -269,14 +298,14 @@ export interface FitResult<P, S, O> {
  * assert.ok(second.loss < first.loss)
  * ```
  */
-export const step = <P, S, O>(
+export const step = <P, S, O, T extends Labels = Int32Array>(
   model: Layer<Shape, OutSpec, P, S>,
   params: P,
   state: S,
   optimizer: Optimizer<O>,
   optimizerState: O,
-  loss: Loss,
-  batch: Dataset,
+  loss: Loss<T>,
+  batch: Dataset<T>,
   key: Key
 ): { params: P; state: S; optimizerState: O; loss: number } => {
   let nextState = state
@@ -311,11 +340,15 @@ export const step = <P, S, O>(
  * assert.strictEqual(next.value.history.length, 2)
  * ```
  */
-export function* fitSteps<P, S, O>(options: FitOptions<P, S, O>): Generator<StepReport, FitResult<P, S, O>, void> {
+export function* fitSteps<P, S, O, T extends Labels = Int32Array>(options: FitOptions<P, S, O, T>): Generator<StepReport, FitResult<P, S, O>, void> {
   const { model, optimizer, loss, data, epochs, batchSize } = options
   checkDataset(data, 'fit')
   if (!Number.isSafeInteger(epochs) || epochs < 0 || epochs > maxEpochs) {
     throw new ArgumentError(`fit: epochs must be an integer in 0…${maxEpochs} (Train.maxEpochs), got ${epochs}`)
+  }
+  const initialEpoch = options.initialEpoch ?? 0
+  if (!Number.isSafeInteger(initialEpoch) || initialEpoch < 0 || initialEpoch > epochs) {
+    throw new ArgumentError(`fit: initialEpoch must be an integer in 0…epochs (${epochs}), got ${initialEpoch}`)
   }
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ArgumentError(`fit: the batch size must be a positive integer, got ${batchSize}`)
   const checkFinite = options.checkFinite !== false
@@ -327,7 +360,7 @@ export function* fitSteps<P, S, O>(options: FitOptions<P, S, O>): Generator<Step
   const history: EpochReport[] = []
   let last = { epoch: 0, step: 0, steps: 0 }
   const result = (stopped: boolean): FitResult<P, S, O> => ({ params, state, optimizerState, history, ...(stopped ? { stopped: last } : {}) })
-  for (let e = 0; e < epochs; e++) {
+  for (let e = initialEpoch; e < epochs; e++) {
     const started = performance.now()
     // the e-th of split(key, epochs), drawn alone; split(k, 3) extends split(k, 2): the order
     // and dropout keys are those of runs without augmentation
@@ -339,7 +372,7 @@ export function* fitSteps<P, S, O>(options: FitOptions<P, S, O>): Generator<Step
     for (let b = 0; b < batches.length; b++) {
       if (options.shouldStop?.() === true) return result(true)
       const indices = batches[b]!
-      const drawn = { x: takeRows(data.x, indices), labels: Int32Array.from(indices, (i) => data.labels[i]!) }
+      const drawn: Dataset<T> = { x: takeRows(data.x, indices), labels: takeLabels(data.labels, indices) }
       const batch = options.augment === undefined ? drawn : options.augment(drawn, augmentKeys[b]!)
       const next = step(model, params, state, optimizer, optimizerState, loss, batch, stepKeys[b]!)
       if (checkFinite && !Number.isFinite(next.loss)) throw new DivergenceError(e + 1, b + 1, batches.length, 'loss', 'loss', next.loss)
@@ -394,7 +427,7 @@ export function* fitSteps<P, S, O>(options: FitOptions<P, S, O>): Generator<Step
  * assert.strictEqual(early.history.length, 1)
  * ```
  */
-export const fit = <P, S, O>(options: FitOptions<P, S, O>): FitResult<P, S, O> => {
+export const fit = <P, S, O, T extends Labels = Int32Array>(options: FitOptions<P, S, O, T>): FitResult<P, S, O> => {
   const run = fitSteps(options)
   for (;;) {
     const next = run.next()
@@ -403,7 +436,7 @@ export const fit = <P, S, O>(options: FitOptions<P, S, O>): FitResult<P, S, O> =
 }
 
 /** Options of {@link fitAsync}: those of {@link fit}, and how often to let other work run. */
-export interface FitAsyncOptions<P, S, O> extends FitOptions<P, S, O> {
+export interface FitAsyncOptions<P, S, O, T extends Labels = Int32Array> extends FitOptions<P, S, O, T> {
   /** Milliseconds of training between two pauses (default 50); a pause lets timers, I/O and signal handlers run. */
   readonly yieldEvery?: number
 }
@@ -428,7 +461,7 @@ const pause = (): Promise<void> =>
  * assert.deepStrictEqual(a.params.w.toArray(), b.params.w.toArray())
  * ```
  */
-export const fitAsync = async <P, S, O>(options: FitAsyncOptions<P, S, O>): Promise<FitResult<P, S, O>> => {
+export const fitAsync = async <P, S, O, T extends Labels = Int32Array>(options: FitAsyncOptions<P, S, O, T>): Promise<FitResult<P, S, O>> => {
   const every = options.yieldEvery ?? 50
   if (!(every >= 0)) throw new ArgumentError(`fitAsync: yieldEvery must be a number of milliseconds ≥ 0, got ${every}`)
   const run = fitSteps(options)
@@ -443,7 +476,7 @@ export const fitAsync = async <P, S, O>(options: FitAsyncOptions<P, S, O>): Prom
   }
 }
 
-/** Loss, accuracy and confusion matrix of a model on a dataset. */
+/** Loss, accuracy and confusion matrix of a classifier on a dataset. */
 export interface Evaluation {
   readonly accuracy: number
   /** `confusion[actual][predicted]` counts. */
@@ -452,11 +485,34 @@ export interface Evaluation {
   readonly loss?: number
 }
 
+/** The metrics of a regression model on a dataset, over every output of every example. */
+export interface RegressionEvaluation {
+  /** Mean squared error: the mean of (ŷ − y)² over all outputs of all examples. */
+  readonly mse: number
+  /** Mean absolute error: the mean of |ŷ − y|. */
+  readonly mae: number
+  /**
+   * The coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², per output (its own mean
+   * ȳ), averaged over the outputs (scikit-learn's `uniform_average`). An output whose targets
+   * are all equal counts 1 when predicted exactly, 0 otherwise.
+   */
+  readonly r2: number
+  /** R² of each output. */
+  readonly r2PerOutput: readonly number[]
+  /** Mean loss, when a loss was given. */
+  readonly loss?: number
+}
+
+/** What {@link evaluate} gives: classification metrics for class labels, regression metrics for targets. */
+export type EvaluationOf<T extends Labels> = T extends Tensor ? RegressionEvaluation : Evaluation
+
 /**
- * Evaluates a classifier (inference mode) in batches: accuracy, confusion matrix, and the
- * mean loss if `loss` is given. A model with several outputs predicts the largest; a model
- * with one output is a binary classifier that predicts 1 when its output exceeds
- * `binaryThreshold` (0 for a logit, the default; 1/2 for a probability).
+ * Evaluates a model (inference mode) in batches. With class labels: accuracy, confusion
+ * matrix, and the mean loss if `loss` is given. A model with several outputs predicts the
+ * largest; a model with one output is a binary classifier that predicts 1 when its output
+ * exceeds `binaryThreshold` (0 for a logit, the default; 1/2 for a probability). With real
+ * targets (`Dataset<Tensor>`, regression): MSE, MAE and R² (see {@link RegressionEvaluation}),
+ * and the mean loss if given.
  *
  * @example
  * ```ts
@@ -472,33 +528,82 @@ export interface Evaluation {
  * const b = Train.evaluate(logit, { w: tensor([[1]]), b: tensor([0]) }, {}, { x: tensor([[1], [-1], [2]]), labels: Int32Array.from([1, 0, 0]) })
  * assert.strictEqual(b.accuracy, 2 / 3)
  * assert.deepStrictEqual(b.confusion, [[1, 1], [0, 1]])
+ * // real targets: regression metrics. ŷ = x against y = [1, 2, 4]: errors 0, 0, −1
+ * const r = Train.evaluate(logit, { w: tensor([[1]]), b: tensor([0]) }, {}, { x: tensor([[1], [2], [3]]), labels: tensor([[1], [2], [4]]) })
+ * assert.deepStrictEqual([r.mse, r.mae], [1 / 3, 1 / 3])
+ * // ȳ = 7/3: Σ(y − ȳ)² = 14/3, so R² = 1 − 1/(14/3)
+ * assert.ok(Math.abs(r.r2 - (1 - 3 / 14)) < 1e-15)
  * ```
  */
-export const evaluate = <P, S>(
+export const evaluate = <P, S, T extends Labels = Int32Array>(
   model: Layer<Shape, OutSpec, P, S>,
   params: P,
   state: S,
-  data: Dataset,
-  loss?: Loss,
+  data: Dataset<T>,
+  loss?: Loss<T>,
   batchSize = 1024,
   binaryThreshold = 0
-): Evaluation => {
+): EvaluationOf<T> => {
   checkDataset(data, 'evaluate')
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ArgumentError(`evaluate: the batch size must be a positive integer, got ${batchSize}`)
   const n = data.x.shape[0]!
-  let correct = 0
   let lossSum = 0
+  const outputs = (start: number): { readonly y: Tensor; readonly labels: T; readonly rows: number } => {
+    const indices = Int32Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i)
+    const labels = takeLabels(data.labels, indices)
+    const y = model.forward(params, takeRows(data.x, indices), { training: false, state }).y
+    if (loss !== undefined) lossSum += loss(y, labels).item() * indices.length
+    return { y, labels, rows: indices.length }
+  }
+  const withLoss = <E>(e: E): E => (loss === undefined ? e : { ...e, loss: lossSum / Math.max(1, n) })
+  if (data.labels instanceof Tensor) {
+    const targets = data.labels as Tensor
+    const k = Sh.size(targets.shape.slice(1))
+    // per output: Welford's running mean and sum of squared deviations of the targets (no
+    // cancellation for targets far from 0), and the sums of squared and absolute errors
+    const count = new Float64Array(k)
+    const mean = new Float64Array(k)
+    const deviations = new Float64Array(k)
+    const squared = new Float64Array(k)
+    let absolute = 0
+    for (let start = 0; start < n; start += batchSize) {
+      const { y, labels } = outputs(start)
+      if (!Sh.equals(y.shape, (labels as Tensor).shape)) {
+        throw new ShapeError(`evaluate: the model gives outputs of shape ${Sh.show(y.shape)} but the targets have shape ${Sh.show((labels as Tensor).shape)}`)
+      }
+      const predicted = concreteBuffer(y)
+      const actual = concreteBuffer(labels as Tensor)
+      for (let i = 0; i < actual.length; i++) {
+        const j = i % k
+        const target = actual[i]!
+        const error = predicted[i]! - target
+        squared[j] = squared[j]! + error * error
+        absolute += Math.abs(error)
+        const seen = (count[j] = count[j]! + 1)
+        const delta = target - mean[j]!
+        mean[j] = mean[j]! + delta / seen
+        deviations[j] = deviations[j]! + delta * (target - mean[j]!)
+      }
+    }
+    const r2PerOutput = Array.from(deviations, (sst, j) => (sst > 0 ? 1 - squared[j]! / sst : squared[j] === 0 ? 1 : 0))
+    const cells = Math.max(1, n * k)
+    const metrics: RegressionEvaluation = {
+      mse: squared.reduce((a, b) => a + b, 0) / cells,
+      mae: absolute / cells,
+      r2: r2PerOutput.length === 0 ? 0 : r2PerOutput.reduce((a, b) => a + b, 0) / r2PerOutput.length,
+      r2PerOutput
+    }
+    return withLoss(metrics) as EvaluationOf<T>
+  }
+  let correct = 0
   let classes = 0
   const counts = new Map<string, number>()
   for (let start = 0; start < n; start += batchSize) {
-    const indices = Int32Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i)
-    const x = takeRows(data.x, indices)
-    const labels = Int32Array.from(indices, (i) => data.labels[i]!)
-    const y = model.forward(params, x, { training: false, state }).y
-    if (loss !== undefined) lossSum += loss(y, labels).item() * indices.length
+    const { y, labels } = outputs(start)
     const k = y.shape[y.rank - 1] ?? 1
     classes = Math.max(classes, k === 1 ? 2 : k)
     const scores = concreteBuffer(y)
-    labels.forEach((label, r) => {
+    ;(labels as Int32Array).forEach((label, r) => {
       let best = k === 1 ? (scores[r]! > binaryThreshold ? 1 : 0) : 0
       for (let c = 1; c < k; c++) if (scores[r * k + c]! > scores[r * k + best]!) best = c
       if (best === label) correct++
@@ -507,5 +612,5 @@ export const evaluate = <P, S>(
     })
   }
   const confusion = Array.from({ length: classes }, (_, a) => Array.from({ length: classes }, (_, p) => counts.get(`${a},${p}`) ?? 0))
-  return { accuracy: n === 0 ? 0 : correct / n, confusion, ...(loss === undefined ? {} : { loss: lossSum / Math.max(1, n) }) }
+  return withLoss({ accuracy: n === 0 ? 0 : correct / n, confusion }) as EvaluationOf<T>
 }
