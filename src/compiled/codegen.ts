@@ -494,8 +494,9 @@ class KernelSource {
       case 'avgPool2dTranspose':
         throw noKernel(node.op, k)
       default: {
-        // a primitive defined by user code with a kernel expression (stage.ts admits no other)
-        const user = node as Node
+        // every built-in op has its case above (a missing one makes `node` not `never` here: a
+        // compile error); at run time only a user primitive with a kernel expression gets here
+        const user = (node satisfies never) as Node
         const kernel = userKernelOf(user.op)
         if (kernel === undefined) throw new CompileError('unsupported-primitive', `compile: the primitive '${user.op}' (node ${k}) has no kernel expression`)
         return this.let(`(${kernel(user.args.map((a) => this.value(a, ix)), user.params)})`)
