@@ -116,12 +116,17 @@ export class Builder {
 }
 
 /** Whether an op computes each output element from the same element of every argument. */
-export const isElementwise = (op: Node['op']): boolean => elementwiseOps.has(op) || userKernelOf(op) !== undefined
+export const isElementwise = (op: Node['op']): boolean => (Object.prototype.hasOwnProperty.call(elementwise, op) ? elementwise[op] : userKernelOf(op) !== undefined)
 
-const elementwiseOps: ReadonlySet<string> = new Set([
-  'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'neg', 'stopGradient', 'pow', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid',
-  'relu', 'abs', 'sqrt', 'erf', 'softplus', 'select', 'sign', 'compare'
-])
+/** For every op, whether it is elementwise: a total table, so a new primitive without an entry is a compile error. */
+const elementwise: { readonly [O in Prim | CompiledOp]: boolean } = {
+  add: true, sub: true, mul: true, div: true, maximum: true, minimum: true, power: true, neg: true, stopGradient: true, pow: true,
+  exp: true, log: true, sin: true, cos: true, tanh: true, sigmoid: true, relu: true, abs: true, sqrt: true, erf: true, softplus: true,
+  select: true, sign: true, compare: true,
+  logsumexp: false, sum: false, mean: false, max: false, min: false, matmul: false, batchMatmul: false, broadcast: false, reshape: false,
+  transpose: false, concat: false, slice: false, pad: false, stopMax: false,
+  conv2d: false, conv2dInputGrad: false, conv2dFilterGrad: false, maxPool2d: false, avgPool2d: false, avgPool2dTranspose: false
+}
 
 const binaryOps: ReadonlySet<string> = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum'])
 const structuralOps: ReadonlySet<string> = new Set(['reshape', 'broadcast', 'transpose', 'slice', 'stopGradient'])
