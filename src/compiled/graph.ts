@@ -116,7 +116,7 @@ export class Builder {
 }
 
 /** Whether an op computes each output element from the same element of every argument. */
-export const isElementwise = (op: Node['op']): boolean => (Object.prototype.hasOwnProperty.call(elementwise, op) ? elementwise[op] : userKernelOf(op) !== undefined)
+export const isElementwise = (op: Node['op']): boolean => (Object.prototype.hasOwnProperty.call(elementwise, op) ? elementwise[op as Prim | CompiledOp] : userKernelOf(op) !== undefined)
 
 /** For every op, whether it is elementwise: a total table, so a new primitive without an entry is a compile error. */
 const elementwise: { readonly [O in Prim | CompiledOp]: boolean } = {
