@@ -200,10 +200,40 @@ export class ReverseTrace implements Trace {
   }
 }
 
+/** One edge crossed by the backward sweep: a use of `target` as input `input` of `node`. */
+export interface Edge {
+  readonly node: Node
+  /** The node's adjoint, complete when the sweep reaches the node. */
+  readonly adjoint: Tensor
+  /** Which argument of the node the target is. */
+  readonly input: number
+  /** The id of the value whose adjoint is updated. */
+  readonly target: number
+  /** `adjoint · ∂node/∂target`: what this use adds to the target's adjoint. */
+  readonly contribution: Tensor
+  /** The target's adjoint before this edge (absent for its first use). */
+  readonly previous: Tensor | undefined
+  /** The target's adjoint after this edge. */
+  readonly accumulated: Tensor
+}
+
+/** Options of {@link backward}. */
+export interface BackwardOptions {
+  /** Called for every edge the sweep crosses, in the order it crosses them. */
+  readonly observe?: (edge: Edge) => void
+  /**
+   * What a numerics check names when a rule produces ∞ or NaN (see `Numerics`); by default
+   * `backward rule of sqrt (node 3, input 0)`.
+   */
+  readonly phase?: (node: Node, input: number) => string
+}
+
 /**
  * The backward sweep: given the tape and the adjoints of some values (by id), returns every
  * adjoint it reaches. Nodes are visited newest first; a node's rule is evaluated only if it
- * received an adjoint, and only for inputs that are variables of this level.
+ * received an adjoint, and only for inputs that are variables of this level. An
+ * {@link BackwardOptions.observe} callback sees every edge the sweep crosses, in the order it
+ * crosses them (the teaching trace builds its adjoint table from them).
  *
  * @example
  * ```ts
@@ -211,8 +241,22 @@ export class ReverseTrace implements Trace {
  * import assert from 'node:assert'
  * assert.strictEqual(Tape.backward(Tape.empty, new Map([[1, tensor(1)]])).get(1)!.item(), 1)
  * ```
+ *
+ * @example
+ * ```ts
+ * import { tensor, mul, Tape } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const trace = new Tape.ReverseTrace(1)
+ * const x = trace.variable(tensor(3))
+ * const y = mul(x, x)
+ * const edges: Tape.Edge[] = []
+ * Tape.backward(trace.recorded(y)()[1], new Map([[trace.idOf(y)!, tensor(1)]]), { observe: (e) => edges.push(e) })
+ * // y = x·x uses x twice: the second edge adds to the first's contribution
+ * assert.deepStrictEqual(edges.map((e) => [e.input, e.contribution.item(), e.previous?.item(), e.accumulated.item()]), [[0, 3, undefined, 3], [1, 3, 3, 6]])
+ * ```
  */
-export const backward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>): ReadonlyMap<number, Tensor> => {
+export const backward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>, options: BackwardOptions = {}): ReadonlyMap<number, Tensor> => {
+  const { observe, phase = (node, i) => `backward rule of ${node.prim} (node ${node.id}, input ${i})` } = options
   const adjoints = new Map(seeds)
   const order = nodes(tape)
   for (let k = order.length - 1; k >= 0; k--) {
@@ -222,10 +266,12 @@ export const backward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>): Readon
     const pullbacks = ruleOf(node.prim).vjp(node.context)
     node.inputs.forEach((input, i) => {
       if (input === null) return
-      const contribution = Numerics.inPhase(`backward rule of ${node.prim} (node ${node.id}, input ${i})`, () => pullbacks[i]!(adjoint))
+      const contribution = Numerics.inPhase(phase(node, i), () => pullbacks[i]!(adjoint))
       const previous = adjoints.get(input)
       // a value used several times: its adjoint is the sum of every use's contribution
-      adjoints.set(input, previous === undefined ? contribution : bind('add', [previous, contribution], {}))
+      const accumulated = previous === undefined ? contribution : bind('add', [previous, contribution], {})
+      adjoints.set(input, accumulated)
+      observe?.({ node, adjoint, input: i, target: input, contribution, previous, accumulated })
     })
   }
   return adjoints

@@ -13,7 +13,7 @@ import * as Optim from '../nn/optim.js'
 import { step } from '../nn/train.js'
 import { ExitCode } from './command.js'
 import type { Subcommand } from './command.js'
-import { intOption } from './model.js'
+import { intOption } from './options.js'
 
 interface BenchCliOptions {
   readonly steps: string

@@ -11,7 +11,9 @@ import * as Spec from '../io/spec.js'
 import { evaluate } from '../nn/train.js'
 import { ExitCode, UsageError } from './command.js'
 import type { Subcommand } from './command.js'
-import { classesOf, intOption, loadData, loadModel, loadRegressionData, lossName, probabilityReading, recordedTargets } from './model.js'
+import { loadData, loadRegressionData } from './files.js'
+import { classesOf, loadModel, lossName, probabilityReading, recordedTargets } from './model-file.js'
+import { intOption } from './options.js'
 
 /** A confusion matrix as text: actual classes down, predicted across. */
 export const renderConfusion = (confusion: readonly (readonly number[])[]): string => {

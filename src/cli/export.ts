@@ -26,7 +26,9 @@ import type { ModelSpec } from '../io/spec.js'
 import type { DType } from '../tensor.js'
 import { CommandFailure, ExitCode, UsageError, quote } from './command.js'
 import type { Subcommand } from './command.js'
-import { loadModel, loadSpec, orFail, readInput, writeAtomic } from './model.js'
+import { loadSpec, readInput, writeAtomic } from './files.js'
+import { loadModel } from './model-file.js'
+import { orFail } from './options.js'
 
 /** The formats `lamina export` writes. */
 export const exportFormats = ['onnx', 'pytorch'] as const

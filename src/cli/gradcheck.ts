@@ -13,7 +13,7 @@ import * as Prim from '../prim.js'
 import type { Tensor } from '../tensor.js'
 import { CommandFailure, ExitCode, UsageError } from './command.js'
 import type { Subcommand } from './command.js'
-import { intOption } from './model.js'
+import { intOption } from './options.js'
 
 /** One row of the table: a primitive or a layer, the cases run, the worst error, the verdict. */
 export interface GradcheckRow {

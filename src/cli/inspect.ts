@@ -19,8 +19,10 @@ import * as Safetensors from '../io/safetensors.js'
 import { concreteBuffer } from '../tensor.js'
 import { CommandFailure, ExitCode } from './command.js'
 import type { Subcommand } from './command.js'
-import { decodeModel, failure, inFileDType, lossName, readInput } from './model.js'
-import type { LoadedModel } from './model.js'
+import { readInput } from './files.js'
+import { decodeModel, inFileDType, lossName } from './model-file.js'
+import { failure } from './options.js'
+import type { LoadedModel } from './model-file.js'
 
 /** The statistics of one tensor's values: `nan` values are left out of min, max and mean. */
 export interface TensorStats {

@@ -25,8 +25,10 @@ import type { Tensor } from '../tensor.js'
 import * as Dataset from '../io/dataset.js'
 import { ExitCode, UsageError } from './command.js'
 import type { Subcommand } from './command.js'
-import { jsonNumbers, loadModel, orFail, probabilityReading, readInputText, recordedTargets, writeAtomic } from './model.js'
-import type { ProbabilityReading } from './model.js'
+import { readInputText, writeAtomic } from './files.js'
+import { loadModel, probabilityReading, recordedTargets } from './model-file.js'
+import { jsonNumbers, orFail } from './options.js'
+import type { ProbabilityReading } from './model-file.js'
 
 /**
  * The inputs of a model from a file, as a tensor `[N, ...shape]`: a `.csv` file (one example

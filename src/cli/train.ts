@@ -32,8 +32,10 @@ import { DivergenceError, evaluate, fitAsync, maxEpochs } from '../nn/train.js'
 import type { EpochReport, StepReport } from '../nn/train.js'
 import { CommandFailure, ExitCode, UsageError, quote } from './command.js'
 import type { Io, Subcommand } from './command.js'
-import { classesOf, encodeModel, intOption, loadData, loadRegressionData, loadSpec, lossName, oneLine, orFail, positiveOption, readInput, readInputText, writeAtomic } from './model.js'
-import type { LoadedModel } from './model.js'
+import { loadData, loadRegressionData, loadSpec, readInput, readInputText, writeAtomic } from './files.js'
+import { classesOf, encodeModel, lossName } from './model-file.js'
+import { intOption, oneLine, orFail, positiveOption } from './options.js'
+import type { LoadedModel } from './model-file.js'
 
 /** Options of `lamina train` as commander hands them over. */
 interface TrainCliOptions {
