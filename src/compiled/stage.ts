@@ -15,6 +15,7 @@ import type { Prim, PrimParams } from '../prim.js'
 import { fromTracer, tracerOf } from '../tensor.js'
 import type { Tensor, Trace, Tracer } from '../tensor.js'
 import { CompileError } from './error.js'
+import { lowerings } from './lowering.js'
 import type { CompiledOp, Role } from './graph.js'
 
 /** An argument of a staged node: an earlier node, or a constant tensor (never traced here). */
@@ -57,6 +58,9 @@ export class StagingTrace implements Trace {
   process(prim: string, args: readonly Tensor[], params: unknown): Tensor {
     const staged = args.map((a) => this.indexOf(a))
     if (staged.every((i) => i === undefined)) return bind(prim as Prim, args, params as PrimParams[Prim])
+    // convolution and pooling are staged as their lowering onto the other primitives
+    const lowering = lowerings[prim as Prim] as ((args: readonly Tensor[], params: unknown) => Tensor) | undefined
+    if (lowering !== undefined) return lowering(args, params)
     if (!isBuiltin(prim)) {
       const user = isUserPrimitive(prim)
       if (!user || userKernelOf(prim) === undefined) {
