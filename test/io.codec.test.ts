@@ -18,9 +18,10 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
 import * as t from 'io-ts'
-import { ArgumentError, Conv, Layer, Layers, LaminaError, Norm, Optim, Random, ShapeError, Train, Tree, tensor, zeros } from 'lamina-nn'
+import { ArgumentError, Combinators, Conv, Layer, Layers, LaminaError, Norm, Optim, Random, ShapeError, Train, Tree, tensor, zeros } from 'lamina-nn'
 import type { ShapeMismatch, ShapeT, Tensor } from 'lamina-nn'
 import * as Codec from '../src/io/codec.js'
+import * as Checkpoint from '../src/io/checkpoint.js'
 import * as Spec from '../src/io/spec.js'
 import * as Data from '../src/io/dataset.js'
 import type { AnyLayer } from '../src/nn/layer.js'
@@ -301,7 +302,26 @@ const imageLayer: fc.Arbitrary<Spec.LayerSpec> = fc.oneof(
     { requiredKeys: ['kind', 'filters', 'kernel'] }
   ),
   fc.record({ kind: fc.constant('maxPool2d' as const), kernel: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 3 }) }, { requiredKeys: ['kind', 'kernel'] }),
-  fc.constantFrom<Spec.LayerSpec>({ kind: 'relu' }, { kind: 'batchNorm' })
+  // pooling with padding (smaller than the kernel), max and average
+  fc
+    .record({ kind: fc.constantFrom('maxPool2d' as const, 'avgPool2d' as const), kernel: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 3 }), pad: fc.nat(2) })
+    .map(({ pad, ...s }): Spec.LayerSpec => ({ ...s, padding: pad % s.kernel })),
+  fc.constantFrom<Spec.LayerSpec>({ kind: 'relu' }, { kind: 'batchNorm' }, { kind: 'residual', layers: [{ kind: 'batchNorm' }, { kind: 'relu' }] })
+)
+/** Layers that keep any shape, for residual blocks. */
+const keeping = fc.constantFrom<Spec.LayerSpec>({ kind: 'relu' }, { kind: 'tanh' }, { kind: 'gelu' }, { kind: 'batchNorm' }, { kind: 'identity' }, { kind: 'dropout', rate: 0.5 })
+/** Residual and parallel blocks on a flat input (a residual may hold another). */
+const block: fc.Arbitrary<Spec.LayerSpec> = fc.oneof(
+  fc.array(keeping, { minLength: 1, maxLength: 3 }).map((layers): Spec.LayerSpec => ({ kind: 'residual', layers })),
+  fc
+    .array(keeping, { minLength: 1, maxLength: 2 })
+    .map((layers): Spec.LayerSpec => ({ kind: 'residual', layers: [{ kind: 'residual', layers }, { kind: 'tanh' }] })),
+  fc
+    .array(fc.array(fc.oneof(fc.record({ kind: fc.constant('dense' as const), units: fc.integer({ min: 1, max: 5 }) }), keeping), { minLength: 1, maxLength: 2 }), {
+      minLength: 1,
+      maxLength: 3
+    })
+    .map((branches): Spec.LayerSpec => ({ kind: 'parallel', branches }))
 )
 /** Input, optional reshape to an image, image layers, flatten (or not), dense layers. */
 const specs: fc.Arbitrary<Spec.ModelSpec> = fc
@@ -311,16 +331,23 @@ const specs: fc.Arbitrary<Spec.ModelSpec> = fc
     w: fc.integer({ min: 1, max: 9 }),
     flat: fc.boolean(),
     images: fc.array(imageLayer, { maxLength: 4 }),
+    global: fc.boolean(),
     flatten: fc.boolean(),
+    blocks: fc.array(block, { maxLength: 2 }),
     dense: denseStack,
     head: fc.integer({ min: 1, max: 5 })
   })
-  .map(({ c, h, w, flat, images, flatten, dense, head }) => ({
+  .map(({ c, h, w, flat, images, global, flatten, blocks, dense, head }) => ({
     input: flat ? [c * h * w] : [c, h, w],
     layers: [
       ...(flat ? [{ kind: 'reshape' as const, shape: [c, h, w] }] : []),
-      ...images,
-      ...(flatten ? [{ kind: 'flatten' as const }] : []),
+      // (a residual on an image whose size the first layer leaves free: see the blocks below)
+      ...(flat ? images : images.filter((l) => l.kind !== 'residual')),
+      // global pooling ends the images; blocks with dense branches come after a flatten, from
+      // a flat input (a hand-written residual of a residual cannot check a size that a
+      // convolution on an image of free size leaves unknown, and refuses it)
+      ...(global ? [{ kind: 'globalAvgPool' as const }] : []),
+      ...(flatten ? [{ kind: 'flatten' as const }, ...(flat ? blocks : [])] : []),
       ...dense,
       { kind: 'dense' as const, units: head }
     ]
@@ -328,9 +355,17 @@ const specs: fc.Arbitrary<Spec.ModelSpec> = fc
 
 /** The model a TypeScript user writes for a spec: each width read off the shape before it (lamina's outputShape). */
 const handWritten = (spec: Spec.ModelSpec): Case => {
+  const layers = handLayers(spec.layers, spec.input)
+  // a flat input starts with a reshape, whose sizes the type knows; an image input is
+  // declared to sequential by its first layer
+  return { spec, typed: () => Layer.sequential(...layers) }
+}
+
+/** The layers a TypeScript user writes for a list of specs on input `input` (blocks: `Combinators` of `sequential`s of their lists). */
+const handLayers = (specs: readonly Spec.LayerSpec[], input: readonly number[]): AnyLayer[] => {
   const layers: AnyLayer[] = []
-  let cur: readonly number[] | undefined = spec.input
-  for (const s of spec.layers) {
+  let cur: readonly number[] | undefined = input
+  for (const s of specs) {
     if (cur === undefined) break
     const shape: readonly number[] = cur
     const size = shape.reduce((a, b) => a * b, 1)
@@ -341,7 +376,15 @@ const handWritten = (spec: Spec.ModelSpec): Case => {
         case 'conv2d':
           return Conv.conv2d(s.channels ?? shape[0]!, s.filters, s.kernel, { stride: s.stride ?? 1, padding: s.padding ?? 0 })
         case 'maxPool2d':
-          return Conv.maxPool2d(s.kernel, { stride: s.stride ?? s.kernel })
+          return Conv.maxPool2d(s.kernel, { stride: s.stride ?? s.kernel, padding: s.padding ?? 0 })
+        case 'avgPool2d':
+          return Conv.avgPool2d(s.kernel, { stride: s.stride ?? s.kernel, padding: s.padding ?? 0 })
+        case 'globalAvgPool':
+          return Conv.globalAvgPool(shape[0]!)
+        case 'residual':
+          return (Combinators.residual as unknown as (l: AnyLayer) => AnyLayer)(Layer.sequential(...handLayers(s.layers, shape)))
+        case 'parallel':
+          return (Combinators.parallel as unknown as (...ls: AnyLayer[]) => AnyLayer)(...s.branches.map((b) => Layer.sequential(...handLayers(b, shape))))
         case 'batchNorm':
           return shape.length === 3 ? Norm.batchNorm2d(shape[0]!) : Norm.batchNorm(shape[0]!)
         case 'dropout':
@@ -367,9 +410,7 @@ const handWritten = (spec: Spec.ModelSpec): Case => {
       cur = undefined
     }
   }
-  // a flat input starts with a reshape, whose sizes the type knows; an image input is
-  // declared to sequential by its first layer
-  return { spec, typed: () => Layer.sequential(...layers) }
+  return layers
 }
 
 
@@ -652,6 +693,93 @@ describe('Spec: toSpec', () => {
     expect(left(Spec.toSpec(Layer.sequential(Layers.dense(2, 2), Layers.prelu(2))))).toBeInstanceOf(ArgumentError)
     const forged = { ...Layers.relu(), spec: { input: [2], layers: [{ kind: 'dense', units: -1 }] } }
     expect(message(Spec.toSpec(forged))).toBe('model spec: layers[0].units: expected positive integer, got -1')
+  })
+})
+
+describe('Spec: residual and parallel blocks, average pooling', () => {
+  const typed = () =>
+    Layer.sequential(
+      Conv.conv2d(2, 3, 3, { padding: 1 }),
+      Combinators.residual(Layer.sequential(Conv.conv2d(3, 3, 3, { padding: 1 }), Norm.batchNorm2d(3), Layers.relu())),
+      Conv.avgPool2d(2, { padding: 1 }),
+      Combinators.parallel(Conv.globalAvgPool(3), Layer.sequential(Layers.flatten(), Layers.dense(48, 4))),
+      Layers.dense(7, 2)
+    )
+  const spec: Spec.ModelSpec = {
+    input: [2, 6, 6],
+    layers: [
+      { kind: 'conv2d', filters: 3, kernel: 3, stride: 1, padding: 1 },
+      { kind: 'residual', layers: [{ kind: 'conv2d', filters: 3, kernel: 3, stride: 1, padding: 1 }, { kind: 'batchNorm', momentum: 0.1, eps: 1e-5 }, { kind: 'relu' }] },
+      { kind: 'avgPool2d', kernel: 2, stride: 2, padding: 1 },
+      { kind: 'parallel', branches: [[{ kind: 'globalAvgPool' }], [{ kind: 'flatten' }, { kind: 'dense', units: 4 }]], merge: 'concat' },
+      { kind: 'dense', units: 2 }
+    ]
+  }
+
+  it('fromLayer writes a hand-written model with blocks; build gives the same model, parameters laid out by flattenTree', () => {
+    const model = typed()
+    expect(right(Spec.fromLayer(model, { input: [2, 6, 6] }))).toEqual(spec)
+    const built = right(Spec.build(spec))
+    expect(sameModel(built.model, model, [2, 6, 6], 3)).toBe(true)
+    expect(built.parameters.map((p) => p.name)).toEqual([
+      'layers.0.w', 'layers.0.b', 'layers.1.layers.0.w', 'layers.1.layers.0.b', 'layers.1.layers.1.gamma', 'layers.1.layers.1.beta',
+      'layers.3.branches.1.layers.1.w', 'layers.3.branches.1.layers.1.b', 'layers.4.w', 'layers.4.b'
+    ])
+    expect(built.state.map((p) => p.name)).toEqual(['layers.1.layers.1.mean', 'layers.1.layers.1.variance'])
+    // the hand-written model's own parameters, laid out as the spec's, give the same outputs
+    const params = model.init(Random.key(9))
+    const flat = Spec.flattenTree(model, params)
+    const x = Random.normal(Random.key(10), [3, 2, 6, 6])
+    expect(Array.from(Layer.apply(built.model, flat, x).data)).toEqual(Array.from(Layer.apply(model, params, x).data))
+    expect(Spec.nestTree(model, flat)).toEqual(params)
+    // fillTree lays a file's tensors out as the model's
+    const at = (name: string): Tensor => name.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], flat) as Tensor
+    expect(Spec.fillTree(built.model.spec, built.parameters, (slot) => at(slot.name))).toEqual(flat)
+  })
+
+  it('a model file: a hand-written model with blocks is saved, read back with its tensors where the spec puts them, and runs the same', () => {
+    const model = typed()
+    const params = model.init(Random.key(4))
+    const state = model.initState()
+    const file = right(Checkpoint.encodeModel(model, params, { input: [2, 6, 6], state }))
+    const loaded = right(Checkpoint.decode(file))
+    expect(loaded.built.model.spec).toEqual(spec)
+    const x = Random.normal(Random.key(5), [2, 2, 6, 6])
+    expect(Array.from(Layer.apply(loaded.built.model, loaded.params, x, loaded.state).data)).toEqual(Array.from(Layer.apply(model, params, x, state).data))
+  })
+
+  it('a residual whose layers change the shape, a parallel whose branches disagree: the combinators\' words', () => {
+    expect(message(Spec.build({ input: [4], layers: [{ kind: 'residual', layers: [{ kind: 'dense', units: 3 }] }] }))).toBe(
+      'residual: the layer maps 4 features to 3 features, but x + layer(x) needs its output shape to equal its input shape'
+    )
+    expect(message(Spec.build({ input: [1, 4, 4], layers: [{ kind: 'parallel', branches: [[{ kind: 'identity' }], [{ kind: 'maxPool2d', kernel: 2 }]] }] }))).toMatch(
+      /^parallel: branch 2 produces shape \[1,2,2\] but branch 1 produces shape \[1,4,4\]; only the last axis may differ/
+    )
+    expect(message(Spec.decode({ input: [4], layers: [{ kind: 'parallel', branches: [[{ kind: 'relu' }]], merge: 'add' }] }))).toBe(
+      'model spec: layers[0].merge: expected one of "concat", got "add"'
+    )
+    expect(message(Spec.decode({ input: [4], layers: [{ kind: 'residual', layers: [] }] }))).toBe('model spec: layers[0].layers: expected array of layers with at least 1 item, got []')
+  })
+
+  it('nesting is bounded: MAX_DEPTH levels, MAX_LAYERS layers in all, whatever the value (no stack overflow)', () => {
+    const nest = (n: number): Spec.LayerSpec => {
+      let layer: Spec.LayerSpec = { kind: 'relu' }
+      for (let i = 0; i < n; i++) layer = i % 2 === 0 ? { kind: 'residual', layers: [layer] } : { kind: 'parallel', branches: [[layer]] }
+      return layer
+    }
+    expect(right(Spec.build({ input: [2], layers: [nest(Spec.MAX_DEPTH)] })).outputShape).toEqual([2])
+    for (const depth of [Spec.MAX_DEPTH + 1, 1_000_000]) {
+      expect(message(Spec.decode({ input: [2], layers: [nest(depth)] }))).toBe(
+        `model spec: layers: expected residual and parallel blocks nested at most ${Spec.MAX_DEPTH} deep (Spec.MAX_DEPTH), got ${Spec.MAX_DEPTH + 1}`
+      )
+      expect(message(Codec.decodeWith(Spec.LayerCodec, nest(depth), 'layer'))).toMatch(/^layer: expected residual and parallel blocks nested at most 16 deep/)
+    }
+    const wide = { kind: 'residual', layers: Array.from({ length: 6000 }, () => ({ kind: 'relu' })) }
+    expect(message(Spec.decode({ input: [2], layers: [wide, wide] }))).toBe(
+      `model spec: layers: expected at most ${Spec.MAX_LAYERS} layers in all, blocks' layers and branches included (Spec.MAX_LAYERS), got ${Spec.MAX_LAYERS + 1}`
+    )
+    const branches = { kind: 'parallel', branches: Array.from({ length: 1_000_000 }, () => []) }
+    expect(message(Spec.decode({ input: [2], layers: [branches] }))).toMatch(/Spec\.MAX_LAYERS/)
   })
 })
 

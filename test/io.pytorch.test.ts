@@ -505,12 +505,40 @@ m.save(net, sys.argv[3])
 m.write_safetensors({"y": y, "trained": trained}, sys.argv[4])
 `
 
+/** Pooling with padding (max and average, padded zeros counted) and global average pooling. */
+const pooling: ModelSpec = {
+  input: [2, 7, 6],
+  layers: [
+    { kind: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+    { kind: 'maxPool2d', kernel: 3, stride: 1, padding: 1 },
+    { kind: 'avgPool2d', kernel: 3, stride: 2, padding: 1 },
+    { kind: 'globalAvgPool' },
+    { kind: 'dense', units: 2 }
+  ]
+}
+
+describe('residual and parallel blocks', () => {
+  it('have no PyTorch export (model.py is one nn.Sequential): a typed error naming the layer, for the module, the state dict and the import', () => {
+    const spec: ModelSpec = { input: [4], layers: [{ kind: 'dense', units: 4 }, { kind: 'residual', layers: [{ kind: 'dense', units: 4 }] }] }
+    const words = 'layers[1]: a residual block has no PyTorch export: the exported model.py is one nn.Sequential, which cannot add a skip connection (export the model to ONNX instead)'
+    const module = PyTorch.pythonModule(spec)
+    expect(module._tag === 'Left' && module.left).toBeInstanceOf(PyTorch.PyTorchError)
+    expect(module._tag === 'Left' && module.left.message).toBe(words)
+    const built = right(Spec.build(spec))
+    const encoded = PyTorch.encode(spec, built.model.init(Random.key(0)), built.model.initState())
+    expect(encoded._tag === 'Left' && encoded.left.message).toBe(words)
+    const parallel: ModelSpec = { input: [4], layers: [{ kind: 'parallel', branches: [[{ kind: 'relu' }], [{ kind: 'dense', units: 2 }]] }] }
+    const imported = PyTorch.toParams(parallel, { '0.weight': tensor([[1, 2, 3, 4], [5, 6, 7, 8]]) })
+    expect(imported._tag === 'Left' && imported.left.message).toMatch(/^layers\[0\]: a parallel block has no PyTorch export: .* cannot run parallel branches and concatenate them/)
+  })
+})
+
 describe('with PyTorch', () => {
+  for (const [name, spec] of [['every layer kind of a Sequential', everyKind], ['pooling with padding, global average pooling', pooling]] as const)
   for (const dtype of ['f32', 'f64'] as const) {
     it.skipIf(!hasTorch.ok)(
-      `torch runs the exported model as lamina does, trains it one step, and lamina runs the trained weights as torch does, ${dtype}${hasTorch.ok ? '' : ` (skipped: ${hasTorch.why})`}`,
+      `${name}: torch runs the exported model as lamina does, trains it one step, and lamina runs the trained weights as torch does, ${dtype}${hasTorch.ok ? '' : ` (skipped: ${hasTorch.why})`}`,
       () => {
-        const spec = everyKind
         const built = right(Spec.build(spec))
         const { params, state } = weightsFor(built, dtype, 21)
         const folder = mkdtempSync(path.join(dir, `torch-${dtype}-`))

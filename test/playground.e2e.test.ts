@@ -25,7 +25,7 @@
  * The screenshot goes to docs/playground.png when LAMINA_SCREENSHOT=1 or when that file does
  * not exist yet, otherwise to a temporary file (so a test run does not rewrite a tracked file).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
@@ -576,6 +576,36 @@ describe.skipIf(missing)('the playground in headless Chromium', () => {
     expect(restored.params).toEqual(before.params)
     expect(restored.step).toBe(before.step)
     expect(restored.testLoss).toBeCloseTo(before.testLoss, 12)
+
+    // the CLI reads the same file: inspect, predict on the minibatch's features, eval with its labels
+    const { run } = await import('./support/cli.js')
+    const inspected = await run('inspect', file)
+    expect(inspected.code, inspected.stderr).toBe(0)
+    expect(inspected.stdout).toContain('binaryCrossEntropyWithLogits')
+    const names = before.config.features
+    const csv = (rows: readonly (readonly number[])[], header?: string) => [...(header === undefined ? [] : [header]), ...rows.map((r) => r.map((v) => String(v)).join(','))].join('\n') + '\n'
+    const inputs = join(outDir, 'batch-x.csv')
+    const labelled = join(outDir, 'batch.csv')
+    writeFileSync(inputs, csv(before.batch.x))
+    writeFileSync(labelled, csv(before.batch.x.map((row, n) => [...row, before.batch.labels[n]!]), [...names, 'label'].join(',')))
+    // the page saves its parameters in its dtype; the CLI runs the file in that dtype
+    const dtype = (JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString()) as { __metadata__: { dtype: string } }).__metadata__.dtype
+    const z = logitsOf(before.params, before.batch.x)
+    const bound = (v: number) => (dtype === 'f32' ? 64 * 2 ** -23 : 1e-9) * Math.max(1, Math.abs(v))
+    const predicted = await run('predict', '--model', file, '--input', inputs, '--json')
+    expect(predicted.code, predicted.stderr).toBe(0)
+    const predictions = (JSON.parse(predicted.stdout) as { predictions: { class: number; scores: number[] }[] }).predictions
+    expect(predictions.length).toBe(z.length)
+    predictions.forEach((p, n) => {
+      expect(Math.abs(p.scores[0]! - z[n]!)).toBeLessThanOrEqual(bound(z[n]!))
+      expect(p.class).toBe(z[n]! > 0 ? 1 : 0)
+    })
+    const evaluated = await run('eval', '--model', file, '--data', labelled, '--json')
+    expect(evaluated.code, evaluated.stderr).toBe(0)
+    const report = JSON.parse(evaluated.stdout) as { examples: number; accuracy: number; loss: number }
+    expect(report.examples).toBe(z.length)
+    expect(report.accuracy).toBe(z.filter((zn, n) => (zn > 0 ? 1 : 0) === before.batch.labels[n]).length / z.length)
+    expect(Math.abs(report.loss - dataLossOf(z, before.batch.labels, before.config))).toBeLessThanOrEqual(bound(1))
     expect(errors).toEqual([])
   }, 60_000)
 

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { Conv, Layer, Layers, Loss, Optim, Random, Safetensors, Schedule, Train } from 'lamina-nn'
+import { Checkpoint, Conv, Layer, Layers, Loss, Optim, Random, Schedule, Spec, Train } from 'lamina-nn'
 import type { DType, ShapeT } from 'lamina-nn'
 import { Atomic } from 'lamina-nn/node'
 import { DataError, loadMnist, shiftImages } from './data.js'
@@ -171,13 +171,11 @@ const job = <P, S>(model: Layer.Layer<ShapeT, Layer.OutSpec, P, S>, spec: object
   // save as safetensors (readable by PyTorch and JAX), atomically: temp file, fsync, rename
   const out = resolve(args.out)
   mkdirSync(dirname(out), { recursive: true })
+  // a lamina model file: spec, dtype, and the task and loss, so `lamina eval`/`predict` read the ten logits as classes
+  const training = { model: args.model, seed, epochs, batchSize, lr, shift, dtype, ...(limit === undefined ? {} : { limit }), testAccuracy: evaluation.accuracy }
   Atomic.writeFileAtomicSync(
     out,
-    Safetensors.encode(Safetensors.fromTree(result.params), {
-      lamina: '1',
-      spec: JSON.stringify(spec),
-      training: JSON.stringify({ model: args.model, seed, epochs, batchSize, lr, shift, dtype, ...(limit === undefined ? {} : { limit }), testAccuracy: evaluation.accuracy })
-    })
+    Checkpoint.encode(spec as Spec.ModelSpec, result.params, result.state, { training: JSON.stringify(training) }, { task: 'classification', loss: 'crossEntropyWithLogits', epoch: epochs })
   )
   console.log(`saved ${out}`)
 }

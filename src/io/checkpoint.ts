@@ -512,11 +512,8 @@ const decodeUnsafe = (bytes: Uint8Array): E.Either<LaminaError, Checkpoint> => {
   // 3. the data, and the trees `init` and `initState` would have given, filled from it
   const decoded = Safetensors.decode(bytes)
   if (E.isLeft(decoded)) return decoded
-  const tree = (slots: readonly Spec.TensorSlot[], prefix: string): { readonly layers: readonly Readonly<Record<string, Tensor>>[] } => {
-    const layers: Record<string, Tensor>[] = built.model.spec.layers.map(() => ({}))
-    for (const slot of slots) layers[slot.layer]![slot.field] = decoded.right.tensors[`${prefix}${slot.name}`]!
-    return { layers }
-  }
+  const tree = (slots: readonly Spec.TensorSlot[], prefix: string): { readonly layers: readonly unknown[] } =>
+    Spec.fillTree(built.model.spec, slots, (slot) => decoded.right.tensors[`${prefix}${slot.name}`]!)
   const params = tree(built.parameters, '') as Spec.ModelParams
   const state = tree(built.state, STATE_PREFIX) as Spec.ModelState
   const { optimizerSpec, ...described } = info

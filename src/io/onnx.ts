@@ -9,7 +9,9 @@
  * schema (see `onnx-schema.ts`), opset 17 (IR version 8), which every ONNX Runtime since 1.13 reads.
  *
  * Every spec layer exports: `dense` → Gemm, `conv2d` → Conv (strides, pads), `maxPool2d` →
- * MaxPool, `batchNorm` → BatchNormalization (running statistics), `dropout` and `identity`
+ * MaxPool (pads), `avgPool2d` → AveragePool (`count_include_pad = 1`, as lamina divides every
+ * window by k²), `globalAvgPool` → GlobalAveragePool, a `residual` block → its layers and an
+ * Add of the input, a `parallel` block → its branches and a Concat on the last axis, `batchNorm` → BatchNormalization (running statistics), `dropout` and `identity`
  * → Identity, `flatten` → Flatten, `reshape` → Reshape, the activations → Relu, Sigmoid,
  * Tanh, Softplus, LeakyRelu, Elu, Softmax and LogSoftmax (last axis), and GELU (opset 17
  * has no Gelu op) as lamina computes it: ½x·(1 + Erf(x/√2)), or ½x·(1 + Tanh(√(2/π)·(x + 0.044715·x·x·x))).
@@ -17,8 +19,8 @@
  * A float64 model (`dtype: 'f64'`, ONNX `DOUBLE`) has the same graph except where ONNX
  * Runtime's CPU engine has no double kernel (checked with onnxruntime-node 1.31): Conv is
  * lowered to Pad, Gather (the image patches) and MatMul; Elu and Softplus to the elementwise
- * forms lamina uses; and GELU's Erf is taken in float32 (a Cast either side), so that layer is
- * float32-accurate. Where ONNX would keep a constant as a float32 attribute, a double model
+ * forms lamina uses; global average pooling to ReduceMean; and GELU's Erf and average pooling
+ * are taken in float32 (a Cast either side), so those layers are float32-accurate. Where ONNX would keep a constant as a float32 attribute, a double model
  * uses double constants instead: LeakyRelu becomes PRelu, and batch normalization is written
  * out as (x − mean)/√(variance + ε)·γ + β, as lamina computes it.
  *
@@ -298,6 +300,8 @@ class GraphBuilder {
 }
 
 /** The running per-example shape after one layer (the same arithmetic as lamina's layers; `Spec.build` has checked that it fits). */
+const shapeAfterLayer = (cur: Shape, s: LayerSpec): Shape => shapeAfter(s, cur)
+
 const shapeAfter = (s: LayerSpec, cur: Shape): Shape => {
   const window = (n: number, k: number, stride: number, padding: number) => Math.floor((n + 2 * padding - k) / stride) + 1
   switch (s.kind) {
@@ -306,7 +310,16 @@ const shapeAfter = (s: LayerSpec, cur: Shape): Shape => {
     case 'conv2d':
       return [s.filters, window(cur[1]!, s.kernel, s.stride ?? 1, s.padding ?? 0), window(cur[2]!, s.kernel, s.stride ?? 1, s.padding ?? 0)]
     case 'maxPool2d':
-      return [cur[0]!, window(cur[1]!, s.kernel, s.stride ?? s.kernel, 0), window(cur[2]!, s.kernel, s.stride ?? s.kernel, 0)]
+    case 'avgPool2d':
+      return [cur[0]!, window(cur[1]!, s.kernel, s.stride ?? s.kernel, s.padding ?? 0), window(cur[2]!, s.kernel, s.stride ?? s.kernel, s.padding ?? 0)]
+    case 'globalAvgPool':
+      return [cur[0]!]
+    case 'residual':
+      return cur
+    case 'parallel': {
+      const outs = s.branches.map((b) => b.reduce(shapeAfterLayer, cur))
+      return [...outs[0]!.slice(0, -1), outs.reduce((n, o) => n + o[o.length - 1]!, 0)]
+    }
     case 'flatten':
       return [Sh.size(cur)]
     case 'reshape':
@@ -320,8 +333,7 @@ const shapeAfter = (s: LayerSpec, cur: Shape): Shape => {
  * The nodes of layer `i` (spec `s`, per-example input shape `cur`), reading `x` and writing
  * `y`. `tensor(field)` is the layer's parameter or state tensor of that field, as an initializer.
  */
-const emitLayer = (g: GraphBuilder, s: LayerSpec, i: number, cur: Shape, x: string, y: string, tensor: (field: string) => string): void => {
-  const at = `layers.${i}`
+const emitLayer = (g: GraphBuilder, s: LayerSpec, at: string, cur: Shape, x: string, y: string, tensor: (field: string) => string): void => {
   const double = g.dtype === 'f64'
   let step = 0
   const tmp = () => `${at}/${step++}`
@@ -359,9 +371,31 @@ const emitLayer = (g: GraphBuilder, s: LayerSpec, i: number, cur: Shape, x: stri
       op('Reshape', [shifted, g.int64(`${at}.image`, [4], [0, s.filters, ho, wo])], [], y)
       return
     }
-    case 'maxPool2d': {
+    case 'maxPool2d':
+    case 'avgPool2d': {
       const stride = s.stride ?? s.kernel
-      op('MaxPool', [x], [intsAttr('kernel_shape', [s.kernel, s.kernel]), intsAttr('strides', [stride, stride])], y)
+      const p = s.padding ?? 0
+      const window = [intsAttr('kernel_shape', [s.kernel, s.kernel]), intsAttr('strides', [stride, stride]), ...(p === 0 ? [] : [intsAttr('pads', [p, p, p, p])])]
+      if (s.kind === 'maxPool2d') op('MaxPool', [x], window, y)
+      // lamina's average counts the padded zeros: every window divides by k²
+      else if (!double) op('AveragePool', [x, ], [...window, intAttr('count_include_pad', 1)], y)
+      else op('Cast', [op('AveragePool', [op('Cast', [x], [intAttr('to', DataType.FLOAT)])], [...window, intAttr('count_include_pad', 1)])], [intAttr('to', DataType.DOUBLE)], y)
+      return
+    }
+    case 'globalAvgPool':
+      // ONNX Runtime's GlobalAveragePool is float-only; ReduceMean over height and width also has a double kernel
+      if (double) op('ReduceMean', [x], [intsAttr('axes', [2, 3]), intAttr('keepdims', 0)], y)
+      else op('Flatten', [op('GlobalAveragePool', [x])], [intAttr('axis', 1)], y)
+      return
+    case 'residual': {
+      // y = x + f(x), f the block's layers in sequence (their tensors under `layers.j.…`)
+      const fx = emitChain(g, s.layers, `${at}.layers`, cur, x, `${at}.f`, (path) => tensor(`layers.${path}`))
+      op('Add', [x, fx], [], y)
+      return
+    }
+    case 'parallel': {
+      const outs = s.branches.map((b, k) => emitChain(g, b, `${at}.branches.${k}.layers`, cur, x, `${at}.branch.${k}`, (path) => tensor(`branches.${k}.layers.${path}`)))
+      op('Concat', outs, [intAttr('axis', -1)], y)
       return
     }
     case 'dropout':
@@ -449,8 +483,25 @@ const emitLayer = (g: GraphBuilder, s: LayerSpec, i: number, cur: Shape, x: stri
       return
     default:
       // a layer kind added to the spec language after this exporter
-      throw new OnnxError(`layers[${i}]: a ${JSON.stringify((s as { kind: string }).kind)} layer has no ONNX export`)
+      throw new OnnxError(`${at.replace(/\.(\d+)/g, '[$1]')}: a ${JSON.stringify((s as { kind: string }).kind)} layer has no ONNX export`)
   }
+}
+
+/**
+ * The nodes of a list of layers run in sequence (the model's, or a block's), the layer `j` at
+ * `${at}.${j}` with its tensors `tensor('j.field')`, from `x`; returns the name of the last
+ * layer's output, `y`.
+ */
+const emitChain = (g: GraphBuilder, specs: readonly LayerSpec[], at: string, input: Shape, x: string, y: string, tensor: (path: string) => string): string => {
+  let cur = input
+  let value = x
+  specs.forEach((s, j) => {
+    const out = j === specs.length - 1 ? y : `${at}.${j}`
+    emitLayer(g, s, `${at}.${j}`, cur, value, out, (field) => tensor(`${j}.${field}`))
+    cur = shapeAfter(s, cur)
+    value = out
+  })
+  return value
 }
 
 const valueInfo = (name: string, dtype: DType, shape: Shape) => ({
@@ -497,22 +548,17 @@ export const fromCheckpoint = (checkpoint: Pick<Checkpoint.Checkpoint, 'built' |
   const spec: ModelSpec = built.model.spec
   try {
     const g = new GraphBuilder(dtype.right)
-    const tensorOf = (i: number, field: string): string => {
-      const isState = field === 'mean' || field === 'variance'
-      const t = ((isState ? state.layers[i] : params.layers[i]) as Readonly<Record<string, Tensor>> | undefined)?.[field]
-      const name = `${isState ? 'state.' : ''}layers.${i}.${field}`
+    // `path` is a tensor's name in the tree (`0.w`, `2.layers.0.b`): blocks nest their layers' records
+    const tensorOf = (path: string): string => {
+      const isState = path.endsWith('.mean') || path.endsWith('.variance')
+      const t = path.split('.').reduce<unknown>((node, key) => (node as Readonly<Record<string, unknown>> | undefined)?.[key], isState ? state.layers : params.layers) as Tensor | undefined
+      const name = `${isState ? 'state.' : ''}layers.${path}`
+      const i = Number(path.split('.')[0])
       if (t === undefined) throw new OnnxError(`${name} is missing (a ${spec.layers[i]!.kind} layer)`)
       if (!g.initializers.some((init) => init.name === name)) g.floats(name, t.shape, t.data)
       return name
     }
-    let cur: Shape = built.inputShape
-    let x = INPUT
-    spec.layers.forEach((s, i) => {
-      const y = i === spec.layers.length - 1 ? OUTPUT : `layers.${i}`
-      emitLayer(g, s, i, cur, x, y, (field) => tensorOf(i, field))
-      cur = shapeAfter(s, cur)
-      x = y
-    })
+    emitChain(g, spec.layers, 'layers', built.inputShape, INPUT, OUTPUT, tensorOf)
     const model = {
       ir_version: IR_VERSION,
       opset_import: [{ domain: '', version: OPSET }],

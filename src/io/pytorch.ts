@@ -8,7 +8,11 @@
  * | `conv2d` | `nn.Conv2d(in, out, k, stride, padding)` | `N.weight` `[out, in, k, k]` (OIHW, as lamina), `N.bias` |
  * | `batchNorm` | `nn.BatchNorm1d` (features) or `nn.BatchNorm2d` (images) | `N.weight` (γ), `N.bias` (β), `N.running_mean`, `N.running_var`, `N.num_batches_tracked` |
  * | `maxPool2d`, `dropout`, `flatten` | `nn.MaxPool2d`, `nn.Dropout`, `nn.Flatten` | none |
+ * | `avgPool2d`, `globalAvgPool` | `nn.AvgPool2d(…, count_include_pad=True)`, `nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())` | none |
  * | `reshape` | `Reshape` (defined in the Python file) | none |
+ *
+ * `residual` and `parallel` blocks have no PyTorch export (a `PyTorchError` naming the layer):
+ * the Python file is one `nn.Sequential`, which has no skip connection or branches; ONNX takes them.
  * | activations | `nn.ReLU`, `nn.Sigmoid`, `nn.Tanh`, `nn.Softplus`, `nn.LeakyReLU`, `nn.ELU`, `nn.GELU`, `nn.Softmax(dim=-1)`, `nn.LogSoftmax(dim=-1)`, `nn.Identity` | none |
  *
  * {@link stateDict} and {@link encode} write the state dict (a safetensors file, as
@@ -116,7 +120,15 @@ const moduleOf = (s: LayerSpec, cur: Shape, i: number): string => {
     case 'conv2d':
       return `nn.Conv2d(${cur[0]}, ${s.filters}, ${s.kernel}, stride=${s.stride ?? 1}, padding=${s.padding ?? 0})`
     case 'maxPool2d':
-      return `nn.MaxPool2d(${s.kernel}, stride=${s.stride ?? s.kernel})`
+      return `nn.MaxPool2d(${s.kernel}, stride=${s.stride ?? s.kernel}${(s.padding ?? 0) === 0 ? '' : `, padding=${s.padding}`})`
+    case 'avgPool2d':
+      // lamina divides every window by k², padded zeros included: PyTorch's count_include_pad=True
+      return `nn.AvgPool2d(${s.kernel}, stride=${s.stride ?? s.kernel}, padding=${s.padding ?? 0}, count_include_pad=True)`
+    case 'globalAvgPool':
+      return 'nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())'
+    case 'residual':
+    case 'parallel':
+      throw blockError(s.kind, i)
     case 'dropout':
       return `nn.Dropout(p=${pyFloat(s.rate)})`
     case 'flatten':
@@ -151,6 +163,12 @@ const moduleOf = (s: LayerSpec, cur: Shape, i: number): string => {
   }
 }
 
+/** Why a residual or parallel block does not export: model.py is one `nn.Sequential`, which has no skip connection or branches. */
+const blockError = (kind: 'residual' | 'parallel', i: number): PyTorchError =>
+  new PyTorchError(
+    `layers[${i}]: a ${kind} block has no PyTorch export: the exported model.py is one nn.Sequential, which cannot ${kind === 'residual' ? 'add a skip connection' : 'run parallel branches and concatenate them'} (export the model to ONNX instead)`
+  )
+
 /** The shape of each layer's per-example input, from the spec's input on (the spec has been built, so every layer fits). */
 const inputShapes = (spec: ModelSpec): Shape[] => {
   const shapes: Shape[] = []
@@ -160,7 +178,9 @@ const inputShapes = (spec: ModelSpec): Shape[] => {
     const window = (n: number, k: number, stride: number, padding: number) => Math.floor((n + 2 * padding - k) / stride) + 1
     if (s.kind === 'dense') cur = [s.units]
     else if (s.kind === 'conv2d') cur = [s.filters, window(cur[1]!, s.kernel, s.stride ?? 1, s.padding ?? 0), window(cur[2]!, s.kernel, s.stride ?? 1, s.padding ?? 0)]
-    else if (s.kind === 'maxPool2d') cur = [cur[0]!, window(cur[1]!, s.kernel, s.stride ?? s.kernel, 0), window(cur[2]!, s.kernel, s.stride ?? s.kernel, 0)]
+    else if (s.kind === 'maxPool2d' || s.kind === 'avgPool2d') {
+      cur = [cur[0]!, window(cur[1]!, s.kernel, s.stride ?? s.kernel, s.padding ?? 0), window(cur[2]!, s.kernel, s.stride ?? s.kernel, s.padding ?? 0)]
+    } else if (s.kind === 'globalAvgPool') cur = [cur[0]!]
     else if (s.kind === 'flatten') cur = [Sh.size(cur)]
     else if (s.kind === 'reshape') cur = [...s.shape]
   }
@@ -208,6 +228,7 @@ const stateDictOf = (model: Imported, dtype: DType): Record<string, Tensor> => {
   const out: Record<string, Tensor> = {}
   const { spec } = model.built.model
   spec.layers.forEach((s, i) => {
+    if (s.kind === 'residual' || s.kind === 'parallel') throw blockError(s.kind, i)
     for (const slot of SLOTS[s.kind] ?? []) {
       const record = (slot.state ? model.state.layers[i] : model.params.layers[i]) as Readonly<Record<string, Tensor>>
       const t = record[slot.lamina]!
@@ -509,6 +530,7 @@ export const toParams = (spec: ModelSpec, source: Safetensors.Decoded | Readonly
     const used = new Set<string>()
     const found: Array<{ layer: number; slot: Slot; t: Tensor; name: string }> = []
     canonical.layers.forEach((s, i) => {
+      if (s.kind === 'residual' || s.kind === 'parallel') throw blockError(s.kind, i)
       for (const slot of SLOTS[s.kind] ?? []) {
         const name = `${prefix}${i}.${slot.torch}`
         const where = `(layers[${i}], ${s.kind}: ${moduleOf(s, shapes[i]!, i)})`

@@ -39,6 +39,7 @@ import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import type { Tree } from '../tree.js'
+import * as Combinators from '../nn/combinators.js'
 import * as Conv from '../nn/conv.js'
 import * as Layer from '../nn/layer.js'
 import type { AnyLayer } from '../nn/layer.js'
@@ -73,11 +74,42 @@ export interface Conv2dSpec {
   readonly channels?: number
 }
 
-/** 2-D max pooling over `kernel × kernel` windows, `stride` apart (default `kernel`). */
+/** 2-D max pooling over `kernel × kernel` windows, `stride` apart (default `kernel`), `padding` (default 0, below `kernel`) counting as −∞. */
 export interface MaxPool2dSpec {
   readonly kind: 'maxPool2d'
   readonly kernel: number
   readonly stride?: number
+  readonly padding?: number
+}
+
+/** 2-D average pooling, windows as {@link MaxPool2dSpec}; padding counts as zeros (every window divides by `kernel²`). */
+export interface AvgPool2dSpec {
+  readonly kind: 'avgPool2d'
+  readonly kernel: number
+  readonly stride?: number
+  readonly padding?: number
+}
+
+/** Global average pooling: images `[C, H, W]` to `[C]`, the mean of each channel. */
+export interface GlobalAvgPoolSpec {
+  readonly kind: 'globalAvgPool'
+}
+
+/** A residual block `x + f(x)`, `f` the `layers` in sequence (`Combinators.residual(Layer.sequential(...))`); `f` must keep the shape. */
+export interface ResidualSpec {
+  readonly kind: 'residual'
+  readonly layers: readonly LayerSpec[]
+}
+
+/**
+ * Parallel branches (`Combinators.parallel`), each a list of layers in sequence, applied to
+ * the same input; `merge: "concat"` (the only merge, the default) joins their outputs along
+ * the last axis.
+ */
+export interface ParallelSpec {
+  readonly kind: 'parallel'
+  readonly branches: readonly (readonly LayerSpec[])[]
+  readonly merge?: 'concat'
 }
 
 /** Inverted dropout with drop probability `rate` in [0, 1). */
@@ -137,6 +169,10 @@ export type LayerSpec =
   | DenseSpec
   | Conv2dSpec
   | MaxPool2dSpec
+  | AvgPool2dSpec
+  | GlobalAvgPoolSpec
+  | ResidualSpec
+  | ParallelSpec
   | DropoutSpec
   | FlattenSpec
   | ReshapeSpec
@@ -207,6 +243,26 @@ export const MAX_RANK = 8
  * ```
  */
 export const MAX_LAYERS = 10_000
+
+/**
+ * The deepest that `residual` and `parallel` blocks may nest (a block's layers are one level
+ * below the list holding the block). Decoding walks a spec's blocks before it reads them, so a
+ * hostile spec nested a million deep is refused with this limit's name, not a stack overflow;
+ * the layers of all levels together count towards {@link MAX_LAYERS} (and a parallel block's
+ * branches too).
+ *
+ * @example
+ * ```ts
+ * import { Spec } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * let layer: Spec.LayerSpec = { kind: 'relu' }
+ * for (let i = 0; i <= Spec.MAX_DEPTH; i++) layer = { kind: 'residual', layers: [layer] }
+ * const deep = Spec.decode({ input: [2], layers: [layer] })
+ * assert.ok(deep._tag === 'Left')
+ * assert.strictEqual(deep.left.message, 'model spec: layers: expected residual and parallel blocks nested at most 16 deep (Spec.MAX_DEPTH), got 17')
+ * ```
+ */
+export const MAX_DEPTH = 16
 
 /**
  * The most keys the spec object or one layer object may have (the codecs name at most a
@@ -296,6 +352,94 @@ const activationKinds: readonly ActivationKind[] = ['sigmoid', 'tanh', 'relu', '
 
 const plain = (kind: ActivationKind) => as<ActivationSpec>()(struct(`${kind} layer`, { kind: t.literal(kind) }))
 
+const ownValue = (o: object, key: string): unknown => Object.getOwnPropertyDescriptor(o, key)?.value
+
+/**
+ * The nesting depth of the blocks in a list of (undecoded) layers and the number of layers and
+ * branches in it, all levels together; the walk stops once past {@link MAX_DEPTH} or
+ * {@link MAX_LAYERS}, so its work and its recursion are bounded whatever the value.
+ */
+const measure = (list: unknown): { readonly depth: number; readonly count: number } => {
+  let depth = 0
+  let count = 0
+  const walk = (items: unknown, level: number): void => {
+    if (!Array.isArray(items)) return
+    depth = Math.max(depth, level)
+    if (level > MAX_DEPTH) return
+    for (let i = 0; i < items.length && count <= MAX_LAYERS; i++) {
+      count++
+      const item: unknown = items[i]
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) continue
+      const kind = ownValue(item, 'kind')
+      if (kind === 'residual') walk(ownValue(item, 'layers'), level + 1)
+      if (kind !== 'parallel') continue
+      const branches = ownValue(item, 'branches')
+      if (!Array.isArray(branches)) continue
+      for (let k = 0; k < branches.length && count <= MAX_LAYERS && depth <= MAX_DEPTH; k++) {
+        count++
+        walk(branches[k], level + 1)
+      }
+    }
+  }
+  walk(list, 0)
+  return { depth, count }
+}
+
+/** `codec` for a list of layers, refusing first a list whose blocks nest too deep or hold too many layers in all. */
+const boundedNesting = <A>(codec: t.Type<A, unknown, unknown>, list: (u: unknown) => unknown): t.Type<A, unknown, unknown> => {
+  const validate = (u: unknown, c: t.Context): t.Validation<A> => {
+    const items = list(u)
+    // an over-long flat list: the list's own codec names its length
+    if (Array.isArray(items) && items.length > MAX_LAYERS) return codec.validate(u, c)
+    const { depth, count } = measure(items)
+    if (depth > MAX_DEPTH) return t.failure(depth, c, `residual and parallel blocks nested at most ${MAX_DEPTH} deep (Spec.MAX_DEPTH)`)
+    if (count > MAX_LAYERS) return t.failure(count, c, `at most ${MAX_LAYERS} layers in all, blocks' layers and branches included (Spec.MAX_LAYERS)`)
+    return codec.validate(u, c)
+  }
+  return new t.Type<A, unknown, unknown>(codec.name, (u): u is A => E.isRight(validate(u, [{ key: '', type: t.unknown, actual: u }])), validate, (a) => a)
+}
+
+/** A list of layers (at least one), without the nesting guard (the caller's guard has walked it). */
+const layerList = (): t.Type<readonly LayerSpec[], unknown, unknown> =>
+  atMost(array(layerShape, 'array of layers', 1), MAX_LAYERS, 'an array', 'layers (Spec.MAX_LAYERS)') as t.Type<readonly LayerSpec[], unknown, unknown>
+
+const pooling = <K extends 'maxPool2d' | 'avgPool2d'>(kind: K) =>
+  struct(`${kind} layer`, { kind: t.literal(kind), kernel: Size }, { stride: Size, padding: Padding })
+
+/** One layer, blocks' inner layers read with this same codec (lazily: a block refers to it). */
+const layerShape: t.Type<LayerSpec, unknown, unknown> = t.recursion('layer', () =>
+  fewKeys(
+    as<LayerSpec>()(
+      tagged('kind', 'layer', {
+        dense: as<DenseSpec>()(struct('dense layer', { kind: t.literal('dense'), units: Size }, { inputs: Size })),
+        conv2d: as<Conv2dSpec>()(
+          struct('conv2d layer', { kind: t.literal('conv2d'), filters: Size, kernel: Size }, { stride: Size, padding: Padding, channels: Size })
+        ),
+        maxPool2d: as<MaxPool2dSpec>()(pooling('maxPool2d')),
+        dropout: as<DropoutSpec>()(struct('dropout layer', { kind: t.literal('dropout'), rate: Fraction })),
+        flatten: as<FlattenSpec>()(struct('flatten layer', { kind: t.literal('flatten') })),
+        reshape: as<ReshapeSpec>()(struct('reshape layer', { kind: t.literal('reshape'), shape: Dims })),
+        batchNorm: as<BatchNormSpec>()(struct('batchNorm layer', { kind: t.literal('batchNorm') }, { momentum: Probability, eps: Positive })),
+        leakyRelu: as<LeakyReluSpec>()(struct('leakyRelu layer', { kind: t.literal('leakyRelu') }, { alpha: Finite })),
+        elu: as<EluSpec>()(struct('elu layer', { kind: t.literal('elu') }, { alpha: Finite })),
+        gelu: as<GeluSpec>()(struct('gelu layer', { kind: t.literal('gelu') }, { form: oneOf(['erf', 'tanh']) })),
+        ...Object.fromEntries(activationKinds.map((k) => [k, plain(k)])),
+        avgPool2d: as<AvgPool2dSpec>()(pooling('avgPool2d')),
+        globalAvgPool: as<GlobalAvgPoolSpec>()(struct('globalAvgPool layer', { kind: t.literal('globalAvgPool') })),
+        residual: as<ResidualSpec>()(struct('residual layer', { kind: t.literal('residual'), layers: layerList() })),
+        parallel: as<ParallelSpec>()(
+          struct(
+            'parallel layer',
+            { kind: t.literal('parallel'), branches: atMost(array(layerList(), 'array of branches (each an array of layers)', 1), MAX_LAYERS, 'an array', 'branches (Spec.MAX_LAYERS)') },
+            { merge: oneOf(['concat']) }
+          )
+        )
+      })
+    ),
+    'a layer object'
+  )
+)
+
 /**
  * The codec of one layer: a union told apart by `kind`, each member a closed object.
  *
@@ -308,26 +452,7 @@ const plain = (kind: ActivationKind) => as<ActivationSpec>()(struct(`${kind} lay
  * assert.ok(bad._tag === 'Left' && bad.left.message === 'layer: units: expected positive integer, got 0')
  * ```
  */
-export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = fewKeys(
-  as<LayerSpec>()(
-    tagged('kind', 'layer', {
-    dense: as<DenseSpec>()(struct('dense layer', { kind: t.literal('dense'), units: Size }, { inputs: Size })),
-    conv2d: as<Conv2dSpec>()(
-      struct('conv2d layer', { kind: t.literal('conv2d'), filters: Size, kernel: Size }, { stride: Size, padding: Padding, channels: Size })
-    ),
-    maxPool2d: as<MaxPool2dSpec>()(struct('maxPool2d layer', { kind: t.literal('maxPool2d'), kernel: Size }, { stride: Size })),
-    dropout: as<DropoutSpec>()(struct('dropout layer', { kind: t.literal('dropout'), rate: Fraction })),
-    flatten: as<FlattenSpec>()(struct('flatten layer', { kind: t.literal('flatten') })),
-    reshape: as<ReshapeSpec>()(struct('reshape layer', { kind: t.literal('reshape'), shape: Dims })),
-    batchNorm: as<BatchNormSpec>()(struct('batchNorm layer', { kind: t.literal('batchNorm') }, { momentum: Probability, eps: Positive })),
-    leakyRelu: as<LeakyReluSpec>()(struct('leakyRelu layer', { kind: t.literal('leakyRelu') }, { alpha: Finite })),
-    elu: as<EluSpec>()(struct('elu layer', { kind: t.literal('elu') }, { alpha: Finite })),
-    gelu: as<GeluSpec>()(struct('gelu layer', { kind: t.literal('gelu') }, { form: oneOf(['erf', 'tanh']) })),
-    ...Object.fromEntries(activationKinds.map((k) => [k, plain(k)]))
-    })
-  ),
-  'a layer object'
-)
+export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = boundedNesting(layerShape, (u) => [u])
 
 /**
  * The codec of a model spec `{ input, layers }`.
@@ -342,7 +467,7 @@ export const LayerCodec: t.Type<LayerSpec, unknown, unknown> = fewKeys(
  */
 export const ModelCodec: t.Type<ModelSpec, unknown, unknown> = fewKeys(
   as<ModelSpec>()(
-    struct('model spec', { input: Dims, layers: atMost(array(LayerCodec, 'array of layers', 1), MAX_LAYERS, 'an array', 'layers (Spec.MAX_LAYERS)') })
+    struct('model spec', { input: Dims, layers: boundedNesting(layerList(), (u) => u) })
   ),
   'a model spec object'
 )
@@ -400,12 +525,15 @@ export type Model = Layer.Layer<Shape, Shape, ModelParams, ModelState> & { reado
 export interface TensorSlot {
   /** The dotted name in the parameter (or state) tree: `layers.0.w`, `layers.1.mean`. */
   readonly name: string
-  /** The field in the layer's record: `w`, `b`, `gamma`, `beta`, `mean`, `variance`. */
+  /**
+   * The field in the layer's record: `w`, `b`, `gamma`, `beta`, `mean`, `variance`; for a
+   * layer inside a block, its path in the block's record (`layers.0.w`, `branches.1.layers.0.b`).
+   */
   readonly field: string
   readonly shape: Shape
   /** The layer's index in the spec (0-based, as in `layers[0]`). */
   readonly layer: number
-  /** The layer's kind (`dense`, `conv2d`, `batchNorm`). */
+  /** The kind of the layer that holds the tensor (`dense`, `conv2d`, `batchNorm`; inside a block, the inner layer's). */
   readonly kind: string
 }
 
@@ -434,13 +562,62 @@ const misfit = (i: number, kind: string, expects: string, cur: Shape): ShapeErro
     ? new ShapeError(`layer 1: ${kind} expects ${expects} but got ${Layer.describe(cur)}`)
     : new ShapeError(`layer ${i + 1} expects ${expects} but layer ${i} produces ${Layer.describe(cur)}`)
 
+/** A parameter or state tensor of a layer: its path in the layer's record, its shape, and the kind of the (inner) layer holding it. */
+type Slot = readonly [string, Shape, string?]
+
 /** A layer built from its spec: the layer, its canonical spec, and the shapes of its parameters and state (what `init` and `initState` would allocate). */
 interface Made {
   readonly layer: AnyLayer
   readonly spec: LayerSpec
-  readonly params?: ReadonlyArray<readonly [string, Shape]>
-  readonly state?: ReadonlyArray<readonly [string, Shape]>
+  readonly params?: readonly Slot[]
+  readonly state?: readonly Slot[]
 }
+
+/** A list of layers built into a `sequential` for the input `input`: the layer, the canonical specs, its output, and its slots (`layers.i.…`). */
+interface Chain {
+  readonly layer: AnyLayer
+  readonly made: readonly Made[]
+  readonly output: Shape
+}
+
+/** The slots of a chain's layers, named as in the chain's record (`layers.0.w`). */
+const chainSlots = (made: readonly Made[], which: 'params' | 'state'): Slot[] =>
+  made.flatMap((m, i) => (m[which] ?? []).map(([path, shape, kind]): Slot => [`layers.${i}.${path}`, shape, kind ?? m.spec.kind]))
+
+/**
+ * Builds a list of layer specs into a `sequential` on the running shape `input`: each layer
+ * for the shape before it, composed by `Layer.sequential`, so a misfit has its words. The
+ * first layer is given `input` as its input shape, so messages carry the sizes.
+ */
+const makeChain = (specs: readonly LayerSpec[], input: Shape, where: string): Chain => {
+  const made: Made[] = []
+  let cur: Shape = input
+  for (let i = 0; i < specs.length; i++) {
+    const m = makeLayer(specs[i]!, cur, i)
+    made.push(m)
+    try {
+      cur = m.layer.outputShape(cur)
+    } catch (e) {
+      // the model does not fit here: `sequential` (below) names the misfit in its own words
+      if (e instanceof ShapeError) break
+      throw e
+    }
+    if (Sh.size(cur) > MAX_ELEMENTS) throw overLimit(`${where}[${i}]`, `a ${m.spec.kind} layer whose output has at most ${MAX_ELEMENTS} elements per example`, cur)
+  }
+  const layers = made.map((m) => m.layer)
+  // the running input is known, so the chain is checked from it (the first layer's own
+  // inShape may have free dimensions, `[1,?,?]` for a convolution): messages carry the
+  // sizes, as they do in TypeScript once a reshape has fixed them
+  const first: AnyLayer = { ...layers[0]!, inShape: [...input] }
+  const layer = Layer.sequential(first, ...layers.slice(1)) as unknown as AnyLayer
+  const output = layer.outputShape(input)
+  if (layers.length < specs.length) throw new ShapeError(`layer ${layers.length}: its output does not fit the layers after it`)
+  return { layer, made, output }
+}
+
+/** `Combinators.residual` and `parallel` on layers whose types are not known here (the specs were checked at run time). */
+const residualOf = Combinators.residual as unknown as (layer: AnyLayer) => AnyLayer
+const parallelOf = Combinators.parallel as unknown as (...branches: AnyLayer[]) => AnyLayer
 
 /**
  * One layer of a spec, built for the running shape `cur`, with its canonical spec (defaults
@@ -480,9 +657,37 @@ const makeLayer = (s: LayerSpec, cur: Shape, i: number): Made => {
         ]
       }
     }
-    case 'maxPool2d': {
+    case 'maxPool2d':
+    case 'avgPool2d': {
       const stride = s.stride ?? s.kernel
-      return { layer: Conv.maxPool2d(s.kernel, { stride }), spec: { kind: 'maxPool2d', kernel: s.kernel, stride } }
+      const padding = s.padding ?? 0
+      const layer = (s.kind === 'maxPool2d' ? Conv.maxPool2d : Conv.avgPool2d)(s.kernel, { stride, padding })
+      // padding is written only when there is some, as specs without it have always read
+      return { layer, spec: { kind: s.kind, kernel: s.kernel, stride, ...(padding === 0 ? {} : { padding }) } }
+    }
+    case 'globalAvgPool': {
+      if (cur.length !== 3) throw misfit(i, 'globalAvgPool', Layer.describe(anyDims(3)), cur)
+      return { layer: Conv.globalAvgPool(cur[0]!), spec: { kind: 'globalAvgPool' } }
+    }
+    case 'residual': {
+      const inner = makeChain(s.layers, cur, `layers[${i}].layers`)
+      return {
+        layer: residualOf(inner.layer),
+        spec: { kind: 'residual', layers: inner.made.map((m) => m.spec) },
+        params: chainSlots(inner.made, 'params'),
+        state: chainSlots(inner.made, 'state')
+      }
+    }
+    case 'parallel': {
+      const branches = s.branches.map((b, k) => makeChain(b, cur, `layers[${i}].branches[${k}]`))
+      const slots = (which: 'params' | 'state'): Slot[] =>
+        branches.flatMap((b, k) => chainSlots(b.made, which).map(([path, shape, kind]): Slot => [`branches.${k}.${path}`, shape, kind]))
+      return {
+        layer: parallelOf(...branches.map((b) => b.layer)),
+        spec: { kind: 'parallel', branches: branches.map((b) => b.made.map((m) => m.spec)), merge: 'concat' },
+        params: slots('params'),
+        state: slots('state')
+      }
     }
     case 'dropout':
       return { layer: Layers.dropout(s.rate), spec: { kind: 'dropout', rate: s.rate } }
@@ -597,29 +802,11 @@ export const build = (spec: ModelSpec): Either<LaminaError, Built> => {
   const { input, layers: specs } = decoded.right
   const inputSize = Sh.size(input)
   if (inputSize > MAX_ELEMENTS) return E.left(overLimit('input', `an input of at most ${MAX_ELEMENTS} elements per example`, input))
-  const made: Made[] = []
   try {
-    let cur: Shape = input
-    for (let i = 0; i < specs.length; i++) {
-      const m = makeLayer(specs[i]!, cur, i)
-      made.push(m)
-      try {
-        cur = m.layer.outputShape(cur)
-      } catch (e) {
-        // the model does not fit here: `sequential` (below) names the misfit in its own words
-        if (e instanceof ShapeError) break
-        throw e
-      }
-      if (Sh.size(cur) > MAX_ELEMENTS) return E.left(overLimit(`layers[${i}]`, `a ${m.spec.kind} layer whose output has at most ${MAX_ELEMENTS} elements per example`, cur))
-    }
-    const layers = made.map((m) => m.layer)
-    // the spec's input is known, so the chain is checked from it (the first layer's own
-    // inShape may have free dimensions, `[1,?,?]` for a convolution): messages carry the
-    // sizes, as they do in TypeScript once a reshape has fixed them
-    const first: AnyLayer = { ...layers[0]!, inShape: [...input] }
-    const sequential = Layer.sequential(first, ...layers.slice(1)) as unknown as Layer.Layer<Shape, Shape, ModelParams, ModelState>
-    const outputShape = sequential.outputShape(input)
-    if (layers.length < specs.length) throw new ShapeError(`layer ${layers.length}: its output does not fit the layers after it`)
+    const chain = makeChain(specs, input, 'layers')
+    const made = chain.made
+    const sequential = chain.layer as Layer.Layer<Shape, Shape, ModelParams, ModelState>
+    const outputShape = chain.output
     // the parameters and the state, from the shapes alone: nothing is allocated
     const parameters: TensorSlot[] = []
     const state: TensorSlot[] = []
@@ -630,11 +817,12 @@ export const build = (spec: ModelSpec): Either<LaminaError, Built> => {
         [parameters, params],
         [state, stateShapes]
       ] as const) {
-        for (const [field, shape] of shapes) {
+        for (const [field, shape, inner] of shapes) {
+          const kind = inner ?? layerSpec.kind
           if (Sh.size(shape) > MAX_ELEMENTS) {
-            return E.left(overLimit(`layers[${i}]`, `a ${layerSpec.kind} layer whose ${field} has at most ${MAX_ELEMENTS} elements`, shape))
+            return E.left(overLimit(`layers[${i}]`, `a ${kind} layer whose ${field} has at most ${MAX_ELEMENTS} elements`, shape))
           }
-          list.push(Object.freeze({ name: `layers.${i}.${field}`, field, shape: Object.freeze([...shape]), layer: i, kind: layerSpec.kind }))
+          list.push(Object.freeze({ name: `layers.${i}.${field}`, field, shape: Object.freeze([...shape]), layer: i, kind }))
           if (list === parameters) parameterCount += Sh.size(shape)
         }
       }
@@ -739,13 +927,43 @@ const isSequential = (layer: AnyLayer): boolean => layer.kind === 'sequential' &
 const leavesOf = (layer: AnyLayer): AnyLayer[] => (isSequential(layer) ? layer.layers!.flatMap(leavesOf) : [layer])
 
 const specKinds = (): string =>
-  ['dense', 'conv2d', 'maxPool2d', 'dropout', 'flatten', 'reshape', 'batchNorm', 'leakyRelu', 'elu', 'gelu', ...activationKinds].join(', ')
+  ['dense', 'conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'residual', 'parallel', 'dropout', 'flatten', 'reshape', 'batchNorm', 'leakyRelu', 'elu', 'gelu', ...activationKinds].join(', ')
 
-/** One built-in layer as a layer spec (defaults written out), or why it has none. */
-const layerSpecOf = (layer: AnyLayer, i: number): Either<ArgumentError, LayerSpec> => {
-  const where = `fromLayer: layers[${i}], a ${layer.kind} layer`
-  const kinds: readonly string[] = ['dense', 'conv2d', 'maxPool2d', 'dropout', 'flatten', 'reshape', 'batchNorm', 'batchNorm2d', 'leakyRelu', 'elu', 'gelu', 'geluTanh', ...activationKinds]
+/** Whether a layer is a `residual` or `parallel` block that records its inner layers. */
+const isBlock = (layer: AnyLayer): boolean => (layer.kind === 'residual' || layer.kind === 'parallel') && Array.isArray(layer.layers)
+
+/** The specs of the layers a (possibly `sequential`) layer runs, `where[0]`, `where[1]`, … naming them. */
+const listSpecOf = (layer: AnyLayer, where: string): Either<ArgumentError, LayerSpec[]> => {
+  const out: LayerSpec[] = []
+  for (const [j, leaf] of leavesOf(layer).entries()) {
+    const s = layerSpecOf(leaf, `${where}[${j}]`)
+    if (E.isLeft(s)) return s
+    out.push(s.right)
+  }
+  return E.right(out)
+}
+
+/** One built-in layer as a layer spec (defaults written out), or why it has none; `path` names it (`layers[2]`). */
+const layerSpecOf = (layer: AnyLayer, path: string): Either<ArgumentError, LayerSpec> => {
+  const where = `fromLayer: ${path}, a ${layer.kind} layer`
+  const kinds: readonly string[] = ['dense', 'conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'residual', 'parallel', 'dropout', 'flatten', 'reshape', 'batchNorm', 'batchNorm2d', 'leakyRelu', 'elu', 'gelu', 'geluTanh', ...activationKinds]
   if (!kinds.includes(layer.kind)) return E.left(new ArgumentError(`${where}: the spec language has no such kind (it has ${specKinds()})`))
+  // blocks record their inner layers, and global pooling's shapes say all (its channels are the running ones)
+  if (layer.kind === 'residual' || layer.kind === 'parallel') {
+    if (!isBlock(layer)) return E.left(new ArgumentError(`${where}: it records no inner layers (not lamina's Combinators.${layer.kind}), so no spec can describe it`))
+    if (layer.kind === 'residual') {
+      const inner = listSpecOf(layer.layers![0]!, `${path}.layers`)
+      return E.isLeft(inner) ? inner : E.right({ kind: 'residual', layers: inner.right })
+    }
+    const branches: LayerSpec[][] = []
+    for (const [k, branch] of layer.layers!.entries()) {
+      const b = listSpecOf(branch, `${path}.branches[${k}]`)
+      if (E.isLeft(b)) return b
+      branches.push(b.right)
+    }
+    return E.right({ kind: 'parallel', branches, merge: 'concat' })
+  }
+  if (layer.kind === 'globalAvgPool') return E.right({ kind: 'globalAvgPool' })
   const s = layer.settings
   if (s === undefined) {
     return E.left(new ArgumentError(`${where}: not one of lamina's built-in layers (it records no settings), so no spec can describe it`))
@@ -757,9 +975,8 @@ const layerSpecOf = (layer: AnyLayer, i: number): Either<ArgumentError, LayerSpe
     case 'conv2d':
       return E.right({ kind: 'conv2d', filters: num('filters'), kernel: num('kernel'), stride: num('stride'), padding: num('padding') })
     case 'maxPool2d':
-      return num('padding') === 0
-        ? E.right({ kind: 'maxPool2d', kernel: num('kernel'), stride: num('stride') })
-        : E.left(new ArgumentError(`${where}: padding ${num('padding')}, which a maxPool2d spec cannot express (it pools without padding)`))
+    case 'avgPool2d':
+      return E.right({ kind: layer.kind, kernel: num('kernel'), stride: num('stride'), ...(num('padding') === 0 ? {} : { padding: num('padding') }) })
     case 'dropout':
       return E.right({ kind: 'dropout', rate: num('rate') })
     case 'flatten':
@@ -784,13 +1001,13 @@ const layerSpecOf = (layer: AnyLayer, i: number): Either<ArgumentError, LayerSpe
  * The spec of a model made of lamina's built-in layers, however it was composed: by
  * {@link build} (its spec, defaults written out), or in TypeScript with `Layer.sequential`
  * (nested ones are opened) of `Layers.dense`, the activations, `Layers.dropout`, `flatten`,
- * `reshape`, `Conv.conv2d`, `Conv.maxPool2d`, `Norm.batchNorm`/`batchNorm2d`, or a single
- * such layer. `build(fromLayer(m))` builds the same model: the same shapes, the same
+ * `reshape`, `Conv.conv2d`, `Conv.maxPool2d`/`avgPool2d`/`globalAvgPool`,
+ * `Norm.batchNorm`/`batchNorm2d`, and `Combinators.residual`/`parallel` blocks of these (a
+ * block's layers are listed in the block), or a single such layer. `build(fromLayer(m))` builds the same model: the same shapes, the same
  * parameters in the same order (`layers.0.w`, … as {@link flattenTree} lays them out).
  *
  * A `Left` (an `ArgumentError` naming the layer, `layers[i]` counted as in the spec) for a
- * layer the spec language has no kind for (residual and parallel blocks, `avgPool2d`,
- * `prelu`, `maxout`, a layer written outside lamina), and for a model whose first layer does
+ * layer the spec language has no kind for (`prelu`, `maxout`, a layer written outside lamina), and for a model whose first layer does
  * not fix the input shape, unless `options.input` gives it.
  *
  * @example
@@ -840,12 +1057,9 @@ export const fromLayer = (layer: AnyLayer, options?: FromLayerOptions): Either<L
     if (!Layer.accepts(first.inShape, shape)) {
       return E.left(new ShapeError(`fromLayer: the first layer (${first.kind}) expects ${Layer.describe(first.inShape)} but the input is ${Layer.describe(shape)}`))
     }
-    const layers: LayerSpec[] = []
-    for (let i = 0; i < leaves.length; i++) {
-      const s = layerSpecOf(leaves[i]!, i)
-      if (E.isLeft(s)) return s
-      layers.push(s.right)
-    }
+    const listed = listSpecOf(layer, 'layers')
+    if (E.isLeft(listed)) return listed
+    const layers = listed.right
     // the model itself must take the input (its own checks, its own words), and the spec must
     // build into a model of the same output shape
     const output = layer.outputShape(shape)
@@ -902,20 +1116,26 @@ export const toSpec = (model: AnyLayer, options?: FromLayerOptions): Either<Lami
  * ```
  */
 export const flattenTree = (layer: AnyLayer, tree: unknown): ModelParams => {
-  const out: Tree[] = []
-  const walk = (l: AnyLayer, t: unknown, path: string): void => {
-    if (!isSequential(l)) {
-      out.push(t as Tree)
-      return
+  const itemsOf = (t: unknown, field: 'layers' | 'branches', n: number, path: string): readonly unknown[] => {
+    const items = (t as Readonly<Record<string, unknown>> | undefined)?.[field]
+    if (!Array.isArray(items) || items.length !== n) {
+      const what = field === 'layers' ? 'layer' : 'branch'
+      throw new ShapeError(`flattenTree: ${path === '' ? 'the tree' : path} should hold { ${field}: [...] } with ${n} entries (one per ${what}), got ${describeTree(t)}`)
     }
-    const items = (t as { readonly layers?: unknown } | undefined)?.layers
-    if (!Array.isArray(items) || items.length !== l.layers!.length) {
-      throw new ShapeError(`flattenTree: ${path === '' ? 'the tree' : path} should hold { layers: [...] } with ${l.layers!.length} entries (one per layer), got ${describeTree(t)}`)
-    }
-    items.forEach((item: unknown, i) => walk(l.layers![i]!, item, `${path === '' ? '' : `${path}.`}layers.${i}`))
+    return items
   }
-  walk(layer, tree, '')
-  return { layers: out }
+  const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`)
+  // the entries of the spec's list for `l`: a sequential opened, any other layer one entry
+  const open = (l: AnyLayer, t: unknown, path: string): unknown[] =>
+    isSequential(l) ? itemsOf(t, 'layers', l.layers!.length, path).flatMap((item, i) => open(l.layers![i]!, item, join(path, `layers.${i}`))) : [entry(l, t, path)]
+  // a block's entry lists its inner layers as its spec does: residual `{ layers }`, parallel `{ branches: [{ layers }, …] }`
+  const entry = (l: AnyLayer, t: unknown, path: string): unknown => {
+    if (!isBlock(l)) return t
+    if (l.kind === 'residual') return { layers: open(l.layers![0]!, t, path) }
+    const branches = itemsOf(t, 'branches', l.layers!.length, path)
+    return { branches: branches.map((b, k) => ({ layers: open(l.layers![k]!, b, join(path, `branches.${k}`)) })) }
+  }
+  return { layers: open(layer, tree, '') as Tree[] }
 }
 
 /**
@@ -932,11 +1152,56 @@ export const flattenTree = (layer: AnyLayer, tree: unknown): ModelParams => {
  * ```
  */
 export const nestTree = (layer: AnyLayer, flat: { readonly layers: readonly unknown[] }): unknown => {
-  let next = 0
-  const walk = (l: AnyLayer): unknown => (isSequential(l) ? { layers: l.layers!.map(walk) } : flat.layers[next++])
-  const tree = walk(layer)
-  if (next !== flat.layers.length) throw new ShapeError(`nestTree: the model has ${next} layers but the tree has ${flat.layers.length} entries`)
+  // reads the entries of one spec list, in order, as `open` in flattenTree wrote them
+  const list = (l: AnyLayer, entries: readonly unknown[], cursor: { next: number }): unknown =>
+    isSequential(l) ? { layers: l.layers!.map((c) => list(c, entries, cursor)) } : unentry(l, entries[cursor.next++])
+  const inner = (l: AnyLayer, entries: unknown): unknown => {
+    const items = Array.isArray(entries) ? entries : []
+    const cursor = { next: 0 }
+    const tree = list(l, items, cursor)
+    if (cursor.next !== items.length) throw new ShapeError(`nestTree: a ${l.kind} block's layers number ${cursor.next} but its tree has ${items.length} entries`)
+    return tree
+  }
+  const unentry = (l: AnyLayer, e: unknown): unknown => {
+    if (!isBlock(l)) return e
+    const record = (e ?? {}) as { readonly layers?: unknown; readonly branches?: readonly { readonly layers?: unknown }[] }
+    if (l.kind === 'residual') return inner(l.layers![0]!, record.layers)
+    return { branches: l.layers!.map((b, k) => inner(b, record.branches?.[k]?.layers)) }
+  }
+  const cursor = { next: 0 }
+  const tree = list(layer, flat.layers, cursor)
+  if (cursor.next !== flat.layers.length) throw new ShapeError(`nestTree: the model has ${cursor.next} layers but the tree has ${flat.layers.length} entries`)
   return tree
+}
+
+/**
+ * The parameter (or state) tree of the model a spec builds, filled from its slots
+ * ({@link Built.parameters} or {@link Built.state}) by `tensorOf`: `{ layers: [p₀, p₁, …] }`,
+ * `{}` for a layer without tensors, and a block's record (`{ layers: [...] }`, `{ branches:
+ * [{ layers: [...] }, …] }`) as its inner layers lay it out. How a file's tensors become a model's.
+ *
+ * @example
+ * ```ts
+ * import { Spec, tensor } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * const built = Spec.build({ input: [2], layers: [{ kind: 'residual', layers: [{ kind: 'dense', units: 2 }, { kind: 'relu' }] }] })
+ * assert.ok(built._tag === 'Right')
+ * const tree = Spec.fillTree(built.right.model.spec, built.right.parameters, (slot) => tensor(slot.field.endsWith('w') ? [[1, 0], [0, 1]] : [0, 0]))
+ * assert.deepStrictEqual(built.right.parameters.map((s) => s.name), ['layers.0.layers.0.w', 'layers.0.layers.0.b'])
+ * assert.deepStrictEqual((tree.layers[0] as { layers: unknown[] }).layers[1], {})
+ * ```
+ */
+export const fillTree = (spec: ModelSpec, slots: readonly TensorSlot[], tensorOf: (slot: TensorSlot) => Tensor): { readonly layers: readonly Tree[] } => {
+  const skeleton = (s: LayerSpec): Record<string, unknown> =>
+    s.kind === 'residual' ? { layers: s.layers.map(skeleton) } : s.kind === 'parallel' ? { branches: s.branches.map((b) => ({ layers: b.map(skeleton) })) } : {}
+  const layers = spec.layers.map(skeleton)
+  for (const slot of slots) {
+    const keys = slot.field.split('.')
+    let node: Record<string, unknown> = layers[slot.layer]!
+    for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>
+    node[keys[keys.length - 1]!] = tensorOf(slot)
+  }
+  return { layers: layers as Tree[] }
 }
 
 const describeTree = (t: unknown): string =>

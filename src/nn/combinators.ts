@@ -103,6 +103,8 @@ export const residual = <const Ls extends readonly [AnyLayer], V = ResidualVerdi
   if (inner.inShape !== undefined) outputShape(inner.inShape)
   const built: Layer<Shape, Shape, unknown, unknown> = {
     kind: 'residual',
+    // the wrapped layer, so that `Spec.fromLayer` can write the block as a spec
+    layers: [inner],
     inShape: inner.inShape,
     outputShape,
     init: (key, dtype) => inner.init(key, dtype),
@@ -190,6 +192,8 @@ export const parallel = <const Ls extends readonly [AnyLayer, ...AnyLayer[]], V 
   if (inShape !== undefined) parallelShape(branches, src, inShape)
   const built: Layer<Shape, Shape, ParallelParams<readonly AnyLayer[]>, ParallelState<readonly AnyLayer[]>> = {
     kind: 'parallel',
+    // the branches, so that `Spec.fromLayer` can write the block as a spec
+    layers: branches,
     inShape,
     outputShape: (input) => parallelShape(branches, src, input),
     init: (key, dtype) => {

@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { Checkpoint, LaminaError, Safetensors, Spec } from 'lamina-nn'
-import { fromJson } from './config.js'
+import { fromJson, problemOf } from './config.js'
 import type { Config } from './config.js'
 import * as D from './datasets.js'
 import * as M from './model.js'
@@ -15,9 +15,18 @@ import * as M from './model.js'
 /** The metadata key holding the configuration (JSON). */
 export const CONFIG_KEY = 'playground'
 
-/** The file's bytes. */
-export const save = (config: Config, network: M.Network, params: M.Params, step: number): Uint8Array =>
-  Checkpoint.encode(network.spec, params, network.model.initState(), { [CONFIG_KEY]: JSON.stringify(config), step: String(step) })
+/**
+ * The file's bytes. They record the task and the loss the page trains with (`M.dataLoss`):
+ * the one output is a logit of class 1 (binary cross-entropy) or a regression value (MSE), so
+ * `lamina eval`/`predict` read the file as the page does.
+ */
+export const save = (config: Config, network: M.Network, params: M.Params, step: number): Uint8Array => {
+  const task = problemOf(config.dataset)
+  return Checkpoint.encode(network.spec, params, network.model.initState(), { [CONFIG_KEY]: JSON.stringify(config), step: String(step) }, {
+    task,
+    loss: task === 'regression' ? 'mse' : 'binaryCrossEntropyWithLogits'
+  })
+}
 
 /** What a file restores. */
 export interface Loaded {
