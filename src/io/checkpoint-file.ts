@@ -49,16 +49,16 @@ import * as ReadFile from './read-file.js'
  * @example
  * ```ts
  * import { Checkpoint } from 'lamina-nn/node'
- * import { Combinators, Layers, Random } from 'lamina-nn'
+ * import { Layers, Random } from 'lamina-nn'
  * import { existsSync, mkdtempSync } from 'node:fs'
  * import { tmpdir } from 'node:os'
  * import { join } from 'node:path'
  * import assert from 'node:assert'
  * const file = join(mkdtempSync(join(tmpdir(), 'lamina-')), 'block.safetensors')
- * // a residual block has no spec: refused, and nothing is written
- * const block = Combinators.residual(Layers.dense(4, 4))
- * const refused = await Checkpoint.save(file, block, block.init(Random.key(0)))
- * assert.ok(refused._tag === 'Left' && /residual/.test(refused.left.message))
+ * // a learned-slope ReLU has no spec kind: refused, and nothing is written
+ * const model = Layers.sequential(Layers.dense(4, 4), Layers.prelu(4))
+ * const refused = await Checkpoint.save(file, model, model.init(Random.key(0)))
+ * assert.ok(refused._tag === 'Left' && /prelu/.test(refused.left.message))
  * assert.ok(!existsSync(file))
  * ```
  */
