@@ -282,7 +282,10 @@ const denseStack = fc.array(
       { kind: 'identity' },
       { kind: 'gelu' },
       { kind: 'batchNorm' },
-      { kind: 'flatten' }
+      { kind: 'flatten' },
+      { kind: 'absRectify' },
+      // groups of one: a maxout that fits any width (wider groups: the model-file and ONNX tests)
+      { kind: 'maxout', k: 1 }
     ),
     fc.record({ kind: fc.constant('dropout' as const), rate: fc.double({ min: 0, max: 0.9, noNaN: true }) }),
     fc.record({ kind: fc.constant('leakyRelu' as const), alpha: fc.double({ min: -1, max: 1, noNaN: true }) }),
@@ -399,8 +402,12 @@ const handLayers = (specs: readonly Spec.LayerSpec[], input: readonly number[]):
           return Layers.reshape(s.shape)
         case 'flatten':
           return Layers.flatten()
+        case 'prelu':
+          return Layers.prelu(shape[0]!)
+        case 'maxout':
+          return Layers.maxout(s.k)
         default:
-          return ({ relu: Layers.relu, tanh: Layers.tanh, sigmoid: Layers.sigmoid, softplus: Layers.softplus, softmax: Layers.softmax, logSoftmax: Layers.logSoftmax, identity: Layers.identity } as const)[s.kind]()
+          return ({ relu: Layers.relu, tanh: Layers.tanh, sigmoid: Layers.sigmoid, softplus: Layers.softplus, softmax: Layers.softmax, logSoftmax: Layers.logSoftmax, identity: Layers.identity, absRectify: Layers.absRectify } as const)[s.kind]()
       }
     })()
     layers.push(layer)
@@ -690,7 +697,17 @@ describe('Spec: toSpec', () => {
 
   it('a model written by hand has a spec when its layers have one; a model carrying a forged spec is decoded, not trusted', () => {
     expect(right(Spec.toSpec(Layer.sequential(Layers.dense(2, 2))))).toEqual({ input: [2], layers: [{ kind: 'dense', units: 2 }] })
-    expect(left(Spec.toSpec(Layer.sequential(Layers.dense(2, 2), Layers.prelu(2))))).toBeInstanceOf(ArgumentError)
+    // every built-in layer has a kind now: prelu, maxout and absRectify too; a layer written outside lamina has none
+    expect(right(Spec.toSpec(Layer.sequential(Layers.dense(2, 4), Layers.prelu(4), Layers.maxout(2), Layers.absRectify())))).toEqual({
+      input: [2],
+      layers: [{ kind: 'dense', units: 4 }, { kind: 'prelu' }, { kind: 'maxout', k: 2 }, { kind: 'absRectify' }]
+    })
+    const handMade = Layer.sequential(Layers.dense(2, 4), Layers.prelu(4), Layers.maxout(2), Layers.absRectify())
+    const fromSpec = right(Spec.build({ input: [2], layers: [{ kind: 'dense', units: 4 }, { kind: 'prelu' }, { kind: 'maxout', k: 2 }, { kind: 'absRectify' }] })).model
+    expect(sameModel(fromSpec, handMade, [2], 7)).toBe(true)
+    expect(message(Spec.build({ input: [2, 3], layers: [{ kind: 'prelu' }] }))).toMatch(/prelu/)
+    const outsider: AnyLayer = { ...Layers.relu(), kind: 'mine', settings: undefined }
+    expect(left(Spec.toSpec(Layer.sequential(Layers.dense(2, 2), outsider)))).toBeInstanceOf(ArgumentError)
     const forged = { ...Layers.relu(), spec: { input: [2], layers: [{ kind: 'dense', units: -1 }] } }
     expect(message(Spec.toSpec(forged))).toBe('model spec: layers[0].units: expected positive integer, got -1')
   })

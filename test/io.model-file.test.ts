@@ -165,7 +165,6 @@ describe('Spec.fromLayer: every layer kind of the spec language, composed in Typ
   it('refuses, naming the layer, what the spec language cannot describe, and a model without a known input', () => {
     const custom: AnyLayer = { ...Layers.relu(), settings: undefined, kind: 'relu' }
     const cases: Array<readonly [AnyLayer, string]> = [
-      [Layer.sequential(Layers.dense(2, 2), Layers.prelu(2)), 'fromLayer: layers[1], a prelu layer: the spec language has no such kind'],
       [Layer.sequential(Layers.dense(2, 2), custom), "fromLayer: layers[1], a relu layer: not one of lamina's built-in layers (it records no settings), so no spec can describe it"],
       [Layer.sequential(Conv.conv2d(1, 2, 3)), 'fromLayer: the first layer (conv2d) takes shape [1,?,?], so the model does not fix its input shape: give it, e.g. Spec.fromLayer(model, { input: [1, 28, 28] })'],
       [Layers.relu(), 'fromLayer: the first layer (relu) takes any shape']

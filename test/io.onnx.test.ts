@@ -136,6 +136,10 @@ const layerCases: ReadonlyArray<readonly [string, readonly number[], LayerSpec, 
   ['softmax (last axis of [3,4])', [3, 4], { kind: 'softmax' }, 4],
   ['logSoftmax (last axis of [3,4])', [3, 4], { kind: 'logSoftmax' }, 4],
   ['identity', [6], { kind: 'identity' }],
+  ['prelu', [6], { kind: 'prelu' }, 4],
+  ['maxout (groups of 3)', [6], { kind: 'maxout', k: 3 }],
+  ['maxout (last axis of images)', [2, 3, 4], { kind: 'maxout', k: 2 }],
+  ['absRectify', [6], { kind: 'absRectify' }, 4],
   ['maxPool2d (kernel 3, padding 1)', [2, 6, 5], { kind: 'maxPool2d', kernel: 3, stride: 2, padding: 1 }],
   ['avgPool2d (kernel 2)', [2, 6, 7], { kind: 'avgPool2d', kernel: 2 }],
   ['avgPool2d (kernel 3, stride 2, padding 1: zeros counted)', [2, 7, 6], { kind: 'avgPool2d', kernel: 3, stride: 2, padding: 1 }],
@@ -149,7 +153,7 @@ const layerCases: ReadonlyArray<readonly [string, readonly number[], LayerSpec, 
 describe('every spec layer kind runs in ONNX Runtime as in lamina', () => {
   it('the cases cover every layer kind the spec language has', () => {
     const kinds = new Set(layerCases.map(([, , layer]) => layer.kind))
-    const all: LayerSpec['kind'][] = ['dense', 'conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'residual', 'parallel', 'dropout', 'flatten', 'reshape', 'batchNorm', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'relu', 'softplus', 'softmax', 'logSoftmax', 'identity']
+    const all: LayerSpec['kind'][] = ['dense', 'conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'residual', 'parallel', 'dropout', 'flatten', 'reshape', 'batchNorm', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'relu', 'softplus', 'softmax', 'logSoftmax', 'identity', 'prelu', 'maxout', 'absRectify']
     expect([...kinds].sort()).toEqual([...all].sort())
   })
   for (const dtype of ['f32', 'f64'] as const) {
@@ -340,7 +344,7 @@ describe('what cannot be exported is a typed error', () => {
   })
 
   it('a spec that does not decode, naming the field', () => {
-    const r = Onnx.fromModel({ input: [2], layers: [{ kind: 'prelu' } as unknown as LayerSpec] }, {}, {})
+    const r = Onnx.fromModel({ input: [2], layers: [{ kind: 'attention' } as unknown as LayerSpec] }, {}, {})
     expect(r._tag === 'Left' && r.left).toBeInstanceOf(Checkpoint.CheckpointError)
     expect(r._tag === 'Left' && r.left.message).toMatch(/^the metadata spec: DecodeError: model spec: layers\[0\]\.kind: expected one of "dense"/)
   })

@@ -367,6 +367,7 @@ const everyKind: ModelSpec = {
     { kind: 'flatten' },
     { kind: 'reshape', shape: [48] },
     { kind: 'dense', units: 5 },
+    { kind: 'prelu' },
     { kind: 'batchNorm', eps: 0.001, momentum: 0.3 },
     { kind: 'leakyRelu', alpha: 0.1 },
     { kind: 'elu' },
@@ -395,6 +396,7 @@ describe('the Python file', () => {
       'nn.Flatten()',
       'Reshape(48)',
       'nn.Linear(48, 5)',
+      'nn.PReLU(num_parameters=5)',
       'nn.BatchNorm1d(5, eps=0.001, momentum=0.3)',
       'nn.LeakyReLU(0.1)',
       'nn.ELU(alpha=1.0)',
@@ -530,6 +532,17 @@ describe('residual and parallel blocks', () => {
     const parallel: ModelSpec = { input: [4], layers: [{ kind: 'parallel', branches: [[{ kind: 'relu' }], [{ kind: 'dense', units: 2 }]] }] }
     const imported = PyTorch.toParams(parallel, { '0.weight': tensor([[1, 2, 3, 4], [5, 6, 7, 8]]) })
     expect(imported._tag === 'Left' && imported.left.message).toMatch(/^layers\[0\]: a parallel block has no PyTorch export: .* cannot run parallel branches and concatenate them/)
+  })
+
+  it('maxout and absRectify have no torch.nn module: a typed error naming the layer', () => {
+    for (const [layer, i] of [[{ kind: 'maxout', k: 2 }, 1], [{ kind: 'absRectify' }, 1]] as const) {
+      const spec: ModelSpec = { input: [4], layers: [{ kind: 'dense', units: 4 }, layer] }
+      const module = PyTorch.pythonModule(spec)
+      expect(module._tag === 'Left' && module.left).toBeInstanceOf(PyTorch.PyTorchError)
+      expect(module._tag === 'Left' && module.left.message).toBe(
+        `layers[${i}]: a ${layer.kind} layer has no module in torch.nn, and the exported model.py is one nn.Sequential of torch.nn modules (export the model to ONNX instead)`
+      )
+    }
   })
 })
 

@@ -55,10 +55,11 @@ import * as ReadFile from './read-file.js'
  * import { join } from 'node:path'
  * import assert from 'node:assert'
  * const file = join(mkdtempSync(join(tmpdir(), 'lamina-')), 'block.safetensors')
- * // a learned-slope ReLU has no spec kind: refused, and nothing is written
- * const model = Layers.sequential(Layers.dense(4, 4), Layers.prelu(4))
+ * // a layer written outside lamina records no settings, so no spec describes it: refused, and nothing is written
+ * const mine = { ...Layers.relu(), kind: 'mine', settings: undefined }
+ * const model = Layers.sequential(Layers.dense(4, 4), mine)
  * const refused = await Checkpoint.save(file, model, model.init(Random.key(0)))
- * assert.ok(refused._tag === 'Left' && /prelu/.test(refused.left.message))
+ * assert.ok(refused._tag === 'Left' && /mine/.test(refused.left.message))
  * assert.ok(!existsSync(file))
  * ```
  */

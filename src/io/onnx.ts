@@ -324,6 +324,8 @@ const shapeAfter = (s: LayerSpec, cur: Shape): Shape => {
       return [Sh.size(cur)]
     case 'reshape':
       return [...s.shape]
+    case 'maxout':
+      return [...cur.slice(0, -1), cur[cur.length - 1]! / s.k]
     default:
       return cur
   }
@@ -481,6 +483,21 @@ const emitLayer = (g: GraphBuilder, s: LayerSpec, at: string, cur: Shape, x: str
     case 'logSoftmax':
       op('LogSoftmax', [x], [intAttr('axis', -1)], y)
       return
+    case 'absRectify':
+      // lamina's rectify with slope −1 below zero: |x|
+      op('Abs', [x], [], y)
+      return
+    case 'prelu':
+      // a slope per feature, broadcast over the batch
+      op('PRelu', [x, tensor('alpha')], [], y)
+      return
+    case 'maxout': {
+      // groups of k consecutive units of the last axis: [.., n·k] → [.., n, k], then the maximum of each group
+      const last = cur[cur.length - 1]!
+      const grouped = op('Reshape', [x, g.int64(`${at}.groups`, [cur.length + 2], [0, ...cur.slice(0, -1), last / s.k, s.k])])
+      op('ReduceMax', [grouped], [intsAttr('axes', [-1]), intAttr('keepdims', 0)], y)
+      return
+    }
     default:
       // a layer kind added to the spec language after this exporter
       throw new OnnxError(`${at.replace(/\.(\d+)/g, '[$1]')}: a ${JSON.stringify((s as { kind: string }).kind)} layer has no ONNX export`)

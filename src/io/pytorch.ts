@@ -6,6 +6,7 @@
  * | --- | --- | --- |
  * | `dense` | `nn.Linear(in, out)` | `N.weight` `[out, in]` (lamina's `w` transposed), `N.bias` `[out]` |
  * | `conv2d` | `nn.Conv2d(in, out, k, stride, padding)` | `N.weight` `[out, in, k, k]` (OIHW, as lamina), `N.bias` |
+ * | `prelu` | `nn.PReLU(n)` | `N.weight` `[n]` (lamina's `alpha`) |
  * | `batchNorm` | `nn.BatchNorm1d` (features) or `nn.BatchNorm2d` (images) | `N.weight` (γ), `N.bias` (β), `N.running_mean`, `N.running_var`, `N.num_batches_tracked` |
  * | `maxPool2d`, `dropout`, `flatten` | `nn.MaxPool2d`, `nn.Dropout`, `nn.Flatten` | none |
  * | `avgPool2d`, `globalAvgPool` | `nn.AvgPool2d(…, count_include_pad=True)`, `nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())` | none |
@@ -157,6 +158,11 @@ const moduleOf = (s: LayerSpec, cur: Shape, i: number): string => {
       return 'nn.LogSoftmax(dim=-1)'
     case 'identity':
       return 'nn.Identity()'
+    case 'prelu':
+      return `nn.PReLU(num_parameters=${cur[0]})`
+    case 'maxout':
+    case 'absRectify':
+      throw new PyTorchError(`layers[${i}]: a ${s.kind} layer has no module in torch.nn, and the exported model.py is one nn.Sequential of torch.nn modules (export the model to ONNX instead)`)
     default:
       // a layer kind added to the spec language after this module
       throw new PyTorchError(`layers[${i}]: a ${JSON.stringify((s as { kind: string }).kind)} layer has no PyTorch module here`)
@@ -203,6 +209,7 @@ const SLOTS: Readonly<Record<string, readonly Slot[]>> = {
     { torch: 'weight', lamina: 'w', state: false },
     { torch: 'bias', lamina: 'b', state: false }
   ],
+  prelu: [{ torch: 'weight', lamina: 'alpha', state: false }],
   batchNorm: [
     { torch: 'weight', lamina: 'gamma', state: false },
     { torch: 'bias', lamina: 'beta', state: false },

@@ -156,8 +156,19 @@ export interface GeluSpec {
   readonly form?: 'erf' | 'tanh'
 }
 
-/** The activations without options. */
-export type ActivationKind = 'sigmoid' | 'tanh' | 'relu' | 'softplus' | 'softmax' | 'logSoftmax' | 'identity'
+/** Parametric ReLU: a learned slope per unit below zero (`alpha`, one per feature of a 1-D input). */
+export interface PreluSpec {
+  readonly kind: 'prelu'
+}
+
+/** Maxout: the maximum over groups of `k` consecutive units of the last axis. */
+export interface MaxoutSpec {
+  readonly kind: 'maxout'
+  readonly k: number
+}
+
+/** The activations without options (`absRectify` is |x|). */
+export type ActivationKind = 'sigmoid' | 'tanh' | 'relu' | 'softplus' | 'softmax' | 'logSoftmax' | 'identity' | 'absRectify'
 
 /** An activation layer without options. */
 export interface ActivationSpec {
@@ -180,6 +191,8 @@ export type LayerSpec =
   | LeakyReluSpec
   | EluSpec
   | GeluSpec
+  | PreluSpec
+  | MaxoutSpec
   | ActivationSpec
 
 /** A `sequential` model: the per-example input shape and the layers, in order. */
@@ -348,7 +361,7 @@ const fewKeys = <A>(codec: t.Type<A, unknown, unknown>, what: string): t.Type<A,
 
 const Dims = atMost(array(Size, 'shape (an array of positive integers)', 1), MAX_RANK, 'a shape', 'dimensions (Spec.MAX_RANK)')
 
-const activationKinds: readonly ActivationKind[] = ['sigmoid', 'tanh', 'relu', 'softplus', 'softmax', 'logSoftmax', 'identity']
+const activationKinds: readonly ActivationKind[] = ['sigmoid', 'tanh', 'relu', 'softplus', 'softmax', 'logSoftmax', 'identity', 'absRectify']
 
 const plain = (kind: ActivationKind) => as<ActivationSpec>()(struct(`${kind} layer`, { kind: t.literal(kind) }))
 
@@ -423,6 +436,8 @@ const layerShape: t.Type<LayerSpec, unknown, unknown> = t.recursion('layer', () 
         leakyRelu: as<LeakyReluSpec>()(struct('leakyRelu layer', { kind: t.literal('leakyRelu') }, { alpha: Finite })),
         elu: as<EluSpec>()(struct('elu layer', { kind: t.literal('elu') }, { alpha: Finite })),
         gelu: as<GeluSpec>()(struct('gelu layer', { kind: t.literal('gelu') }, { form: oneOf(['erf', 'tanh']) })),
+        prelu: as<PreluSpec>()(struct('prelu layer', { kind: t.literal('prelu') })),
+        maxout: as<MaxoutSpec>()(struct('maxout layer', { kind: t.literal('maxout'), k: Size })),
         ...Object.fromEntries(activationKinds.map((k) => [k, plain(k)])),
         avgPool2d: as<AvgPool2dSpec>()(pooling('avgPool2d')),
         globalAvgPool: as<GlobalAvgPoolSpec>()(struct('globalAvgPool layer', { kind: t.literal('globalAvgPool') })),
@@ -741,6 +756,16 @@ const makeLayer = (s: LayerSpec, cur: Shape, i: number): Made => {
       return { layer: Layers.logSoftmax(), spec: { kind: s.kind } }
     case 'identity':
       return { layer: Layers.identity(), spec: { kind: s.kind } }
+    case 'absRectify':
+      return { layer: Layers.absRectify(), spec: { kind: s.kind } }
+    case 'prelu': {
+      // one slope per feature of a 1-D input (after a dense layer)
+      if (cur.length !== 1) throw misfit(i, 'prelu', Layer.describe([-1]), cur)
+      const units = cur[0]!
+      return { layer: Layers.prelu(units), spec: { kind: 'prelu' }, params: [['alpha', [units]]] }
+    }
+    case 'maxout':
+      return { layer: Layers.maxout(s.k), spec: { kind: 'maxout', k: s.k } }
   }
 }
 
@@ -927,7 +952,7 @@ const isSequential = (layer: AnyLayer): boolean => layer.kind === 'sequential' &
 const leavesOf = (layer: AnyLayer): AnyLayer[] => (isSequential(layer) ? layer.layers!.flatMap(leavesOf) : [layer])
 
 const specKinds = (): string =>
-  ['dense', 'conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'residual', 'parallel', 'dropout', 'flatten', 'reshape', 'batchNorm', 'leakyRelu', 'elu', 'gelu', ...activationKinds].join(', ')
+  ['dense', 'conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'residual', 'parallel', 'dropout', 'flatten', 'reshape', 'batchNorm', 'leakyRelu', 'elu', 'gelu', 'prelu', 'maxout', ...activationKinds].join(', ')
 
 /** Whether a layer is a `residual` or `parallel` block that records its inner layers. */
 const isBlock = (layer: AnyLayer): boolean => (layer.kind === 'residual' || layer.kind === 'parallel') && Array.isArray(layer.layers)
@@ -946,7 +971,7 @@ const listSpecOf = (layer: AnyLayer, where: string): Either<ArgumentError, Layer
 /** One built-in layer as a layer spec (defaults written out), or why it has none; `path` names it (`layers[2]`). */
 const layerSpecOf = (layer: AnyLayer, path: string): Either<ArgumentError, LayerSpec> => {
   const where = `fromLayer: ${path}, a ${layer.kind} layer`
-  const kinds: readonly string[] = ['dense', 'conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'residual', 'parallel', 'dropout', 'flatten', 'reshape', 'batchNorm', 'batchNorm2d', 'leakyRelu', 'elu', 'gelu', 'geluTanh', ...activationKinds]
+  const kinds: readonly string[] = ['dense', 'conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'residual', 'parallel', 'dropout', 'flatten', 'reshape', 'batchNorm', 'batchNorm2d', 'leakyRelu', 'elu', 'gelu', 'geluTanh', 'prelu', 'maxout', ...activationKinds]
   if (!kinds.includes(layer.kind)) return E.left(new ArgumentError(`${where}: the spec language has no such kind (it has ${specKinds()})`))
   // blocks record their inner layers, and global pooling's shapes say all (its channels are the running ones)
   if (layer.kind === 'residual' || layer.kind === 'parallel') {
@@ -992,6 +1017,10 @@ const layerSpecOf = (layer: AnyLayer, path: string): Either<ArgumentError, Layer
     case 'gelu':
     case 'geluTanh':
       return E.right({ kind: 'gelu', form: layer.kind === 'gelu' ? 'erf' : 'tanh' })
+    case 'prelu':
+      return E.right({ kind: 'prelu' })
+    case 'maxout':
+      return E.right({ kind: 'maxout', k: num('k') })
     default:
       return E.right({ kind: layer.kind as ActivationKind })
   }
@@ -1000,14 +1029,14 @@ const layerSpecOf = (layer: AnyLayer, path: string): Either<ArgumentError, Layer
 /**
  * The spec of a model made of lamina's built-in layers, however it was composed: by
  * {@link build} (its spec, defaults written out), or in TypeScript with `Layer.sequential`
- * (nested ones are opened) of `Layers.dense`, the activations, `Layers.dropout`, `flatten`,
+ * (nested ones are opened) of `Layers.dense`, the activations (`prelu`, `maxout` and `absRectify` included), `Layers.dropout`, `flatten`,
  * `reshape`, `Conv.conv2d`, `Conv.maxPool2d`/`avgPool2d`/`globalAvgPool`,
  * `Norm.batchNorm`/`batchNorm2d`, and `Combinators.residual`/`parallel` blocks of these (a
  * block's layers are listed in the block), or a single such layer. `build(fromLayer(m))` builds the same model: the same shapes, the same
  * parameters in the same order (`layers.0.w`, … as {@link flattenTree} lays them out).
  *
  * A `Left` (an `ArgumentError` naming the layer, `layers[i]` counted as in the spec) for a
- * layer the spec language has no kind for (`prelu`, `maxout`, a layer written outside lamina), and for a model whose first layer does
+ * layer the spec language has no kind for (one written outside lamina, which records no settings), and for a model whose first layer does
  * not fix the input shape, unless `options.input` gives it.
  *
  * @example

@@ -189,6 +189,7 @@ export const prelu = <const N extends number>(units: N, initial = 0.25): Layer<[
   checkWidth('prelu', units)
   return {
     kind: 'prelu',
+    settings: { units },
     inShape: [units],
     outputShape: (input) => {
       if (!accepts([units], input)) throw new ShapeError(`prelu expects ${describe([units])} but got ${describe(input)}`)
@@ -284,6 +285,7 @@ export const logSoftmax = (): Layer<Shape, Same, Stateless> => activation('logSo
  */
 export const maxout = <const K extends number>(k: K): Layer<Shape, Transform<'maxout', K>, Stateless> => ({
   kind: 'maxout',
+  settings: { k },
   inShape: undefined,
   outputShape: (input) => {
     const last = input[input.length - 1] ?? 0
