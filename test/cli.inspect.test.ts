@@ -15,6 +15,7 @@ import type { Run } from './support/cli.js'
 import * as Checkpoint from '../src/io/checkpoint.js'
 import * as Safetensors from '../src/io/safetensors.js'
 import { tensor } from '../src/tensor.js'
+import { rawSafetensors } from './support/safetensors.js'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
 
@@ -34,27 +35,6 @@ const oneLineError = (r: Run): string => {
   return r.stderr.trimEnd()
 }
 
-/** A safetensors file written byte by byte (dtypes `Safetensors.encode` does not write). */
-const raw = (entries: readonly (readonly [string, string, readonly number[], Uint8Array])[], metadata?: Record<string, string>): Uint8Array => {
-  const header: Record<string, unknown> = metadata === undefined ? {} : { __metadata__: metadata }
-  let offset = 0
-  for (const [name, dtype, shape, bytes] of entries) {
-    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes.length] }
-    offset += bytes.length
-  }
-  let text = JSON.stringify(header)
-  while ((8 + text.length) % 8 !== 0) text += ' '
-  const h = new TextEncoder().encode(text)
-  const out = new Uint8Array(8 + h.length + offset)
-  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true)
-  out.set(h, 8)
-  let at = 8 + h.length
-  for (const [, , , bytes] of entries) {
-    out.set(bytes, at)
-    at += bytes.length
-  }
-  return out
-}
 const u16 = (...v: number[]): Uint8Array => new Uint8Array(Uint16Array.from(v).buffer)
 const i64 = (...v: bigint[]): Uint8Array => new Uint8Array(BigInt64Array.from(v).buffer)
 
@@ -92,7 +72,7 @@ describe('lamina inspect on any safetensors file', () => {
   it('F16, BF16 and I64 get statistics; U8 and an I64 beyond 2^53 are listed without them, saying why', async () => {
     const mixed = file(
       'mixed.safetensors',
-      raw([
+      rawSafetensors([
         ['half', 'F16', [3], u16(0x3c00, 0xc000, 0x3800)], // 1, −2, 0.5
         ['brain', 'BF16', [2], u16(0x3f80, 0x4040)], // 1, 3
         ['steps', 'I64', [2], i64(7n, -3n)],
@@ -151,7 +131,7 @@ describe('lamina inspect on any safetensors file', () => {
     const r = await run('inspect', truncated)
     expect(r.code).toBe(1)
     expect(oneLineError(r)).toMatch(/^lamina inspect: .*truncated\.safetensors: safetensors: /)
-    const wrongU8 = raw([['mask', 'U8', [5], Uint8Array.from([0, 1, 1, 0])]])
+    const wrongU8 = rawSafetensors([['mask', 'U8', [5], Uint8Array.from([0, 1, 1, 0])]])
     expect(oneLineError(await run('inspect', file('u8.safetensors', wrongU8)))).toContain('"mask"')
     // a file that claims to be a lamina model is still checked as one
     const claims = file('claims.safetensors', Safetensors.encode({ w: tensor([1]) }, { lamina: '1' }))

@@ -22,6 +22,7 @@ import * as Random from '../src/random.js'
 import { fromBuffer, tensor } from '../src/tensor.js'
 import type { DType, Tensor } from '../src/tensor.js'
 import type { ModelSpec } from '../src/io/spec.js'
+import { rawSafetensors } from './support/safetensors.js'
 
 const right = <A>(e: { _tag: 'Left'; left: Error } | { _tag: 'Right'; right: A }): A => {
   if (e._tag === 'Left') throw e.left
@@ -291,27 +292,6 @@ describe('lamina → state dict → lamina', () => {
   })
 })
 
-/** A safetensors file written byte by byte (the dtypes lamina's encoder does not write, such as I64). */
-const rawSafetensors = (entries: readonly (readonly [string, string, readonly number[], Uint8Array])[], metadata?: Record<string, string>): Uint8Array => {
-  const header: Record<string, unknown> = metadata === undefined ? {} : { __metadata__: metadata }
-  let offset = 0
-  for (const [name, dtype, shape, bytes] of entries) {
-    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes.length] }
-    offset += bytes.length
-  }
-  let text = JSON.stringify(header)
-  while ((8 + text.length) % 8 !== 0) text += ' '
-  const h = new TextEncoder().encode(text)
-  const out = new Uint8Array(8 + h.length + offset)
-  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true)
-  out.set(h, 8)
-  let at = 8 + h.length
-  for (const [, , , bytes] of entries) {
-    out.set(bytes, at)
-    at += bytes.length
-  }
-  return out
-}
 
 describe('a state dict that does not fit is a typed error naming the tensor', () => {
   const spec: ModelSpec = { input: [3, 6, 6], layers: [{ kind: 'conv2d', filters: 2, kernel: 3 }, { kind: 'batchNorm' }, { kind: 'flatten' }, { kind: 'dense', units: 2 }] }
