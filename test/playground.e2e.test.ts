@@ -162,17 +162,20 @@ const centralWeight = (s: Snapshot, layer: number, from: number, to: number, h =
  * The page's adjoint against a central difference of `lossAt(δ)` (the objective with one
  * parameter moved by δ) computed here, to the difference's own resolution: its truncation error
  * is estimated from steps h and 2h (Richardson), its rounding from the loss's size. The parameter
- * must matter at that resolution (two digits resolved), so the comparison means something however
+ * must matter at that resolution (20× above it), so the comparison means something however
  * far training got on this machine.
  */
 const expectAdjointIsCentralDifference = (adjoint: number | undefined, lossAt: (delta: number) => number): void => {
   const h = 1e-6
   const central = (lossAt(h) - lossAt(-h)) / (2 * h)
   const coarse = (lossAt(2 * h) - lossAt(-2 * h)) / (4 * h)
-  const resolution = Math.abs(central - coarse) + (1e-13 * Math.abs(lossAt(0))) / h + Number.MIN_VALUE
-  expect(Math.abs(central), `∂L/∂p ${central} is below 100× the difference's resolution ${resolution}`).toBeGreaterThan(100 * resolution)
+  // rounding: each loss in float64 to a few ulps of its size, divided by the step
+  const resolution = Math.abs(central - coarse) + (4 * Number.EPSILON * Math.abs(lossAt(0))) / h + Number.MIN_VALUE
+  expect(Math.abs(central), `∂L/∂p ${central} is below 20× the difference's resolution ${resolution}`).toBeGreaterThan(20 * resolution)
   expect(adjoint).toBeDefined()
-  expect(Math.abs(adjoint! - central), `adjoint ${adjoint}, central difference ${central} ± ${resolution}`).toBeLessThanOrEqual(4 * resolution + 1e-9 * Math.abs(central))
+  // and five significant digits: on a well-trained network, whose loss is a sum of terms that nearly cancel, the page's
+  // stable float64 sweep and this plain formula were seen to part at 3.6e-6 relative; a wrong rule is off by far more
+  expect(Math.abs(adjoint! - central), `adjoint ${adjoint}, central difference ${central} ± ${resolution}`).toBeLessThanOrEqual(4 * resolution + 1e-5 * Math.abs(central))
 }
 
 const expectAdjointOfWeight = (adjoint: number | undefined, s: Snapshot, layer: number, from: number, to: number): void => {
