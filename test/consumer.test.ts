@@ -76,13 +76,15 @@ describe('the packed tarball', () => {
 describe('(a, b) a strict TypeScript program', () => {
   it('type-checks with TypeScript 5 and runs under plain node', () => {
     ok(run(bin('tsc'), ['-p', '.']))
-    const out = JSON.parse(ok(run(process.execPath, ['out/model.js']))) as { y: number[][]; runtimeMessage: string; grad: number[]; outShape: number[] }
+    const out = JSON.parse(ok(run(process.execPath, ['out/model.js']))) as { y: number[][]; runtimeMessage: string; grad: number[]; outShape: number[]; scaledGrad: number[] }
     expect(out.y).toEqual([[4, 5], [10, 11]])
     expect(out.runtimeMessage).toBe('matmul: inner dimensions differ, [2,3] x [2,3] (3 vs 2)')
     // d/dx tanh(x)² = 2 tanh(x) (1 − tanh(x)²)
     const expected = [0.1, 0.2, 0.3].map((v) => 2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2))
     out.grad.forEach((g, i) => expect(Math.abs(g - expected[i]!)).toBeLessThan(1e-15))
     expect(out.outShape).toEqual([1, 2])
+    // d/dv Σ 3v = 3, through the user primitive declared by declaration merging
+    expect(out.scaledGrad).toEqual([3, 3])
   })
 
   it('a mis-composed model is a compile error that names the layer and the widths', () => {

@@ -4,13 +4,13 @@
  * the closed-form derivatives (swish'(x) = σ(x)(1 + x(1 − σ(x))), d√x = 1/(2√x), …) or from
  * lamina differentiating the same function built from its own primitives.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import fc from 'fast-check'
 import {
   DifferentiationError, ArgumentError, Layer, Layers, Loss, Optim, Prim, Random, Trace, Tree,
   add, astype, customJvp, customVjp, cos, definePrimitive, div, exp, fromBuffer, grad, hessian, jacfwd, jacrev, jvp, log, mul, neg, sigmoid, sin, sqrt, sub, sum, tanh, tensor, vjp
 } from 'lamina-nn'
-import type { Tensor } from 'lamina-nn'
+import type { Tensor, UserPrimitiveParams } from 'lamina-nn'
 import { compile, CompileError } from 'lamina-nn/gpu'
 import { LawFailure, checkCustomJvp, checkCustomVjp, checkPrimitive, sameShape, tensorOf, shapes } from 'lamina-nn/laws'
 import { thrown } from './support/thrown.js'
@@ -110,6 +110,39 @@ describe('definePrimitive: a new entry of the rule table', () => {
       .tuple(fc.double({ min: 0.05, max: 0.95, noNaN: true }), shapes({ maxRank: 2, maxDim: 4 }))
       .chain(([alpha, s]) => tensorOf(s, { awayFrom: [0], margin: 0.1 }).map((x) => ({ args: [x], params: { alpha } })))
     for (const r of checkPrimitive(leaky, runs, { cases })) expect(r.maxError).toBeLessThanOrEqual(r.tolerance)
+  })
+
+  it('declaration merging: a name given a UserPrimitiveParams entry must be defined and bound with those parameters (checked by tsc)', () => {
+    // the entry is at the bottom of this file: scaledSwishUser takes { beta: number }
+    const scaled = definePrimitive({
+      name: 'scaledSwishUser',
+      arity: 1,
+      params: { beta: 1 },
+      forward: ([x], { beta }) => fromBuffer(Array.from(x!.data, (v) => v * sigma(beta * v)), x!.shape),
+      vjp: ({ args: [x], params: { beta } }) => [(ct) => mul(ct, fromBuffer(Array.from(x!.data, (v) => sigma(beta * v) * (1 + beta * v * (1 - sigma(beta * v)))), x!.shape))]
+    })
+    expectTypeOf(scaled.bind).parameter(1).toEqualTypeOf<UserPrimitiveParams['scaledSwishUser']>()
+    // @ts-expect-error: the declared parameter is beta, not alpha
+    expect(() => scaled.bind([tensor([1])], { alpha: 2 })).toBeDefined()
+    expect(grad((v: Tensor) => sum(scaled.bind([v], { beta: 2 })))(tensor([0.5])).item()).toBeCloseTo(sigma(1) * (1 + 1 * (1 - sigma(1))), 14)
+    const wrongParams = () =>
+      definePrimitive({
+        name: 'scaledSwishUser',
+        arity: 1,
+        // @ts-expect-error: the entry says { beta: number }, so other parameters do not compile
+        params: { alpha: 1 },
+        forward: ([x]) => x!,
+        vjp: () => [(ct) => ct]
+      })
+    // the runtime takes any parameters (a JavaScript caller has no declarations): a new primitive, suffixed
+    expect(wrongParams().primitive).toBe('scaledSwishUser_2')
+    const missingParams = () =>
+      // @ts-expect-error: a declared primitive states its parameters (here none are given)
+      definePrimitive({ name: 'scaledSwishUser', arity: 1, forward: ([x]: readonly Tensor[]) => x!, vjp: () => [(ct: Tensor) => ct] })
+    expect(missingParams().primitive).toBe('scaledSwishUser_3')
+    // a name without an entry infers its parameters, as before
+    const free = definePrimitive({ name: 'freeParamsUser', arity: 1, params: { k: 3 }, forward: ([x], { k }) => mul(x!, tensor(k)), vjp: ({ params: { k } }) => [(ct) => mul(ct, tensor(k))] })
+    expectTypeOf(free.bind).parameter(1).toEqualTypeOf<{ k: number }>()
   })
 
   it('zeroDerivative: a straight-through round is checked to have a zero rule', () => {
@@ -406,3 +439,10 @@ describe('customJvp: f with your forward-mode rule', () => {
     expect(() => checkCustomVjp(sqrt as unknown as Parameters<typeof checkCustomVjp>[0], sameShape(1))).toThrow('checkCustomVjp: expected a function made by customVjp, got a plain function')
   })
 })
+
+// declaration merging, as a user's module writes it: the parameter type of the primitive 'scaledSwishUser'
+declare module 'lamina-nn' {
+  interface UserPrimitiveParams {
+    scaledSwishUser: { readonly beta: number }
+  }
+}

@@ -124,10 +124,45 @@ export interface PrimitiveContext<Params> {
   readonly params: Params
 }
 
+/**
+ * The parameter types of your primitives, by name: empty here, filled by declaration merging in
+ * your code, so that a primitive's parameters are checked wherever its name is written, as the
+ * built-in ones are (`PrimParams`). With an entry, `definePrimitive` of that name must take
+ * those parameters (its default `params` and its rules' `ctx.params` are typed by it), and the
+ * primitive's `bind` requires them; names without an entry infer their parameters as before.
+ *
+ * @example
+ * ```ts
+ * import type { UserPrimitiveParams } from 'lamina-nn'
+ * // in your code (a module): the entry for a primitive 'betaSwish' with a parameter β
+ * declare module 'lamina-nn' {
+ *   interface UserPrimitiveParams {
+ *     betaSwish: { readonly beta: number }
+ *   }
+ * }
+ * const declared: UserPrimitiveParams['betaSwish'] = { beta: 2 }
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface UserPrimitiveParams {}
+
+/**
+ * Nothing more when `Name` has no `UserPrimitiveParams` entry or `Params` is that entry; else the
+ * entry as a required `params`, so the definition fails to compile at its parameters.
+ */
+export type DeclaredParams<Name extends string, Params> = Name extends keyof UserPrimitiveParams
+  ? [Params, UserPrimitiveParams[Name]] extends [UserPrimitiveParams[Name], Params]
+    ? unknown
+    : { readonly params: UserPrimitiveParams[Name] }
+  : unknown
+
+/** The parameters of a primitive named `Name`: its `UserPrimitiveParams` entry, or `Params` when it has none. */
+export type ParamsOf<Name extends string, Params extends object> = Name extends keyof UserPrimitiveParams ? (UserPrimitiveParams[Name] extends object ? UserPrimitiveParams[Name] : Params) : Params
+
 /** A new entry of the rule table, written by user code. */
-export interface PrimitiveDefinition<Params extends object = {}> {
+export interface PrimitiveDefinition<Params extends object = {}, Name extends string = string> {
   /** Its name in traces and error messages; distinct from every other primitive's. */
-  readonly name: string
+  readonly name: Name
   /** Number of tensor arguments (at least 1; they share one dtype). */
   readonly arity: number
   /** The value on concrete tensors: lamina's operations, or your own loop over `.data` returning `fromBuffer(…)`. */
@@ -206,7 +241,9 @@ const checkedMaps = (who: string, mode: 'jvp' | 'vjp', maps: unknown, args: read
  * assert.strictEqual(hessian((v: Tensor) => sum(swish(v)))(x).shape.join(), '3,3')
  * ```
  */
-export const definePrimitive = <Params extends object = {}>(definition: PrimitiveDefinition<Params>): Primitive<Params> => {
+export const definePrimitive = <Params extends object = {}, const Name extends string = string>(
+  definition: PrimitiveDefinition<Params, Name> & DeclaredParams<Name, Params>
+): Primitive<ParamsOf<Name, Params>> => {
   const { arity, forward, jvp: jvpRule, vjp: vjpRule } = definition
   const given = definition.name
   if (typeof given !== 'string' || !/^[A-Za-z_$][\w$.-]*$/.test(given)) {
@@ -244,7 +281,7 @@ export const definePrimitive = <Params extends object = {}>(definition: Primitiv
   userFacts.set(name, { zeroDerivative: definition.zeroDerivative === true, definition: definition as unknown as PrimitiveDefinition<object> })
   const apply = (args: readonly Tensor[], params: Params): Tensor => bind(name as Prim, checkArgs(who, args, arity), params as never)
   const call = (...args: readonly Tensor[]): Tensor => apply(args, defaults)
-  return Object.assign(call, { primitive: name, bind: apply, definition })
+  return Object.assign(call, { primitive: name, bind: apply, definition }) as unknown as Primitive<ParamsOf<Name, Params>>
 }
 
 /** What the laws need to know of a user primitive beyond its rule. */
