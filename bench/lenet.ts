@@ -15,29 +15,15 @@
  */
 import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { Conv, Layer, Layers, Loss, Optim, Random, Train, fromBuffer } from 'lamina-nn'
+import { Layer, Loss, Models, Optim, Random, Train, fromBuffer } from 'lamina-nn'
 import { f32, tfWasmDir } from './workload.js'
 
 export const LENET_BATCH = 64
 export const LENET_INFER_BATCH = 1024
 export const LENET_LR = 1e-3
 
-/** LeNet-5 for MNIST's 28×28 digits, as PyTorch's and TF.js's versions below build it. */
-export const lenet5 = Layer.sequential(
-  Layers.reshape([1, 28, 28]),
-  Conv.conv2d(1, 6, 5, { padding: 2 }),
-  Layers.relu(),
-  Conv.maxPool2d(2),
-  Conv.conv2d(6, 16, 5),
-  Layers.relu(),
-  Conv.maxPool2d(2),
-  Layers.flatten(),
-  Layers.dense(400, 120),
-  Layers.relu(),
-  Layers.dense(120, 84),
-  Layers.relu(),
-  Layers.dense(84, 10)
-)
+/** LeNet-5 for MNIST's 28×28 digits (the library's `Models.lenet5`), as PyTorch's and TF.js's versions below build it. */
+export const lenet5 = Models.lenet5()
 
 /** Seeded digit-like inputs in (0, 1) and labels, as plain arrays and as lamina tensors. */
 export const lenetInputs = () => {

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { Checkpoint, Conv, Layer, Layers, Loss, Optim, Random, Schedule, Spec, Train } from 'lamina-nn'
+import { Checkpoint, Layer, Loss, Models, Optim, Random, Schedule, Spec, Train } from 'lamina-nn'
 import type { DType, ShapeT } from 'lamina-nn'
 import { Atomic } from 'lamina-nn/node'
 import { DataError, loadMnist, shiftImages } from './data.js'
@@ -76,47 +76,16 @@ const { train, test } = (() => {
 })()
 console.log(`MNIST: ${train.labels.length} training and ${test.labels.length} test digits (${dtype})`)
 
-// the model and its spec (saved with the weights, so `lamina eval` can rebuild it)
-const mlp = { model: Layer.sequential(Layers.dense(784, hidden), Layers.relu(), Layers.dense(hidden, 10)), spec: { input: [784], layers: [{ kind: 'dense', units: hidden }, { kind: 'relu' }, { kind: 'dense', units: 10 }] } }
-const lenet5 = {
-  model: Layer.sequential(
-    Layers.reshape([1, 28, 28]),
-    Conv.conv2d(1, 6, 5, { padding: 2 }),
-    Layers.relu(),
-    Conv.maxPool2d(2),
-    Conv.conv2d(6, 16, 5),
-    Layers.relu(),
-    Conv.maxPool2d(2),
-    Layers.flatten(),
-    Layers.dense(400, 120),
-    Layers.relu(),
-    Layers.dense(120, 84),
-    Layers.relu(),
-    Layers.dense(84, 10)
-  ),
-  spec: {
-    input: [784],
-    layers: [
-      { kind: 'reshape', shape: [1, 28, 28] },
-      { kind: 'conv2d', filters: 6, kernel: 5, padding: 2 },
-      { kind: 'relu' },
-      { kind: 'maxPool2d', kernel: 2 },
-      { kind: 'conv2d', filters: 16, kernel: 5 },
-      { kind: 'relu' },
-      { kind: 'maxPool2d', kernel: 2 },
-      { kind: 'flatten' },
-      { kind: 'dense', units: 120 },
-      { kind: 'relu' },
-      { kind: 'dense', units: 84 },
-      { kind: 'relu' },
-      { kind: 'dense', units: 10 }
-    ]
-  }
-}
+// the model: the library's standard ones, so the bench and this job train the same LeNet-5
+const mlp = Models.mlp(784, hidden, 10)
+const lenet5 = Models.lenet5()
 console.log(lenet ? 'model: LeNet-5 (conv5 pad2 6, pool 2, conv5 16, pool 2, 400-120-84-10)' : `model: MLP 784-${hidden}-10`)
 
 /** Trains, evaluates and saves one model (generic, so each model keeps its own parameter type). */
-const job = <P, S>(model: Layer.Layer<ShapeT, Layer.OutSpec, P, S>, spec: object): void => {
+const job = <P, S>(model: Layer.Layer<ShapeT, Layer.OutSpec, P, S>): void => {
+  // the spec saved with the weights (so `lamina eval` can rebuild the model) is read off the layers
+  const spec = Spec.fromLayer(model, { input: [784] })
+  if (spec._tag === 'Left') throw spec.left
   const [initKey, fitKey] = Random.split(Random.key(seed))
   // Adam with the learning rate annealed to zero over the run (cosine)
   const steps = epochs * Math.ceil(train.labels.length / batchSize)
@@ -175,10 +144,10 @@ const job = <P, S>(model: Layer.Layer<ShapeT, Layer.OutSpec, P, S>, spec: object
   const training = { model: args.model, seed, epochs, batchSize, lr, shift, dtype, ...(limit === undefined ? {} : { limit }), testAccuracy: evaluation.accuracy }
   Atomic.writeFileAtomicSync(
     out,
-    Checkpoint.encode(spec as Spec.ModelSpec, result.params, result.state, { training: JSON.stringify(training) }, { task: 'classification', loss: 'crossEntropyWithLogits', epoch: epochs })
+    Checkpoint.encode(spec.right, result.params, result.state, { training: JSON.stringify(training) }, { task: 'classification', loss: 'crossEntropyWithLogits', epoch: epochs })
   )
   console.log(`saved ${out}`)
 }
 
-if (lenet) job(lenet5.model, lenet5.spec)
-else job(mlp.model, mlp.spec)
+if (lenet) job(lenet5)
+else job(mlp)
