@@ -7,12 +7,51 @@
  */
 import { DifferentiationError } from '../error.js'
 import { bind, ruleOf } from '../prim.js'
-import type { Prim, PrimParams } from '../prim.js'
+import type { Prim, PrimParams, RuleContext } from '../prim.js'
+import * as Numerics from '../numerics.js'
 import * as Sh from '../shape.js'
 import { Tensor, fromTracer, tracerOf, full } from '../tensor.js'
 import type { Trace, Tracer } from '../tensor.js'
 import * as Tr from '../tree.js'
 import { fresh } from './level.js'
+
+/** One input's term of a primitive's output tangent. */
+export interface TangentTerm {
+  /** Which argument of the primitive. */
+  readonly input: number
+  /** That argument's tangent `ẋᵢ`. */
+  readonly tangent: Tensor
+  /** `∂f/∂xᵢ · ẋᵢ`: what it adds to the output's tangent. */
+  readonly contribution: Tensor
+}
+
+/** Options of {@link pushTangent}. */
+export interface PushTangentOptions {
+  /** Called for every term, in argument order. */
+  readonly observe?: (term: TangentTerm) => void
+  /** What a numerics check names when input `i`'s tangent rule produces ∞ or NaN (see `Numerics`). */
+  readonly phase?: (input: number) => string
+}
+
+/**
+ * The tangent of one primitive application by its JVP rule: `ẏ = Σᵢ ∂f/∂xᵢ · ẋᵢ`, summed in
+ * argument order over the inputs that have a tangent; `null` (a symbolic zero) when none has
+ * one, and then the rule is not evaluated. Forward mode applies it as the function runs; the
+ * tape's forward sweep (`Tape.forward`) applies it to recorded nodes.
+ */
+export const pushTangent = (prim: Prim, context: RuleContext<Prim>, tangents: readonly (Tensor | null)[], options: PushTangentOptions = {}): Tensor | null => {
+  if (tangents.every((t) => t === null)) return null
+  const { observe, phase } = options
+  const maps = ruleOf(prim).jvp(context)
+  let tangent: Tensor | null = null
+  tangents.forEach((t, i) => {
+    if (t === null) return
+    const contribution = phase === undefined ? maps[i]!(t) : Numerics.inPhase(phase(i), () => maps[i]!(t))
+    observe?.({ input: i, tangent: t, contribution })
+    tangent = tangent === null ? contribution : bind('add', [tangent, contribution], {})
+  })
+  return tangent
+}
 
 interface DualTracer extends Tracer {
   readonly tangent: Tensor | null
@@ -32,14 +71,7 @@ class JvpTrace implements Trace {
     const tangents = args.map((a) => this.own(a)?.tangent ?? null)
     const out = bind(p, primals, params as PrimParams[Prim])
     if (tangents.every((t) => t === null)) return out
-    const maps = ruleOf(p).jvp({ args: primals, out, params: params as PrimParams[Prim] })
-    let tangent: Tensor | null = null
-    tangents.forEach((t, i) => {
-      if (t === null) return
-      const contribution = maps[i]!(t)
-      tangent = tangent === null ? contribution : bind('add', [tangent, contribution], {})
-    })
-    return this.lift(out, tangent)
+    return this.lift(out, pushTangent(p, { args: primals, out, params: params as PrimParams[Prim] }, tangents))
   }
 
   lift(primal: Tensor, tangent: Tensor | null): Tensor {

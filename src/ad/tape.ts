@@ -19,6 +19,8 @@ import { bind, ruleOf } from '../prim.js'
 import type { Prim, PrimParams, RuleContext } from '../prim.js'
 import { Tensor, fromTracer, tracerOf } from '../tensor.js'
 import type { Trace, Tracer } from '../tensor.js'
+import { pushTangent } from './forward.js'
+import type { TangentTerm } from './forward.js'
 
 /** One recorded primitive application. */
 export interface Node {
@@ -275,4 +277,66 @@ export const backward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>, options
     })
   }
   return adjoints
+}
+
+/** One edge crossed by the forward sweep: a use of `source` as input `input` of `node`. */
+export interface TangentEdge {
+  readonly node: Node
+  /** Which argument of the node the source is. */
+  readonly input: number
+  /** The id of the value whose tangent is pushed. */
+  readonly source: number
+  /** The source's tangent, complete when the sweep reaches the node. */
+  readonly tangent: Tensor
+  /** `∂node/∂source · tangent`: what this use adds to the node's tangent. */
+  readonly contribution: Tensor
+}
+
+/** Options of {@link forward}. */
+export interface ForwardOptions {
+  /** Called for every edge the sweep crosses, in the order it crosses them. */
+  readonly observe?: (edge: TangentEdge) => void
+  /**
+   * What a numerics check names when a rule produces ∞ or NaN (see `Numerics`); by default
+   * `tangent rule of sqrt (node 3, input 0)`.
+   */
+  readonly phase?: (node: Node, input: number) => string
+}
+
+/**
+ * The forward sweep, the mirror of {@link backward}: given the tape and the tangents of some
+ * values (by id), pushes them through every node's JVP rule in recording order (forward mode's
+ * step, `pushTangent`, on recorded nodes) and returns every tangent it reaches. A node none of
+ * whose inputs has a tangent gets none (a symbolic zero) and its rule is not evaluated; a
+ * seeded value keeps its seed. An {@link ForwardOptions.observe} callback sees every edge the
+ * sweep crosses (the teaching trace builds its tangent column with this sweep).
+ *
+ * @example
+ * ```ts
+ * import { tensor, mul, sin, Tape } from 'lamina-nn'
+ * import assert from 'node:assert'
+ * // record y = x·sin(x) once, then push the direction ẋ = 1 through the recorded nodes
+ * const trace = new Tape.ReverseTrace(1)
+ * const x = trace.variable(tensor(2))
+ * const y = mul(x, sin(x))
+ * const edges: Tape.TangentEdge[] = []
+ * const tangents = Tape.forward(trace.recorded(y)()[1], new Map([[trace.idOf(x)!, tensor(1)]]), { observe: (e) => edges.push(e) })
+ * assert.ok(Math.abs(tangents.get(trace.idOf(y)!)!.item() - (Math.sin(2) + 2 * Math.cos(2))) < 1e-15)
+ * // three edges: x into sin, then x and sin(x) into the product
+ * assert.deepStrictEqual(edges.map((e) => [e.node.prim, e.input]), [['sin', 0], ['mul', 0], ['mul', 1]])
+ * ```
+ */
+export const forward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>, options: ForwardOptions = {}): ReadonlyMap<number, Tensor> => {
+  const { observe, phase = (node, i) => `tangent rule of ${node.prim} (node ${node.id}, input ${i})` } = options
+  const tangents = new Map(seeds)
+  for (const node of nodes(tape)) {
+    if (seeds.has(node.id)) continue
+    const inputs = node.inputs.map((input) => (input === null ? null : (tangents.get(input) ?? null)))
+    const tangent = pushTangent(node.prim, node.context, inputs, {
+      phase: (i) => phase(node, i),
+      ...(observe === undefined ? {} : { observe: (term: TangentTerm) => observe({ node, source: node.inputs[term.input]!, ...term }) })
+    })
+    if (tangent !== null) tangents.set(node.id, tangent)
+  }
+  return tangents
 }

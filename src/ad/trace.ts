@@ -6,7 +6,8 @@
  * {@link trace} runs the function once on the reverse-mode tape, so every primitive the
  * function applies becomes one row `vᵢ = op(…)`. From those rows it computes, with the
  * primitives' own rules and nothing typed in by hand:
- * - the tangent column `v̇ᵢ` (forward mode), by pushing a direction through each row's JVP maps;
+ * - the tangent column `v̇ᵢ` (forward mode): the tape's forward sweep (`Tape.forward`) pushes a
+ *   direction through every recorded node's JVP rule, as `jvp` does while a function runs;
  * - the adjoint steps `v̄ⱼ += v̄ᵢ ∂vᵢ/∂vⱼ` (reverse mode): the tape's own backward sweep
  *   (`Tape.backward`), observed edge by edge, gives every contribution and the running sum it
  *   adds to (seed 002's rule: a value used several times sums the adjoints of its uses).
@@ -40,7 +41,6 @@ import type { Shape } from '../shape.js'
 import { Tensor, full } from '../tensor.js'
 import { fresh } from './level.js'
 import * as Tp from './tape.js'
-import * as Numerics from '../numerics.js'
 import type { AdjointStep, Inputs, Trace, TraceOperand, TraceOptions, TraceRow, Variables } from './trace/data.js'
 import { allFinite, rowWarnings } from './trace/domains.js'
 import type { TraceWarning } from './trace/domains.js'
@@ -150,7 +150,8 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
   if (!(y instanceof Tensor)) throw new DifferentiationError(`trace: the function must return a tensor, got ${y === null ? 'null' : typeof y}`)
   const yId = recorder.idOf(y)
   if (yId === undefined) throw new DifferentiationError('trace: the output does not depend on the inputs, so there is nothing to trace')
-  const nodes = Tp.nodes(recorder.recorded(y)()[1])
+  const tape = recorder.recorded(y)()[1]
+  const nodes = Tp.nodes(tape)
   const byId = new Map(nodes.map((node) => [node.id, node]))
 
   // ---- bookkeeping nodes (reshapes that only add or drop axes of length 1) are not rows
@@ -170,36 +171,25 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
   visible.forEach((node, k) => indexOf.set(node.id, k + 1))
   const idx = (id: number): number => indexOf.get(resolve(id))!
 
-  // ---- the tangent column: push the direction through every node's JVP maps. Forward mode
-  // (`ad/forward.ts`) pushes tangents while the function runs, with no recorded nodes to
-  // attach them to, so the rows get theirs from this sweep over the tape's nodes.
+  // ---- the tangent column: the tape's forward sweep (forward mode's step on the recorded
+  // nodes), observed edge by edge. Forward mode proper (`jvp`) pushes tangents while the
+  // function runs, with no recorded nodes to attach them to.
   const seeds = inputTangents(names, primals, options.tangent)
+  const where = (node: Tp.Node, i: number): string => `${node.prim} (${indexOf.has(node.id) ? `row ${rowName(indexOf.get(node.id)!)}` : `node ${node.id}`}, input ${i})`
   // (node, operand) pairs whose rule turned a finite tangent or adjoint into ∞ or NaN
   const infinitePartials: { readonly id: number; readonly operand: number }[] = []
-  const tangents = new Map<number, Tensor | null>()
-  if (seeds !== undefined) {
-    ids.forEach((id, k) => tangents.set(id, seeds[k]!))
-    for (const node of nodes) {
-      const ts = node.inputs.map((i) => (i === null ? null : (tangents.get(i) ?? null)))
-      if (ts.every((t) => t === null)) {
-        tangents.set(node.id, null)
-        continue
-      }
-      const maps = ruleOf(node.prim).jvp(node.context)
-      let acc: Tensor | null = null
-      for (let i = 0; i < ts.length; i++) {
-        const t = ts[i]
-        if (t === null || t === undefined) continue
-        // a non-finite value here is the tangent (forward-mode) rule's, not the forward pass's
-        const contribution = Numerics.inPhase(`tangent rule of ${node.prim} (${indexOf.has(node.id) ? `row ${rowName(indexOf.get(node.id)!)}` : `node ${node.id}`}, input ${i})`, () => maps[i]!(t))
-        if (indexOf.has(node.id) && allFinite(t) && !allFinite(contribution)) infinitePartials.push({ id: node.id, operand: i })
-        acc = acc === null ? contribution : bind('add', [acc, contribution], {})
-      }
-      tangents.set(node.id, acc)
-    }
-  }
+  const tangents =
+    seeds === undefined
+      ? undefined
+      : Tp.forward(tape, new Map(ids.flatMap((id, k) => (seeds[k] === null ? [] : [[id, seeds[k]!] as const]))), {
+          observe: ({ node, input, tangent, contribution }) => {
+            if (indexOf.has(node.id) && allFinite(tangent) && !allFinite(contribution)) infinitePartials.push({ id: node.id, operand: input })
+          },
+          // a non-finite value here is the tangent (forward-mode) rule's, not the forward pass's
+          phase: (node, i) => `tangent rule of ${where(node, i)}`
+        })
   const tangentOf = (id: number, like: Tensor): Tensor | undefined =>
-    seeds === undefined ? undefined : (tangents.get(id) ?? full(like.shape, 0, { dtype: like.dtype }))
+    tangents === undefined ? undefined : (tangents.get(id) ?? full(like.shape, 0, { dtype: like.dtype }))
 
   // ---- rows
   const withTangent = (row: Omit<TraceRow, 'tangent'>, id: number): TraceRow => {
@@ -245,10 +235,10 @@ export const trace = <I extends Inputs>(f: (inputs: Variables<I>) => Tensor, inp
   if (seed !== undefined) {
     adjoints.set(yId, seed)
     const edges: Tp.Edge[] = []
-    Tp.backward(recorder.recorded(y)()[1], new Map([[yId, seed]]), {
+    Tp.backward(tape, new Map([[yId, seed]]), {
       observe: (edge) => edges.push(edge),
       // a non-finite value here is the reverse (adjoint) rule's, not the forward pass's
-      phase: (node, i) => `reverse (adjoint) rule of ${node.prim} (${indexOf.has(node.id) ? `row ${rowName(indexOf.get(node.id)!)}` : `node ${node.id}`}, input ${i})`
+      phase: (node, i) => `reverse (adjoint) rule of ${where(node, i)}`
     })
     for (const edge of edges) {
       const { node, input: i, adjoint } = edge

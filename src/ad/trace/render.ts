@@ -105,7 +105,14 @@ const substitute = (f: Formula, by: (index: number) => Formula): Formula => {
     case 'pow': return { ...f, base: go(f.base) }
     case 'power': return { ...f, base: go(f.base), exponent: go(f.exponent) }
     case 'indicator': return { ...f, left: go(f.left), right: go(f.right) }
-    default: return f
+    // leaves (every kind is listed, so a new kind with parts is a compile error here)
+    case 'bar':
+    case 'input':
+    case 'symbol':
+    case 'number':
+    case 'constant':
+    case 'label':
+    case 'partial': return f
   }
 }
 
@@ -121,7 +128,14 @@ const formulaSize = (f: Formula): number => {
     case 'call': return f.args.reduce((acc, g) => acc + formulaSize(g), 1)
     case 'pow': return 1 + formulaSize(f.base)
     case 'power': return 1 + formulaSize(f.base) + formulaSize(f.exponent)
-    default: return 1
+    case 'var':
+    case 'bar':
+    case 'input':
+    case 'symbol':
+    case 'number':
+    case 'constant':
+    case 'label':
+    case 'partial': return 1
   }
 }
 
