@@ -9,7 +9,6 @@
  * @module
  */
 import { ArgumentError, DTypeError, ShapeError } from './error.js'
-import { cpu } from './backend/cpu.js'
 import { bind, checkArity } from './prim.js'
 import type { Prim, Relation } from './prim.js'
 import * as Sh from './shape.js'
@@ -467,16 +466,18 @@ export const logsumexp = <S extends Shape, D extends DType, const Ax extends Axe
 ): Reduced<S, D, Ax, K> => reduction('logsumexp', x, axis, keepdims ?? false) as Reduced<S, D, Ax, K>
 
 /**
- * `x − max(x)` along `axis`, with the maximum taken as a constant: softmax and log-softmax
- * do not change when a constant is subtracted, so no derivative flows through it, and the
- * shifted values are small enough for float32.
+ * `x − m` along `axis`, m the maximum with non-finite values replaced by 0, taken through
+ * `stopGradient`: softmax and log-softmax do not change when a constant is subtracted, so no
+ * derivative flows through the shift, and the shifted values are small enough for float32.
+ * Written with primitives, so a transformation that records the step sees the shift follow
+ * the data. `m − m` is 0 exactly when m is finite.
  */
 const shiftByMax = (x: Tensor, axis: number, op: string): Tensor => {
   const axes = Sh.normalizeAxes(x.shape, axis, op)
-  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
-  const peak = fromOwnedBuffer(kept, x.dtype, cpu.reduce(concreteBuffer(x), x.shape, axes, 'max', x.dtype))
-  const finitePeak = fromOwnedBuffer(kept, x.dtype, cpu.map(concreteBuffer(peak), (v) => (Number.isFinite(v) ? v : 0), x.dtype))
-  return binary('sub', x, finitePeak)
+  const peak = bind('max', [x], { axes, keepdims: true })
+  const finite = comparison(binary('sub', peak, peak), 0, '==', op)
+  const shift = bind('stopGradient', [where(finite, peak, 0)], {})
+  return binary('sub', x, shift)
 }
 
 /**

@@ -38,9 +38,11 @@
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { Layer, Layers, Loss, Norm, Optim, Prim, Random, Schedule, Tree, fromBuffer, sub } from 'lamina-nn'
+import { Layer, Layers, Loss, Norm, Optim, Prim, Random, Schedule, Tree, astype, fromBuffer, logSoftmax, mean, mul, neg, sub, sum, valueAndGrad } from 'lamina-nn'
+import type { Tensor } from 'lamina-nn'
 import { compile, CompileError } from 'lamina-nn/gpu'
 import { backendProblem } from '../src/compiled/compile.js'
+import { stepProgram } from '../src/compiled/program.js'
 import { bounds, build, compileOrThrow, compiled, eager, gradientMagnitudes, kinkClearance, longest, lossesOutside, maxAbs, minibatches, outside, tau, withSplitBiases } from './support/compiled.js'
 import type { Activation, Spec } from './support/compiled.js'
 
@@ -282,5 +284,77 @@ describe('compile: what it cannot compile is a typed error naming it', () => {
     await step.dispose()()
     const after = await step.run(state, { x, labels: [0, 1, 0, 1] })()
     expect(after._tag === 'Left' && after.left.reason).toBe('disposed')
+  })
+})
+
+describe('compile: the labels are an input of the step, and what the loss computes from them is primitives', () => {
+  const sgd = Optim.sgd({ lr: 0.2 }) as Optim.Optimizer<{ readonly step: number }>
+  const model = Layer.sequential(Layers.dense(3, 4), Layers.tanh(), Layers.dense(4, 3)) as unknown as Layer.AnyLayer
+  const binaryModel = Layer.sequential(Layers.dense(3, 4), Layers.tanh(), Layers.dense(4, 1)) as unknown as Layer.AnyLayer
+
+  it('the program reads a [batch] labels input; the one-hot mask is a compare of it and every node is a primitive of the table', () => {
+    const program = stepProgram(model, Loss.crossEntropyWithLogits, sgd, { batch: 4, inputShape: [3], classes: 3 })
+    const labels = program.nodes.flatMap((n, k) => (n.op === 'input' && n.role.kind === 'labels' ? [k] : []))
+    expect(labels).toHaveLength(1)
+    expect(program.nodes[labels[0]!]!.shape).toEqual([4])
+    const primitives = new Set(Object.keys(Prim.rules))
+    expect(program.nodes.filter((n) => n.op !== 'input' && !primitives.has(n.op)).map((n) => n.op)).toEqual([])
+    // a compare [4, 3] whose argument is the labels input, viewed [4, 1] and stretched to [4, 3]
+    const readsLabels = (k: number): boolean => {
+      const n = program.nodes[k]!
+      if (k === labels[0]) return true
+      return (n.op === 'reshape' || n.op === 'broadcast') && n.args[0]?.tag === 'node' && readsLabels(n.args[0].index)
+    }
+    const masks = program.nodes.filter((n) => n.op === 'compare' && n.args.some((a) => a.tag === 'node' && readsLabels(a.index)))
+    expect(masks.map((n) => n.shape)).toEqual([[4, 3]])
+  })
+
+  /** The eager interpreter in float64 on the same float32 parameters and minibatches, under `loss`, with SGD. */
+  const eagerSgd = (net: Layer.AnyLayer, loss: (z: Tensor, labels: Int32Array) => Tensor, params32: unknown, batches: readonly { x: Tensor; labels: Int32Array }[]) => {
+    let params = Tree.map(params32, (l) => astype(l, 'f64'))
+    let state = sgd.init(params)
+    const losses: number[] = []
+    for (const { x, labels } of batches) {
+      const [value, grads] = valueAndGrad((p: typeof params) => loss(net.forward(p, astype(x, 'f64'), { training: true, state: net.initState() }).y, labels))(params)
+      ;[params, state] = sgd.update(grads, state, params)
+      losses.push(value.item())
+    }
+    return { losses, params: Tree.flatten(params).leaves }
+  }
+
+  const withLogSoftmax = Layer.sequential(Layers.dense(3, 4), Layers.tanh(), Layers.dense(4, 3), Layers.logSoftmax()) as unknown as Layer.AnyLayer
+  const throughOneHot = (z: Tensor, labels: Int32Array): Tensor => neg(mean(sum(mul(Loss.oneHot(labels, 3, { dtype: z.dtype }), logSoftmax(z)), 1)))
+  for (const [name, net, loss, classes] of [
+    ['binary cross-entropy on logits of a [batch, 1] output, labels 0/1 as its targets', binaryModel, Loss.binaryCrossEntropyWithLogits, 2],
+    ['a loss written with Loss.oneHot and logSoftmax', model, throughOneHot, 3],
+    ['a model ending in Layers.logSoftmax() under Loss.nll', withLogSoftmax, Loss.nll, 3]
+  ] as const) {
+    it(`${name}: 2 calls × 2 steps give the eager float64 losses and parameters within τ(k, N)`, async () => {
+      const step = await compileOrThrow(net, loss as (z: Tensor, labels: Int32Array) => Tensor, sgd, { batch: 4, steps: 2, classes })
+      try {
+        const params = net.init(Random.key(5), 'f32')
+        const data = minibatches(3, 4, 4, 3, classes)
+        const reference = eagerSgd(net, loss as (z: Tensor, labels: Int32Array) => Tensor, params, data)
+        const got = await compiled(step, params, sgd.init(params), data)
+        // τ(k, N) of the file's header, k = 4 (hidden width and batch), N = 4 steps; tanh has no kink to straddle
+        const limit = tau(4, 4)
+        got.losses.forEach((l, s) => expect(Math.abs(l - reference.losses[s]!)).toBeLessThanOrEqual(limit * Math.max(1, Math.abs(reference.losses[s]!))))
+        got.params.forEach((leaf, i) => expect(maxAbs(sub(astype(leaf, 'f64'), reference.params[i]!))).toBeLessThanOrEqual(limit * Math.max(1, maxAbs(reference.params[i]!))))
+        // the labels mattered: the loss of the first step is not that of other labels
+        const flipped = data.map((b) => ({ x: b.x, labels: b.labels.map((c) => (c + 1) % classes) }))
+        expect(Math.abs(eagerSgd(net, loss as (z: Tensor, labels: Int32Array) => Tensor, params, flipped).losses[0]! - got.losses[0]!)).toBeGreaterThan(1e-3)
+      } finally {
+        await step.dispose()()
+      }
+    })
+  }
+
+  it('a loss that builds its targets from the label values on the host: value-dependent, naming the primitive that uses them', async () => {
+    // the same labels as a tensor made from their values: a constant to the staging, which differs between two batches
+    const hostTargets = (z: Tensor, labels: Int32Array): Tensor => Loss.binaryCrossEntropyWithLogits(z, fromBuffer(Float32Array.from(labels), z.shape, { dtype: 'f32' }))
+    const result = await compile(binaryModel, hostTargets, sgd, { batch: 4, steps: 1 })()
+    if (result._tag === 'Right') await result.right.dispose()()
+    expect(result._tag === 'Left' && result.left.reason).toBe('value-dependent')
+    expect(result._tag === 'Left' && result.left.message).toMatch(/^compile: mul \(node \d+\) uses a constant of shape \[4,1\] computed from the values of the step/)
   })
 })

@@ -754,3 +754,61 @@ describe('huber’s gradient agrees with finite differences (float64, lamina/law
     }
   })
 })
+
+// ---------------------------------------------------------------- the max-shift of logSoftmax and softmax, through primitives
+
+describe('logSoftmax and softmax: the shift by the row maximum is taken with primitives, through stopGradient', () => {
+  const u32 = 2 ** -24
+  /** log softmax of a row in float64, shifted by its maximum (the reference; the inputs are the float32 values). */
+  const logSoftmaxRow = (row: readonly number[]): number[] => row.map((v) => v - lse(row))
+
+  it('float32 logits of 1e4: within (K + 4)·u of the float64 log-probabilities of the same float32 inputs', () => {
+    const z = fromBuffer([1e4, 1e4 - 1, 1e4 - 3.5, -1e4, 2.5e4, 2.5e4 + 0.25, 0, -7], [2, 4], { dtype: 'f32' })
+    const got = logSoftmax(z, 1)
+    expect(got.dtype).toBe('f32')
+    const zs = rows(z)
+    // x − m is exact for these values (every difference is a float32), then K exps, a sum of K terms and a log
+    const bound = (4 + 4) * u32
+    rows(got).forEach((row, r) => {
+      const want = logSoftmaxRow(zs[r]!)
+      row.forEach((v, j) => expect(Math.abs(v - want[j]!)).toBeLessThanOrEqual(bound * Math.max(1, Math.abs(want[j]!))))
+    })
+    // softmax of the same rows sums to 1 and is never NaN
+    rows(softmax(z, 1)).forEach((row) => expect(Math.abs(row.reduce((a, b) => a + b, 0) - 1)).toBeLessThanOrEqual(8 * u32))
+  })
+
+  it('non-finite logits: −∞ gives log-probability −∞ (its class is impossible), a row with +∞ gives NaN there and −∞ elsewhere, a row of −∞ gives NaN', () => {
+    for (const dtype of ['f64', 'f32'] as const) {
+      const z = fromBuffer([-Infinity, 0, 1, Infinity, 0, 5, -Infinity, -Infinity, -Infinity], [3, 3], { dtype })
+      const [finiteRow, plusInfinity, allMinus] = rows(logSoftmax(z, 1))
+      const want = logSoftmaxRow([0, 1])
+      expect(finiteRow![0]).toBe(-Infinity)
+      expect(Math.abs(finiteRow![1]! - want[0]!)).toBeLessThanOrEqual(8 * u32)
+      expect(Math.abs(finiteRow![2]! - want[1]!)).toBeLessThanOrEqual(8 * u32)
+      expect(plusInfinity![0]).toBeNaN()
+      expect(plusInfinity!.slice(1)).toEqual([-Infinity, -Infinity])
+      expect(allMinus!.every(Number.isNaN)).toBe(true)
+      expect(rows(softmax(z, 1))[0]).toEqual([0, expect.closeTo(Math.exp(want[0]!), 6), expect.closeTo(Math.exp(want[1]!), 6)])
+    }
+  })
+
+  it('gradients at logits of ±1e4 are softmax(z) − onehot(y), finite', () => {
+    const g = grad((z: F64) => Loss.crossEntropyWithLogits(z, [2, 0], { reduction: 'sum' }))(tensor([[1e4, 0, -1e4], [1e4, 1e4, 0]]))
+    expect(allFinite(g.data)).toBe(true)
+    expect(rows(g)).toEqual([
+      [1, 0, -1],
+      [-0.5, 0.5, 0]
+    ])
+  })
+
+  it('a tie for the maximum changes nothing: the gradient and the Hessian of −log softmax(z)_y are the closed forms p − e_y and diag(p) − ppᵀ', () => {
+    const z = [2, 2, -1]
+    const p = z.map((v) => Math.exp(v - lse(z)))
+    const loss = (t: F64) => Loss.crossEntropyWithLogits(t, [1], { reduction: 'sum' })
+    const g = grad(loss)(tensor([z])).data
+    expect(allClose(g, p.map((v, j) => v - (j === 1 ? 1 : 0)), 1e-15)).toBe(true)
+    const h = hessian(loss)(tensor([z])).data
+    const want = p.flatMap((pi, i) => p.map((pj, j) => (i === j ? pi : 0) - pi * pj))
+    expect(allClose(h, want, 1e-15)).toBe(true)
+  })
+})

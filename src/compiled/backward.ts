@@ -9,7 +9,7 @@
  */
 import { bind, ruleOf } from '../prim.js'
 import type { Prim, PrimParams, RuleContext } from '../prim.js'
-import { full } from '../tensor.js'
+import { concreteBuffer, full } from '../tensor.js'
 import type { Tensor } from '../tensor.js'
 import { CompileError } from './error.js'
 import type { StagingTrace } from './stage.js'
@@ -44,6 +44,8 @@ export const gradients = (trace: StagingTrace, loss: Tensor, wrt: readonly Tenso
     node.args.forEach((a, i) => {
       if (a.tag !== 'node' || !needed[a.index]) return
       const contribution = pullbacks[i]!(adjoint)
+      // a rule with derivative zero (stopGradient, compare, sign, a select's mask) answers a constant of zeros: no cotangent flows
+      if (trace.indexOf(contribution) === undefined && concreteBuffer(contribution).every((v) => v === 0)) return
       const previous = adjoints.get(a.index)
       adjoints.set(a.index, previous === undefined ? contribution : bind('add', [previous, contribution], {}))
     })

@@ -42,7 +42,7 @@ import { isElementwise } from './graph.js'
 import type { Node, Ref, Role } from './graph.js'
 
 /** Inputs read per step from a stack `[steps, ...]` at an offset that differs per step. */
-export type StackedRole = 'x' | 'onehot' | 'labels' | 'hyper'
+export type StackedRole = 'x' | 'labels' | 'hyper'
 
 /**
  * A kernel argument: a node's buffer, a constant array, or where this step's slice of a stacked
@@ -93,14 +93,14 @@ export interface KernelPlan {
 
 type Decision = 'input' | 'kernel' | 'alias' | 'inline'
 
-const heavyOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul', 'sum', 'mean', 'max', 'min', 'logsumexp', 'stopMax'])
+const heavyOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul', 'sum', 'mean', 'max', 'min', 'logsumexp'])
 const productOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul'])
 /** Primitives without a kernel here yet (the eager interpreter runs them): a step that applies one does not compile. */
 const unlowered: ReadonlySet<string> = new Set(['conv2d', 'conv2dInputGrad', 'conv2dFilterGrad', 'maxPool2d', 'avgPool2d', 'avgPool2dTranspose'])
 const noKernel = (op: string, k: number): CompileError =>
   new CompileError('unsupported-primitive', `compile: the primitive '${op}' (node ${k}) has no compiled kernel yet; train convolution and pooling layers with the eager interpreter (Train.fit)`)
 
-const stackedRoles: ReadonlySet<Role['kind']> = new Set(['x', 'onehot', 'labels', 'hyper'])
+const stackedRoles: ReadonlySet<Role['kind']> = new Set(['x', 'labels', 'hyper'])
 
 /** The largest float32 (a value above it is ±Infinity). */
 const MAX_F32 = '3.4028234663852886e38'
@@ -484,7 +484,6 @@ class KernelSource {
       case 'max':
       case 'min':
       case 'logsumexp':
-      case 'stopMax':
         return this.reduction(k, ix)
       case 'conv2d':
       case 'conv2dInputGrad':
@@ -750,10 +749,6 @@ class KernelSource {
         return maximum()
       case 'min':
         return maximum('<')
-      case 'stopMax': {
-        const m = maximum()
-        return this.let(`Math.abs(${m}) <= ${MAX_F32} ? ${m} : 0.0`)
-      }
       default: {
         // logsumexp: shift by the (finite) maximum, then log Σ e^(x − m) + m
         const m = maximum()

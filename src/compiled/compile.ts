@@ -31,8 +31,8 @@ export interface CompileOptions {
   /** Examples per minibatch. */
   readonly batch: number
   /**
-   * Training steps (minibatches) per call. Their stacked inputs (`steps · batch` examples of the
-   * larger of the input size and the classes) must fit one buffer of the mode: below 2²⁴ elements
+   * Training steps (minibatches) per call. Their stacked inputs (`steps · batch` examples, and as
+   * many labels) must each fit one buffer of the mode: below 2²⁴ elements
    * on the GL modes (float32 indices), 2³⁰ on webasm, the device's storage buffer binding on
    * webgpu; more is an `'input'` error saying how many steps fit.
    */
@@ -146,10 +146,10 @@ const capacityOf = async (mode: CompiledMode): Promise<Capacity> => {
   }
 }
 
-/** The stacked inputs of one call (`steps · batch` examples of the larger of the input and the one-hot labels) must fit one buffer on `mode`. */
-const checkStacked = (mode: CompiledMode, capacity: Capacity, options: { readonly steps: number; readonly batch: number; readonly inputShape: Shape; readonly classes: number }): void => {
-  const { steps, batch, inputShape, classes } = options
-  const perExample = Math.max(Sh.size(inputShape), classes)
+/** The stacked inputs of one call (`steps · batch` examples; the labels, one number per example, are never larger) must fit one buffer on `mode`. */
+const checkStacked = (mode: CompiledMode, capacity: Capacity, options: { readonly steps: number; readonly batch: number; readonly inputShape: Shape }): void => {
+  const { steps, batch, inputShape } = options
+  const perExample = Sh.size(inputShape)
   const count = steps * batch * perExample
   if (count <= capacity.elements) return
   const most = Math.floor(capacity.elements / (batch * perExample))
@@ -157,7 +157,7 @@ const checkStacked = (mode: CompiledMode, capacity: Capacity, options: { readonl
   const other = glModes.has(mode) ? ", or mode 'webasm' or 'webgpu', whose kernels index in 32-bit integers" : ''
   throw new CompileError(
     'input',
-    `compile: on '${mode}', ${steps} steps × ${batch} examples × ${perExample} values (input ${Sh.show(inputShape)}, ${classes} classes) are ${count} stacked elements, ` +
+    `compile: on '${mode}', ${steps} steps × ${batch} examples × ${perExample} values (input ${Sh.show(inputShape)}) are ${count} stacked elements, ` +
       `over the ${capacity.elements} one buffer may hold there (${capacity.why}): ${remedy}${other}`
   )
 }
@@ -214,7 +214,7 @@ const stackedShapes = (program: StepProgram, live: ReadonlySet<number>): Map<Sta
   program.nodes.forEach((node, k) => {
     if (node.op !== 'input' || !live.has(k)) return
     const role = node.role
-    if (role.kind === 'x' || role.kind === 'onehot' || role.kind === 'labels') shapes.set(role.kind, node.shape)
+    if (role.kind === 'x' || role.kind === 'labels') shapes.set(role.kind, node.shape)
     if (role.kind === 'hyper') shapes.set('hyper', [program.update.hyperCount])
   })
   return shapes
@@ -285,7 +285,7 @@ export const compile = <P, S, O extends { readonly step: number }>(
       const { batch, steps, mode, inputShape, classes, threads } = checkOptions(model, options)
       // before staging and before any kernel: on GL and webasm the capacity is a constant, on webgpu the device's
       const capacity = await capacityOf(mode)
-      checkStacked(mode, capacity, { steps, batch, inputShape, classes })
+      checkStacked(mode, capacity, { steps, batch, inputShape })
       const program = stepProgram(model, loss, optimizer, { batch, inputShape, classes })
       const largest = program.nodes.reduce((m, n, k) => (Sh.size(n.shape) > Sh.size(program.nodes[m]!.shape) ? k : m), 0)
       const largestSize = Sh.size(program.nodes[largest]!.shape)
@@ -351,12 +351,6 @@ export const compile = <P, S, O extends { readonly step: number }>(
                   return asF32(x)
                 case 'labels':
                   return Float32Array.from(labels)
-                case 'onehot': {
-                  const k = source.perStep / batch
-                  const out = new Float32Array(steps * batch * k)
-                  for (let i = 0; i < labels.length; i++) if (labels[i]! < k) out[i * k + labels[i]!] = 1
-                  return out
-                }
                 case 'hyper': {
                   const out = new Float32Array(steps * program.update.hyperCount)
                   for (let s = 0; s < steps; s++) out.set(program.update.hyper(applied + s), s * program.update.hyperCount)

@@ -11,8 +11,8 @@ import { LaminaError } from '../error.js'
  * - `unsupported-optimizer`: the optimizer carries no description it can turn into kernels;
  * - `unsupported-model`: the model or loss is outside what a static plan can express (layer
  *   state, an unknown input shape, a loss that is not a scalar);
- * - `value-dependent`: a constant of the step is computed from the values flowing through it
- *   (a dropout mask, a comparison) and is neither derived from the labels nor a max-shift;
+ * - `value-dependent`: a constant of the step is computed on the host from the values flowing
+ *   through it (a dropout mask, a tensor built from the label values), not with primitives;
  * - `backend`: GPU.js could not build or run the plan where it was asked to (including a silent
  *   degradation to its `cpu` mode);
  * - `input`: a call's parameters, optimizer state or minibatches do not fit the compiled shapes;

@@ -1,8 +1,9 @@
 /**
  * The compiled interpreter's program: one training step as a list of nodes in topological
  * order. A node is a primitive of the table (the masks of derivative rules included: `compare`,
- * `sign`, `select`), the max-shift of log-softmax, or an input. Arguments are other nodes or constants; a uniform constant is a scalar, so it costs
- * nothing at any index.
+ * `sign`, `select`; the labels' one-hot mask and log-softmax's max-shift are such primitives
+ * too) or an input. Arguments are other nodes or constants; a uniform constant is a scalar, so
+ * it costs nothing at any index.
  *
  * @module
  */
@@ -14,10 +15,8 @@ import type { Prim, PrimParams } from '../prim.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 
-/** Ops that exist only in compiled programs. */
-export type CompiledOp =
-  /** The maximum over `axes` with non-finite results replaced by 0 (the constant shift of log-softmax), kept dims. */
-  | 'stopMax'
+/** Ops that exist only in compiled programs: none, every node computes a primitive of the table. */
+export type CompiledOp = never
 
 /** Where an input's values come from, per step. */
 export type Role =
@@ -27,9 +26,7 @@ export type Role =
   | { readonly kind: 'slot'; readonly slot: number; readonly leaf: number }
   /** This step's minibatch of inputs `[batch, ...features]`. */
   | { readonly kind: 'x' }
-  /** This step's labels as one-hot rows `[batch, classes]`. */
-  | { readonly kind: 'onehot' }
-  /** This step's labels as numbers `[batch]`. */
+  /** This step's labels as numbers `[batch]` (class indices). */
   | { readonly kind: 'labels' }
   /** This step's optimizer scalar `index` (learning rate, bias corrections), the same at every element. */
   | { readonly kind: 'hyper'; readonly index: number }
@@ -124,7 +121,7 @@ const elementwise: { readonly [O in Prim | CompiledOp]: boolean } = {
   exp: true, log: true, sin: true, cos: true, tanh: true, sigmoid: true, relu: true, abs: true, sqrt: true, erf: true, softplus: true,
   select: true, sign: true, compare: true,
   logsumexp: false, sum: false, mean: false, max: false, min: false, matmul: false, batchMatmul: false, broadcast: false, reshape: false,
-  transpose: false, concat: false, slice: false, pad: false, stopMax: false,
+  transpose: false, concat: false, slice: false, pad: false,
   conv2d: false, conv2dInputGrad: false, conv2dFilterGrad: false, maxPool2d: false, avgPool2d: false, avgPool2dTranspose: false
 }
 

@@ -9,11 +9,12 @@
  */
 import type { Layer, OutSpec } from '../nn/layer.js'
 import type { Optimizer } from '../nn/optim.js'
+import { bindLabelTensor } from '../nn/label-tensor.js'
 import type { Loss } from '../nn/train.js'
 import * as Random from '../random.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
-import { Tensor } from '../tensor.js'
+import { Tensor, fromBuffer } from '../tensor.js'
 import * as Tr from '../tree.js'
 import { gradients } from './backward.js'
 import { CompileError, asCompileError } from './error.js'
@@ -59,13 +60,16 @@ const stageOnce = <P, S>(model: Layer<Shape, OutSpec, P, S>, loss: Loss, shapes:
   // so no constant computed from them can look like a true constant
   const draws = Random.uniform(Random.key(7), [shapes.batch]).data
   const labels = Int32Array.from({ length: shapes.batch }, (_, i) => (Math.floor(draws[i]! * shapes.classes) + seed) % shapes.classes)
+  // the labels are an input of the step, like the examples: the loss gets them as numbers bound to
+  // that input, and the built-in losses compute their masks and targets from it with primitives
+  const labelsInput = trace.input({ kind: 'labels' }, fromBuffer(Float32Array.from(labels), [shapes.batch], { dtype: 'f32' }))
   const out = model.forward(flat.rebuild(leaves), x, { training: true, key: dropoutKey!, state: model.initState() })
-  const value = loss(out.y, labels)
+  const value = loss(out.y, bindLabelTensor(labels, labelsInput))
   if (!(value instanceof Tensor) || value.rank !== 0) {
     throw new CompileError('unsupported-model', `compile: the loss must be a scalar tensor, got ${value instanceof Tensor ? `shape ${Sh.show(value.shape)}` : typeof value}`)
   }
   const grads = gradients(trace, value, leaves)
-  return { nodes: trace.nodes, loss: trace.indexOf(value)!, grads: grads.map((g) => (g === undefined ? undefined : trace.indexOf(g))), labels }
+  return { nodes: trace.nodes, loss: trace.indexOf(value)!, grads: grads.map((g) => (g === undefined ? undefined : trace.indexOf(g))) }
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The staging trace: a transformation level that records every primitive applied to its
  * values while it also computes them (each staged value carries its concrete primal, so code
- * that reads values — label checks, the max-shift of log-softmax — runs as it does eagerly).
+ * that reads values — the losses' label checks — runs as it does eagerly).
  * Running a training step under it once gives the step as data: which primitive, on which
  * earlier values or constants, with which parameters.
  *

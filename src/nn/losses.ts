@@ -16,8 +16,10 @@
  * `logSoftmax`, so both stay finite, with finite gradients, for logits of any size.
  *
  * Labels and targets are data: values are read from them only to check them (a class index
- * out of range, a target outside [0, 1]) and to build the constant one-hot mask of integer
- * labels, never to compute a loss, so no derivative is cut.
+ * out of range, a target outside [0, 1]), never to compute a loss. Integer labels become a
+ * `[B]` tensor, and the one-hot mask and the binary targets are computed from it with
+ * primitives (`compare` against the class indices, `reshape`), so a compiled step, which
+ * stages the labels as an input, sees the mask follow them.
  *
  * @example
  * ```ts
@@ -36,11 +38,12 @@
  * @module
  */
 import { ArgumentError, DTypeError, ShapeError } from '../error.js'
-import { abs, add, equal, greater, less, log, logSoftmax, mean, mul, neg, softplus, square, sub, sum, where } from '../ops.js'
+import { abs, add, astype, equal, greater, less, log, logSoftmax, mean, mul, neg, reshape, softplus, square, sub, sum, where } from '../ops.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
-import { Tensor, assertTensor, fromBuffer } from '../tensor.js'
+import { Tensor, assertTensor } from '../tensor.js'
 import type { DType } from '../tensor.js'
+import { labelTensor, oneHotOf } from './label-tensor.js'
 
 // ---------------------------------------------------------------- types
 
@@ -189,7 +192,9 @@ const targetTensor = (target: unknown, like: Tensor, op: string): Tensor => {
           : `${op}: ${target.length} targets do not fill the prediction shape ${Sh.show(like.shape)} (${like.size} elements)`
       )
     }
-    return fromBuffer(Array.from(target, Number), like.shape, { dtype: like.dtype })
+    // through the labels' tensor: a staged step's labels input when the numbers are its labels
+    const targets = labelTensor(target, like.dtype)
+    return Sh.equals(targets.shape, like.shape) ? targets : reshape(targets, like.shape)
   }
   throw new ArgumentError(`${op}: the target must be a tensor or an array of numbers, got ${describe(target)}`)
 }
@@ -210,15 +215,10 @@ const checkLabels = (labels: ArrayLike<number>, batch: number, classes: number, 
   }
 }
 
-const oneHotBuffer = (labels: ArrayLike<number>, classes: number): Float64Array => {
-  const buf = new Float64Array(labels.length * classes)
-  for (let i = 0; i < labels.length; i++) buf[i * classes + labels[i]!] = 1
-  return buf
-}
-
 /**
- * One-hot rows `[B, K]` for integer class indices: row `i` is 1 at column `labels[i]`.
- * A constant (labels are data). Throws an `ArgumentError` naming a label that is not an
+ * One-hot rows `[B, K]` for integer class indices: row `i` is 1 at column `labels[i]`,
+ * computed with the `compare` primitive from the labels as a tensor (a constant, or the
+ * labels input of a compiled step; no derivative flows through it). Throws an `ArgumentError` naming a label that is not an
  * integer in `0 … classes−1`.
  *
  * @example
@@ -235,20 +235,20 @@ export const oneHot = <D extends DType = 'f64'>(labels: Labels, classes: number,
     throw new ArgumentError(`oneHot: the number of classes must be a positive integer, got ${describe(classes)}`)
   }
   checkLabels(labels, labels.length, classes, 'oneHot')
-  return fromBuffer(oneHotBuffer(labels, classes), [labels.length, classes], { dtype: (options?.dtype ?? 'f64') as D })
+  return oneHotOf(labelTensor(labels, options?.dtype ?? 'f64'), classes) as Tensor<[number, number], D>
 }
 
-/** A class target, resolved: a constant one-hot mask for indices, or the `[B, K]` target tensor. */
+/** A class target, resolved: the one-hot mask of indices (through `compare`), or the `[B, K]` target tensor. */
 type Resolved = { readonly kind: 'mask'; readonly mask: Tensor } | { readonly kind: 'dense'; readonly target: Tensor }
 
 const resolveClassTargets = (target: unknown, like: Tensor, op: string): Resolved => {
   const [batch, classes] = like.shape as readonly [number, number]
-  const mask = (labels: ArrayLike<number>): Resolved => {
+  const mask = (labels: ArrayLike<number>, indices: Tensor): Resolved => {
     checkLabels(labels, batch, classes, op)
-    return { kind: 'mask', mask: fromBuffer(oneHotBuffer(labels, classes), like.shape, { dtype: like.dtype }) }
+    return { kind: 'mask', mask: oneHotOf(indices, classes) }
   }
   if (target instanceof Tensor) {
-    if (target.rank === 1) return mask(target.data as ArrayLike<number>)
+    if (target.rank === 1) return mask(target.data as ArrayLike<number>, target.dtype === like.dtype ? target : astype(target, like.dtype))
     if (target.rank !== 2) {
       throw new ShapeError(
         `${op}: targets must be class indices of shape [batch] or rows of shape [batch, classes], got shape ${Sh.show(target.shape)}`
@@ -264,7 +264,7 @@ const resolveClassTargets = (target: unknown, like: Tensor, op: string): Resolve
     checkValues(target, op, 'target', inUnitInterval, 'a probability in [0, 1]')
     return { kind: 'dense', target }
   }
-  if (isArrayLike(target)) return mask(target)
+  if (isArrayLike(target)) return mask(target, labelTensor(target, like.dtype))
   throw new ArgumentError(`${op}: targets must be class indices (an array or a [batch] tensor) or a [batch, classes] tensor, got ${describe(target)}`)
 }
 

@@ -35,6 +35,9 @@ export interface Dataset<T extends Labels = Int32Array> {
 /**
  * A loss of a batch of predictions against their labels (a scalar tensor): class indices by
  * default, targets for regression (`Loss<Tensor>`: `Loss.mse`, `Loss.l1`, `Loss.huber`).
+ * Under `compile` (`lamina-nn/gpu`) the class indices are bound to the step's labels input:
+ * the built-in losses and `Loss.oneHot` compute from it with primitives, while a tensor the
+ * loss builds from the label values itself is a `value-dependent` compile error.
  */
 export type Loss<T extends Labels = Int32Array> = (prediction: Tensor, labels: T) => Tensor
 
