@@ -125,6 +125,11 @@ export interface Rule<P extends Prim> {
   readonly jvp: (ctx: RuleContext<P>) => readonly Linear[]
   /** `vjp[i]` maps the output cotangent to the cotangent of input `i`. */
   readonly vjp: (ctx: RuleContext<P>) => readonly Linear[]
+  /**
+   * Its derivative is zero with respect to every argument (`stopGradient`, `compare`, `sign`):
+   * its rules give zeros, and a sweep may skip it, since nothing flows through it.
+   */
+  readonly constant?: true
 }
 
 // ---------------------------------------------------------------- bind
@@ -319,6 +324,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // d stopGradient(x) = 0: the value passes through unchanged, no derivative does (ẏ = 0, x̄ = 0).
   // The zero is a constant tensor, never traced, so nested derivatives see a constant too.
   stopGradient: {
+    constant: true,
     arity: 1,
     forward: ([x]) => ({ shape: x!.shape, buffer: val(x!) }),
     jvp: ({ args: [x] }) => [() => zerosOf(x!.shape, x!.dtype)],
@@ -517,6 +523,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   },
   // compare(a, b) = [a ⋈ b] is piecewise constant: d = 0 (a mask, as relu's and the ties of max use)
   compare: {
+    constant: true,
     arity: 2,
     forward: ([a, b], { relation }) => ({ shape: a!.shape, buffer: backend().compare(relation, val(a!), val(b!), a!.dtype) }),
     jvp: ({ out }) => [() => zerosOf(out.shape, out.dtype), () => zerosOf(out.shape, out.dtype)],
@@ -524,6 +531,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   },
   // sign(x) is piecewise constant: d sign(x) = 0 (|x|'s derivative, with sign(0) = 0)
   sign: {
+    constant: true,
     arity: 1,
     forward: ([x]) => ({ shape: x!.shape, buffer: backend().map(val(x!), Math.sign, x!.dtype) }),
     jvp: ({ out }) => [() => zerosOf(out.shape, out.dtype)],

@@ -145,6 +145,24 @@ describe('definePrimitive: a new entry of the rule table', () => {
     expectTypeOf(free.bind).parameter(1).toEqualTypeOf<{ k: number }>()
   })
 
+  it('the backward sweep pulls nothing back through a zero-derivative rule: what only feeds stopGradient, compare or sign is never differentiated', () => {
+    let pulled = 0
+    const spy = definePrimitive({
+      name: 'spyUser',
+      arity: 1,
+      forward: ([x]) => mul(x!, x!),
+      vjp: ({ args: [x] }) => [(ct) => (pulled++, mul(ct, mul(tensor(2), x!)))]
+    })
+    const quantize = definePrimitive({ name: 'roundZeroUser', arity: 1, zeroDerivative: true, forward: ([x]) => fromBuffer(Array.from(x!.data, Math.round), x!.shape), vjp: ({ args: [x] }) => [() => mul(x!, tensor(0))] })
+    const x = tensor([0.4, -1.6, 2.2])
+    const f = (v: Tensor) => add(sum(v), add(sum(Prim.bind('stopGradient', [spy(v)], {})), add(sum(Prim.bind('sign', [spy(v)], {})), sum(quantize(spy(v))))))
+    expect([...grad(f)(x).data]).toEqual([1, 1, 1])
+    expect(pulled).toBe(0)
+    // without the constant rules in between, the same primitive is pulled back once per use
+    expect([...grad((v: Tensor) => sum(spy(v)))(x).data]).toEqual([0.8, -3.2, 4.4])
+    expect(pulled).toBe(1)
+  })
+
   it('zeroDerivative: a straight-through round is checked to have a zero rule', () => {
     const quantize = definePrimitive({
       name: 'roundZero',

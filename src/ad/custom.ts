@@ -272,6 +272,7 @@ export const definePrimitive = <Params extends object = {}, const Name extends s
       ? checkedMaps(who, 'vjp', vjpRule(ctx), ctx.args, ctx.out)
       : checkedMaps(who, 'jvp', jvpRule!(ctx), ctx.args, ctx.out).map((m, i) => transposeOf(who, 'jvp', m, ctx.args[i]!, ctx.out))
   const rule: Rule<Prim> = {
+    ...(definition.zeroDerivative === true ? { constant: true as const } : {}),
     arity,
     forward: (args, params) => concreteResult(who, forward(args, params as Params), args),
     jvp: (ctx) => jvpMaps(ctxOf(ctx)),

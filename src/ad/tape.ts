@@ -265,7 +265,11 @@ export const backward = (tape: Tape, seeds: ReadonlyMap<number, Tensor>, options
     const node = order[k]!
     const adjoint = adjoints.get(node.id)
     if (adjoint === undefined) continue
-    const pullbacks = ruleOf(node.prim).vjp(node.context)
+    const rule = ruleOf(node.prim)
+    // nothing flows back through a constant rule (stopGradient, compare, sign): its inputs get no
+    // contribution, so what only they feed is never pulled back; an observer still sees its zero edges
+    if (rule.constant === true && observe === undefined) continue
+    const pullbacks = rule.vjp(node.context)
     node.inputs.forEach((input, i) => {
       if (input === null) return
       const contribution = Numerics.inPhase(phase(node, i), () => pullbacks[i]!(adjoint))
