@@ -91,6 +91,19 @@ describe('cpu reduction over one collapsed run', () => {
     expect(Array.from(cpu.reduce(x, shape, axes, kind, 'f64'))).toEqual(want)
   })
 
+  test.prop([
+    fc.integer({ min: 1, max: 13 }).chain((rows) =>
+      fc.integer({ min: 2, max: 60 }).chain((n) => fc.tuple(fc.constant(rows), fc.constant(n), fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: rows * n, maxLength: rows * n })))
+    ),
+    fc.constantFrom('f32' as const, 'f64' as const)
+  ])('row sums (a bias gradient over pixels, four rows side by side) add each row in order: equal to the in-order float64 sum, rounded once', ([rows, n, values], dtype) => {
+    const x = dtype === 'f32' ? Float32Array.from(values) : Float64Array.from(values)
+    const fast = reduceSingleRun(x, [rows, n], [1], 'sum', dtype)
+    expect(fast).toBeInstanceOf(dtype === 'f32' ? Float32Array : Float64Array)
+    const want = naiveReduce(x, [rows, n], [1], 'sum')
+    expect(Array.from(fast!)).toEqual(dtype === 'f32' ? want.map(Math.fround) : want)
+  })
+
   test.prop([fc.integer({ min: 2, max: 40 }), fc.integer({ min: 1, max: 40 })])('a bias gradient (sum over the batch axis) takes the fast path', (b, n) => {
     const x = Float64Array.from({ length: b * n }, (_, i) => i % 13)
     const fast = reduceSingleRun(x, [b, n], [0], 'sum', 'f64')

@@ -22,12 +22,14 @@ import {
   WASM_MIN_ELEMENTS,
   binaryF32,
   elementwiseF32Binary,
+  selectF32,
   sgdF32,
   adamF32,
   unaryF32,
   wasmElementwiseAvailable
 } from '../src/backend/wasm/elementwise-f32.js'
-import type { BinaryKernel, UnaryKernel } from '../src/backend/wasm/elementwise-f32.js'
+import type { BinaryKernel, CompareKernel, UnaryKernel } from '../src/backend/wasm/elementwise-f32.js'
+import type { Relation } from '../src/backend/backend.js'
 import { assemble, generatedModule, wasmDir } from '../scripts/build-wasm.js'
 
 const binaryReference: { readonly [K in BinaryKernel]: (a: number, b: number) => number } = {
@@ -43,13 +45,24 @@ const unaryReference: { readonly [K in UnaryKernel]: (x: number) => number } = {
   neg: (x) => -x,
   abs: (x) => Math.abs(x),
   sqrt: (x) => Math.fround(Math.sqrt(x)),
-  relu: (x) => Math.max(x, 0),
-  positive: (x) => (x > 0 ? 1 : 0)
+  relu: (x) => Math.max(x, 0)
 }
+
+/** Each comparison kernel, the relation the cpu backend runs it for, and JavaScript's operator as the reference. */
+const compareReference: { readonly [K in CompareKernel]: readonly [Relation, (a: number, b: number) => boolean] } = {
+  greater: ['>', (a, b) => a > b],
+  less: ['<', (a, b) => a < b],
+  greaterEqual: ['>=', (a, b) => a >= b],
+  lessEqual: ['<=', (a, b) => a <= b],
+  equal: ['==', (a, b) => a === b],
+  notEqual: ['!=', (a, b) => a !== b]
+}
+const compareKernels = Object.keys(compareReference) as CompareKernel[]
+const selectReference = (mask: number, a: number, b: number): number => (mask !== 0 ? a : b)
 
 const binaryKernels = Object.keys(binaryReference) as BinaryKernel[]
 const unaryKernels = Object.keys(unaryReference) as UnaryKernel[]
-/** The kernels the cpu backend's `unary` runs (`positive` is relu's derivative, used by prim.ts). */
+/** The kernels the cpu backend's `unary` runs. */
 const backendUnary = ['neg', 'abs', 'sqrt', 'relu'] as const satisfies readonly (UnaryKernel & UnaryOp)[]
 
 const bits = (v: number): number => new Uint32Array(Float32Array.of(v).buffer)[0]!
@@ -82,6 +95,21 @@ const checkUnary = (op: UnaryKernel, x: Float32Array, got: Float32Array | Float6
   expect(diff, op).toBeUndefined()
 }
 
+const checkCompare = (op: CompareKernel, a: Float32Array, b: Float32Array, got: Float32Array | Float64Array | undefined): void => {
+  expect(got).toBeInstanceOf(Float32Array)
+  expect(got!.length).toBe(a.length)
+  const test = compareReference[op][1]
+  const diff = firstDifference(got as Float32Array, (i) => (test(a[i]!, b[i]!) ? 1 : 0), (i) => `${show(a[i]!)} ${op} ${show(b[i]!)}`)
+  expect(diff, op).toBeUndefined()
+}
+
+const checkSelect = (mask: Float32Array, a: Float32Array, b: Float32Array, got: Float32Array | Float64Array | undefined): void => {
+  expect(got).toBeInstanceOf(Float32Array)
+  expect(got!.length).toBe(a.length)
+  const diff = firstDifference(got as Float32Array, (i) => selectReference(mask[i]!, a[i]!, b[i]!), (i) => `select(${show(mask[i]!)}, ${show(a[i]!)}, ${show(b[i]!)})`)
+  expect(diff).toBeUndefined()
+}
+
 /** The values that make rounding and IEEE special cases show. */
 const specials = [
   0, -0, 1, -1, 0.1, -2.5, 3, Infinity, -Infinity, NaN,
@@ -92,6 +120,13 @@ const specials = [
 const lengths = fc.integer({ min: 0, max: 5000 })
 const values = (n: number): fc.Arbitrary<Float32Array> => fc.float32Array({ minLength: n, maxLength: n })
 const pairs = lengths.chain((n) => fc.tuple(values(n), values(n)))
+/** Masks mostly of 0, −0, 1 and NaN (the masks compare makes and the edge cases of `!= 0`), with some arbitrary floats. */
+const masks = (n: number): fc.Arbitrary<Float32Array> =>
+  fc.array(fc.oneof(fc.constantFrom(0, -0, 1, NaN), fc.float({ noDefaultInfinity: false })), { minLength: n, maxLength: n }).map((xs) => Float32Array.from(xs))
+const triples = lengths.chain((n) => fc.tuple(masks(n), values(n), values(n)))
+/** Pairs where many elements are equal (so ==, <=, >= hold somewhere), including ±0 against each other. */
+const tiedPairs = lengths.chain((n) => fc.tuple(values(n), values(n), fc.array(fc.boolean(), { minLength: n, maxLength: n })))
+  .map(([a, b, same]) => [a, Float32Array.from(b, (v, i) => (same[i] ? (a[i] === 0 ? -a[i]! : a[i]!) : v))] as const)
 
 describe('the WebAssembly float32 elementwise kernels', () => {
   it('assemble in this engine (Node 20 has WebAssembly SIMD)', () => {
@@ -124,6 +159,22 @@ describe('the WebAssembly float32 elementwise kernels', () => {
       )
     })
   }
+
+  for (const op of compareKernels) {
+    it(`${op}: random lengths, float32 values and ties, 1 where JavaScript's operator holds and 0 elsewhere`, () => {
+      fc.assert(
+        fc.property(fc.oneof(pairs, tiedPairs), ([a, b]) => checkCompare(op, a, b, binaryF32(op, a, b))),
+        { numRuns: 40 }
+      )
+    })
+  }
+
+  it('select: mask != 0 picks a, else b (a NaN mask picks a, −0 picks b), bit for bit', () => {
+    fc.assert(
+      fc.property(triples, ([mask, a, b]) => checkSelect(mask, a, b, selectF32(mask, a, b))),
+      { numRuns: 40 }
+    )
+  })
 
   it('sgd: p − g·lr in float64 rounded once to float32 (JavaScript\'s loop into a Float32Array), bit for bit', () => {
     const rates = fc.oneof(fc.double({ min: -10, max: 10, noNaN: true }), fc.constantFrom(0.01, 1e-3, 0, -0, 1e-300, 1e300, Infinity, NaN))
@@ -202,17 +253,21 @@ describe('the WebAssembly float32 elementwise kernels', () => {
     const b = Float32Array.from(specials.flatMap(() => specials))
     expect(a.length % 4).not.toBe(0) // the tail vector runs over padding too
     for (const op of binaryKernels) checkBinary(op, a, b, binaryF32(op, a, b))
+    for (const op of compareKernels) checkCompare(op, a, b, binaryF32(op, a, b))
+    checkSelect(b, a, a.slice().reverse(), selectF32(b, a, a.slice().reverse()))
     const x = Float32Array.from(specials)
     for (const op of unaryKernels) checkUnary(op, x, unaryF32(op, x))
   })
 
-  it('NaN propagates through maximum, minimum and relu (as Math.max/Math.min), while relu\'s derivative mask is 0 at NaN', () => {
+  it('NaN propagates through maximum, minimum and relu (as Math.max/Math.min), while relu\'s derivative mask x > 0 is 0 at NaN', () => {
     const x = Float32Array.from([NaN, -1, 2, NaN, 0, -0])
     const y = Float32Array.from([1, NaN, NaN, -Infinity, -0, 0])
     expect([...binaryF32('maximum', x, y)!]).toEqual([NaN, NaN, NaN, NaN, 0, 0])
     expect([...binaryF32('minimum', x, y)!].map(show)).toEqual(['NaN', 'NaN', 'NaN', 'NaN', '-0', '-0'])
     expect([...unaryF32('relu', x)!].map(show)).toEqual(['NaN', '0', '2', 'NaN', '0', '0'])
-    expect([...unaryF32('positive', x)!]).toEqual([0, 0, 1, 0, 0, 0])
+    expect([...binaryF32('greater', x, new Float32Array(6))!]).toEqual([0, 0, 1, 0, 0, 0])
+    expect([...binaryF32('notEqual', x, y)!]).toEqual([1, 1, 1, 1, 0, 0])
+    expect([...selectF32(Float32Array.from([NaN, -0, 0, 2, -1, 0]), x, y)!].map(show)).toEqual(['NaN', 'NaN', 'NaN', 'NaN', '0', '0'])
   })
 
   it('answers fresh arrays and never writes its inputs, also when one array is both operands', () => {
@@ -274,6 +329,26 @@ describe('the cpu backend on float32 (WebAssembly at and above WASM_MIN_ELEMENTS
     })
   }
 
+  for (const op of compareKernels) {
+    const [relation] = compareReference[op]
+    it(`compare ${relation}: 1 where JavaScript's operator holds, 0 elsewhere, on both sides of the threshold`, () => {
+      fc.assert(
+        fc.property(
+          lengthsAround.chain((n) => fc.tuple(values(n), values(n))),
+          ([a, b]) => checkCompare(op, a, b, cpu.compare(relation, a, b, 'f32'))
+        ),
+        { numRuns: 30 }
+      )
+    })
+  }
+
+  it('select: mask != 0 picks a, else b, on both sides of the threshold', () => {
+    fc.assert(
+      fc.property(lengthsAround.chain((n) => fc.tuple(masks(n), values(n), values(n))), ([mask, a, b]) => checkSelect(mask, a, b, cpu.select(mask, a, b, 'f32'))),
+      { numRuns: 30 }
+    )
+  })
+
   it('relu propagates NaN for f32 (either path) and f64, as the scalar relu of floating.ts does', () => {
     expect(FloatingNumber.relu(NaN)).toBeNaN()
     for (const n of [5, WASM_MIN_ELEMENTS + 3]) {
@@ -308,5 +383,8 @@ describe('where WebAssembly SIMD is missing', () => {
     expect(fresh.unaryF32('relu', a)).toBeUndefined()
     for (const op of binaryKernels) checkBinary(op, a, b, freshCpu.binary(op, a, b, 'f32'))
     for (const op of backendUnary) checkUnary(op, a, freshCpu.unary(op, a, 'f32'))
+    expect(fresh.selectF32(b, a, b)).toBeUndefined()
+    for (const op of compareKernels) checkCompare(op, a, b, freshCpu.compare(compareReference[op][0], a, b, 'f32'))
+    checkSelect(b, a, a.slice().reverse(), freshCpu.select(b, a, a.slice().reverse(), 'f32'))
   })
 })

@@ -6,9 +6,9 @@
  * padding), ties in max pooling against the `max` reduction's subgradient, the derivative laws
  * of first and second order in float64, and their errors.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, Backends, Conv, Layer, Layers, Optim, Loss, Prim, Random, ShapeError, Tree, fromBuffer, grad, max, mul, reshape, sum, valueAndGrad } from 'lamina-nn'
+import { ArgumentError, Backends, Conv, Layer, Layers, Optim, Loss, Prim, Random, ShapeError, Tree, cpu, fromBuffer, grad, max, mul, reshape, sum, valueAndGrad } from 'lamina-nn'
 import type { Tensor } from 'lamina-nn'
 import { checkGradient, checkPrimitive, tensorOf } from 'lamina-nn/laws'
 import { compile, createGpuBackend } from 'lamina-nn/gpu'
@@ -400,6 +400,109 @@ describe('max pooling ties', () => {
       return dx.dtype === dtype && close(dx.data, tiedGradient(g, data, ct), dtype === 'f32' ? 1e-6 : 1e-14)
     })
   }
+})
+
+// ---------------------------------------------------------------- float32 fast paths
+
+describe('float32 fast paths: 2x2 max pooling four windows per SIMD step, windows copied from a padded image', () => {
+  const pool2 = { kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0] } as const
+
+  /** 2x2 stride-2 max pooling of `planes` images [h, w] and its gradient by hand: the cotangent split among tied maxima, NaN on every tap of a NaN window. */
+  const pool2Ref = (planes: number, h: number, w: number, xs: ArrayLike<number>, ct: ArrayLike<number>) => {
+    const [ho, wo] = [Math.floor(h / 2), Math.floor(w / 2)]
+    const y: number[] = []
+    const dx = new Float64Array(planes * h * w)
+    for (let p = 0; p < planes; p++)
+      for (let i = 0; i < ho; i++)
+        for (let j = 0; j < wo; j++) {
+          const taps = [0, 1, w, w + 1].map((o) => p * h * w + 2 * i * w + 2 * j + o)
+          const vs = taps.map((t) => xs[t]!)
+          const m = vs.some(Number.isNaN) ? NaN : Math.max(...vs)
+          const k = y.length
+          y.push(m)
+          const tied = taps.filter((t) => xs[t] === m)
+          for (const t of Number.isNaN(m) ? taps : tied) dx[t] = Number.isNaN(m) ? NaN : ct[k]! / tied.length
+        }
+    return { y, dx }
+  }
+  const same = (a: number, b: number): boolean => (Number.isNaN(a) ? Number.isNaN(b) : a === b)
+  // mostly ties (ReLU's zeros), some arbitrary values, now and then a NaN
+  const entries = fc.oneof(
+    { arbitrary: fc.constantFrom(0, -0, 1, 2), weight: 6 },
+    { arbitrary: fc.double({ min: -3, max: 3, noNaN: true }), weight: 6 },
+    { arbitrary: fc.constant(NaN), weight: 1 }
+  )
+
+  test.prop([
+    fc
+      .record({ planes: fc.integer({ min: 1, max: 4 }), h: fc.integer({ min: 2, max: 30 }), w: fc.integer({ min: 2, max: 41 }) })
+      .chain((o) => fc.tuple(fc.constant(o), fc.array(entries, { minLength: o.planes * o.h * o.w, maxLength: o.planes * o.h * o.w })))
+  ], { numRuns: 120 })('maxPool2d and its gradient equal the definitions exactly, odd sizes and row tails included', ([o, xs]) => {
+    const x = Float32Array.from(xs)
+    const [ho, wo] = [Math.floor(o.h / 2), Math.floor(o.w / 2)]
+    const y = cpu.maxPool2d(x, [1, o.planes, o.h, o.w], pool2, 'f32')
+    const ct = Float32Array.from({ length: y.length }, (_, i) => ((i * 37) % 11) - 5)
+    const dx = cpu.avgPool2dTranspose(ct, [1, o.planes, ho, wo], pool2, { kind: 'maxima', input: x, max: y }, [o.h, o.w], 'f32')
+    const want = pool2Ref(o.planes, o.h, o.w, x, ct)
+    return (
+      y instanceof Float32Array &&
+      y.length === want.y.length &&
+      want.y.every((v, i) => same(y[i]!, v)) &&
+      dx.length === want.dx.length &&
+      Array.from(want.dx).every((v, i) => same(dx[i]!, Math.fround(v)))
+    )
+  })
+
+  it('LeNet geometries and a strided, dilated, unevenly padded one: conv2d and its transposes within the float32 bound', () => {
+    const cases: ConvCase[] = [
+      { x: [3, 1, 28, 28], w: [6, 1, 5, 5], stride: [1, 1], dilation: [1, 1], padding: [2, 2, 2, 2] },
+      { x: [2, 6, 14, 14], w: [16, 6, 5, 5], stride: [1, 1], dilation: [1, 1], padding: [0, 0, 0, 0] },
+      { x: [2, 3, 17, 19], w: [4, 3, 3, 5], stride: [2, 1], dilation: [2, 1], padding: [1, 2, 3, 0] },
+      { x: [2, 2, 9, 11], w: [3, 2, 2, 3], stride: [1, 1], dilation: [1, 2], padding: [0, 0, 0, 0] }
+    ]
+    cases.forEach((g, n) => {
+      const xs = Random.normal(Random.key(10 + n), [size(g.x)], { dtype: 'f32' }).data as Float32Array
+      const ws = Random.normal(Random.key(20 + n), [size(g.w)], { dtype: 'f32' }).data as Float32Array
+      const cs = Random.normal(Random.key(30 + n), [size(outShape(g))], { dtype: 'f32' }).data as Float32Array
+      const y = cpu.conv2d(xs, g.x, ws, g.w, geometry(g), 'f32')
+      const dx = cpu.conv2dInputGrad(cs, outShape(g), ws, g.w, geometry(g), [g.x[2], g.x[3]], 'f32')
+      const dw = cpu.conv2dFilterGrad(xs, g.x, cs, outShape(g), geometry(g), [g.w[2], g.w[3]], 'f32')
+      const within = (got: ArrayLike<number>, want: Float64Array, mags: Float64Array, terms: number) =>
+        got.length === want.length && Array.from(got).every((v, i) => Math.abs(v - want[i]!) <= (terms + 2) * 2 ** -23 * mags[i]! + 1e-30)
+      const [, , ho, wo] = outShape(g)
+      expect(within(y, convRef(g, xs, ws), magnitudes(g, xs, ws, 'y'), g.x[1] * g.w[2] * g.w[3]), `case ${n}: conv2d`).toBe(true)
+      expect(within(dx, inputGradRef(g, cs, ws), magnitudes(g, xs, ws, 'x', cs), g.w[0] * g.w[2] * g.w[3]), `case ${n}: input gradient`).toBe(true)
+      expect(within(dw, filterGradRef(g, xs, cs), magnitudes(g, xs, ws, 'w', cs), g.x[0] * ho * wo), `case ${n}: filter gradient`).toBe(true)
+    })
+  })
+
+  describe('where WebAssembly SIMD is missing', () => {
+    afterEach(() => {
+      vi.restoreAllMocks()
+      vi.resetModules()
+    })
+
+    it('float32 convolution and pooling run the JavaScript loops, with the same values', async () => {
+      vi.spyOn(WebAssembly, 'validate').mockReturnValue(false)
+      vi.resetModules()
+      const kernels = await import('../src/backend/wasm/conv-f32.js')
+      const { cpu: fresh } = await import('../src/backend/cpu.js')
+      expect(kernels.wasmConvAvailable()).toBe(false)
+      const g: ConvCase = { x: [2, 2, 12, 10], w: [3, 2, 5, 5], stride: [1, 1], dilation: [1, 1], padding: [2, 2, 2, 2] }
+      const xs = Random.normal(Random.key(41), [size(g.x)], { dtype: 'f32' }).data as Float32Array
+      const ws = Random.normal(Random.key(42), [size(g.w)], { dtype: 'f32' }).data as Float32Array
+      const y = fresh.conv2d(xs, g.x, ws, g.w, geometry(g), 'f32')
+      expect(y).toBeInstanceOf(Float32Array)
+      expect(Array.from(y).every((v, i) => Math.abs(v - convRef(g, xs, ws)[i]!) <= 52 * 2 ** -23 * magnitudes(g, xs, ws, 'y')[i]!)).toBe(true)
+      const relus = Float32Array.from(xs, (v) => Math.max(0, Math.round(v)))
+      const m = fresh.maxPool2d(relus, g.x, pool2, 'f32')
+      const ct = Float32Array.from({ length: m.length }, (_, i) => i + 1)
+      const dx = fresh.avgPool2dTranspose(ct, [2, 2, 6, 5], pool2, { kind: 'maxima', input: relus, max: m }, [12, 10], 'f32')
+      const want = pool2Ref(4, 12, 10, relus, ct)
+      expect(Array.from(m)).toEqual(want.y)
+      expect(Array.from(dx)).toEqual(Array.from(want.dx, Math.fround))
+    })
+  })
 })
 
 // ---------------------------------------------------------------- derivative laws

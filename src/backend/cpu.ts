@@ -1,7 +1,7 @@
 /**
  * The reference backend: plain loops over typed arrays, float64 or float32 storage. float32
- * matrix products and the float32 arithmetic, min/max, neg, abs, sqrt and relu of arrays of at
- * least 256 elements run on hand-written WebAssembly SIMD kernels
+ * matrix products and the float32 arithmetic, min/max, neg, abs, sqrt, relu, comparisons and
+ * select of arrays of at least 256 elements run on hand-written WebAssembly SIMD kernels
  * (./wasm/matmul-f32.wat, ./wasm/elementwise-f32.wat) where the engine supports them, with the
  * same results; float64 stays on the JavaScript loops.
  *
@@ -15,8 +15,8 @@ import { broadcastTo, reduceSingleRun } from './runs.js'
 import type { Buffer, DType } from '../tensor.js'
 import { matmulF32 } from './wasm/matmul-f32.js'
 import * as Conv from './conv.js'
-import { WASM_MIN_ELEMENTS, binaryF32, unaryF32 } from './wasm/elementwise-f32.js'
-import type { UnaryKernel } from './wasm/elementwise-f32.js'
+import { WASM_MIN_ELEMENTS, binaryF32, selectF32, unaryF32 } from './wasm/elementwise-f32.js'
+import type { CompareKernel, UnaryKernel } from './wasm/elementwise-f32.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 
@@ -297,10 +297,20 @@ const pad = (x: Buffer, shape: Shape, starts: readonly number[], outShape: Shape
   return out
 }
 
+/** The WebAssembly kernel of each relation. */
+const compareKernels: { readonly [R in Relation]: CompareKernel } = {
+  '>': 'greater',
+  '<': 'less',
+  '>=': 'greaterEqual',
+  '<=': 'lessEqual',
+  '==': 'equal',
+  '!=': 'notEqual'
+}
+
 const compare = (relation: Relation, a: Buffer, b: Buffer, dtype: DType): Buffer => {
-  // x > 0 in float32 (relu's derivative): a branch-free SIMD comparison, as the JavaScript loop mispredicts on random signs
-  if (relation === '>' && a instanceof Float32Array && a.length >= WASM_MIN_ELEMENTS && b.every((v) => v === 0)) {
-    const fast = unaryF32('positive', a)
+  // branch-free SIMD comparisons in float32: the JavaScript loop mispredicts on random signs (relu's derivative)
+  if (dtype === 'f32' && a.length >= WASM_MIN_ELEMENTS && a instanceof Float32Array && b instanceof Float32Array) {
+    const fast = binaryF32(compareKernels[relation], a, b)
     if (fast !== undefined) return fast
   }
   const test = relations[relation]
@@ -310,6 +320,10 @@ const compare = (relation: Relation, a: Buffer, b: Buffer, dtype: DType): Buffer
 }
 
 const select = (mask: Buffer, a: Buffer, b: Buffer, dtype: DType): Buffer => {
+  if (dtype === 'f32' && a.length >= WASM_MIN_ELEMENTS && mask instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array) {
+    const fast = selectF32(mask, a, b)
+    if (fast !== undefined) return fast
+  }
   const out = allocate(dtype, a.length)
   for (let i = 0; i < a.length; i++) out[i] = mask[i] !== 0 ? a[i]! : b[i]!
   return out

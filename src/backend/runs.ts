@@ -142,9 +142,34 @@ export const reduceSingleRun = (x: Buffer, shape: Shape, axes: readonly number[]
   return out
 }
 
-/** `reduceSingleRun` with `inner` = 1 (the loss's reductions over classes): a float64 scalar per row instead of a one-element accumulator array, same order, same results. */
+/**
+ * `reduceSingleRun` with `inner` = 1 (the loss's reductions over classes, a convolution's bias
+ * gradient over pixels): a float64 scalar per row instead of a one-element accumulator array,
+ * same order, same results. Sums run four rows side by side: each row still adds in order, but
+ * four independent chains hide the latency of the additions.
+ */
 const reduceRows = (x: Buffer, rows: number, R: number, kind: ReduceKind, out: Buffer): Buffer => {
-  for (let a = 0; a < rows; a++) {
+  let first = 0
+  if (kind === 'sum') {
+    for (; first + 3 < rows; first += 4) {
+      const base = first * R
+      let s0 = 0
+      let s1 = 0
+      let s2 = 0
+      let s3 = 0
+      for (let r = 0; r < R; r++) {
+        s0 += x[base + r]!
+        s1 += x[base + R + r]!
+        s2 += x[base + 2 * R + r]!
+        s3 += x[base + 3 * R + r]!
+      }
+      out[first] = s0
+      out[first + 1] = s1
+      out[first + 2] = s2
+      out[first + 3] = s3
+    }
+  }
+  for (let a = first; a < rows; a++) {
     const base = a * R
     if (kind === 'sum') {
       let acc = 0

@@ -3,8 +3,9 @@
  * `conv-f32.generated.ts` by `npm run build:wasm`) writes an image's windows into the memory of
  * an instance of the WebAssembly SIMD product (`matmul-f32.wat`), which the im2col module
  * imports, so the windows are multiplied where they are written; col2im adds the windows'
- * gradient back into an image the same way. JavaScript only copies each image in and each
- * result out.
+ * gradient back into an image the same way. At row stride 1 the windows are runs copied without
+ * bounds tests (`im2colInside`), from the image or from a zero-padded copy of it (`pad`).
+ * JavaScript only copies each image in and each result out.
  *
  * - forward, per image: `w [O, C·kh·kw] · windows [C·kh·kw, Ho·Wo]` is the image's output as it lies;
  * - input gradient, per image: `wᵀ · ȳ` (the windows' gradient), then col2im;
@@ -27,13 +28,17 @@ interface Kernels {
   readonly gemm: (a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, work: number) => void
   /** (x, c, h, w, kh, kw, ho, wo, sh, sw, dh, dw, top, left, dst, ldd): the windows of the image at x, as matrix rows ldd floats apart at dst. */
   readonly im2col: (...args: number[]) => void
+  /** (x, c, h, w, kh, kw, ho, wo, sh, dh, dw, dst, ldd): im2col when every tap is inside the image and the row stride is 1. */
+  readonly im2colInside: (...args: number[]) => void
+  /** (x, c, h, w, top, left, hp, wp, dst): the image placed at (top, left) of zeros [c, hp, wp]. */
+  readonly pad: (...args: number[]) => void
   /** (src, c, h, w, kh, kw, ho, wo, sh, sw, dh, dw, top, left, dx, lds): the matrix at src added back into the image at dx. */
   readonly col2im: (...args: number[]) => void
   /** (x, planes, h, w, ho, wo, kh, kw, sh, sw, top, left, y): max pooling. */
   readonly maxpool: (...args: number[]) => void
   /** (ct, x, max, planes, h, w, ho, wo, kh, kw, sh, sw, top, left, dx): max pooling's gradient added into dx. */
   readonly maxspread: (...args: number[]) => void
-  /** (x, planes, h, w, ho, wo, y) and (ct, x, max, planes, h, w, ho, wo, dx): the same for 2x2 windows at stride 2, no padding. */
+  /** (x, planes, h, w, ho, wo, y) and (ct, x, max, planes, h, w, ho, wo, dx): the same for 2x2 windows at stride 2, no padding, four windows per SIMD step (maxspread2 stores its windows' taps, zeros included). */
   readonly maxpool2: (...args: number[]) => void
   readonly maxspread2: (...args: number[]) => void
   /** (at, rows, cols, bias): bias[o] added to row o of the matrix at `at`. */
@@ -128,24 +133,54 @@ const gemm = (k: Kernels, l: Layout, m: number, kk: number, n: number, transA: b
 /** The geometry arguments the .wat functions share, after the image address. */
 const geometry = (d: ConvDims): number[] => [d.c, d.h, d.w, d.kh, d.kw, d.ho, d.wo, d.sh, d.sw, d.dh, d.dw, d.top, d.left]
 
+/**
+ * How an image's windows are written: at row stride 1, by runs copied without bounds tests
+ * (`im2colInside`), from the image itself when every tap lies inside it, else from a copy
+ * padded with zeros to the `[hp, wp]` the windows span (`scratch` floats); `im2col` otherwise.
+ */
+interface WindowPlan {
+  readonly inside: boolean
+  readonly padded: boolean
+  readonly hp: number
+  readonly wp: number
+  readonly scratch: number
+}
+
+const windowPlan = (d: ConvDims): WindowPlan => {
+  const hp = (d.ho - 1) * d.sh + (d.kh - 1) * d.dh + 1
+  const wp = (d.wo - 1) * d.sw + (d.kw - 1) * d.dw + 1
+  const inside = d.sw === 1
+  const padded = inside && !(d.top === 0 && d.left === 0 && hp <= d.h && wp <= d.w)
+  return { inside, padded, hp, wp, scratch: padded ? aligned(d.c * hp * wp) : 0 }
+}
+
+/** The windows of the image at `image` as matrix rows `ldd` floats apart at `dst` (addresses in floats; `scratch` holds the plan's padded copy). */
+const writeWindows = (k: Kernels, d: ConvDims, plan: WindowPlan, image: number, scratch: number, dst: number, ldd: number): void => {
+  if (!plan.inside) return k.im2col(image * 4, ...geometry(d), dst * 4, ldd)
+  if (!plan.padded) return k.im2colInside(image * 4, d.c, d.h, d.w, d.kh, d.kw, d.ho, d.wo, d.sh, d.dh, d.dw, dst * 4, ldd)
+  k.pad(image * 4, d.c, d.h, d.w, d.top, d.left, plan.hp, plan.wp, scratch * 4)
+  k.im2colInside(scratch * 4, d.c, plan.hp, plan.wp, d.kh, d.kw, d.ho, d.wo, d.sh, d.dh, d.dw, dst * 4, ldd)
+}
+
 /** `x ⋆ w (+ bias)` as `[B, O, Ho, Wo]`, one product per image. */
 export const conv2dF32 = (x: Float32Array, w: Float32Array, bias: Float32Array | undefined, d: ConvDims): Float32Array | undefined => {
   const k = d.c * d.kh * d.kw
   const pixels = d.ho * d.wo
   const image = d.c * d.h * d.w
-  const l = layout(d.o, k, pixels, image + aligned(d.o))
-  const biasAt = l.images + image
+  const plan = windowPlan(d)
+  const l = layout(d.o, k, pixels, aligned(image) + aligned(d.o) + plan.scratch)
+  const biasAt = l.images + aligned(image)
+  const scratchAt = biasAt + aligned(d.o)
   const got = heapOf(l.end)
   if (got === undefined) return undefined
   const { k: kernel, heap } = got
-  const g = geometry(d)
   heap.set(w, l.a)
   if (bias !== undefined) heap.set(bias, biasAt)
   const size = d.o * pixels
   const y = new Float32Array(d.b * size)
   for (let b = 0; b < d.b; b++) {
     heap.set(x.subarray(b * image, (b + 1) * image), l.images)
-    kernel.im2col(l.images * 4, ...g, l.b * 4, pixels)
+    writeWindows(kernel, d, plan, l.images, scratchAt, l.b, pixels)
     gemm(kernel, l, d.o, k, pixels, false, false)
     if (bias !== undefined) kernel.bias(l.c * 4, d.o, pixels, biasAt * 4)
     y.set(heap.subarray(l.c, l.c + size), b * size)
@@ -185,11 +220,12 @@ export const conv2dFilterGradF32 = (x: Float32Array, ct: Float32Array, d: ConvDi
   const chunk = Math.max(1, Math.min(d.b, Math.floor(CHUNK_FLOATS / (k * pixels))))
   const n0 = chunk * pixels
   // A = ȳ [O, n], B = windows stored [K, n] (transposed in the product), C = [O, K]
-  const l = layout(d.o, n0, k, chunk * image)
+  const plan = windowPlan(d)
+  const l = layout(d.o, n0, k, chunk * image + plan.scratch)
+  const scratchAt = l.images + chunk * image
   const got = heapOf(l.end)
   if (got === undefined) return undefined
   const { k: kernel, heap } = got
-  const g = geometry(d)
   const acc = new Float64Array(d.o * k)
   for (let b0 = 0; b0 < d.b; b0 += chunk) {
     const nb = Math.min(chunk, d.b - b0)
@@ -200,7 +236,7 @@ export const conv2dFilterGradF32 = (x: Float32Array, ct: Float32Array, d: ConvDi
         const src = ((b0 + b) * d.o + o) * pixels
         heap.set(ct.subarray(src, src + pixels), l.a + o * n + b * pixels)
       }
-      kernel.im2col((l.images + b * image) * 4, ...g, (l.b + b * pixels) * 4, n)
+      writeWindows(kernel, d, plan, l.images + b * image, scratchAt, l.b + b * pixels, n)
     }
     gemm(kernel, l, d.o, n, k, false, true)
     for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + heap[l.c + i]!
@@ -256,8 +292,10 @@ export const maxPool2dGradF32 = (ct: Float32Array, x: Float32Array, max: Float32
   heap.set(ct, 0)
   heap.set(x, xAt)
   heap.set(max, maxAt)
-  heap.fill(0, dxAt, dxAt + x.length)
-  if (tiled2(d)) kernel.maxspread2(0, xAt * 4, maxAt * 4, d.planes, d.h, d.w, d.ho, d.wo, dxAt * 4)
+  const tiled = tiled2(d)
+  // maxspread2 stores every tap of its windows, so only taps outside every window need zeros
+  if (!tiled || 2 * d.ho !== d.h || 2 * d.wo !== d.w) heap.fill(0, dxAt, dxAt + x.length)
+  if (tiled) kernel.maxspread2(0, xAt * 4, maxAt * 4, d.planes, d.h, d.w, d.ho, d.wo, dxAt * 4)
   else kernel.maxspread(0, xAt * 4, maxAt * 4, ...poolArgs(d), dxAt * 4)
   const dx = heap.slice(dxAt, dxAt + x.length)
   done(kernel)

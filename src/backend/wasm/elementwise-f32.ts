@@ -17,8 +17,11 @@ import { decodeBase64, ensureBytes, lazyModule } from './load.js'
 /** The binary kernels: `out[i] = a[i] op b[i]`. */
 export type BinaryKernel = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum'
 
-/** The unary kernels: `out[i] = op(x[i])`; `positive` is `x > 0 ? 1 : 0`, relu's derivative. */
-export type UnaryKernel = 'neg' | 'abs' | 'sqrt' | 'relu' | 'positive'
+/** The unary kernels: `out[i] = op(x[i])`. */
+export type UnaryKernel = 'neg' | 'abs' | 'sqrt' | 'relu'
+
+/** The comparison kernels: `out[i] = a[i] ⋈ b[i] ? 1 : 0` (IEEE: NaN compares unequal to everything, −0 equals +0). */
+export type CompareKernel = 'greater' | 'less' | 'greaterEqual' | 'lessEqual' | 'equal' | 'notEqual'
 
 type Binary = (a: number, b: number, out: number, n: number) => void
 type Unary = (x: number, out: number, n: number) => void
@@ -28,8 +31,9 @@ type KernelExports = {
   readonly memory: WebAssembly.Memory
   readonly sgd: (p: number, g: number, out: number, n: number, lr: number) => void
   readonly adam: (p: number, g: number, m: number, v: number, n: number, keep: number, scale: number, eps: number, c1: number, c2: number) => void
+  readonly select: (mask: number, a: number, b: number, out: number, n: number) => void
 } & {
-  readonly [K in BinaryKernel]: Binary
+  readonly [K in BinaryKernel | CompareKernel]: Binary
 } & { readonly [K in UnaryKernel]: Unary }
 
 /** The kernels' binary (the drift test compares it with a fresh assembly of the .wat). */
@@ -77,10 +81,10 @@ const result = (wasm: KernelExports, memory: Float32Array, n: number): Float32Ar
 }
 
 /**
- * `a[i] op b[i]` for every `i` of two equally long arrays, as a fresh `Float32Array`; `undefined`
+ * `a[i] op b[i]` (a comparison gives 1 or 0) for every `i` of two equally long arrays, as a fresh `Float32Array`; `undefined`
  * where the kernels cannot run here or the arrays do not fit in a WebAssembly memory.
  */
-export const binaryF32 = (op: BinaryKernel, a: Float32Array, b: Float32Array): Float32Array | undefined => {
+export const binaryF32 = (op: BinaryKernel | CompareKernel, a: Float32Array, b: Float32Array): Float32Array | undefined => {
   const wasm = loaded()
   if (wasm === null) return undefined
   const n = a.length
@@ -90,6 +94,25 @@ export const binaryF32 = (op: BinaryKernel, a: Float32Array, b: Float32Array): F
   memory.set(a, 0)
   memory.set(b, bAt)
   wasm[op](0, bAt * 4, 0, n)
+  return result(wasm, memory, n)
+}
+
+/**
+ * `mask[i] != 0 ? a[i] : b[i]` for every `i` of three equally long arrays (a NaN mask is not 0,
+ * −0 is), as a fresh `Float32Array`; `undefined` where the kernels cannot run here or the arrays
+ * do not fit in a WebAssembly memory.
+ */
+export const selectF32 = (mask: Float32Array, a: Float32Array, b: Float32Array): Float32Array | undefined => {
+  const wasm = loaded()
+  if (wasm === null) return undefined
+  const n = a.length
+  const stride = aligned(n)
+  const memory = heapOf(wasm, 3 * stride)
+  if (memory === undefined) return undefined
+  memory.set(mask, 0)
+  memory.set(a, stride)
+  memory.set(b, 2 * stride)
+  wasm.select(0, stride * 4, 2 * stride * 4, 0, n)
   return result(wasm, memory, n)
 }
 

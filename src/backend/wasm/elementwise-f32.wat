@@ -137,8 +137,11 @@
             (v128.const f32x4 0 0 0 0)))
         (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
 
-  ;; x > 0 ? 1 : 0 (relu's derivative; NaN gives 0): the comparison's all-ones lanes select 1.0
-  (func (export "positive") (param $x i32) (param $out i32) (param $n i32)
+;; ---------------------------------------------------------------- comparisons: out = a ⋈ b ? 1 : 0
+
+  ;; IEEE comparisons, as JavaScript's: NaN is unordered (only != holds), −0 equals +0. The
+  ;; comparison's all-ones lanes select the bits of 1.0.
+  (func (export "greater") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
     (local $i i32) (local $end i32)
     (local.set $end (call $vectorBytes (local.get $n)))
     (block $done
@@ -146,9 +149,96 @@
       (loop $next
         (v128.store (i32.add (local.get $out) (local.get $i))
           (v128.and
-            (f32x4.gt (v128.load (i32.add (local.get $x) (local.get $i))) (v128.const f32x4 0 0 0 0))
+            (f32x4.gt
+              (v128.load (i32.add (local.get $a) (local.get $i)))
+              (v128.load (i32.add (local.get $b) (local.get $i))))
             (v128.const f32x4 1 1 1 1)))
         (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "less") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and
+            (f32x4.lt
+              (v128.load (i32.add (local.get $a) (local.get $i)))
+              (v128.load (i32.add (local.get $b) (local.get $i))))
+            (v128.const f32x4 1 1 1 1)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "greaterEqual") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and
+            (f32x4.ge
+              (v128.load (i32.add (local.get $a) (local.get $i)))
+              (v128.load (i32.add (local.get $b) (local.get $i))))
+            (v128.const f32x4 1 1 1 1)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "lessEqual") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and
+            (f32x4.le
+              (v128.load (i32.add (local.get $a) (local.get $i)))
+              (v128.load (i32.add (local.get $b) (local.get $i))))
+            (v128.const f32x4 1 1 1 1)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "equal") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and
+            (f32x4.eq
+              (v128.load (i32.add (local.get $a) (local.get $i)))
+              (v128.load (i32.add (local.get $b) (local.get $i))))
+            (v128.const f32x4 1 1 1 1)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  (func (export "notEqual") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and
+            (f32x4.ne
+              (v128.load (i32.add (local.get $a) (local.get $i)))
+              (v128.load (i32.add (local.get $b) (local.get $i))))
+            (v128.const f32x4 1 1 1 1)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
+  ;; out = mask != 0 ? a : b (a NaN mask is not 0, −0 is): the lanes of a where the mask holds, of b elsewhere
+  (func (export "select") (param $mask i32) (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.bitselect
+            (v128.load (i32.add (local.get $a) (local.get $i)))
+            (v128.load (i32.add (local.get $b) (local.get $i)))
+            (f32x4.ne (v128.load (i32.add (local.get $mask) (local.get $i))) (v128.const f32x4 0 0 0 0))))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
 ;; ---------------------------------------------------------------- gradient descent
 
   ;; out = p − g·lr in float64, then rounded to float32: JavaScript's `p[i] - g[i] * lr` stored
