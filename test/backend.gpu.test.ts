@@ -62,12 +62,19 @@ const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1)
 
 // ---- per-mode tolerance profiles for the transcendental functions ----
 
+/**
+ * erf is written out (no mode has Math.erf): its Taylor series to x⁹ below |x| = 0.5 is within
+ * 13 ulps of erf at x → 0.5 (the x¹¹ term, measured in float64 on a 10⁻⁵ grid of [−5, 5]),
+ * Abramowitz–Stegun 7.1.26 within 1.5e-7 absolute above; plus float32 arithmetic.
+ */
+const ERF_ULPS = 20
+
 /** Relative ulps and an absolute floor for `op` at input `x`. */
 type UnaryTolerance = (op: UnaryOp, x: number, param: number) => { ulps: number; floor: number }
 
 /** webasm: float32 arithmetic, libm calls rounded to float32 once (measured ≤ 3 ulps; 8 allowed). */
 const wasmTolerance: UnaryTolerance = (op) => ({
-  ulps: ['neg', 'abs', 'relu'].includes(op) ? 0 : op === 'sqrt' ? 2 : 8,
+  ulps: ['neg', 'abs', 'relu'].includes(op) ? 0 : op === 'sqrt' ? 2 : op === 'erf' ? ERF_ULPS : 8,
   floor: op === 'sin' || op === 'cos' ? 8 * EPS : 0
 })
 
@@ -101,7 +108,7 @@ const glTolerance: UnaryTolerance = (op, x, param) => {
       return { ulps: 4 + 5 * y + 6 * Math.abs(param), floor: 0 }
     }
     case 'erf':
-      return { ulps: 2, floor: 0 }
+      return { ulps: ERF_ULPS, floor: 0 }
   }
 }
 
@@ -205,7 +212,7 @@ for (const mode of modes) {
       ['tanh', -20, 20],
       ['sigmoid', -60, 60],
       ['softplus', -60, 60],
-      ['erf', -5, 5], // delegated to the cpu backend
+      ['erf', -5, 5],
       ['pow', 0.01, 10, 2.5],
       ['pow', -10, 10, 3],
       ['pow', -10, 10, 2],
@@ -216,7 +223,7 @@ for (const mode of modes) {
         fc.property(dim, dim, dtypeArb, fc.integer(), (r, c, dtype, seed) => {
           const x = fill(r * c, seed, lo, hi)
           const run = (): Buffer => b.unary(op, asDtype(x, dtype), dtype, param)
-          const got = op === 'erf' ? run() : onMode(run)
+          const got = onMode(run)
           expect(got).toBeInstanceOf(dtype === 'f32' ? Float32Array : Float64Array)
           const xs = round32(x)
           const want = cpu.unary(op, xs, 'f64', param)
@@ -374,7 +381,6 @@ for (const mode of modes) {
       const x = new Float64Array([1, 2, 3, 4, 5, 6])
       expect(b.transpose(x, [2, 3], [1, 0], 'f64')).toEqual(cpu.transpose(x, [2, 3], [1, 0], 'f64'))
       expect(b.map(x, (v) => v * 2, 'f64')).toEqual(cpu.map(x, (v) => v * 2, 'f64'))
-      expect(b.unary('erf', x, 'f64')).toEqual(cpu.unary('erf', x, 'f64'))
     })
 
     it('zero-sized operands work (delegated)', () => {

@@ -8,8 +8,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
-import { ArgumentError, DTypeError, ShapeError, add, fromBuffer, grad, mul, square, sub, sum, tensor } from 'lamina-nn'
-import type { Tensor } from 'lamina-nn'
+import { ArgumentError, Backends, DTypeError, ShapeError, add, cpu, fromBuffer, grad, mul, square, sub, sum, tensor } from 'lamina-nn'
+import type { Backend, Tensor } from 'lamina-nn'
 import * as Optim from '../src/nn/optim.js'
 import * as Schedule from '../src/nn/schedule.js'
 
@@ -325,6 +325,38 @@ describe('closed forms', () => {
       const [q, s] = opt.update({ w: tensor([0.5, -0.5], { dtype: 'f32' }) }, opt.init(p), p)
       expect(q.w.dtype).toBe('f32')
       expect(leavesOf(s).every((t) => t.dtype === 'f32')).toBe(true)
+    }
+  })
+
+  it("SGD and Adam update through the current backend's fused kernels, float32 on WebAssembly and float64 loops alike", () => {
+    const calls: string[] = []
+    const watching: Backend = {
+      ...cpu,
+      name: 'watching',
+      sgdUpdate: (...args) => (calls.push('sgd'), cpu.sgdUpdate(...args)),
+      adamUpdate: (...args) => (calls.push('adam'), cpu.adamUpdate(...args))
+    }
+    // 300 elements: the float32 update takes the WebAssembly path (256 or more), the float64 one the loop
+    for (const dtype of ['f32', 'f64'] as const) {
+      const values = Array.from({ length: 300 }, (_, i) => Math.sin(i) * 2)
+      const gradient = Array.from({ length: 300 }, (_, i) => Math.cos(3 * i))
+      const p = { w: fromBuffer(values, [300], { dtype }), b: fromBuffer([0.5], [1], { dtype }) }
+      const g = { w: fromBuffer(gradient, [300], { dtype }), b: fromBuffer([-1], [1], { dtype }) }
+      calls.length = 0
+      const sgd = Optim.sgd({ lr: 0.1 })
+      const [q] = Backends.withBackend(watching, () => sgd.update(g, sgd.init(p), p))
+      expect(calls).toEqual(['sgd', 'sgd'])
+      Array.from(q.w.data).forEach((v, i) => expect(v).toBe(dtype === 'f32' ? Math.fround(Math.fround(values[i]!) - Math.fround(gradient[i]!) * 0.1) : values[i]! - gradient[i]! * 0.1))
+      calls.length = 0
+      const adam = Optim.adam({ lr: 0.01 })
+      const [r] = Backends.withBackend(watching, () => adam.update(g, adam.init(p), p))
+      expect(calls).toEqual(['adam', 'adam'])
+      // Adam's first step: m̂ = g, v̂ = g², so every coordinate moves by −lr·g/(|g| + ε)
+      const g32 = Array.from(g.w.data)
+      Array.from(r.w.data).forEach((v, i) => {
+        const want = p.w.data[i]! - (0.01 * g32[i]!) / (Math.abs(g32[i]!) + 1e-8)
+        expect(Math.abs(v - want)).toBeLessThanOrEqual((dtype === 'f32' ? 2 ** -22 : 1e-15) * Math.max(1, Math.abs(want)))
+      })
     }
   })
 })

@@ -7,6 +7,7 @@
 import type { Buffer, DType } from '../tensor.js'
 import type { Shape } from '../shape.js'
 import type { ConvGeometry, Pair, PoolGeometry, WindowWeights } from './conv.js'
+import type { AdamBuffers, AdamScalars } from './optimizer-updates.js'
 
 /** How a reduction combines elements. */
 export type ReduceKind = 'sum' | 'max' | 'min'
@@ -87,4 +88,8 @@ export interface Backend {
   avgPool2d(x: Buffer, shape: Shape, geometry: PoolGeometry, weights: WindowWeights | undefined, dtype: DType): Buffer
   /** The transpose of `avgPool2d`: each window's cotangent spread over its taps, into `[B, C, ...inputSize]`. */
   avgPool2dTranspose(ct: Buffer, ctShape: Shape, geometry: PoolGeometry, weights: WindowWeights | undefined, inputSize: Pair, dtype: DType): Buffer
+  /** The optimizers' fused update `p − η·g` (`Optim.sgd`; updates are never differentiated). */
+  sgdUpdate(p: Buffer, g: Buffer, lr: number, dtype: DType): Buffer
+  /** One fused Adam step of a parameter and its moments (`Optim.adam`, `Optim.adamw`; see `./optimizer-updates.ts`). */
+  adamUpdate(p: Buffer, g: Buffer, m: Buffer, v: Buffer, scalars: AdamScalars, dtype: DType): AdamBuffers
 }

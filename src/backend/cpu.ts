@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { adamUpdate, sgdUpdate } from './optimizer-updates.js'
 import { relations } from './backend.js'
 import type { Backend, BinaryOp, ReduceKind, Relation, UnaryOp } from './backend.js'
 import { erf, sigmoid, softplus } from '../floating.js'
@@ -347,5 +348,7 @@ export const cpu: Backend = {
   conv2dFilterGrad: Conv.conv2dFilterGrad,
   maxPool2d: Conv.maxPool2d,
   avgPool2d: Conv.avgPool2d,
-  avgPool2dTranspose: Conv.avgPool2dTranspose
+  avgPool2dTranspose: Conv.avgPool2dTranspose,
+  sgdUpdate,
+  adamUpdate
 }

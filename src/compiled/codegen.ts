@@ -11,7 +11,9 @@
  * - a node read by several consumers, read by a product, or returned, gets a buffer.
  *
  * Kernels use only what every GPU.js backend runs: fixed output sizes, loops with literal
- * bounds, float arithmetic, `Math` functions (`log1p` and `erf` written out). A kernel of a
+ * bounds, float arithmetic, `Math` functions (`log1p` and `erf` written out); an elementwise
+ * primitive's expression comes from the kernel-expression table (`backend/kernel-expressions.ts`),
+ * which the eager GPU.js backend shares. A kernel of a
  * rank ≥ 2 value runs over a 2-D grid `[last, rest]`, so a product's inner loop vectorises
  * across output columns on webasm. Each kernel counts its loop trips, and `unroll` (for the GL
  * modes, whose llvmpipe stops a shader's loops after 65,535 trips) makes a reduction's innermost
@@ -34,7 +36,9 @@
  * @module
  */
 import { userKernelOf } from '../ad/custom.js'
-import type { MatMulParams, PrimParams, ReduceParams } from '../prim.js'
+import { float32Literal, hasKernelExpression, isAtom, kernelExpression } from '../backend/kernel-expressions.js'
+import type { ExpressionEmitter, KernelExpression, ParamsOf } from '../backend/kernel-expressions.js'
+import type { MatMulParams, ReduceParams } from '../prim.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 import { CompileError } from './error.js'
@@ -107,10 +111,9 @@ const MAX_F32 = '3.4028234663852886e38'
 
 /** A float literal that parses back to the same float32 (non-finite values have no literal on every backend). */
 const literal = (v: number): string => {
-  const f = Math.fround(v)
-  if (!Number.isFinite(f)) throw new CompileError('unsupported-model', `compile: the step needs the constant ${v}, which is not a finite float32`)
-  const text = Number.isInteger(f) && Math.abs(f) < 1e21 ? `${f}.0` : String(f)
-  return f < 0 || Object.is(f, -0) ? `(${text})` : text
+  const text = float32Literal(v)
+  if (text === undefined) throw new CompileError('unsupported-model', `compile: the step needs the constant ${v}, which is not a finite float32`)
+  return text
 }
 
 /**
@@ -191,6 +194,8 @@ class KernelSource {
   private readonly names = new Map<unknown, string>()
   /** Loop trips so far (see {@link KernelSpec.trips}). */
   trips = 0
+  /** What the kernel-expression table writes through: named subexpressions become `const` lines of this kernel. */
+  private readonly emitter: ExpressionEmitter = { let: (e) => (isAtom(e) ? e : this.let(e)), constant: literal }
 
   constructor(
     private readonly nodes: readonly Node[],
@@ -329,10 +334,9 @@ class KernelSource {
     return ref.tag === 'node' && this.decisions[ref.index] === 'inline' ? this.op(ref.index, { flat }) : this.value(ref, { flat })
   }
 
-  /** A value as a variable, so an expression using it twice does not repeat a read. */
-  private held(ref: Ref, ix: Ix): string {
-    const v = this.value(ref, ix)
-    return /^[\w.()-]+$/.test(v) && !v.includes('[') ? v : this.let(v)
+  /** An expression as a variable, unless it is one already (or a literal). */
+  private named(expression: string): string {
+    return isAtom(expression) ? expression : this.let(expression)
   }
 
   /** Σ digitₐ·coefₐ + offset over the axes of `shape`, digits of the flat index `ix` (adjacent axes merged where contiguous). */
@@ -386,69 +390,14 @@ class KernelSource {
   /** Node `k`'s value at `ix`, computed in this kernel. */
   op(k: number, ix: Ix): string {
     const node = this.nodes[k]!
-    const [x, y] = node.args
+    const op = node.op
+    // every elementwise primitive: its expression from the shared table, over its operands at `ix`
+    if (hasKernelExpression(op)) return this.named(kernelExpression(op, node.args.map((a) => this.value(a, ix)), node.params as ParamsOf<typeof op>, this.emitter))
+    const [x] = node.args
     const shape = node.shape
-    switch (node.op) {
+    switch (op) {
       case 'input':
         return this.readNode(k, ix.flat)
-      case 'add':
-      case 'sub':
-      case 'mul':
-      case 'div': {
-        const symbol = { add: '+', sub: '-', mul: '*', div: '/' }[node.op]
-        return this.let(`${this.value(x!, ix)} ${symbol} ${this.value(y!, ix)}`)
-      }
-      case 'maximum':
-      case 'minimum':
-        return this.let(`Math.${node.op === 'maximum' ? 'max' : 'min'}(${this.value(x!, ix)}, ${this.value(y!, ix)})`)
-      case 'power':
-        return this.let(`Math.pow(${this.value(x!, ix)}, ${this.value(y!, ix)})`)
-      case 'select': {
-        const [a, b, mask] = node.args
-        const va = this.value(a!, ix)
-        const vb = this.value(b!, ix)
-        return this.let(`${this.value(mask!, ix)} != 0 ? ${va} : ${vb}`)
-      }
-      case 'sign':
-        return this.let(`Math.sign(${this.value(x!, ix)})`)
-      case 'compare': {
-        const { relation } = node.params as PrimParams['compare']
-        return this.let(`${this.value(x!, ix)} ${relation} ${this.value(y!, ix)} ? 1.0 : 0.0`)
-      }
-      case 'neg':
-        return this.let(`-${this.held(x!, ix)}`)
-      case 'stopGradient':
-        // the identity on values (its derivative, zero, is the backward sweep's business)
-        return this.value(x!, ix)
-      case 'exp':
-      case 'log':
-      case 'sin':
-      case 'cos':
-      case 'tanh':
-      case 'abs':
-      case 'sqrt':
-        return this.let(`Math.${node.op}(${this.value(x!, ix)})`)
-      case 'relu': {
-        const v = this.held(x!, ix)
-        return this.let(`${v} > 0 ? ${v} : 0.0`)
-      }
-      case 'sigmoid': {
-        // e^(−|v|) only: never overflows, as the cpu backend's stable form
-        const v = this.held(x!, ix)
-        const e = this.let(`Math.exp(-Math.abs(${v}))`)
-        return this.let(`${v} >= 0 ? 1.0 / (1.0 + ${e}) : ${e} / (1.0 + ${e})`)
-      }
-      case 'softplus': {
-        // max(v, 0) + log1p(e^(−|v|)), log1p by Kahan's trick (log(u)·e/(u − 1), u = 1 + e) as Math.log1p is not on every backend
-        const v = this.held(x!, ix)
-        const e = this.let(`Math.exp(-Math.abs(${v}))`)
-        const u = this.let(`1.0 + ${e}`)
-        return this.let(`Math.max(${v}, 0.0) + (${u} == 1.0 ? ${e} : Math.log(${u}) * ${e} / (${u} - 1.0))`)
-      }
-      case 'erf':
-        return this.erf(this.held(x!, ix))
-      case 'pow':
-        return this.pow(this.held(x!, ix), (node.params as { exponent: number }).exponent)
       case 'reshape':
         // the same flat number, so the grid's row and column still describe it
         return this.value(x!, this.style.exact ? ix : { flat: ix.flat })
@@ -493,12 +442,13 @@ class KernelSource {
       case 'avgPool2dTranspose':
         throw noKernel(node.op, k)
       default: {
-        // every built-in op has its case above (a missing one makes `node` not `never` here: a
-        // compile error); at run time only a user primitive with a kernel expression gets here
-        const user = (node satisfies never) as Node
-        const kernel = userKernelOf(user.op)
-        if (kernel === undefined) throw new CompileError('unsupported-primitive', `compile: the primitive '${user.op}' (node ${k}) has no kernel expression`)
-        return this.let(`(${kernel(user.args.map((a) => this.value(a, ix)), user.params)})`)
+        // every built-in op has an entry in the kernel-expression table or a case above (a missing
+        // one makes `op` not `never` here: a compile error); at run time only a user primitive
+        // with a kernel expression gets here, written through the same interface as the table's
+        op satisfies never
+        const kernel: KernelExpression<unknown> | undefined = userKernelOf(node.op)
+        if (kernel === undefined) throw new CompileError('unsupported-primitive', `compile: the primitive '${node.op}' (node ${k}) has no kernel expression`)
+        return this.let(`(${kernel(node.args.map((a) => this.value(a, ix)), node.params, this.emitter)})`)
       }
     }
   }
@@ -506,30 +456,6 @@ class KernelSource {
   private shapeOf(ref: Ref): Shape {
     if (ref.tag !== 'node') throw new Error('codegen: a structural op on a constant should have folded')
     return this.nodes[ref.index]!.shape
-  }
-
-  private pow(v: string, p: number): string {
-    if (p === 0) return '1.0'
-    if (p === 1) return v
-    if (p === 2) return this.let(`${v} * ${v}`)
-    if (p === 0.5) return this.let(`Math.sqrt(${v})`)
-    if (Number.isInteger(p)) {
-      // |v|^p with the sign of v for odd p: a negative base with an integer exponent, as Math.pow
-      const m = this.let(`Math.pow(Math.abs(${v}), ${literal(p)})`)
-      return Math.abs(p % 2) === 1 ? this.let(`${v} < 0 ? -${m} : ${m}`) : m
-    }
-    return this.let(`Math.pow(${v}, ${literal(p)})`)
-  }
-
-  private erf(v: string): string {
-    // |x| < 0.5: Taylor series to x⁹ (relative error < 1e-6); else Abramowitz–Stegun 7.1.26 (absolute error < 1.5e-7)
-    const a = this.let(`Math.abs(${v})`)
-    const s = this.let(`${v} * ${v}`)
-    const series = this.let(`1.1283791670955126 * ${v} * (1.0 - ${s} * (0.3333333333333333 - ${s} * (0.1 - ${s} * (0.023809523809523808 - ${s} * 0.004629629629629629))))`)
-    const t = this.let(`1.0 / (1.0 + 0.3275911 * ${a})`)
-    const poly = this.let(`${t} * (0.254829592 + ${t} * (-0.284496736 + ${t} * (1.421413741 + ${t} * (-1.453152027 + ${t} * 1.061405429))))`)
-    const tail = this.let(`1.0 - ${poly} * Math.exp(-${s})`)
-    return this.let(`${a} < 0.5 ? ${series} : (${v} < 0 ? -${tail} : ${tail})`)
   }
 
   private pad(k: number, ix: Ix): string {

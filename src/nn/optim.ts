@@ -28,7 +28,7 @@
  * @module
  */
 import { ArgumentError, DTypeError, ShapeError } from '../error.js'
-import { WASM_MIN_ELEMENTS, adamF32, sgdF32 } from '../backend/wasm/elementwise-f32.js'
+import * as Backends from '../backend/current.js'
 import { add, div, maximum, minimum, mul, sqrt, square, sub, sum } from '../ops.js'
 import * as Sh from '../shape.js'
 import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, zeros } from '../tensor.js'
@@ -392,13 +392,8 @@ export const sgd = (options?: SgdOptions): Optimizer<SgdState> => {
   const lr = learningRate(op, o['lr'] ?? 0.01)
   // one fused loop, as for Adam: updates are never differentiated
   return elementwise<SgdState>(op, [], lr, ({ g, p }, { lr }) => {
-    const [gb, pb] = [concreteBuffer(g), concreteBuffer(p)]
-    // float32: the same float64 arithmetic on WebAssembly SIMD, bit for bit
-    const fast = pb instanceof Float32Array && gb instanceof Float32Array && pb.length >= WASM_MIN_ELEMENTS ? sgdF32(pb, gb, lr) : undefined
-    if (fast !== undefined) return [fromOwnedBuffer(p.shape, p.dtype, fast), []]
-    const q = allocate(p.dtype, pb.length)
-    for (let i = 0; i < pb.length; i++) q[i] = pb[i]! - gb[i]! * lr
-    return [fromOwnedBuffer(p.shape, p.dtype, q), []]
+    // the current backend's fused update (the cpu's runs float32 on WebAssembly SIMD)
+    return [fromOwnedBuffer(p.shape, p.dtype, Backends.current().sgdUpdate(concreteBuffer(p), concreteBuffer(g), lr, p.dtype)), []]
   }, { kind: 'sgd', lr })
 }
 
@@ -575,25 +570,9 @@ const adamLike = (op: string, o: Record<string, unknown>, weightDecay: number, m
     const scale = (lr * c2) / (1 - beta1 ** t)
     const epsilon = eps * c2
     const keep = weightDecay > 0 && mask(path, p) ? 1 - lr * weightDecay : 1
-    const [gb, pb, mb, vb] = [concreteBuffer(g), concreteBuffer(p), concreteBuffer(m!), concreteBuffer(v!)]
-    // float32: the same float64 arithmetic on WebAssembly SIMD, bit for bit (a third of an MLP step's time in the loop)
-    const fast =
-      pb instanceof Float32Array && gb instanceof Float32Array && mb instanceof Float32Array && vb instanceof Float32Array && pb.length >= WASM_MIN_ELEMENTS
-        ? adamF32(pb, gb, mb, vb, { keep, scale, eps: epsilon, c1: 1 - beta1, c2: 1 - beta2 })
-        : undefined
-    if (fast !== undefined) {
-      return [fromOwnedBuffer(p.shape, p.dtype, fast.p), [fromOwnedBuffer(p.shape, p.dtype, fast.m), fromOwnedBuffer(p.shape, p.dtype, fast.v)]]
-    }
-    const q = allocate(p.dtype, pb.length)
-    const m1 = allocate(p.dtype, pb.length)
-    const v1 = allocate(p.dtype, pb.length)
-    for (let i = 0; i < pb.length; i++) {
-      const gi = gb[i]!
-      m1[i] = mb[i]! + (gi - mb[i]!) * (1 - beta1)
-      v1[i] = vb[i]! + (gi * gi - vb[i]!) * (1 - beta2)
-      q[i] = pb[i]! * keep - (scale * m1[i]!) / (Math.sqrt(v1[i]!) + epsilon)
-    }
-    return [fromOwnedBuffer(p.shape, p.dtype, q), [fromOwnedBuffer(p.shape, p.dtype, m1), fromOwnedBuffer(p.shape, p.dtype, v1)]]
+    // the current backend's fused update (the cpu's runs float32 on WebAssembly SIMD: a third of an MLP step's time was in this loop)
+    const next = Backends.current().adamUpdate(concreteBuffer(p), concreteBuffer(g), concreteBuffer(m!), concreteBuffer(v!), { keep, scale, eps: epsilon, c1: 1 - beta1, c2: 1 - beta2 }, p.dtype)
+    return [fromOwnedBuffer(p.shape, p.dtype, next.p), [fromOwnedBuffer(p.shape, p.dtype, next.m), fromOwnedBuffer(p.shape, p.dtype, next.v)]]
   }, {
     kind: 'adam',
     lr,
