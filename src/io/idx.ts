@@ -33,7 +33,6 @@
  *
  * @module
  */
-import * as E from 'fp-ts/lib/Either.js'
 import type { Either } from 'fp-ts/lib/Either.js'
 import { ArgumentError, LaminaError, catchLaminaError } from '../error.js'
 import * as Sh from '../shape.js'
