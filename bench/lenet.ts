@@ -9,7 +9,10 @@
  * runs on one thread when `python3 -c 'import torch'` works (PATH's python3, else /usr/bin/python3), and is skipped with the reason
  * otherwise.
  *
- *   node --expose-gc --import tsx --conditions=lamina-src bench/lenet.ts [--quick] [--json]
+ *   node --expose-gc --import tsx --conditions=lamina-src bench/lenet.ts [--quick] [--json] [--rounds N]
+ *
+ * After the table, W7 is run again against PyTorch in N alternations (default 5, 2 with --quick),
+ * so that a shared machine's load falls on both alike; `--json` adds `W7_vs_torch_alternating`.
  *
  * `npm run bench` runs it too (bench/index.ts), after W1–W5.
  */
@@ -80,9 +83,9 @@ const budgets = (quick: boolean, slow: boolean) =>
       ? { warmup: 3, minReps: 5, maxReps: 30, minMs: 1000 }
       : { warmup: 5, minReps: 15, maxReps: 400, minMs: 4000 }
 
-/** lamina's eager interpreter on the cpu backend. */
-export const runLenetLamina = async (quick: boolean): Promise<LenetRow> => {
-  const { x, labels, xInfer } = lenetInputs()
+/** A LeNet-5 trainer on the seeded inputs: one Adam step per call, and the current parameters. */
+const lenetTrainer = () => {
+  const { x, labels } = lenetInputs()
   const optimizer = Optim.adam({ lr: LENET_LR })
   let params = lenet5.init(Random.key(0), 'f32')
   let state = lenet5.initState()
@@ -94,8 +97,15 @@ export const runLenetLamina = async (quick: boolean): Promise<LenetRow> => {
     state = next.state
     optState = next.optimizerState
   }
-  const w7 = await timed(step, LENET_BATCH, budgets(quick, false))
-  const w8 = await timed(() => void Layer.apply(lenet5, params, xInfer).data, LENET_INFER_BATCH, { ...budgets(quick, false), minReps: quick ? 3 : 7, maxReps: quick ? 5 : 30 })
+  return { step, params: () => params }
+}
+
+/** lamina's eager interpreter on the cpu backend. */
+export const runLenetLamina = async (quick: boolean): Promise<LenetRow> => {
+  const { xInfer } = lenetInputs()
+  const trainer = lenetTrainer()
+  const w7 = await timed(trainer.step, LENET_BATCH, budgets(quick, false))
+  const w8 = await timed(() => void Layer.apply(lenet5, trainer.params(), xInfer).data, LENET_INFER_BATCH, { ...budgets(quick, false), minReps: quick ? 3 : 7, maxReps: quick ? 5 : 30 })
   return { name: 'lamina cpu', w7, w8 }
 }
 
@@ -173,11 +183,13 @@ def timed(fn, batch, reps, warm):
 print(json.dumps({"torch": torch.__version__, "w7": timed(step, ${LENET_BATCH}, 15 if quick else 60, 5), "w8": timed(infer, ${LENET_INFER_BATCH}, 5 if quick else 15, 2)}))
 `
 
+// Debian's python3-torch lives in /usr/bin's python3, which a pyenv python3 on PATH can hide
+const torchPython = (): string => ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 }).status === 0) ?? 'python3'
+
 /** PyTorch CPU on one thread, or the reason it did not run. */
 export const runLenetTorch = (quick: boolean): LenetRow => {
   const name = 'pytorch cpu (1 thread)'
-  // Debian's python3-torch lives in /usr/bin's python3, which a pyenv python3 on PATH can hide
-  const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 }).status === 0) ?? 'python3'
+  const python = torchPython()
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 })
   const why =
     probe.error !== undefined
@@ -193,6 +205,44 @@ export const runLenetTorch = (quick: boolean): LenetRow => {
   } catch {
     return { name, w7: `failed: ${(run.stderr || run.stdout).trim().split('\n').pop()?.slice(0, 120) ?? 'no output'}`, w8: 'failed' }
   }
+}
+
+/** W7 of lamina and PyTorch in alternation, one after the other each round. */
+export interface W7Alternation {
+  readonly rounds: readonly { readonly lamina: number; readonly torch: number; readonly ratio: number }[]
+  /** The median of the rounds' ratios (lamina ÷ PyTorch). */
+  readonly ratio: number
+}
+
+/**
+ * W7 against PyTorch in `rounds` alternations (lamina's steps, then PyTorch's, then lamina's
+ * again…), so a shared machine's load falls on both alike: each round's ratio of medians, and
+ * their median. `undefined` when PyTorch does not import.
+ */
+export const alternateW7 = async (rounds: number, log: (s: string) => void = () => undefined): Promise<W7Alternation | undefined> => {
+  const python = torchPython()
+  if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 }).status !== 0) return undefined
+  const trainer = lenetTrainer()
+  const script = torchScript.replace('QUICK', 'True')
+  const results: { lamina: number; torch: number; ratio: number }[] = []
+  for (let r = 0; r < rounds; r++) {
+    const lamina = (await timed(trainer.step, LENET_BATCH, { warmup: 3, minReps: 15, maxReps: 15, minMs: 0 })).value
+    const run = spawnSync(python, ['-c', script], { encoding: 'utf8', timeout: 600_000 })
+    const torch = (JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as { w7: LenetFigure }).w7.value
+    results.push({ lamina, torch, ratio: lamina / torch })
+    log(`W7 alternation ${r + 1}/${rounds}: lamina ${fmt(lamina)}, torch ${fmt(torch)} samples/s (${(lamina / torch).toFixed(2)}×)`)
+  }
+  const ratios = results.map((x) => x.ratio).sort((a, b) => a - b)
+  return { rounds: results, ratio: ratios[ratios.length >> 1]! }
+}
+
+/** Prints the alternation's rounds and median ratio. */
+export const printW7Alternation = (a: W7Alternation): void => {
+  const ratios = a.rounds.map((x) => x.ratio)
+  console.log(
+    `W7 in alternation with PyTorch (15 steps each, ${a.rounds.length} rounds): lamina ÷ torch median ${a.ratio.toFixed(2)}× (rounds ${ratios.map((q) => q.toFixed(2)).join(', ')}; ` +
+      `lamina ${a.rounds.map((x) => fmt(x.lamina)).join(', ')}; torch ${a.rounds.map((x) => fmt(x.torch)).join(', ')} samples/s)`
+  )
 }
 
 /** Every contender's W7 and W8, in one process (TF.js loaded by the caller or here). */
@@ -263,8 +313,15 @@ export const lenetJson = (rows: readonly LenetRow[]): { figures: Record<string, 
 
 // run as a script (not when bench/index.ts imports it)
 if (/[\\/]bench[\\/]lenet\.ts$/.test(process.argv[1] ?? '')) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } })
-  const rows = await runLenetBench({ quick: values.quick ?? false, log: (s) => void process.stderr.write(`  ${s}\n`) })
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, rounds: { type: 'string' } } })
+  const log = (s: string) => void process.stderr.write(`  ${s}\n`)
+  const rows = await runLenetBench({ quick: values.quick ?? false, log })
   printLenetTable(rows)
-  if (values.json === true) console.log(JSON.stringify({ node: process.version, quick: values.quick, ...lenetJson(rows) }))
+  const alternation = await alternateW7(Number(values.rounds ?? (values.quick === true ? 2 : 5)), log)
+  if (alternation !== undefined) printW7Alternation(alternation)
+  const json = lenetJson(rows)
+  if (values.json === true) {
+    const ratios = alternation === undefined ? json.ratios : { ...json.ratios, W7_vs_torch_alternating: alternation.ratio }
+    console.log(JSON.stringify({ node: process.version, quick: values.quick, figures: { ...json.figures, ...(alternation === undefined ? {} : { W7_alternation: alternation }) }, ratios }))
+  }
 }
