@@ -53,7 +53,7 @@ for (const l of layers) {
   const max = cpu.maxPool2d(y, yShape, pool, 'f32')
   const pct = random(max.length)
   time(`${l.name} maxpool 2x2`, () => cpu.maxPool2d(y, yShape, pool, 'f32'))
-  time(`${l.name} maxpool 2x2 grad`, () => cpu.avgPool2dTranspose(pct, [B, l.o, ho / 2, ho / 2], pool, { kind: 'maxima', input: y, max }, [ho, ho], 'f32'))
+  time(`${l.name} maxpool 2x2 grad`, () => cpu.maxPool2dSpread(pct, y, max, yShape, pool, 'f32'))
   const zeros = new Float32Array(y.length)
   time(`${l.name} relu' (compare >)`, () => cpu.compare('>', y, zeros, 'f32'))
 }

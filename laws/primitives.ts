@@ -242,6 +242,21 @@ const avgPool2dTransposeCase: fc.Arbitrary<PrimitiveCase<'avgPool2dTranspose'>> 
     .map(([c, weights]) => ({ args: [c], params: { ...g.geometry, inputSize: g.inputSize, ...(weights === undefined ? {} : { weights }) } }))
 )
 
+/** A pooled input and its window maxima, sometimes with ties (values on a coarse grid): the data of max pooling's derivatives. */
+const pooledData = (g: { readonly x: Shape; readonly geometry: PrimParams['maxPool2d'] }): fc.Arbitrary<readonly [Tensor, Tensor]> =>
+  fc
+    .oneof(distinctOf(g.x), fc.array(fc.integer({ min: -1, max: 1 }), { minLength: Sh.size(g.x), maxLength: Sh.size(g.x) }).map((v) => fromBuffer(v, g.x)))
+    .map((x) => [x, bind('maxPool2d', [x], g.geometry)] as const)
+
+/** `maxPool2dGather(t, x, m)`: the laws differentiate the tangent `t`; the pooled input and its maxima are data. */
+const maxPool2dGatherCase: fc.Arbitrary<PrimitiveCase<'maxPool2dGather'>> = poolGeometry.chain((g) =>
+  fc.tuple(tensorOf(g.x), pooledData(g)).map(([t, data]) => ({ args: [t], params: g.geometry, data }))
+)
+/** `maxPool2dSpread(c, x, m)`: the laws differentiate the cotangent `c`; the pooled input and its maxima are data. */
+const maxPool2dSpreadCase: fc.Arbitrary<PrimitiveCase<'maxPool2dSpread'>> = poolGeometry.chain((g) =>
+  fc.tuple(tensorOf(g.y), pooledData(g)).map(([c, data]) => ({ args: [c], params: g.geometry, data }))
+)
+
 /**
  * The primitives whose derivative is zero by definition rather than the derivative of their
  * value (`stopGradient` is the identity on values): finite differences of their value say
@@ -321,7 +336,9 @@ export const primitiveCases: { readonly [P in Prim]: fc.Arbitrary<PrimitiveCase<
   conv2dFilterGrad: conv2dFilterGradCase,
   maxPool2d: maxPool2dCase,
   avgPool2d: avgPool2dCase,
-  avgPool2dTranspose: avgPool2dTransposeCase
+  avgPool2dTranspose: avgPool2dTransposeCase,
+  maxPool2dGather: maxPool2dGatherCase,
+  maxPool2dSpread: maxPool2dSpreadCase
 }
 
 

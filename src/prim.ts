@@ -41,7 +41,7 @@ export type { ConvGeometry, Pair, Padding, PoolGeometry, WindowWeights } from '.
 
 /** Parameters of a pooling window's weighted sum: without `weights`, every tap weighs 1/(kh·kw) (average pooling). */
 export interface WindowSumParams extends PoolGeometry {
-  /** One weight per window and tap, given or max pooling's subgradient (data, not differentiated). */
+  /** One weight per window and tap, given with the primitive (a constant of the program, not differentiated). */
   readonly weights?: WindowWeights
 }
 
@@ -100,6 +100,13 @@ export interface PrimParams {
   readonly avgPool2d: WindowSumParams
   /** The transpose of `avgPool2d`, back to an input `[H, W] = inputSize`. */
   readonly avgPool2dTranspose: WindowSumParams & { readonly inputSize: Pair }
+  /**
+   * Max pooling's JVP `maxPool2dGather(t, x, m)`: per window, Σ_taps ω·t with ω = 1/(ties) where
+   * `x` equals the window's maximum `m` (`maxPool2d(x)`), else 0. Linear in `t`; `x` and `m` are data.
+   */
+  readonly maxPool2dGather: PoolGeometry
+  /** Max pooling's VJP `maxPool2dSpread(ȳ, x, m)`, the transpose of `maxPool2dGather` in its first argument, back to `x`'s shape. */
+  readonly maxPool2dSpread: PoolGeometry
 }
 
 /** The name of a primitive. */
@@ -188,10 +195,20 @@ const spatial = (t: Tensor): Pair => [t.shape[2]!, t.shape[3]!]
 const conv2d = (x: Tensor, w: Tensor, g: ConvGeometry) => bind('conv2d', [x, w], geometryOf(g))
 const conv2dInputGrad = (ct: Tensor, w: Tensor, g: ConvGeometry, inputSize: Pair) => bind('conv2dInputGrad', [ct, w], { ...geometryOf(g), inputSize })
 const conv2dFilterGrad = (x: Tensor, ct: Tensor, g: ConvGeometry, kernel: Pair) => bind('conv2dFilterGrad', [x, ct], { ...geometryOf(g), kernel })
+const maxPool2dGather = (t: Tensor, x: Tensor, m: Tensor, g: PoolGeometry) => bind('maxPool2dGather', [t, x, m], poolOf(g))
+const maxPool2dSpread = (ct: Tensor, x: Tensor, m: Tensor, g: PoolGeometry) => bind('maxPool2dSpread', [ct, x, m], poolOf(g))
 const windowSum = (x: Tensor, g: PoolGeometry, weights: WindowWeights | undefined) =>
   bind('avgPool2d', [x], weights === undefined ? poolOf(g) : { ...poolOf(g), weights })
 const windowSpread = (ct: Tensor, g: PoolGeometry, weights: WindowWeights | undefined, inputSize: Pair) =>
   bind('avgPool2dTranspose', [ct], weights === undefined ? { ...poolOf(g), inputSize } : { ...poolOf(g), weights, inputSize })
+
+/** Shapes of max pooling's derivative arguments: the linear one (`x`'s shape or the pooled one), `x`, and `m = maxPool2d(x)`. */
+const checkMaxima = (op: 'maxPool2dGather' | 'maxPool2dSpread', v: Tensor, x: Tensor, m: Tensor, g: PoolGeometry): void => {
+  const pooled = pool2dShape(x.shape, g, op)
+  if (!Sh.equals(m.shape, pooled)) throw new ShapeError(`${op}: the window maxima have shape ${Sh.show(m.shape)}, but pooling ${Sh.show(x.shape)} gives ${Sh.show(pooled)}`)
+  const want = op === 'maxPool2dGather' ? x.shape : pooled
+  if (!Sh.equals(v.shape, want)) throw new ShapeError(`${op}: the ${op === 'maxPool2dGather' ? 'tangent' : 'cotangent'} has shape ${Sh.show(v.shape)}, expected ${Sh.show(want)}`)
+}
 
 const filled = (like: Tensor, v: number): Tensor => fromOwnedBuffer(like.shape, like.dtype, allocate(like.dtype, like.size).fill(v))
 const zerosOf = (shape: Shape, dtype: DType): Tensor => fromOwnedBuffer(shape, dtype, allocate(dtype, Sh.size(shape)))
@@ -585,12 +602,12 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     vjp: ({ args: [x, c], params }) => [(ct) => conv2dInputGrad(c!, ct, params, spatial(x!)), (ct) => conv2d(x!, ct, params)]
   },
   // d maxPool(x) = Σ_taps ω·dx per window, ω = 1/(number of ties) on the window's maxima, else 0 (the
-  // max reduction's subgradient): a weighted window sum, whose transpose spreads ȳ back with ω
+  // max reduction's subgradient): maxPool2dGather(dx, x, y), whose transpose maxPool2dSpread sends ȳ back
   maxPool2d: {
     arity: 1,
     forward: ([x], g) => ({ shape: pool2dShape(x!.shape, g, 'maxPool2d'), buffer: backend().maxPool2d(val(x!), x!.shape, poolOf(g), x!.dtype) }),
-    jvp: ({ args: [x], out, params }) => [(t) => windowSum(t, params, { kind: 'maxima', input: val(x!), max: val(out) })],
-    vjp: ({ args: [x], out, params }) => [(ct) => windowSpread(ct, params, { kind: 'maxima', input: val(x!), max: val(out) }, spatial(x!))]
+    jvp: ({ args: [x], out, params }) => [(t) => maxPool2dGather(t, x!, out, params)],
+    vjp: ({ args: [x], out, params }) => [(ct) => maxPool2dSpread(ct, x!, out, params)]
   },
   // linear: d avgPool(x) = avgPool(dx); x̄ = its transpose applied to ȳ
   avgPool2d: {
@@ -608,6 +625,27 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
     }),
     jvp: ({ params }) => [(t) => windowSpread(t, params, params.weights, params.inputSize)],
     vjp: ({ params }) => [(ct) => windowSum(ct, params, params.weights)]
+  },
+  // G(t, x, m) is linear in t and piecewise constant in (x, m) (ω changes only where ties appear):
+  // d = G(dt, x, m); t̄ = maxPool2dSpread(ȳ, x, m), its transpose; x and m get zero
+  maxPool2dGather: {
+    arity: 3,
+    forward: ([t, x, m], g) => {
+      checkMaxima('maxPool2dGather', t!, x!, m!, g)
+      return { shape: m!.shape, buffer: backend().maxPool2dGather(val(t!), val(x!), val(m!), x!.shape, poolOf(g), t!.dtype) }
+    },
+    jvp: ({ args: [, x, m], out, params }) => [(t) => maxPool2dGather(t, x!, m!, params), () => zerosOf(out.shape, out.dtype), () => zerosOf(out.shape, out.dtype)],
+    vjp: ({ args: [, x, m], params }) => [(ct) => maxPool2dSpread(ct, x!, m!, params), () => zerosOf(x!.shape, x!.dtype), () => zerosOf(m!.shape, m!.dtype)]
+  },
+  // S(c, x, m) = Gᵀ(c) is linear in c, piecewise constant in (x, m): d = S(dc, x, m); c̄ = G(ȳ, x, m)
+  maxPool2dSpread: {
+    arity: 3,
+    forward: ([c, x, m], g) => {
+      checkMaxima('maxPool2dSpread', c!, x!, m!, g)
+      return { shape: x!.shape, buffer: backend().maxPool2dSpread(val(c!), val(x!), val(m!), x!.shape, poolOf(g), c!.dtype) }
+    },
+    jvp: ({ args: [, x, m], out, params }) => [(t) => maxPool2dSpread(t, x!, m!, params), () => zerosOf(out.shape, out.dtype), () => zerosOf(out.shape, out.dtype)],
+    vjp: ({ args: [, x, m], params }) => [(ct) => maxPool2dGather(ct, x!, m!, params), () => zerosOf(x!.shape, x!.dtype), () => zerosOf(m!.shape, m!.dtype)]
   }
 }
 

@@ -48,7 +48,7 @@ afterAll(() => {
   engines.forEach((e) => e.dispose())
 })
 
-type ConvKernels = Pick<Backend, 'conv2d' | 'conv2dInputGrad' | 'conv2dFilterGrad' | 'maxPool2d' | 'avgPool2d' | 'avgPool2dTranspose'>
+type ConvKernels = Pick<Backend, 'conv2d' | 'conv2dInputGrad' | 'conv2dFilterGrad' | 'maxPool2d' | 'avgPool2d' | 'avgPool2dTranspose' | 'maxPool2dGather' | 'maxPool2dSpread'>
 
 /** The kernels of `mode` run on `engine`; a case without a plan (out of the mode's limits) fails. */
 const kernelsOn = (mode: string, engine: Engine): ConvKernels => {
@@ -62,7 +62,9 @@ const kernelsOn = (mode: string, engine: Engine): ConvKernels => {
     conv2dFilterGrad: (x, xs, ct, cs, g, kernel, dtype) => run('conv2dFilterGrad', GpuConv.conv2dFilterGradPlan(mode, x, xs, ct, cs, g, kernel, dtype)),
     maxPool2d: (x, shape, g, dtype) => run('maxPool2d', GpuConv.maxPool2dPlan(mode, x, shape, g, dtype)),
     avgPool2d: (x, shape, g, weights, dtype) => run('avgPool2d', GpuConv.avgPool2dPlan(mode, x, shape, g, weights, dtype)),
-    avgPool2dTranspose: (ct, cs, g, weights, size, dtype) => run('avgPool2dTranspose', GpuConv.avgPool2dTransposePlan(mode, ct, cs, g, weights, size, dtype))
+    avgPool2dTranspose: (ct, cs, g, weights, size, dtype) => run('avgPool2dTranspose', GpuConv.avgPool2dTransposePlan(mode, ct, cs, g, weights, size, dtype)),
+    maxPool2dGather: (t, x, max, shape, g, dtype) => run('maxPool2dGather', GpuConv.maxPool2dGatherPlan(mode, t, x, max, shape, g, dtype)),
+    maxPool2dSpread: (ct, x, max, shape, g, dtype) => run('maxPool2dSpread', GpuConv.maxPool2dSpreadPlan(mode, ct, x, max, shape, g, dtype))
   }
 }
 
@@ -159,7 +161,7 @@ for (const mode of modes) {
       )
     })
 
-    it('max pooling, window sums (average, given weights, max pooling subgradient) and their transposes agree with the cpu reference', () => {
+    it('max pooling, window sums (average, given weights), the derivatives of max pooling and their transposes agree with the cpu reference', () => {
       fc.assert(
         fc.property(poolCase, (p) => {
           const geometry: PoolGeometry = { kernel: [p.kh, p.kw], stride: p.stride, padding: p.padding }
@@ -175,15 +177,22 @@ for (const mode of modes) {
           const max = launched(() => b.maxPool2d(asDtype(input, p.dtype), shape, geometry, p.dtype))
           within(max, cpu.maxPool2d(input, shape, geometry, 'f64'), () => 0, `maxPool2d ${what}`)
 
+          const inputSize: Pair = [p.h, p.w]
+          if (p.weights === 'maxima') {
+            // max pooling's derivatives: weights 1/ties ≥ 0, so the magnitude is the same kernel on |t|
+            const maxima = Float64Array.from(cpu.maxPool2d(input, shape, geometry, 'f64'))
+            const [inRun, maxRun] = [asDtype(input, p.dtype), asDtype(maxima, p.dtype)]
+            const y = launched(() => b.maxPool2dGather(asDtype(x, p.dtype), inRun, maxRun, shape, geometry, p.dtype))
+            check(y, p.dtype, cpu.maxPool2dGather(x, input, maxima, shape, geometry, 'f64'), cpu.maxPool2dGather(absBuf(x), input, maxima, shape, geometry, 'f64'), taps + 1, `maxPool2dGather ${what}`)
+            const dx = launched(() => b.maxPool2dSpread(asDtype(ct, p.dtype), inRun, maxRun, shape, geometry, p.dtype))
+            const dxMagnitude = cpu.maxPool2dSpread(absBuf(ct), input, maxima, shape, geometry, 'f64')
+            check(dx, p.dtype, cpu.maxPool2dSpread(ct, input, maxima, shape, geometry, 'f64'), dxMagnitude, 2 * taps + 1, `maxPool2dSpread ${what}`)
+            return
+          }
           const weightsOf = (dtype: DType): { run: WindowWeights | undefined; reference: WindowWeights | undefined; magnitude: WindowWeights | undefined } => {
             if (p.weights === 'uniform') return { run: undefined, reference: undefined, magnitude: undefined }
-            if (p.weights === 'given') {
-              const values = round32(fill(size(out) * taps, p.seed + 3))
-              return { run: { kind: 'given', values: asDtype(values, dtype) }, reference: { kind: 'given', values }, magnitude: { kind: 'given', values: absBuf(values) } }
-            }
-            const maxima = Float64Array.from(cpu.maxPool2d(input, shape, geometry, 'f64'))
-            const weights: WindowWeights = { kind: 'maxima', input, max: maxima }
-            return { run: { kind: 'maxima', input: asDtype(input, dtype), max: asDtype(maxima, dtype) }, reference: weights, magnitude: weights }
+            const values = round32(fill(size(out) * taps, p.seed + 3))
+            return { run: { kind: 'given', values: asDtype(values, dtype) }, reference: { kind: 'given', values }, magnitude: { kind: 'given', values: absBuf(values) } }
           }
           const weights = weightsOf(p.dtype)
 
@@ -191,7 +200,6 @@ for (const mode of modes) {
           const yMagnitude = cpu.avgPool2d(absBuf(x), shape, geometry, weights.magnitude, 'f64')
           check(y, p.dtype, cpu.avgPool2d(x, shape, geometry, weights.reference, 'f64'), yMagnitude, taps + 1, `avgPool2d ${what}`)
 
-          const inputSize: Pair = [p.h, p.w]
           const dx = launched(() => b.avgPool2dTranspose(asDtype(ct, p.dtype), out, geometry, weights.run, inputSize, p.dtype))
           const dxMagnitude = cpu.avgPool2dTranspose(absBuf(ct), out, geometry, weights.magnitude, inputSize, 'f64')
           // a tap lies in at most ⌈kh/sh⌉·⌈kw/sw⌉ ≤ taps windows, each term carrying a division or a multiplication
@@ -209,9 +217,8 @@ for (const mode of modes) {
       if (mode === 'webasm') {
         // GLSL leaves NaN's comparisons undefined: only webasm is held to it
         expect(Array.from(max)).toEqual(Array.from(cpu.maxPool2d(input, shape, geometry, 'f32')))
-        const weights: WindowWeights = { kind: 'maxima', input, max }
-        const dx = b.avgPool2dTranspose(Float32Array.of(1, 2), [1, 1, 1, 2], geometry, weights, [2, 4], 'f32')
-        expect(Array.from(dx)).toEqual(Array.from(cpu.avgPool2dTranspose(Float32Array.of(1, 2), [1, 1, 1, 2], geometry, weights, [2, 4], 'f32')))
+        const dx = b.maxPool2dSpread(Float32Array.of(1, 2), input, max, shape, geometry, 'f32')
+        expect(Array.from(dx)).toEqual(Array.from(cpu.maxPool2dSpread(Float32Array.of(1, 2), input, max, shape, geometry, 'f32')))
       } else {
         expect(max[1]).toBe(7)
       }

@@ -442,7 +442,7 @@ describe('float32 fast paths: 2x2 max pooling four windows per SIMD step, window
     const [ho, wo] = [Math.floor(o.h / 2), Math.floor(o.w / 2)]
     const y = cpu.maxPool2d(x, [1, o.planes, o.h, o.w], pool2, 'f32')
     const ct = Float32Array.from({ length: y.length }, (_, i) => ((i * 37) % 11) - 5)
-    const dx = cpu.avgPool2dTranspose(ct, [1, o.planes, ho, wo], pool2, { kind: 'maxima', input: x, max: y }, [o.h, o.w], 'f32')
+    const dx = cpu.maxPool2dSpread(ct, x, y, [1, o.planes, o.h, o.w], pool2, 'f32')
     const want = pool2Ref(o.planes, o.h, o.w, x, ct)
     return (
       y instanceof Float32Array &&
@@ -497,7 +497,7 @@ describe('float32 fast paths: 2x2 max pooling four windows per SIMD step, window
       const relus = Float32Array.from(xs, (v) => Math.max(0, Math.round(v)))
       const m = fresh.maxPool2d(relus, g.x, pool2, 'f32')
       const ct = Float32Array.from({ length: m.length }, (_, i) => i + 1)
-      const dx = fresh.avgPool2dTranspose(ct, [2, 2, 6, 5], pool2, { kind: 'maxima', input: relus, max: m }, [12, 10], 'f32')
+      const dx = fresh.maxPool2dSpread(ct, relus, m, g.x, pool2, 'f32')
       const want = pool2Ref(4, 12, 10, relus, ct)
       expect(Array.from(m)).toEqual(want.y)
       expect(Array.from(dx)).toEqual(Array.from(want.dx, Math.fround))
@@ -509,7 +509,7 @@ describe('float32 fast paths: 2x2 max pooling four windows per SIMD step, window
 
 describe('derivative laws (float64, first and second order)', () => {
   const runs = { gradient: 150, jvp: 150, innerProduct: 150, forwardReverse: 30, secondOrder: 30 }
-  it.each(['conv2d', 'conv2dInputGrad', 'conv2dFilterGrad', 'maxPool2d', 'avgPool2d', 'avgPool2dTranspose'] as const)('%s satisfies every derivative law', (prim) => {
+  it.each(['conv2d', 'conv2dInputGrad', 'conv2dFilterGrad', 'maxPool2d', 'avgPool2d', 'avgPool2dTranspose', 'maxPool2dGather', 'maxPool2dSpread'] as const)('%s satisfies every derivative law', (prim) => {
     const reports = checkPrimitive(prim, runs)
     expect(reports.map((r) => r.law.replace(`${prim}: `, ''))).toEqual([
       'reverse mode vs finite differences',

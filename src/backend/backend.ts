@@ -88,6 +88,10 @@ export interface Backend {
   avgPool2d(x: Buffer, shape: Shape, geometry: PoolGeometry, weights: WindowWeights | undefined, dtype: DType): Buffer
   /** The transpose of `avgPool2d`: each window's cotangent spread over its taps, into `[B, C, ...inputSize]`. */
   avgPool2dTranspose(ct: Buffer, ctShape: Shape, geometry: PoolGeometry, weights: WindowWeights | undefined, inputSize: Pair, dtype: DType): Buffer
+  /** Max pooling's JVP: per window of `x` (of `shape`), the mean of the tangent `t` (also `shape`) over the taps where `x` equals the window's maximum `max`. */
+  maxPool2dGather(t: Buffer, x: Buffer, max: Buffer, shape: Shape, geometry: PoolGeometry, dtype: DType): Buffer
+  /** Max pooling's VJP, the transpose of `maxPool2dGather`: each window's cotangent shared among its maxima, into `shape`. */
+  maxPool2dSpread(ct: Buffer, x: Buffer, max: Buffer, shape: Shape, geometry: PoolGeometry, dtype: DType): Buffer
   /** The optimizers' fused update `p − η·g` (`Optim.sgd`; updates are never differentiated). */
   sgdUpdate(p: Buffer, g: Buffer, lr: number, dtype: DType): Buffer
   /** One fused Adam step of a parameter and its moments (`Optim.adam`, `Optim.adamw`; see `./optimizer-updates.ts`). */

@@ -9,8 +9,9 @@
  * - Pooling windows: the maximum of each window (padding counts as −∞), and a weighted sum of
  *   each window with its transpose. Average pooling is the weighted sum with every weight
  *   1/(kh·kw): padding counts as zeros in the average, PyTorch's default
- *   `count_include_pad=True`. Max pooling's derivative is the weighted sum with the weights of
- *   its subgradient (1/ties on the maxima of a window).
+ *   `count_include_pad=True`. Max pooling's derivative has kernels of its own, whose
+ *   arguments are the pooled input and its maxima: a window sum with the weights of its
+ *   subgradient (1/ties on the maxima of a window) and its transpose.
  *
  * float64 runs the JavaScript loops here (the reference). float32 runs on WebAssembly
  * (`./wasm/conv-f32.ts`): im2col (an image's windows unrolled into a matrix, one row per filter
@@ -333,15 +334,12 @@ export const maxPool2d = (x: Buffer, shape: Shape, g: PoolGeometry, dtype: DType
 }
 
 /**
- * The weights of a window sum, per window and tap: given (`[B, C, Ho, Wo, kh, kw]`), or max
- * pooling's subgradient: 1/(number of ties) on the taps of `input` equal to the window's
- * maximum `max`, 0 elsewhere and in the padding (the `max` reduction's rule, so that the two
- * agree; a NaN maximum matches nothing and gives NaN, as the reduction's 0/0). The second is
- * computed window by window, never stored.
+ * The weights of a window sum, one per window and tap (`[B, C, Ho, Wo, kh, kw]`): data, given
+ * with the primitive. Max pooling's subgradient is not written this way: its weights depend on
+ * the step's values, so it has its own kernels with those values as arguments
+ * ({@link maxPool2dGather}, {@link maxPool2dSpread}).
  */
-export type WindowWeights =
-  | { readonly kind: 'given'; readonly values: Buffer }
-  | { readonly kind: 'maxima'; readonly input: Buffer; readonly max: Buffer }
+export type WindowWeights = { readonly kind: 'given'; readonly values: Buffer }
 
 /** The taps of window `k` (first tap at row `r0`, column `c0` of plane `xp`) equal to `max[k]`, counted. */
 const ties = (input: Buffer, m: number, d: PoolDims, xp: number, r0: number, c0: number, iLo: number, iHi: number, jLo: number, jHi: number): number => {
@@ -362,9 +360,8 @@ export const avgPool2d = (x: Buffer, shape: Shape, g: PoolGeometry, weights: Win
   const out = pool2dShape(shape, g, 'avgPool2d')
   const d = poolDims(shape, out, g)
   const taps = d.kh * d.kw
-  checkWeights('avgPool2d', weights, shape, Sh.size(out), taps)
-  const given = weights?.kind === 'given' ? weights.values : undefined
-  const maxima = weights?.kind === 'maxima' ? weights : undefined
+  checkWeights('avgPool2d', weights, Sh.size(out), taps)
+  const given = weights?.values
   const y = allocate(dtype, Sh.size(out))
   const uniform = 1 / taps
   let k = 0
@@ -379,16 +376,6 @@ export const avgPool2d = (x: Buffer, shape: Shape, g: PoolGeometry, weights: Win
         const jLo = Math.max(0, -c0)
         const jHi = Math.min(d.kw, d.w - c0)
         let acc = 0
-        if (maxima !== undefined) {
-          const m = maxima.max[k]!
-          const hits = ties(maxima.input, m, d, xp, r0, c0, iLo, iHi, jLo, jHi)
-          for (let i = iLo; i < iHi; i++) {
-            const row = xp + (r0 + i) * d.w + c0
-            for (let j = jLo; j < jHi; j++) if (hits === 0 || maxima.input[row + j] === m) acc += x[row + j]!
-          }
-          y[k] = hits === 0 ? NaN : acc / hits
-          continue
-        }
         for (let i = iLo; i < iHi; i++) {
           const row = xp + (r0 + i) * d.w + c0
           if (given === undefined) for (let j = jLo; j < jHi; j++) acc += x[row + j]!
@@ -415,13 +402,8 @@ export const avgPool2dTranspose = (ct: Buffer, ctShape: Shape, g: PoolGeometry, 
   if (!Sh.equals(out, ctShape)) throw new ShapeError(`avgPool2dTranspose: the cotangent has shape ${Sh.show(ctShape)}, but pooling ${Sh.show(shape)} gives ${Sh.show(out)}`)
   const d = poolDims(shape, out, g)
   const taps = d.kh * d.kw
-  checkWeights('avgPool2dTranspose', weights, shape, Sh.size(out), taps)
-  const given = weights?.kind === 'given' ? weights.values : undefined
-  const maxima = weights?.kind === 'maxima' ? weights : undefined
-  if (maxima !== undefined && dtype === 'f32' && ct instanceof Float32Array && maxima.input instanceof Float32Array && maxima.max instanceof Float32Array) {
-    const dx = maxPool2dGradF32(ct, maxima.input, maxima.max, d)
-    if (dx !== undefined) return dx
-  }
+  checkWeights('avgPool2dTranspose', weights, Sh.size(out), taps)
+  const given = weights?.values
   const dx = allocate(dtype, Sh.size(shape))
   const uniform = 1 / taps
   let k = 0
@@ -436,16 +418,6 @@ export const avgPool2dTranspose = (ct: Buffer, ctShape: Shape, g: PoolGeometry, 
         const jLo = Math.max(0, -c0)
         const jHi = Math.min(d.kw, d.w - c0)
         const v = ct[k]!
-        if (maxima !== undefined) {
-          const m = maxima.max[k]!
-          const hits = ties(maxima.input, m, d, xp, r0, c0, iLo, iHi, jLo, jHi)
-          const share = hits === 0 ? NaN : v / hits
-          for (let i = iLo; i < iHi; i++) {
-            const row = xp + (r0 + i) * d.w + c0
-            for (let j = jLo; j < jHi; j++) if (hits === 0 || maxima.input[row + j] === m) dx[row + j] = dx[row + j]! + share
-          }
-          continue
-        }
         for (let i = iLo; i < iHi; i++) {
           const row = xp + (r0 + i) * d.w + c0
           if (given === undefined) for (let j = jLo; j < jHi; j++) dx[row + j] = dx[row + j]! + v * uniform
@@ -460,11 +432,97 @@ export const avgPool2dTranspose = (ct: Buffer, ctShape: Shape, g: PoolGeometry, 
   return dx
 }
 
-const checkWeights = (op: string, weights: WindowWeights | undefined, input: Shape, windows: number, taps: number): void => {
-  if (weights?.kind === 'given' && weights.values.length !== windows * taps) {
+const checkWeights = (op: string, weights: WindowWeights | undefined, windows: number, taps: number): void => {
+  if (weights !== undefined && weights.values.length !== windows * taps) {
     throw new ShapeError(`${op}: expected ${windows * taps} window weights (${windows} windows × ${taps} taps), got ${weights.values.length}`)
   }
-  if (weights?.kind === 'maxima' && (weights.input.length !== Sh.size(input) || weights.max.length !== windows)) {
-    throw new ShapeError(`${op}: the maxima's input has ${weights.input.length} elements and ${weights.max.length} window maxima; pooling ${Sh.show(input)} needs ${Sh.size(input)} and ${windows}`)
+}
+
+// ---------------------------------------------------------------- max pooling's derivative
+
+/**
+ * Checks the arguments of max pooling's derivative kernels: `x` (the pooled input, of
+ * `shape`), its window maxima `max` and the linear argument `v` (input- or window-shaped).
+ */
+const maximaDims = (op: string, x: Buffer, max: Buffer, v: Buffer, shape: Shape, g: PoolGeometry, vShape: 'input' | 'windows'): PoolDims => {
+  const out = pool2dShape(shape, g, op)
+  const windows = Sh.size(out)
+  if (x.length !== Sh.size(shape)) throw new ShapeError(`${op}: the pooled input has ${x.length} elements, but its shape ${Sh.show(shape)} needs ${Sh.size(shape)}`)
+  if (max.length !== windows) throw new ShapeError(`${op}: got ${max.length} window maxima, but pooling ${Sh.show(shape)} gives ${Sh.show(out)} (${windows} windows)`)
+  const want = vShape === 'input' ? Sh.size(shape) : windows
+  if (v.length !== want) {
+    throw new ShapeError(`${op}: the ${vShape === 'input' ? 'tangent' : 'cotangent'} has ${v.length} elements, expected ${want} (${vShape === 'input' ? Sh.show(shape) : Sh.show(out)})`)
   }
+  return poolDims(shape, out, g)
+}
+
+/**
+ * Max pooling's JVP: for each window, `Σ_taps ω·t[tap]` with ω = 1/(number of ties) on the taps
+ * of `x` equal to the window's maximum `max[win]` and 0 elsewhere and in the padding (the `max`
+ * reduction's subgradient, so that the two agree; a NaN maximum matches nothing and gives NaN,
+ * as the reduction's 0/0). `t` and `x` have `shape`; the result has the pooled shape.
+ */
+export const maxPool2dGather = (t: Buffer, x: Buffer, max: Buffer, shape: Shape, g: PoolGeometry, dtype: DType): Buffer => {
+  const d = maximaDims('maxPool2dGather', x, max, t, shape, g, 'input')
+  const y = allocate(dtype, max.length)
+  let k = 0
+  for (let p = 0; p < d.planes; p++) {
+    const xp = p * d.h * d.w
+    for (let r = 0; r < d.ho; r++) {
+      const r0 = r * d.sh - d.top
+      const iLo = Math.max(0, -r0)
+      const iHi = Math.min(d.kh, d.h - r0)
+      for (let q = 0; q < d.wo; q++, k++) {
+        const c0 = q * d.sw - d.left
+        const jLo = Math.max(0, -c0)
+        const jHi = Math.min(d.kw, d.w - c0)
+        const m = max[k]!
+        const hits = ties(x, m, d, xp, r0, c0, iLo, iHi, jLo, jHi)
+        let acc = 0
+        for (let i = iLo; i < iHi; i++) {
+          const row = xp + (r0 + i) * d.w + c0
+          for (let j = jLo; j < jHi; j++) if (x[row + j] === m) acc += t[row + j]!
+        }
+        y[k] = hits === 0 ? NaN : acc / hits
+      }
+    }
+  }
+  return y
+}
+
+/**
+ * The transpose of {@link maxPool2dGather} (max pooling's VJP): each window's cotangent
+ * `ct[win]` shared evenly among the taps of `x` equal to its maximum, summed where windows
+ * overlap, into `shape` (`x`'s). float32 2×2 windows run on the WebAssembly kernel.
+ */
+export const maxPool2dSpread = (ct: Buffer, x: Buffer, max: Buffer, shape: Shape, g: PoolGeometry, dtype: DType): Buffer => {
+  const d = maximaDims('maxPool2dSpread', x, max, ct, shape, g, 'windows')
+  if (dtype === 'f32' && ct instanceof Float32Array && x instanceof Float32Array && max instanceof Float32Array) {
+    const dx = maxPool2dGradF32(ct, x, max, d)
+    if (dx !== undefined) return dx
+  }
+  const dx = allocate(dtype, x.length)
+  let k = 0
+  for (let p = 0; p < d.planes; p++) {
+    const xp = p * d.h * d.w
+    for (let r = 0; r < d.ho; r++) {
+      const r0 = r * d.sh - d.top
+      const iLo = Math.max(0, -r0)
+      const iHi = Math.min(d.kh, d.h - r0)
+      for (let q = 0; q < d.wo; q++, k++) {
+        const c0 = q * d.sw - d.left
+        const jLo = Math.max(0, -c0)
+        const jHi = Math.min(d.kw, d.w - c0)
+        const m = max[k]!
+        const hits = ties(x, m, d, xp, r0, c0, iLo, iHi, jLo, jHi)
+        // a NaN maximum ties with nothing: its window gets NaN everywhere, as the reduction's 0/0
+        const share = hits === 0 ? NaN : ct[k]! / hits
+        for (let i = iLo; i < iHi; i++) {
+          const row = xp + (r0 + i) * d.w + c0
+          for (let j = jLo; j < jHi; j++) if (hits === 0 || x[row + j] === m) dx[row + j] = dx[row + j]! + share
+        }
+      }
+    }
+  }
+  return dx
 }

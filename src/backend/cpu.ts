@@ -349,6 +349,8 @@ export const cpu: Backend = {
   maxPool2d: Conv.maxPool2d,
   avgPool2d: Conv.avgPool2d,
   avgPool2dTranspose: Conv.avgPool2dTranspose,
+  maxPool2dGather: Conv.maxPool2dGather,
+  maxPool2dSpread: Conv.maxPool2dSpread,
   sgdUpdate,
   adamUpdate
 }

@@ -7,7 +7,17 @@
  */
 import type { Backend, BinaryOp, UnaryOp } from './backend.js'
 import { cpu } from './cpu.js'
-import { avgPool2dPlan, avgPool2dTransposePlan, conv2dFilterGradPlan, conv2dInputGradPlan, conv2dPlan, maxPool2dPlan, runsConvolutions } from './gpu-conv.js'
+import {
+  avgPool2dPlan,
+  avgPool2dTransposePlan,
+  conv2dFilterGradPlan,
+  conv2dInputGradPlan,
+  conv2dPlan,
+  maxPool2dGatherPlan,
+  maxPool2dPlan,
+  maxPool2dSpreadPlan,
+  runsConvolutions
+} from './gpu-conv.js'
 import { GpuError } from './gpu-error.js'
 import { runSync } from './gpu-engine.js'
 import type { Engine } from './gpu-engine.js'
@@ -90,6 +100,10 @@ export const makeBackend = (engine: Engine): Backend => {
       orCpu(() => avgPool2dPlan(mode(), x, shape, geometry, weights, dtype), () => cpu.avgPool2d(x, shape, geometry, weights, dtype)),
     avgPool2dTranspose: (ct, ctShape, geometry, weights, inputSize, dtype) =>
       orCpu(() => avgPool2dTransposePlan(mode(), ct, ctShape, geometry, weights, inputSize, dtype), () => cpu.avgPool2dTranspose(ct, ctShape, geometry, weights, inputSize, dtype)),
+    maxPool2dGather: (t, x, max, shape, geometry, dtype) =>
+      orCpu(() => maxPool2dGatherPlan(mode(), t, x, max, shape, geometry, dtype), () => cpu.maxPool2dGather(t, x, max, shape, geometry, dtype)),
+    maxPool2dSpread: (ct, x, max, shape, geometry, dtype) =>
+      orCpu(() => maxPool2dSpreadPlan(mode(), ct, x, max, shape, geometry, dtype), () => cpu.maxPool2dSpread(ct, x, max, shape, geometry, dtype)),
     // the parameters and their moments live on the host between eager steps, so the fused update runs there
     // (one pass per parameter); the compiled interpreter (`compile`) fuses the updates into its device kernels
     sgdUpdate: cpu.sgdUpdate,

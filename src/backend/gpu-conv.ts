@@ -263,25 +263,36 @@ export const avgPool2dPlan = (mode: string, x: Buffer, shape: Shape, g: PoolGeom
   const d = poolDims(shape, out, g)
   const size = Sh.size(out)
   const taps = d.kh * d.kw
-  const extra = weights === undefined ? [] : weights.kind === 'given' ? [weights.values] : [weights.input, weights.max]
+  const extra = weights === undefined ? [] : [weights.values]
   // the cpu's names a wrong number of weights
-  if (weights?.kind === 'given' ? weights.values.length !== size * taps : weights?.kind === 'maxima' && (weights.input.length !== x.length || weights.max.length !== size)) return undefined
+  if (weights !== undefined && weights.values.length !== size * taps) return undefined
   if (size === 0 || !fits(mode, d.kh * (1 + d.kw), x.length, ...extra.map((e) => e.length))) return undefined
   const int = counterOf(mode)
   const { output, z } = grid(d.wo, d.ho, d.planes)
   const win = windowIndex(d, z)
-  let source: string
-  if (weights === undefined) {
-    source = overWindows(d, g, int, z, 'x', ['let s = 0.0;'], (at) => [`s += x[${at}];`], `s * ${float32Literal(1 / taps)!}`)
-  } else if (weights.kind === 'given') {
-    source = overWindows(d, g, int, z, 'x, omega', ['let s = 0.0;'], (at, tap) => [`s += omega[${times(win, taps)} + ${tap}] * x[${at}];`], 's')
-  } else {
-    // the taps equal to the window's maximum share it; none match only a NaN maximum, and the result is that NaN (the cpu's 0/0)
-    const start = [`const m = mx[${win}];`, 'let hits = 0.0;', 'let s = 0.0;']
-    const body = (at: string): string[] => [`if (input[${at}] == m) {`, '  hits += 1.0;', `  s += x[${at}];`, '}']
-    source = overWindows(d, g, int, z, 'x, input, mx', start, body, 'hits == 0.0 ? m : s / hits')
-  }
+  const source =
+    weights === undefined
+      ? overWindows(d, g, int, z, 'x', ['let s = 0.0;'], (at) => [`s += x[${at}];`], `s * ${float32Literal(1 / taps)!}`)
+      : overWindows(d, g, int, z, 'x, omega', ['let s = 0.0;'], (at, tap) => [`s += omega[${times(win, taps)} + ${tap}] * x[${at}];`], 's')
   return launch('avgPool2d', source, output, [x, ...extra], size, dtype)
+}
+
+/** Max pooling's JVP (see {@link Conv.maxPool2dGather}), or `undefined` for the cpu's. */
+export const maxPool2dGatherPlan = (mode: string, t: Buffer, x: Buffer, max: Buffer, shape: Shape, g: PoolGeometry, dtype: DType): Plan<Buffer> | undefined => {
+  const out = Conv.pool2dShape(shape, g, 'maxPool2dGather')
+  const d = poolDims(shape, out, g)
+  const size = Sh.size(out)
+  // the cpu's names wrong lengths
+  if (t.length !== Sh.size(shape) || x.length !== t.length || max.length !== size) return undefined
+  if (size === 0 || !fits(mode, d.kh * (1 + d.kw), t.length, x.length, max.length)) return undefined
+  const int = counterOf(mode)
+  const { output, z } = grid(d.wo, d.ho, d.planes)
+  const win = windowIndex(d, z)
+  // the taps equal to the window's maximum share it; none match only a NaN maximum, and the result is that NaN (the cpu's 0/0)
+  const start = [`const m = mx[${win}];`, 'let hits = 0.0;', 'let s = 0.0;']
+  const body = (at: string): string[] => [`if (input[${at}] == m) {`, '  hits += 1.0;', `  s += x[${at}];`, '}']
+  const source = overWindows(d, g, int, z, 'x, input, mx', start, body, 'hits == 0.0 ? m : s / hits')
+  return launch('maxPool2dGather', source, output, [t, x, max], size, dtype)
 }
 
 /** The transpose of the window sum (see {@link Conv.avgPool2dTranspose}), or `undefined` for the cpu's. */
@@ -296,56 +307,75 @@ export const avgPool2dTransposePlan = (
 ): Plan<Buffer> | undefined => {
   const shape = [ctShape[0]!, ctShape[1]!, inputSize[0], inputSize[1]]
   const out = Conv.pool2dShape(shape, g, 'avgPool2dTranspose')
-  const d = poolDims(shape, out, g)
-  const size = Sh.size(shape)
   const windows = Sh.size(out)
-  const taps = d.kh * d.kw
-  const extra = weights === undefined ? [] : weights.kind === 'given' ? [weights.values] : [weights.input, weights.max]
+  const taps = g.kernel[0] * g.kernel[1]
   // the cpu's names a wrong cotangent or number of weights
   if (!Sh.equals(out, ctShape)) return undefined
-  if (weights?.kind === 'given' ? weights.values.length !== windows * taps : weights?.kind === 'maxima' && (weights.input.length !== size || weights.max.length !== windows)) return undefined
-  const trips = d.kh * (1 + d.kw * (weights?.kind === 'maxima' ? 1 + d.kh * (1 + d.kw) : 1))
-  if (size === 0 || !fits(mode, trips, ct.length, size, ...extra.map((e) => e.length))) return undefined
+  if (weights !== undefined && weights.values.length !== windows * taps) return undefined
+  if (weights === undefined) return spreadPlan('avgPool2dTranspose', mode, shape, out, g, 'ct', [`s += ct[WIN];`], `s * ${float32Literal(1 / taps)!}`, [ct], 1, dtype)
+  const tap = (int: (v: string) => string): string => `${times(int('u'), g.kernel[1])} + ${int('v')}`
+  return spreadPlan('avgPool2dTranspose', mode, shape, out, g, 'ct, omega', (int) => [`s += omega[${times('WIN', taps)} + ${tap(int)}] * ct[WIN];`], 's', [ct, weights.values], 1, dtype)
+}
+
+/** Max pooling's VJP (see {@link Conv.maxPool2dSpread}), or `undefined` for the cpu's. */
+export const maxPool2dSpreadPlan = (mode: string, ct: Buffer, x: Buffer, max: Buffer, shape: Shape, g: PoolGeometry, dtype: DType): Plan<Buffer> | undefined => {
+  const out = Conv.pool2dShape(shape, g, 'maxPool2dSpread')
+  const d = poolDims(shape, out, g)
+  // the cpu's names wrong lengths
+  if (x.length !== Sh.size(shape) || ct.length !== Sh.size(out) || max.length !== ct.length) return undefined
+  // the window's ties with its maximum share its cotangent; a NaN maximum ties with nothing and spreads NaN over the window, as the cpu's
+  const add = (int: (v: string) => string, z: string): string[] => [
+    'const m = mx[WIN];',
+    'let hits = 0.0;',
+    `for (let uu = 0; uu < ${d.kh}; uu++) {`,
+    `  const th = ${shifted(`${times(int('r'), g.stride[0])} + ${int('uu')}`, -g.padding[0])};`,
+    `  if (th >= 0 && th < ${d.h}) {`,
+    `    for (let vv = 0; vv < ${d.kw}; vv++) {`,
+    `      const tw = ${shifted(`${times(int('q'), g.stride[1])} + ${int('vv')}`, -g.padding[2])};`,
+    `      if (tw >= 0 && tw < ${d.w} && input[(${times(z, d.h)} + ${int('th')}) * ${d.w} + ${int('tw')}] == m) {`,
+    '        hits += 1.0;',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    'if (hits == 0.0) {',
+    '  s += m;',
+    `} else if (input[${times(`${times(z, d.h)} + this.thread.y`, d.w)} + this.thread.x] == m) {`,
+    '  s += ct[WIN] / hits;',
+    '}'
+  ]
+  return spreadPlan('maxPool2dSpread', mode, shape, out, g, 'ct, input, mx', add, 's', [ct, x, max], 1 + d.kh * (1 + d.kw), dtype)
+}
+
+/**
+ * A kernel with one thread per input element summing what the windows that cover it send back:
+ * `add` (its `WIN` is the window's flat index) runs for each tap `(u, v)` of window `(r, q)`
+ * that is this element; `inner` is the trips of `add`'s own loops.
+ */
+const spreadPlan = (
+  name: string,
+  mode: string,
+  shape: Shape,
+  out: Shape,
+  g: PoolGeometry,
+  params: string,
+  add: string[] | ((int: (v: string) => string, z: string) => string[]),
+  result: string,
+  args: readonly Buffer[],
+  inner: number,
+  dtype: DType
+): Plan<Buffer> | undefined => {
+  const d = poolDims(shape, out, g)
+  const size = Sh.size(shape)
+  const trips = d.kh * (1 + d.kw * inner)
+  if (size === 0 || !fits(mode, trips, size, ...args.map((a) => a.length))) return undefined
   const int = counterOf(mode)
   const { output, z } = grid(d.w, d.h, d.planes)
   // thread (x, y, z): input column, row, plane; tap (u, v) of window (r, q) is it when r·sh + u − top = y
   const row = sourceOf(int, 'r', 'this.thread.y', g.padding[0], 'u', 1, g.stride[0], d.ho)
   const column = sourceOf(int, 'q', 'this.thread.x', g.padding[2], 'v', 1, g.stride[1], d.wo)
   const win = `${times(`${times(z, d.ho)} + ${int('r')}`, d.wo)} + ${int('q')}`
-  const self = `${times(`${times(z, d.h)} + this.thread.y`, d.w)} + this.thread.x`
-  let params = 'ct'
-  let add: string[]
-  let result = 's'
-  if (weights === undefined) {
-    add = [`s += ct[${win}];`]
-    result = `s * ${float32Literal(1 / taps)!}`
-  } else if (weights.kind === 'given') {
-    params = 'ct, omega'
-    add = [`s += omega[${times(win, taps)} + ${times(int('u'), d.kw)} + ${int('v')}] * ct[${win}];`]
-  } else {
-    // the window's ties with its maximum share its cotangent; a NaN maximum ties with nothing and spreads NaN over the window, as the cpu's
-    params = 'ct, input, mx'
-    add = [
-      `const m = mx[${win}];`,
-      'let hits = 0.0;',
-      `for (let uu = 0; uu < ${d.kh}; uu++) {`,
-      `  const th = ${shifted(`${times(int('r'), g.stride[0])} + ${int('uu')}`, -g.padding[0])};`,
-      `  if (th >= 0 && th < ${d.h}) {`,
-      `    for (let vv = 0; vv < ${d.kw}; vv++) {`,
-      `      const tw = ${shifted(`${times(int('q'), g.stride[1])} + ${int('vv')}`, -g.padding[2])};`,
-      `      if (tw >= 0 && tw < ${d.w} && input[(${times(z, d.h)} + ${int('th')}) * ${d.w} + ${int('tw')}] == m) {`,
-      '        hits += 1.0;',
-      '      }',
-      '    }',
-      '  }',
-      '}',
-      'if (hits == 0.0) {',
-      '  s += m;',
-      `} else if (input[${self}] == m) {`,
-      `  s += ct[${win}] / hits;`,
-      '}'
-    ]
-  }
+  const lines = (typeof add === 'function' ? add(int, z) : add).map((l) => l.split('WIN').join(`(${win})`))
   const source = [
     `function (${params}) {`,
     '  let s = 0.0;',
@@ -355,7 +385,7 @@ export const avgPool2dTransposePlan = (
     `      for (let v = 0; v < ${d.kw}; v++) {`,
     indent(column.lines, 4),
     `        if (${column.inside}) {`,
-    indent(add, 5),
+    indent(lines, 5),
     '        }',
     '      }',
     '    }',
@@ -363,5 +393,5 @@ export const avgPool2dTransposePlan = (
     `  return ${result};`,
     '}'
   ].join('\n')
-  return launch('avgPool2dTranspose', source, output, [ct, ...extra], size, dtype)
+  return launch(name, source, output, args, size, dtype)
 }

@@ -17,9 +17,9 @@
  * - `reduce` (`sum`, `max`, `min`) and `logSumExp` over any axes: the shape is collapsed into
  *   runs of kept and reduced axes and each reduced run is one `[outer, R, inner]` pass (two on
  *   the GL modes when R is too long for llvmpipe's loop limit, see `MAX_TRIPS`);
- * - on the GL modes, `conv2d` and its input and filter gradients, `maxPool2d`, `avgPool2d`
- *   (with or without window weights) and `avgPool2dTranspose`: direct loops, one output
- *   element per thread (`gpu-conv.ts`).
+ * - on the GL modes, `conv2d` and its input and filter gradients, `maxPool2d` and its
+ *   derivatives (`maxPool2dGather`, `maxPool2dSpread`), `avgPool2d` (with or without window
+ *   weights) and `avgPool2dTranspose`: direct loops, one output element per thread (`gpu-conv.ts`).
  *
  * What is delegated to the {@link cpu} reference backend (in the requested dtype, so f64 stays f64):
  * `map` and `zip` (arbitrary JS callbacks), `transpose`, `slice`, `concat`, `compare` and

@@ -100,7 +100,7 @@ type Decision = 'input' | 'kernel' | 'alias' | 'inline'
 const heavyOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul', 'sum', 'mean', 'max', 'min', 'logsumexp'])
 const productOps: ReadonlySet<string> = new Set(['matmul', 'batchMatmul'])
 /** Primitives without a kernel here yet (the eager interpreter runs them): a step that applies one does not compile. */
-const unlowered: ReadonlySet<string> = new Set(['conv2d', 'conv2dInputGrad', 'conv2dFilterGrad', 'maxPool2d', 'avgPool2d', 'avgPool2dTranspose'])
+const unlowered: ReadonlySet<string> = new Set(['conv2d', 'conv2dInputGrad', 'conv2dFilterGrad', 'maxPool2d', 'avgPool2d', 'avgPool2dTranspose', 'maxPool2dGather', 'maxPool2dSpread'])
 const noKernel = (op: string, k: number): CompileError =>
   new CompileError('unsupported-primitive', `compile: the primitive '${op}' (node ${k}) has no compiled kernel yet; train convolution and pooling layers with the eager interpreter (Train.fit)`)
 
@@ -440,6 +440,8 @@ class KernelSource {
       case 'maxPool2d':
       case 'avgPool2d':
       case 'avgPool2dTranspose':
+      case 'maxPool2dGather':
+      case 'maxPool2dSpread':
         throw noKernel(node.op, k)
       default: {
         // every built-in op has an entry in the kernel-expression table or a case above (a missing

@@ -122,7 +122,8 @@ const elementwise: { readonly [O in Prim | CompiledOp]: boolean } = {
   select: true, sign: true, compare: true,
   logsumexp: false, sum: false, mean: false, max: false, min: false, matmul: false, batchMatmul: false, broadcast: false, reshape: false,
   transpose: false, concat: false, slice: false, pad: false,
-  conv2d: false, conv2dInputGrad: false, conv2dFilterGrad: false, maxPool2d: false, avgPool2d: false, avgPool2dTranspose: false
+  conv2d: false, conv2dInputGrad: false, conv2dFilterGrad: false, maxPool2d: false, avgPool2d: false, avgPool2dTranspose: false,
+  maxPool2dGather: false, maxPool2dSpread: false
 }
 
 const binaryOps: ReadonlySet<string> = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum'])

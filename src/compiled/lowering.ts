@@ -84,7 +84,7 @@ export const lowerings: { readonly [P in Prim]?: (args: readonly Tensor[], param
   conv2d: (args, g) => conv2d(args, g),
   maxPool2d: ([x], g) => pool('maxPool2d', x!, g),
   avgPool2d: ([x], p) => {
-    if (p.weights !== undefined) throw new CompileError('unsupported-primitive', 'compile: a weighted window sum (a forward-mode derivative of pooling) has no compiled lowering')
+    if (p.weights !== undefined) throw new CompileError('unsupported-primitive', 'compile: a window sum with given weights has no compiled lowering; train it with the eager interpreter (Train.fit)')
     return pool('avgPool2d', x!, p)
   }
 }

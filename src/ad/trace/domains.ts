@@ -119,7 +119,8 @@ const domains: { readonly [P in Prim]: DomainCheck | null } = {
   sigmoid: null, relu: null, abs: null, erf: null, softplus: null, logsumexp: null, sum: null, mean: null, max: null,
   min: null, stopGradient: null,
   matmul: null, batchMatmul: null, broadcast: null, reshape: null, transpose: null, concat: null, slice: null, pad: null, select: null, compare: null, sign: null,
-  conv2d: null, conv2dInputGrad: null, conv2dFilterGrad: null, maxPool2d: null, avgPool2d: null, avgPool2dTranspose: null
+  conv2d: null, conv2dInputGrad: null, conv2dFilterGrad: null, maxPool2d: null, avgPool2d: null, avgPool2dTranspose: null,
+  maxPool2dGather: null, maxPool2dSpread: null
 }
 
 /** Whether every element of a tensor is finite. */

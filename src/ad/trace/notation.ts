@@ -106,7 +106,10 @@ export const notations: { readonly [P in Prim]: Notation<P> } = {
   conv2dFilterGrad: ([a, b]) => call('convFilterGrad', a!, b!), // the correlation of the input with the cotangent: the filter's gradient
   maxPool2d: ([a], p) => call('maxPool', a!, label(windowLabel(p))),
   avgPool2d: ([a], p) => call(p.weights === undefined ? 'avgPool' : 'windowSum', a!, label(windowLabel(p))),
-  avgPool2dTranspose: ([a], p) => call(p.weights === undefined ? 'avgPoolTranspose' : 'windowSpread', a!, label(windowLabel(p)))
+  avgPool2dTranspose: ([a], p) => call(p.weights === undefined ? 'avgPoolTranspose' : 'windowSpread', a!, label(windowLabel(p))),
+  // max pooling's derivatives: the linear argument first, then the pooled input and its maxima (data)
+  maxPool2dGather: ([t, x, m], p) => call('maxPoolGather', t!, x!, m!, label(windowLabel(p))),
+  maxPool2dSpread: ([c, x, m], p) => call('maxPoolSpread', c!, x!, m!, label(windowLabel(p)))
 }
 
 /** A user's primitive (`definePrimitive`): its name applied to its operands. */
@@ -153,6 +156,7 @@ const matmulContribution: ContributionFormula<'matmul'> = (ops, i, params, sourc
 }
 
 const MOVES = 'it moves elements without changing them: its Jacobian is a 0/1 matrix, and its pullback moves the adjoint back'
+const MAXIMA_WEIGHTS = 'linear in its first operand with the weights 1/(ties) at each window’s maxima of the pooled input, 0 elsewhere; the partials in the pooled input and its maxima are 0 (the weights are piecewise constant)'
 const CONVOLUTION = 'each output element sums a window of products of the two operands: the partial with respect to one is the other’s window (1 for a bias), and the pullback is a convolution'
 
 /** The partial derivatives of every built-in primitive. Each line is the derivative the primitive's rule in `prim.ts` implements. */
@@ -212,7 +216,9 @@ export const partials: { readonly [P in Prim]: PartialNotation<P> } = {
   conv2dFilterGrad: shownAsPartial(CONVOLUTION),
   maxPool2d: shownAsPartial('the partial is 1 at each window’s maximal element and 0 elsewhere: an indicator per window, not a formula per element'),
   avgPool2d: shownAsPartial('each output element is a weighted sum over its window: the Jacobian holds the window weights, and the pullback spreads the adjoint back over the windows'),
-  avgPool2dTranspose: shownAsPartial('the transpose of a window sum: the Jacobian holds the window weights, and the pullback is the window sum')
+  avgPool2dTranspose: shownAsPartial('the transpose of a window sum: the Jacobian holds the window weights, and the pullback is the window sum'),
+  maxPool2dGather: shownAsPartial(MAXIMA_WEIGHTS),
+  maxPool2dSpread: shownAsPartial(MAXIMA_WEIGHTS)
 }
 
 /** The partials of a user's primitive (`definePrimitive`): lamina has its rules, not a formula for them. */
