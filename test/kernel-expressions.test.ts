@@ -28,6 +28,8 @@ import { loadGpuModule, message } from '../src/backend/gpu-module.js'
 import { finished } from '../src/backend/gpu-plans.js'
 import { elementwiseSource } from '../src/backend/gpu-sources.js'
 import { kernelExpressions } from '../src/backend/kernel-expressions.js'
+import { isElementwise } from '../src/compiled/graph.js'
+import * as Prim from '../src/prim.js'
 import type { ElementwiseOp, ParamsOf } from '../src/backend/kernel-expressions.js'
 import { unavailableTest } from './support/modes.js'
 
@@ -214,5 +216,14 @@ describe('GPU.js headlessgl', () => {
   it.each(cases.map((c) => [c.title, c] as const))('%s', (_, c) => {
     const loose: Case = { ...c, closeness: ulps(2 ** 12, 2 ** -20) }
     expect(disagreements(loose, onEngine(engine)(c.op, c.params, c.operands), inputsOf(c), modest)).toEqual([])
+  })
+})
+
+describe('the compiled graph reads elementwise-ness off the same table', () => {
+  it('an op is fused as elementwise exactly when it has a kernel expression', () => {
+    for (const name of Prim.names) expect(isElementwise(name), name).toBe(Object.prototype.hasOwnProperty.call(kernelExpressions, name))
+    // a sample checked by hand: maps of one element to one element, and ops that are not
+    for (const op of ['add', 'relu', 'compare', 'select', 'stopGradient', 'pow', 'power']) expect(isElementwise(op as Prim.Prim), op).toBe(true)
+    for (const op of ['matmul', 'sum', 'broadcast', 'transpose', 'conv2d', 'maxPool2dSpread', 'logsumexp']) expect(isElementwise(op as Prim.Prim), op).toBe(false)
   })
 })

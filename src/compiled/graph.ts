@@ -9,6 +9,7 @@
  */
 import { userKernelOf } from '../ad/custom.js'
 import { cpu } from '../backend/cpu.js'
+import { kernelExpressions } from '../backend/kernel-expressions.js'
 import type { BinaryOp, UnaryOp } from '../backend/backend.js'
 import { relations } from '../prim.js'
 import type { Prim, PrimParams } from '../prim.js'
@@ -112,19 +113,12 @@ export class Builder {
   }
 }
 
-/** Whether an op computes each output element from the same element of every argument. */
-export const isElementwise = (op: Node['op']): boolean => (Object.prototype.hasOwnProperty.call(elementwise, op) ? elementwise[op as Prim | CompiledOp] : userKernelOf(op) !== undefined)
-
-/** For every op, whether it is elementwise: a total table, so a new primitive without an entry is a compile error. */
-const elementwise: { readonly [O in Prim | CompiledOp]: boolean } = {
-  add: true, sub: true, mul: true, div: true, maximum: true, minimum: true, power: true, neg: true, stopGradient: true, pow: true,
-  exp: true, log: true, sin: true, cos: true, tanh: true, sigmoid: true, relu: true, abs: true, sqrt: true, erf: true, softplus: true,
-  select: true, sign: true, compare: true,
-  logsumexp: false, sum: false, mean: false, max: false, min: false, matmul: false, batchMatmul: false, broadcast: false, reshape: false,
-  transpose: false, concat: false, slice: false, pad: false,
-  conv2d: false, conv2dInputGrad: false, conv2dFilterGrad: false, maxPool2d: false, avgPool2d: false, avgPool2dTranspose: false,
-  maxPool2dGather: false, maxPool2dSpread: false
-}
+/**
+ * Whether an op computes each output element from the same element of every argument: exactly
+ * the ops with a GPU.js kernel expression (the total table of `backend/kernel-expressions.ts`,
+ * or a user primitive's `kernel`), so a new elementwise primitive is declared there once.
+ */
+export const isElementwise = (op: Node['op']): boolean => Object.prototype.hasOwnProperty.call(kernelExpressions, op) || userKernelOf(op) !== undefined
 
 const binaryOps: ReadonlySet<string> = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum'])
 const structuralOps: ReadonlySet<string> = new Set(['reshape', 'broadcast', 'transpose', 'slice', 'stopGradient'])
