@@ -1,14 +1,15 @@
 /**
  * The playground in a real browser: Debian's chromium, headless, driven by playwright-core (no X
  * display needed: `npx vitest run test/playground.e2e.test.ts`). The page is built with Vite's JS
- * API into a temporary folder and served by a small static server on a free port. The tests
+ * API into a temporary folder and served by a small static server on a free port, once for this
+ * file (test/support/playground-page.ts). The tests
  * - measure steps/s of every backend with the page's Compare backends button (printed; the
  *   default, lamina cpu in float32, is the fastest for these networks; speed is not asserted);
  * - pick XOR and train; click a weight, a bias, the output and an input and compare their
  *   adjoints with central differences computed here (from the parameters and minibatch the page
  *   exposes, with the network's forward pass, the features, the losses and the penalties written
- *   out in plain JavaScript), and check that the trace has no bookkeeping rows and that its
- *   legend explains every symbol it uses;
+ *   out in plain JavaScript: test/support/playground-objective.ts), and check that the trace has
+ *   no bookkeeping rows and that its legend explains every symbol it uses;
  * - tick features (x₁², sin x₁, …), switch to regression (the plane, the multi-Gaussian; MSE,
  *   continuous colours), discretize the output, choose L1, and set a weight by hand;
  * - reach a weight, open it and edit it with the keyboard alone, run axe-core (no serious or
@@ -18,423 +19,47 @@
  *   upload, and open the page in a chromium without WebGL2 or WebGPU.
  * A chromium with WebGPU (`--enable-unsafe-webgpu`, which gives Dawn's SwiftShader adapter even
  * with `--disable-gpu`) trains through the compiled interpreter, and its parameters are compared
- * with the eager interpreter's, run here in float64 on the same minibatches; that test skips,
- * saying why, when the browser gives no adapter.
+ * with the eager interpreter's, run here in float64 on the same minibatches
+ * (test/support/playground-eager.ts); that test skips, saying why, when the browser gives no
+ * adapter.
  *
  * Skips, saying why, when /usr/bin/chromium is missing (scripts/install-browser.sh installs it).
  * The screenshot goes to docs/playground.png when LAMINA_SCREENSHOT=1 or when that file does
  * not exist yet, otherwise to a temporary file (so a test run does not rewrite a tracked file).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { Server } from 'node:http'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { extname, join, resolve, sep } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { Backends, Tree, cpu } from 'lamina-nn'
-import type { Tensor } from 'lamina-nn'
-import { fromQuery } from '../examples/playground/src/config.js'
-import * as T from '../examples/playground/src/trainer.js'
+import { centralPerExample, centralWeight, expectAdjointIsCentralDifference, expectAdjointOfWeight, expectUnitAdjoint } from './support/playground-adjoints.js'
+import { compiledBounds, eagerRun, leavesOf, leavesOfSnapshot, maxAbs } from './support/playground-eager.js'
+import { snapshot, train } from './support/playground-hooks.js'
+import type { Snapshot } from './support/playground-hooks.js'
+import { boxesOf, overlaps } from './support/playground-layout.js'
+import { dataLossOf, featureOf, logitsOf, objective, withBias, withWeight } from './support/playground-objective.js'
+import { LOSS_THRESHOLD, MAX_STEPS, ROOT, WEBGPU_FLAGS, chromiumMissing, clickWeight, launch, pause, site } from './support/playground-page.js'
+import { expectReadableTrace, shownTrace } from './support/playground-trace.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SCREENSHOT = join(ROOT, 'docs', 'playground.png')
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-]
-/** The test loss XOR must reach, and the steps it may take. */
-const LOSS_THRESHOLD = 0.2
-const MAX_STEPS = 1500
-/**
- * What gives headless Chromium 156 a WebGPU adapter here: `--enable-unsafe-webgpu` alone, with or
- * without `--disable-gpu` (Dawn's SwiftShader Vulkan, adapter "google swiftshader"). Without it
- * `requestAdapter()` resolves null, whatever else is set (`--use-webgpu-adapter=swiftshader`,
- * `--enable-features=Vulkan,WebGPU`).
- */
-const WEBGPU_FLAGS = ['--enable-unsafe-webgpu']
-
-const missing = !existsSync(CHROMIUM)
-if (missing) console.warn(`playground e2e skipped: ${CHROMIUM} is missing (bash scripts/install-browser.sh installs Debian's chromium)`)
-
-// ---------------------------------------------------------------- what the page exposes
-
-interface DenseParams {
-  readonly w: number[][]
-  readonly b: number[]
-}
-interface Snapshot {
-  readonly config: Record<string, unknown> & { activation: string; regularization: 'none' | 'l1' | 'l2'; rate: number; hidden: number[]; features: string[]; dataset: string; discretize: boolean; backend: string }
-  readonly query: string
-  readonly step: number
-  readonly running: boolean
-  readonly stepsPerSecond: number
-  readonly trainLoss: number
-  readonly testLoss: number
-  readonly testAccuracy: number
-  readonly backend: {
-    mode: string
-    summary: string
-    notes: string[]
-    webgl2: boolean
-    webgpu: boolean
-    dtype: string
-    adapter: { name: string; software: boolean } | null
-    compiled: { backend: string; executorKind: string; fallbackReason: string | null; stepsPerCall: number; kernelsPerStep: number } | null
-  } | null
-  readonly params: DenseParams[]
-  /** The minibatch: its features `x` (what the first layer sees), its points (x₁, x₂) and labels or targets. */
-  readonly batch: { x: number[][]; points: number[][]; labels: number[] }
-  readonly inspection: { label: string; adjoint: number[]; loss: number } | null
-}
-type Batch = Snapshot['batch']
-type Config = Snapshot['config']
-
-const snapshot = (page: Page): Promise<Snapshot> =>
-  page.evaluate(() => (window as unknown as { __playground: { snapshot(): unknown } }).__playground.snapshot()) as Promise<Snapshot>
-
-// ---------------------------------------------------------------- the objective, independently
-
-const softplus = (z: number): number => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)))
-
-/** The features of a point, from their definitions (playground.tensorflow.org's list). */
-const featureOf: Readonly<Record<string, (x1: number, x2: number) => number>> = {
-  x1: (x1) => x1,
-  x2: (_, x2) => x2,
-  x1sq: (x1) => x1 * x1,
-  x2sq: (_, x2) => x2 * x2,
-  x1x2: (x1, x2) => x1 * x2,
-  sinx1: (x1) => Math.sin(x1),
-  sinx2: (_, x2) => Math.sin(x2)
-}
-
-/** The outputs of a tanh MLP, one per example, in float64. */
-const logitsOf = (params: readonly DenseParams[], x: readonly (readonly number[])[]): number[] => {
-  let a = x
-  params.forEach((p, k) => {
-    a = a.map((row) => p.b.map((bj, j) => row.reduce((s, xi, i) => s + xi * p.w[i]![j]!, bj)))
-    if (k < params.length - 1) a = a.map((row) => row.map(Math.tanh))
-  })
-  return a.map((row) => row[0]!)
-}
-
-const regression = (config: Config): boolean => config.dataset === 'plane' || config.dataset === 'gaussians'
-
-/** The data term: mean binary cross-entropy of logits against 0/1 labels, or the mean squared error of predictions. */
-const dataLossOf = (z: readonly number[], labels: readonly number[], config: Config): number =>
-  regression(config) ? z.reduce((s, zn, n) => s + (zn - labels[n]!) ** 2, 0) / z.length : z.reduce((s, zn, n) => s + softplus(zn) - labels[n]! * zn, 0) / z.length
-
-/** λ/2 Σ w² (L2) or λ Σ |w| (L1) over the weights, biases left out. */
-const penaltyOf = (params: readonly DenseParams[], config: Config): number => {
-  const weights = params.flatMap((p) => p.w.flat())
-  if (config.regularization === 'l2') return (config.rate / 2) * weights.reduce((t, w) => t + w * w, 0)
-  if (config.regularization === 'l1') return config.rate * weights.reduce((t, w) => t + Math.abs(w), 0)
-  return 0
-}
-
-/** The objective of a tanh MLP on a minibatch, in float64. */
-const objective = (params: readonly DenseParams[], batch: Batch, config: Config): number => dataLossOf(logitsOf(params, batch.x), batch.labels, config) + penaltyOf(params, config)
-
-const withWeight = (params: readonly DenseParams[], layer: number, from: number, to: number, value: number): DenseParams[] =>
-  params.map((p, k) => (k !== layer ? p : { ...p, w: p.w.map((row, i) => row.map((w, j) => (i === from && j === to ? value : w))) }))
-
-const withBias = (params: readonly DenseParams[], layer: number, unit: number, value: number): DenseParams[] =>
-  params.map((p, k) => (k !== layer ? p : { ...p, b: p.b.map((b, j) => (j === unit ? value : b)) }))
-
-/** ∂L/∂w by a central difference of the objective computed here. */
-const centralWeight = (s: Snapshot, layer: number, from: number, to: number, h = 1e-6): number => {
-  const w = s.params[layer]!.w[from]![to]!
-  return (objective(withWeight(s.params, layer, from, to, w + h), s.batch, s.config) - objective(withWeight(s.params, layer, from, to, w - h), s.batch, s.config)) / (2 * h)
-}
-
-/**
- * The page's adjoint against a central difference of `lossAt(δ)` (the objective with one
- * parameter moved by δ) computed here, to the difference's own resolution: its truncation error
- * is estimated from steps h and 2h (Richardson), its rounding from the loss's size. The parameter
- * must matter at that resolution (20× above it), so the comparison means something however
- * far training got on this machine.
- */
-const expectAdjointIsCentralDifference = (adjoint: number | undefined, lossAt: (delta: number) => number): void => {
-  const h = 1e-6
-  const central = (lossAt(h) - lossAt(-h)) / (2 * h)
-  const coarse = (lossAt(2 * h) - lossAt(-2 * h)) / (4 * h)
-  // rounding: each loss in float64 to a few ulps of its size, divided by the step
-  const resolution = Math.abs(central - coarse) + (4 * Number.EPSILON * Math.abs(lossAt(0))) / h + Number.MIN_VALUE
-  expect(Math.abs(central), `∂L/∂p ${central} is below 20× the difference's resolution ${resolution}`).toBeGreaterThan(20 * resolution)
-  expect(adjoint).toBeDefined()
-  // and five significant digits: on a well-trained network, whose loss is a sum of terms that nearly cancel, the page's
-  // stable float64 sweep and this plain formula were seen to part at 3.6e-6 relative; a wrong rule is off by far more
-  expect(Math.abs(adjoint! - central), `adjoint ${adjoint}, central difference ${central} ± ${resolution}`).toBeLessThanOrEqual(4 * resolution + 1e-5 * Math.abs(central))
-}
-
-const expectAdjointOfWeight = (adjoint: number | undefined, s: Snapshot, layer: number, from: number, to: number): void => {
-  const w = s.params[layer]!.w[from]![to]!
-  expectAdjointIsCentralDifference(adjoint, (delta) => objective(withWeight(s.params, layer, from, to, w + delta), s.batch, s.config))
-}
-
-/** ∂f/∂(value n) for each example n by central differences, `f(n, δ)` being f with example n's value moved by δ. */
-const centralPerExample = (examples: number, f: (n: number, delta: number) => number, h = 1e-6): number[] =>
-  Array.from({ length: examples }, (_, n) => (f(n, h) - f(n, -h)) / (2 * h))
-
-/**
- * The page's adjoint of a unit against `want` (one per example): every value it computed, to
- * rounding, and the text it shows, `[a, b, c, d, …] (B examples, mean m)`, to the digits shown
- * (4 significant for the values, 6 for the mean).
- */
-const expectUnitAdjoint = (s: Snapshot, shown: string, want: readonly number[]): void => {
-  const got = s.inspection?.adjoint ?? []
-  expect(got.length).toBe(want.length)
-  got.forEach((a, n) => expect(a, `example ${n}`).toBeCloseTo(want[n]!, 8))
-  const parts = /^\[(.*?)(, …)?\] \((\d+) examples, mean (\S+)\)$/.exec(shown)
-  expect(parts, shown).not.toBeNull()
-  const head = parts![1]!.split(', ').map(Number)
-  expect(head.length).toBe(Math.min(4, want.length))
-  expect(Number(parts![3])).toBe(want.length)
-  const close = (value: number, target: number, digits: number) => Math.abs(value - target) <= 0.5 * 10 ** (1 - digits) * Math.abs(target) + 1e-12
-  head.forEach((v, n) => expect(close(v, want[n]!, 4), `shown ${v}, want ${want[n]}`).toBe(true))
-  const mean = want.reduce((a, b) => a + b, 0) / want.length
-  expect(close(Number(parts![4]), mean, 6), `shown mean ${parts![4]}, want ${mean}`).toBe(true)
-}
-
-/**
- * The shown trace, read from the page: the expression, rule and formula cells, and the
- * legend's symbols. What a cell uses that the legend does not explain: the legend's symbols
- * (longest first) are removed, the rest is split at operators and brackets, and what is left
- * must be a number or a row name vᵢ / v̄ᵢ (the legend explains those); a trailing power (tanh²)
- * is the legend's x².
- */
-const shownTrace = (page: Page) =>
-  page.evaluate(() => {
-    const cells = (which: string, columns: number[]) =>
-      Array.from(document.querySelectorAll(`#trace table[data-trace="${which}"] tbody tr`)).flatMap((row) => columns.map((c) => row.children[c]?.textContent ?? ''))
-    return {
-      expressions: cells('forward', [1]),
-      formulas: cells('backward', [1, 2]),
-      legend: Array.from(document.querySelectorAll('#trace-legend dt')).map((dt) => dt.textContent ?? '')
-    }
-  })
-
-const unexplained = (trace: Awaited<ReturnType<typeof shownTrace>>): string[] => {
-  const symbols = [...trace.legend].sort((a, b) => b.length - a.length)
-  return [...trace.expressions, ...trace.formulas].flatMap((text) => {
-    let rest = text
-    for (const symbol of symbols) rest = rest.split(symbol).join(' ')
-    return rest
-      .split(/[\s,()+−\-×·/[\]=:→<>|]+/)
-      .map((token) => token.replace(/[⁰¹²³⁴⁵⁶⁷⁸⁹]+$/, ''))
-      .filter((token) => token !== '' && !/^\d+(\.\d+)?(e[+-]?\d+)?$/.test(token) && !/^v\u0304?[₋₀-₉]+$/.test(token))
-      .map((token) => `${token} in «${text}»`)
-  })
-}
-
-/** The trace has no bookkeeping rows and no unnamed constants, and its legend explains every symbol. */
-const expectReadableTrace = async (page: Page): Promise<void> => {
-  const trace = await shownTrace(page)
-  expect(trace.expressions.length).toBeGreaterThan(3)
-  expect(trace.legend).toEqual(expect.arrayContaining(['vᵢ', 'v̄ᵢ', 'L']))
-  expect(trace.expressions.filter((t) => /^0 \+ |\+ 0$| × 1$|^1 × /.test(t))).toEqual([])
-  expect([...trace.expressions, ...trace.formulas].filter((t) => /c\[|C[₁-₉]/.test(t))).toEqual([])
-  expect(unexplained(trace)).toEqual([])
-}
-
-// ---------------------------------------------------------------- the eager interpreter, for the compiled one
-
-const U = 2 ** -24
-
-/** A network's parameters as flat leaves: each dense layer's weights (row-major), then its biases. */
-const leavesOfSnapshot = (params: readonly DenseParams[]): Float64Array[] => params.flatMap((p) => [Float64Array.from(p.w.flat()), Float64Array.from(p.b)])
-const leavesOf = (params: unknown): Float64Array[] => Tree.flatten(params).leaves.map((leaf: Tensor) => Float64Array.from(leaf.data))
-const maxAbs = (values: ArrayLike<number>): number => {
-  let m = 0
-  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!))
-  return m
-}
-
-/**
- * The eager interpreter on lamina's cpu backend in float64: the page's own trainer started from
- * the same configuration (so the same data, initial weights and minibatch draws), with each
- * step's starting parameters, gradient and Adam second moments kept for the bound.
- */
-const eagerRun = (query: string, steps: number) =>
-  Backends.withBackend(cpu, () => {
-    let s = T.create(fromQuery(query).config)
-    const history: { params: Float64Array[]; grads: Float64Array[]; v: Float64Array[] }[] = []
-    for (let i = 0; i < steps; i++) {
-      const { grads } = T.gradient(s)
-      const params = leavesOf(s.params)
-      s = T.step(s)
-      history.push({ params, grads: leavesOf(grads), v: leavesOf((s.optimizerState as { v: unknown }).v) })
-    }
-    return { session: s, history }
-  })
-
-/**
- * Per-entry bounds on |compiled − eager| after the run, as in test/compiled.test.ts and
- * docs/07-compiled.md: a step's products and sums have at most k terms (here the batch, 16; the
- * widths are 2, 8, 8, 1), each with relative error γ_k ≈ k·u (u = 2⁻²⁴) with respect to its
- * terms' magnitudes, and the elementwise ops, the stored parameters, and the float64 data and
- * initial weights rounded to float32 add a few u: over N steps τ = N·(k + 4)·u relative to the
- * largest |θ| of the leaf. Adam divides by √v̂ + ε, which magnifies a gradient's error by
- * 1/(√v̂ + ε); that adds Σₛ η·3·(k + 4)·u·max|gₛ|/(√v̂ₛ + ε) per entry, from the reference's own v̂.
- */
-const compiledBounds = (run: ReturnType<typeof eagerRun>, k: number): Float64Array[] => {
-  const d = run.session.optimizer.description
-  if (d?.kind !== 'adam') throw new Error('the bound below is written for Adam')
-  const n = run.history.length
-  const final = leavesOf(run.session.params)
-  return final.map((leaf, i) => {
-    const out = new Float64Array(leaf.length).fill(n * (k + 4) * U * Math.max(maxAbs(leaf), ...run.history.map((h) => maxAbs(h.params[i]!))))
-    run.history.forEach((h, s) => {
-      const g = maxAbs(h.grads[i]!)
-      const correction = 1 - d.beta2 ** (s + 1)
-      for (let j = 0; j < out.length; j++) out[j] = out[j]! + (d.lr(s) * 3 * (k + 4) * U * g) / (Math.sqrt(h.v[i]![j]! / correction) + d.eps)
-    })
-    return out
-  })
-}
-
-// ---------------------------------------------------------------- the page, served
-
-const contentTypes: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml'
-}
-
-const serve = (dir: string): Promise<Server> => {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
-    const file = resolve(dir, `.${path === '/' ? '/index.html' : path}`)
-    if (!file.startsWith(dir + sep)) {
-      res.writeHead(403).end()
-      return
-    }
-    readFile(file).then(
-      (body) => res.writeHead(200, { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream' }).end(body),
-      () => res.writeHead(404).end()
-    )
-  })
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)))
-}
-
-/** A point where a real click lands on the weight's edge (edges cross, so not every point of it does). */
-const edgePoint = (page: Page, weight: string): Promise<{ x: number; y: number } | null> =>
-  page.evaluate((w) => {
-    const path = document.querySelector<SVGPathElement>(`[data-weight="${w}"]`)
-    if (path === null) return null
-    path.scrollIntoView({ block: 'center' })
-    const matrix = path.getScreenCTM()!
-    const length = path.getTotalLength()
-    for (let k = 1; k < 40; k++) {
-      const at = path.getPointAtLength(((k * 0.618034) % 1) * length)
-      const x = matrix.a * at.x + matrix.c * at.y + matrix.e
-      const y = matrix.b * at.x + matrix.d * at.y + matrix.f
-      if (document.elementFromPoint(x, y) === path) return { x, y }
-    }
-    return null
-  }, weight)
-
-const clickWeight = async (page: Page, layer: number, from: number, to: number): Promise<void> => {
-  const point = await edgePoint(page, `${layer},${from},${to}`)
-  expect(point, `no visible point of weight ${layer},${from},${to} to click`).not.toBeNull()
-  await page.mouse.click(point!.x, point!.y)
-}
-
-/** A rectangle of the page (CSS pixels, relative to the document). */
-interface Box {
-  readonly name: string
-  readonly left: number
-  readonly top: number
-  readonly right: number
-  readonly bottom: number
-}
-
-/** Pairs of boxes that overlap by more than a pixel each way (touching is fine). */
-const overlaps = (boxes: readonly Box[]): string[] =>
-  boxes.flatMap((a, i) =>
-    boxes.slice(i + 1).flatMap((b) => (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1 ? [`${a.name} overlaps ${b.name}`] : []))
-  )
-
-/** The boxes of the visible elements a selector finds, named by their id, data attributes or text. */
-const boxesOf = (page: Page, selector: string): Promise<Box[]> =>
-  page.$$eval(selector, (els) =>
-    els.flatMap((el) => {
-      const r = el.getBoundingClientRect()
-      if (r.width === 0 || r.height === 0) return []
-      const e = el as HTMLElement
-      const name = e.id !== '' ? `#${e.id}` : `${el.tagName.toLowerCase()}${Object.entries(e.dataset ?? {}).map(([k, v]) => `[${k}=${v}]`).join('')} «${(el.textContent ?? '').trim().slice(0, 24)}»`
-      return [{ name, left: r.left + scrollX, top: r.top + scrollY, right: r.right + scrollX, bottom: r.bottom + scrollY }]
-    })
-  )
-
 const require = createRequire(import.meta.url)
 
-// ---------------------------------------------------------------- tests
-
-describe.skipIf(missing)('the playground in headless Chromium', () => {
-  let outDir = ''
-  let server: Server | undefined
+describe.skipIf(chromiumMissing())('the playground in headless Chromium', () => {
+  const served = site()
+  const { errors, load, openPage } = served
   let browser: Browser | undefined
   let page: Page
-  let origin = ''
-  const errors: string[] = []
   const main = 'dataset=circles&hidden=8,8&activation=tanh&lr=0.03&batch=16&optimizer=adam&regularization=l2&rate=0.001&seed=1'
 
-  const launch = async (extra: readonly string[] = []): Promise<Browser> => {
-    const { chromium } = await import('playwright-core')
-    return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...extra] })
-  }
-
-  const load = async (p: Page, query: string): Promise<void> => {
-    await p.goto(`${origin}/?${query}`)
-    await p.waitForSelector('body[data-ready="true"]', { timeout: 60_000 })
-  }
-
-  const openPage = async (b: Browser, query: string, viewport = { width: 1280, height: 1250 }): Promise<Page> => {
-    // tall enough for the screenshot to show the start of the trace tables
-    const p = await b.newPage({ viewport, acceptDownloads: true })
-    p.on('pageerror', (e) => errors.push(e.message))
-    await load(p, query)
-    return p
-  }
-
-  /** Exactly `steps` more steps (the way Train takes them), then the snapshot. */
-  const train = (p: Page, steps: number): Promise<Snapshot> =>
-    p.evaluate((n) => (window as unknown as { __playground: { train(n: number): Promise<unknown> } }).__playground.train(n), steps) as Promise<Snapshot>
-
-  const pause = async (p: Page): Promise<void> => {
-    if (!(await snapshot(p)).running) return
-    await p.click('#train')
-    await p.waitForFunction(() => document.querySelector('#train')?.textContent === 'Train')
-  }
-
   beforeAll(async () => {
-    outDir = mkdtempSync(join(tmpdir(), 'lamina-playground-'))
-    const { build } = await import('vite')
-    await build({ configFile: join(ROOT, 'examples/playground/vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
-    server = await serve(outDir)
-    origin = `http://localhost:${(server.address() as AddressInfo).port}`
+    await served.start()
     browser = await launch()
     page = await openPage(browser, main)
   }, 240_000)
 
   afterAll(async () => {
     await browser?.close()
-    await new Promise((done) => (server === undefined ? done(undefined) : server.close(done)))
-    if (outDir !== '') rmSync(outDir, { recursive: true, force: true })
+    await served.stop()
   })
 
   it('trains on lamina cpu in float32 by default; Compare backends measures steps/s of every backend this browser has', async () => {
@@ -607,8 +232,8 @@ describe.skipIf(missing)('the playground in headless Chromium', () => {
     expect(inspected.stdout).toContain('binaryCrossEntropyWithLogits')
     const names = before.config.features
     const csv = (rows: readonly (readonly number[])[], header?: string) => [...(header === undefined ? [] : [header]), ...rows.map((r) => r.map((v) => String(v)).join(','))].join('\n') + '\n'
-    const inputs = join(outDir, 'batch-x.csv')
-    const labelled = join(outDir, 'batch.csv')
+    const inputs = join(served.outDir, 'batch-x.csv')
+    const labelled = join(served.outDir, 'batch.csv')
     writeFileSync(inputs, csv(before.batch.x))
     writeFileSync(labelled, csv(before.batch.x.map((row, n) => [...row, before.batch.labels[n]!]), [...names, 'label'].join(',')))
     // the page saves its parameters in its dtype; the CLI runs the file in that dtype
@@ -652,7 +277,7 @@ describe.skipIf(missing)('the playground in headless Chromium', () => {
     await clickWeight(page, 0, 5, 1)
     await page.waitForSelector('#inspector:not([hidden])')
     await page.waitForTimeout(800)
-    const target = process.env['LAMINA_SCREENSHOT'] === '1' || !existsSync(SCREENSHOT) ? SCREENSHOT : join(outDir, 'playground.png')
+    const target = process.env['LAMINA_SCREENSHOT'] === '1' || !existsSync(SCREENSHOT) ? SCREENSHOT : join(served.outDir, 'playground.png')
     await page.evaluate(() => scrollTo(0, 0))
     const shot = await page.screenshot({ path: target })
     expect(shot.subarray(1, 4).toString()).toBe('PNG')

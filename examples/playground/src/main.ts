@@ -7,23 +7,24 @@
  * everything else (Step, the inspector, the gradient check, the views) stays on the eager
  * interpreter. `window.__playground` exposes a snapshot of the state, a way to train an exact
  * number of steps, and the backend comparison, for the end-to-end tests.
+ * The inspector's fields are written by inspector.ts, the files saved and read by files.ts.
  *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { Backends } from 'lamina-nn'
 import * as B from './backend.js'
-import * as Ck from './checkpoint.js'
 import * as C from './compiled.js'
 import * as Cmp from './compare.js'
 import { fromQuery, toQuery } from './config.js'
 import type { Config } from './config.js'
 import * as Dg from './diagram.js'
 import { featureLabels } from './features.js'
+import * as Fl from './files.js'
 import * as F from './form.js'
 import * as I from './inspect.js'
+import * as Ip from './inspector.js'
 import * as M from './model.js'
-import * as P from './panel.js'
 import * as Sc from './scene.js'
 import * as St from './status.js'
 import * as H from './hooks.js'
@@ -70,7 +71,6 @@ interface State {
 const $ = F.byId
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v))
-const { exact, showTensor } = P
 
 const inputNames = (config: Config): string[] => config.features.map((f) => featureLabels[f])
 
@@ -164,16 +164,6 @@ const drawData = (): void => {
 
 // ---------------------------------------------------------------- inspector
 
-const described = (target: I.Target, regression: boolean): string => {
-  switch (target.kind) {
-    case 'weight': return 'a weight'
-    case 'bias': return 'a bias'
-    case 'input': return 'an input feature, one value per example'
-    case 'unit': return 'a hidden unit’s output, one value per example'
-    case 'output': return regression ? 'the output, the prediction, one value per example' : 'the output, the logit of blue, one value per example'
-  }
-}
-
 const inspect = (): void => {
   const target = state.selected
   if (target === undefined) return
@@ -182,71 +172,24 @@ const inspect = (): void => {
   const inspection = I.inspect(s.network, T.params64(s), batch, s.terms, target, { inputs: inputNames(s.config) })
   state.inspection = inspection
   state.lastInspect = performance.now()
-  $('inspector').hidden = false
-  $('inspect-label').textContent = `${inspection.label} (${described(target, s.terms.problem === 'regression')}), step ${s.step}`
-  $('inspect-value').textContent = showTensor(inspection.value)
-  const adjoint = $('adjoint')
-  adjoint.textContent = showTensor(inspection.adjoint)
-  adjoint.dataset['value'] = inspection.adjoint.size === 1 ? String(inspection.adjoint.data[0]) : ''
-  $('inspect-loss').textContent = exact(inspection.loss)
-  P.render(inspection.readable, $('trace'), $('trace-legend'))
-  const parameter = I.isParameter(target)
-  $<HTMLButtonElement>('check-gradient').disabled = !parameter
-  const check = $('gradient-check')
-  check.textContent = parameter ? '' : 'the check runs on parameters (weights and biases)'
-  // a check of other parameters, or of earlier ones, must not be read as this one's
-  delete check.dataset['adjoint']
-  delete check.dataset['estimate']
-  // editing by hand: the field follows training unless it is being typed in
-  $('edit').hidden = !parameter
-  if (parameter) {
-    $('edit-name').textContent = inspection.label
-    const field = $<HTMLInputElement>('param-value')
-    field.setAttribute('aria-label', `new value of ${inspection.label}`)
-    if (document.activeElement !== field) field.value = exact(inspection.value.data[0]!)
-  }
-  // the same adjoint on the training backend: the gradient a step would apply there
-  const chosen = state.chosen
-  const backendLabel = $('inspect-backend-label')
-  const backendValue = $('adjoint-backend')
-  if (parameter && chosen !== undefined && chosen.mode !== 'cpu') {
-    const { grads } = Backends.withBackend(chosen.backend, () => T.gradient(s, T.currentBatch(s)))
-    backendLabel.textContent = chosen.mode === 'cpu32' ? 'Same, on lamina cpu in float32' : `Same, on GPU.js ${chosen.mode} (float32 kernels)`
-    backendValue.textContent = exact(I.parameterValue(T.params64({ params: grads }), target))
-  } else {
-    backendLabel.textContent = 'Same, on the training backend'
-    backendValue.textContent = parameter ? 'training runs on lamina cpu in float64: same as above' : '—'
-  }
+  Ip.show(inspection, target, s, state.chosen)
   Dg.markSelected(state.diagram, target)
 }
 
 const select = (target: I.Target, via: Dg.Via = 'pointer'): void => {
   state.selected = target
   inspect()
-  if (via !== 'keyboard') return
-  // from the keyboard, the inspector takes the focus: the value to edit, or its heading
-  if (I.isParameter(target)) {
-    const field = $<HTMLInputElement>('param-value')
-    field.focus()
-    field.select()
-  } else $('inspect-title').focus()
+  if (via === 'keyboard') Ip.focus(target)
 }
 
 const setParameter = (): void => {
   const target = state.selected
-  const field = $<HTMLInputElement>('param-value')
-  const message = $('edit-message')
   if (target === undefined || !I.isParameter(target)) return
-  const value = Number(field.value)
-  if (field.value.trim() === '' || !Number.isFinite(value)) {
-    message.textContent = `${I.label(target)} must be a number, got “${field.value}”`
-    message.classList.add('bad')
-    return
-  }
+  const value = Ip.typedValue(target)
+  if (value === undefined) return
   // the optimizer's state is kept: training goes on from the edited weight
   state.session = { ...state.session, params: I.withParameter(state.session.params, target, value) }
-  message.textContent = `${I.label(target)} set to ${value}`
-  message.classList.remove('bad')
+  Ip.showEdited(target, value)
   refresh()
   inspect()
 }
@@ -256,13 +199,7 @@ const checkGradient = (): void => {
   const inspection = state.inspection
   if (target === undefined || !I.isParameter(target) || inspection === undefined) return
   const s = state.session
-  const check = I.checkGradient(s.network, T.params64(s), T.currentBatch(s, 'f64'), s.terms, target, inspection.adjoint.data[0]!)
-  const out = $('gradient-check')
-  out.textContent =
-    `adjoint ${exact(check.adjoint)} · finite differences (Ridders) ${exact(check.estimate)} ± ${check.estimateError.toExponential(1)} · ` +
-    `relative difference ${check.relativeDifference.toExponential(2)}`
-  out.dataset['adjoint'] = String(check.adjoint)
-  out.dataset['estimate'] = String(check.estimate)
+  Ip.showGradientCheck(I.checkGradient(s.network, T.params64(s), T.currentBatch(s, 'f64'), s.terms, target, inspection.adjoint.data[0]!))
 }
 
 // ---------------------------------------------------------------- training
@@ -511,23 +448,12 @@ const onFormChange = (): void => {
 
 // ---------------------------------------------------------------- files
 
-const download = (): void => {
-  const s = state.session
-  const bytes = Ck.save(s.config, s.network, T.params64(s), s.step)
-  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }))
-  const a = document.createElement('a')
-  a.href = url
-  a.download = `lamina-playground-${s.config.dataset}-step${s.step}.safetensors`
-  a.click()
-  setTimeout(() => URL.revokeObjectURL(url), 1000)
-  setMessage(`saved ${bytes.length} bytes (a lamina checkpoint: lamina eval/inspect read it)`)
-}
+const download = (): void => setMessage(Fl.download(state.session))
 
 const upload = async (file: File): Promise<void> => {
-  const bytes = new Uint8Array(await file.arrayBuffer())
-  const loaded = Ck.load(bytes)
+  const loaded = await Fl.read(file)
   if (E.isLeft(loaded)) {
-    setMessage(`${file.name}: ${loaded.left.message}`, true)
+    setMessage(loaded.left, true)
     return
   }
   await apply(loaded.right.config, { params: loaded.right.params, step: loaded.right.step })
