@@ -337,7 +337,7 @@ export const maxPool2d = (x: Buffer, shape: Shape, g: PoolGeometry, dtype: DType
  * The weights of a window sum, one per window and tap (`[B, C, Ho, Wo, kh, kw]`): data, given
  * with the primitive. Max pooling's subgradient is not written this way: its weights depend on
  * the step's values, so it has its own kernels with those values as arguments
- * ({@link maxPool2dGather}, {@link maxPool2dSpread}).
+ * (`maxPool2dGather`, `maxPool2dSpread` in this module).
  */
 export type WindowWeights = { readonly kind: 'given'; readonly values: Buffer }
 
