@@ -19,7 +19,7 @@ import { ArgumentError, ShapeError } from './error.js'
 import * as Numerics from './numerics.js'
 import * as Sh from './shape.js'
 import type { Shape } from './shape.js'
-import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, tracerOf } from './tensor.js'
+import { Tensor, allocate, concreteBuffer, fromOwnedBuffer, sharedZeros, tracerOf } from './tensor.js'
 import type { Buffer, DType, Tracer } from './tensor.js'
 
 /** Reduction parameters: sorted, normalized axes. */
@@ -211,6 +211,8 @@ const checkMaxima = (op: 'maxPool2dGather' | 'maxPool2dSpread', v: Tensor, x: Te
 }
 
 const filled = (like: Tensor, v: number): Tensor => fromOwnedBuffer(like.shape, like.dtype, allocate(like.dtype, like.size).fill(v))
+/** Zeros shaped like `like` that cost no allocation (a shared read-only buffer); only for an operand that is read, never returned. */
+const sharedZerosLike = (like: Tensor): Tensor => fromOwnedBuffer(like.shape, like.dtype, sharedZeros(like.dtype, like.size))
 const zerosOf = (shape: Shape, dtype: DType): Tensor => fromOwnedBuffer(shape, dtype, allocate(dtype, Sh.size(shape)))
 
 const val = (t: Tensor): Buffer => concreteBuffer(t)
@@ -382,7 +384,7 @@ export const rules: { readonly [P in Prim]: Rule<P> } = {
   // d σ(x) = σ(x)(1 − σ(x)) dx; forward uses e^x/(1+e^x) for x < 0 so it never overflows
   sigmoid: unary(({ out }) => mul(out, sub(filled(out, 1), out)))('sigmoid'),
   // d relu(x) = [x > 0] dx; at x = 0 the subgradient 0 is used
-  relu: unary(({ args: [x] }) => compare(x!, filled(x!, 0), '>'))('relu'),
+  relu: unary(({ args: [x] }) => compare(x!, sharedZerosLike(x!), '>'))('relu'),
   // d |x| = sign(x) dx; at x = 0 the subgradient 0 is used
   abs: unary(({ args: [x] }) => bind('sign', [x!], {}))('abs'),
   // d √x = dx / (2√x)

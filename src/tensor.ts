@@ -155,6 +155,29 @@ export const fromTracer = (tracer: Tracer): Tensor =>
 /** A new zeroed buffer of the dtype. */
 export const allocate = (dtype: DType, n: number): Buffer => (dtype === 'f32' ? new Float32Array(n) : new Float64Array(n))
 
+/** Above this many elements {@link sharedZeros} allocates instead, so one huge request does not pin its memory. */
+const SHARED_ZEROS_MAX = 2 ** 22
+// one zeroed array per dtype, grown to the longest request; never written
+const zeroArrays: { f32: Float32Array; f64: Float64Array } = { f32: new Float32Array(0), f64: new Float64Array(0) }
+
+/**
+ * @internal `n` zeros as a view of one cached array (no allocation after the first request of
+ * that length), for an operand that is only read, such as the 0 that relu's derivative compares
+ * with. Whoever receives it must never write to it.
+ */
+export const sharedZeros = (dtype: DType, n: number): Buffer => {
+  if (n > SHARED_ZEROS_MAX) return allocate(dtype, n)
+  if (zeroArrays[dtype].length < n) {
+    const grown = Math.min(SHARED_ZEROS_MAX, Math.max(n, 2 * zeroArrays[dtype].length))
+    if (dtype === 'f32') zeroArrays.f32 = new Float32Array(grown)
+    else zeroArrays.f64 = new Float64Array(grown)
+  }
+  return zeroArrays[dtype].subarray(0, n)
+}
+
+/** @internal Whether a buffer is a view from {@link sharedZeros} (all zeros, so a backend may skip reading it). */
+export const isSharedZeros = (b: Buffer): boolean => b.length > 0 && (b.buffer === zeroArrays.f32.buffer || b.buffer === zeroArrays.f64.buffer)
+
 /** Options of the constructors. */
 export interface Options<D extends DType> {
   readonly dtype?: D

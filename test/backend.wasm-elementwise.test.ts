@@ -22,6 +22,7 @@ import {
   WASM_MIN_ELEMENTS,
   binaryF32,
   elementwiseF32Binary,
+  greaterThanZeroF32,
   selectF32,
   sgdF32,
   adamF32,
@@ -30,6 +31,7 @@ import {
 } from '../src/backend/wasm/elementwise-f32.js'
 import type { BinaryKernel, CompareKernel, UnaryKernel } from '../src/backend/wasm/elementwise-f32.js'
 import type { Relation } from '../src/backend/backend.js'
+import { isSharedZeros, sharedZeros } from '../src/tensor.js'
 import { assemble, generatedModule, wasmDir } from '../scripts/build-wasm.js'
 
 const binaryReference: { readonly [K in BinaryKernel]: (a: number, b: number) => number } = {
@@ -168,6 +170,14 @@ describe('the WebAssembly float32 elementwise kernels', () => {
       )
     })
   }
+
+  it('greaterThanZero: 1 where x > 0 (JavaScript\'s operator against 0), 0 elsewhere (NaN, ±0, negatives)', () => {
+    fc.assert(
+      fc.property(lengths.chain(values), (x) => checkCompare('greater', x, new Float32Array(x.length), greaterThanZeroF32(x))),
+      { numRuns: 40 }
+    )
+    expect([...greaterThanZeroF32(Float32Array.from([NaN, -0, 0, 2 ** -149, -(2 ** -149), Infinity, -Infinity]))!]).toEqual([0, 0, 0, 1, 0, 1, 0])
+  })
 
   it('select: mask != 0 picks a, else b (a NaN mask picks a, −0 picks b), bit for bit', () => {
     fc.assert(
@@ -342,6 +352,37 @@ describe('the cpu backend on float32 (WebAssembly at and above WASM_MIN_ELEMENTS
     })
   }
 
+  it("compare > against shared zeros (relu's mask, one operand copied in): x > 0 on both sides of the threshold; the zeros stay zeros", () => {
+    fc.assert(
+      fc.property(lengthsAround.chain(values), (x) => {
+        const zeros = sharedZeros('f32', x.length)
+        expect(isSharedZeros(zeros) || x.length === 0).toBe(true)
+        checkCompare('greater', x, new Float32Array(x.length), cpu.compare('>', x, zeros, 'f32'))
+        // every other relation reads the shared zeros as an ordinary operand
+        checkCompare('lessEqual', x, new Float32Array(x.length), cpu.compare('<=', x, zeros, 'f32'))
+        expect(zeros.every((v) => Object.is(v, 0))).toBe(true)
+      }),
+      { numRuns: 30 }
+    )
+  })
+
+  it('sharedZeros: zeros of the asked length and dtype, views of one array (no allocation), fresh arrays are not taken for them', () => {
+    const a = sharedZeros('f32', 1000)
+    const b = sharedZeros('f32', 300)
+    expect(a).toBeInstanceOf(Float32Array)
+    expect([a.length, b.length]).toEqual([1000, 300])
+    expect(b.buffer).toBe(a.buffer)
+    expect(isSharedZeros(b)).toBe(true)
+    expect(isSharedZeros(new Float32Array(1000))).toBe(false)
+    const d = sharedZeros('f64', 17)
+    expect(d).toBeInstanceOf(Float64Array)
+    expect(isSharedZeros(d) && d.every((v) => v === 0)).toBe(true)
+    // a request past the cap is a fresh array, not a pinned one
+    const huge = sharedZeros('f32', 2 ** 22 + 1)
+    expect(isSharedZeros(huge)).toBe(false)
+    expect(huge.length).toBe(2 ** 22 + 1)
+  })
+
   it('select: mask != 0 picks a, else b, on both sides of the threshold', () => {
     fc.assert(
       fc.property(lengthsAround.chain((n) => fc.tuple(masks(n), values(n), values(n))), ([mask, a, b]) => checkSelect(mask, a, b, cpu.select(mask, a, b, 'f32'))),
@@ -384,6 +425,8 @@ describe('where WebAssembly SIMD is missing', () => {
     for (const op of binaryKernels) checkBinary(op, a, b, freshCpu.binary(op, a, b, 'f32'))
     for (const op of backendUnary) checkUnary(op, a, freshCpu.unary(op, a, 'f32'))
     expect(fresh.selectF32(b, a, b)).toBeUndefined()
+    expect(fresh.greaterThanZeroF32(a)).toBeUndefined()
+    checkCompare('greater', a, new Float32Array(n), freshCpu.compare('>', a, sharedZeros('f32', n), 'f32'))
     for (const op of compareKernels) checkCompare(op, a, b, freshCpu.compare(compareReference[op][0], a, b, 'f32'))
     checkSelect(b, a, a.slice().reverse(), freshCpu.select(b, a, a.slice().reverse(), 'f32'))
   })

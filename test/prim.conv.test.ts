@@ -456,6 +456,8 @@ describe('float32 fast paths: 2x2 max pooling four windows per SIMD step, window
   it('LeNet geometries and a strided, dilated, unevenly padded one: conv2d and its transposes within the float32 bound', () => {
     const cases: ConvCase[] = [
       { x: [3, 1, 28, 28], w: [6, 1, 5, 5], stride: [1, 1], dilation: [1, 1], padding: [2, 2, 2, 2] },
+      // conv1 over three chunks of images (the gradients' products take several images at once), the last chunk short
+      { x: [13, 1, 28, 28], w: [6, 1, 5, 5], stride: [1, 1], dilation: [1, 1], padding: [2, 2, 2, 2] },
       { x: [2, 6, 14, 14], w: [16, 6, 5, 5], stride: [1, 1], dilation: [1, 1], padding: [0, 0, 0, 0] },
       { x: [2, 3, 17, 19], w: [4, 3, 3, 5], stride: [2, 1], dilation: [2, 1], padding: [1, 2, 3, 0] },
       { x: [2, 2, 9, 11], w: [3, 2, 2, 3], stride: [1, 1], dilation: [1, 2], padding: [0, 0, 0, 0] }

@@ -11,12 +11,12 @@ import { adamUpdate, sgdUpdate } from './optimizer-updates.js'
 import { relations } from './backend.js'
 import type { Backend, BinaryOp, ReduceKind, Relation, UnaryOp } from './backend.js'
 import { erf, sigmoid, softplus } from '../floating.js'
-import { allocate } from '../tensor.js'
+import { allocate, isSharedZeros } from '../tensor.js'
 import { broadcastTo, reduceSingleRun } from './runs.js'
 import type { Buffer, DType } from '../tensor.js'
 import { matmulF32 } from './wasm/matmul-f32.js'
 import * as Conv from './conv.js'
-import { WASM_MIN_ELEMENTS, binaryF32, selectF32, unaryF32 } from './wasm/elementwise-f32.js'
+import { WASM_MIN_ELEMENTS, binaryF32, greaterThanZeroF32, selectF32, unaryF32 } from './wasm/elementwise-f32.js'
 import type { CompareKernel, UnaryKernel } from './wasm/elementwise-f32.js'
 import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
@@ -311,7 +311,8 @@ const compareKernels: { readonly [R in Relation]: CompareKernel } = {
 const compare = (relation: Relation, a: Buffer, b: Buffer, dtype: DType): Buffer => {
   // branch-free SIMD comparisons in float32: the JavaScript loop mispredicts on random signs (relu's derivative)
   if (dtype === 'f32' && a.length >= WASM_MIN_ELEMENTS && a instanceof Float32Array && b instanceof Float32Array) {
-    const fast = binaryF32(compareKernels[relation], a, b)
+    // relu's mask compares with shared zeros: nothing to copy in for them
+    const fast = relation === '>' && isSharedZeros(b) ? greaterThanZeroF32(a) : binaryF32(compareKernels[relation], a, b)
     if (fast !== undefined) return fast
   }
   const test = relations[relation]

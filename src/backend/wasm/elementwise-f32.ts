@@ -32,6 +32,7 @@ type KernelExports = {
   readonly sgd: (p: number, g: number, out: number, n: number, lr: number) => void
   readonly adam: (p: number, g: number, m: number, v: number, n: number, keep: number, scale: number, eps: number, c1: number, c2: number) => void
   readonly select: (mask: number, a: number, b: number, out: number, n: number) => void
+  readonly greaterThanZero: Unary
 } & {
   readonly [K in BinaryKernel | CompareKernel]: Binary
 } & { readonly [K in UnaryKernel]: Unary }
@@ -94,6 +95,21 @@ export const binaryF32 = (op: BinaryKernel | CompareKernel, a: Float32Array, b: 
   memory.set(a, 0)
   memory.set(b, bAt)
   wasm[op](0, bAt * 4, 0, n)
+  return result(wasm, memory, n)
+}
+
+/**
+ * `x[i] > 0 ? 1 : 0` (NaN gives 0) as a fresh `Float32Array`: relu's derivative mask with only one
+ * operand copied in; `undefined` where the kernels cannot run here or the array does not fit.
+ */
+export const greaterThanZeroF32 = (x: Float32Array): Float32Array | undefined => {
+  const wasm = loaded()
+  if (wasm === null) return undefined
+  const n = x.length
+  const memory = heapOf(wasm, aligned(n))
+  if (memory === undefined) return undefined
+  memory.set(x, 0)
+  wasm.greaterThanZero(0, 0, n)
   return result(wasm, memory, n)
 }
 

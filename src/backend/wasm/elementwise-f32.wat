@@ -155,6 +155,22 @@
             (v128.const f32x4 1 1 1 1)))
         (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
 
+  ;; relu's derivative mask x > 0 without a second operand to copy in (the cpu backend's compare
+  ;; against shared zeros); NaN gives 0, as x > 0 does.
+  (func (export "greaterThanZero") (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (call $vectorBytes (local.get $n)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (loop $next
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and
+            (f32x4.gt
+              (v128.load (i32.add (local.get $x) (local.get $i)))
+              (v128.const f32x4 0 0 0 0))
+            (v128.const f32x4 1 1 1 1)))
+        (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 16))) (local.get $end))))))
+
   (func (export "less") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
     (local $i i32) (local $end i32)
     (local.set $end (call $vectorBytes (local.get $n)))
