@@ -28,9 +28,9 @@ export const expectAdjointIsCentralDifference = (adjoint: number | undefined, lo
   const resolution = Math.abs(central - coarse) + (4 * Number.EPSILON * Math.abs(lossAt(0))) / h + Number.MIN_VALUE
   expect(Math.abs(central), `∂L/∂p ${central} is below 20× the difference's resolution ${resolution}`).toBeGreaterThan(20 * resolution)
   expect(adjoint).toBeDefined()
-  // and five significant digits: on a well-trained network, whose loss is a sum of terms that nearly cancel, the page's
-  // stable float64 sweep and this plain formula were seen to part at 3.6e-6 relative; a wrong rule is off by far more
-  expect(Math.abs(adjoint! - central), `adjoint ${adjoint}, central difference ${central} ± ${resolution}`).toBeLessThanOrEqual(4 * resolution + 1e-5 * Math.abs(central))
+  // seen over 12 checks in 3 runs: the error at most 0.62× the resolution (the objective written without cancellation,
+  // see dataLossOf; written as softplus(z) − y·z it parted from the page by up to 1e-4 relative on well-trained networks)
+  expect(Math.abs(adjoint! - central), `adjoint ${adjoint}, central difference ${central} ± ${resolution}`).toBeLessThanOrEqual(4 * resolution + 1e-9 * Math.abs(central))
 }
 
 export const expectAdjointOfWeight = (adjoint: number | undefined, s: Snapshot, layer: number, from: number, to: number): void => {

@@ -31,9 +31,17 @@ export const logitsOf = (params: readonly DenseParams[], x: readonly (readonly n
 
 const regression = (config: Config): boolean => config.dataset === 'plane' || config.dataset === 'gaussians'
 
-/** The data term: mean binary cross-entropy of logits against 0/1 labels, or the mean squared error of predictions. */
+/**
+ * The data term: mean binary cross-entropy of logits against 0/1 labels, or the mean squared
+ * error of predictions. The cross-entropy softplus(z) − y·z is written (1 − y)·softplus(z) +
+ * y·softplus(−z) (the same, as softplus(z) − z = softplus(−z)): for a confident right answer
+ * (z = 15, y = 1) the first form subtracts two numbers near 15 and keeps only about 9 digits of
+ * the 3e-7 left, which a central difference then divides by its step.
+ */
 export const dataLossOf = (z: readonly number[], labels: readonly number[], config: Config): number =>
-  regression(config) ? z.reduce((s, zn, n) => s + (zn - labels[n]!) ** 2, 0) / z.length : z.reduce((s, zn, n) => s + softplus(zn) - labels[n]! * zn, 0) / z.length
+  regression(config)
+    ? z.reduce((s, zn, n) => s + (zn - labels[n]!) ** 2, 0) / z.length
+    : z.reduce((s, zn, n) => s + (1 - labels[n]!) * softplus(zn) + labels[n]! * softplus(-zn), 0) / z.length
 
 /** λ/2 Σ w² (L2) or λ Σ |w| (L1) over the weights, biases left out. */
 const penaltyOf = (params: readonly DenseParams[], config: Config): number => {
