@@ -102,16 +102,7 @@ export const binaryF32 = (op: BinaryKernel | CompareKernel, a: Float32Array, b: 
  * `x[i] > 0 ? 1 : 0` (NaN gives 0) as a fresh `Float32Array`: relu's derivative mask with only one
  * operand copied in; `undefined` where the kernels cannot run here or the array does not fit.
  */
-export const greaterThanZeroF32 = (x: Float32Array): Float32Array | undefined => {
-  const wasm = loaded()
-  if (wasm === null) return undefined
-  const n = x.length
-  const memory = heapOf(wasm, aligned(n))
-  if (memory === undefined) return undefined
-  memory.set(x, 0)
-  wasm.greaterThanZero(0, 0, n)
-  return result(wasm, memory, n)
-}
+export const greaterThanZeroF32 = (x: Float32Array): Float32Array | undefined => unaryF32('greaterThanZero', x)
 
 /**
  * `mask[i] != 0 ? a[i] : b[i]` for every `i` of three equally long arrays (a NaN mask is not 0,
@@ -136,7 +127,7 @@ export const selectF32 = (mask: Float32Array, a: Float32Array, b: Float32Array):
  * `op(x[i])` for every `i`, as a fresh `Float32Array`; `undefined` where the kernels cannot run
  * here or the array does not fit in a WebAssembly memory.
  */
-export const unaryF32 = (op: UnaryKernel, x: Float32Array): Float32Array | undefined => {
+export const unaryF32 = (op: UnaryKernel | 'greaterThanZero', x: Float32Array): Float32Array | undefined => {
   const wasm = loaded()
   if (wasm === null) return undefined
   const n = x.length
