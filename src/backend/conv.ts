@@ -217,7 +217,8 @@ const directFilterGrad = (x: Buffer, ct: Buffer, d: ConvDims, g: ConvGeometry, d
 
 const fast = (dtype: DType, a: Buffer, b: Buffer): boolean => dtype === 'f32' && a instanceof Float32Array && b instanceof Float32Array
 
-const dimsOf = (x: Shape, w: Shape, y: Shape, g: ConvGeometry): ConvDims => {
+/** A convolution's sizes and geometry from the input, filter and output shapes (shared with the GPU.js kernels). */
+export const dimsOf = (x: Shape, w: Shape, y: Shape, g: ConvGeometry): ConvDims => {
   const [b, c, h, wd] = x as unknown as readonly [number, number, number, number]
   const [o, , kh, kw] = w as unknown as readonly [number, number, number, number]
   const [sh, sw] = g.stride
@@ -280,7 +281,8 @@ const checkCotangent = (op: string, got: Shape, want: Shape): void => {
 
 // ---------------------------------------------------------------- pooling
 
-const poolDims = (shape: Shape, out: Shape, g: PoolGeometry): PoolDims => ({
+/** A pooling's sizes and geometry from the input and output shapes (shared with the GPU.js kernels). */
+export const poolDims = (shape: Shape, out: Shape, g: PoolGeometry): PoolDims => ({
   planes: shape[0]! * shape[1]!,
   h: shape[2]!,
   w: shape[3]!,

@@ -18,6 +18,7 @@ import * as Sh from '../shape.js'
 import type { Shape } from '../shape.js'
 import * as Conv from './conv.js'
 import type { ConvGeometry, Pair, PoolGeometry, WindowWeights } from './conv.js'
+import type { PoolDims } from './wasm/conv-f32.js'
 import { glModes } from './gpu-module.js'
 import { finished, fresh, toF32 } from './gpu-plans.js'
 import type { Plan } from './gpu-plans.js'
@@ -62,37 +63,13 @@ const sourceOf = (int: Counter, name: string, at: string, before: number, t: str
 
 const indent = (lines: readonly string[], depth: number): string => lines.map((l) => `${'  '.repeat(depth)}${l}`).join('\n')
 
-interface ConvDims {
-  readonly b: number
-  readonly c: number
-  readonly h: number
-  readonly w: number
-  readonly o: number
-  readonly kh: number
-  readonly kw: number
-  readonly ho: number
-  readonly wo: number
-}
-
-const convDims = (x: Shape, w: Shape, y: Shape): ConvDims => ({
-  b: x[0]!,
-  c: x[1]!,
-  h: x[2]!,
-  w: x[3]!,
-  o: w[0]!,
-  kh: w[2]!,
-  kw: w[3]!,
-  ho: y[2]!,
-  wo: y[3]!
-})
-
 const launch = (name: string, source: string, output: number[], args: readonly Buffer[], length: number, dtype: DType): Plan<Buffer> => ({
   launch: { name, source, output, args: args.map(toF32), length, finish: (data) => finished(fresh(data.subarray(0, length), dtype)) }
 })
 
 /** `y = x ⋆ w (+ bias)` (see {@link Conv.conv2d}), or `undefined` for the cpu's. */
 export const conv2dPlan = (mode: string, x: Buffer, xShape: Shape, w: Buffer, wShape: Shape, g: ConvGeometry, dtype: DType, bias?: Buffer): Plan<Buffer> | undefined => {
-  const d = convDims(xShape, wShape, Conv.conv2dShape(xShape, wShape, g))
+  const d = Conv.dimsOf(xShape, wShape, Conv.conv2dShape(xShape, wShape, g), g)
   const size = d.b * d.o * d.ho * d.wo
   if (size * d.c * d.kh * d.kw === 0 || !fits(mode, d.c * (1 + d.kh * (1 + d.kw)), x.length, w.length, size)) return undefined
   const int = counterOf(mode)
@@ -128,7 +105,7 @@ export const conv2dInputGradPlan = (mode: string, ct: Buffer, ctShape: Shape, w:
   const xShape = [ctShape[0]!, wShape[1]!, inputSize[0], inputSize[1]]
   const want = Conv.conv2dShape(xShape, wShape, g, 'conv2dInputGrad')
   if (!Sh.equals(ctShape, want)) return undefined // the cpu's names the mismatch
-  const d = convDims(xShape, wShape, ctShape)
+  const d = Conv.dimsOf(xShape, wShape, ctShape, g)
   const size = d.b * d.c * d.h * d.w
   if (size * d.o * d.kh * d.kw === 0 || !fits(mode, d.o * (1 + d.kh * (1 + d.kw)), ct.length, w.length, size)) return undefined
   const int = counterOf(mode)
@@ -166,7 +143,7 @@ export const conv2dFilterGradPlan = (mode: string, x: Buffer, xShape: Shape, ct:
   const wShape = [ctShape[1]!, xShape[1]!, kernel[0], kernel[1]]
   const want = Conv.conv2dShape(xShape, wShape, g, 'conv2dFilterGrad')
   if (!Sh.equals(ctShape, want)) return undefined // the cpu's names the mismatch
-  const d = convDims(xShape, wShape, ctShape)
+  const d = Conv.dimsOf(xShape, wShape, ctShape, g)
   const size = d.o * d.c * d.kh * d.kw
   if (size * d.b * d.ho * d.wo === 0 || !fits(mode, d.b * (1 + d.ho * (1 + d.wo)), x.length, ct.length, size)) return undefined
   const int = counterOf(mode)
@@ -196,26 +173,6 @@ export const conv2dFilterGradPlan = (mode: string, x: Buffer, xShape: Shape, ct:
   ].join('\n')
   return launch('conv2dFilterGrad', source, output, [x, ct], size, dtype)
 }
-
-interface PoolDims {
-  readonly planes: number
-  readonly h: number
-  readonly w: number
-  readonly ho: number
-  readonly wo: number
-  readonly kh: number
-  readonly kw: number
-}
-
-const poolDims = (shape: Shape, out: Shape, g: PoolGeometry): PoolDims => ({
-  planes: shape[0]! * shape[1]!,
-  h: shape[2]!,
-  w: shape[3]!,
-  ho: out[2]!,
-  wo: out[3]!,
-  kh: g.kernel[0],
-  kw: g.kernel[1]
-})
 
 /**
  * A kernel over every window (thread (x, y, z): window column, row, plane) that runs `body`
@@ -247,7 +204,7 @@ const windowIndex = (d: PoolDims, z: string): string => `${times(`${times(z, d.h
 /** The maximum of each window (see {@link Conv.maxPool2d}), or `undefined` for the cpu's. */
 export const maxPool2dPlan = (mode: string, x: Buffer, shape: Shape, g: PoolGeometry, dtype: DType): Plan<Buffer> | undefined => {
   const out = Conv.pool2dShape(shape, g, 'maxPool2d')
-  const d = poolDims(shape, out, g)
+  const d = Conv.poolDims(shape, out, g)
   const size = Sh.size(out)
   if (size === 0 || !fits(mode, d.kh * (1 + d.kw), x.length)) return undefined
   const int = counterOf(mode)
@@ -260,7 +217,7 @@ export const maxPool2dPlan = (mode: string, x: Buffer, shape: Shape, g: PoolGeom
 /** The weighted sum of each window (see {@link Conv.avgPool2d}), or `undefined` for the cpu's. */
 export const avgPool2dPlan = (mode: string, x: Buffer, shape: Shape, g: PoolGeometry, weights: WindowWeights | undefined, dtype: DType): Plan<Buffer> | undefined => {
   const out = Conv.pool2dShape(shape, g, 'avgPool2d')
-  const d = poolDims(shape, out, g)
+  const d = Conv.poolDims(shape, out, g)
   const size = Sh.size(out)
   const taps = d.kh * d.kw
   const extra = weights === undefined ? [] : [weights.values]
@@ -280,7 +237,7 @@ export const avgPool2dPlan = (mode: string, x: Buffer, shape: Shape, g: PoolGeom
 /** Max pooling's JVP (see {@link Conv.maxPool2dGather}), or `undefined` for the cpu's. */
 export const maxPool2dGatherPlan = (mode: string, t: Buffer, x: Buffer, max: Buffer, shape: Shape, g: PoolGeometry, dtype: DType): Plan<Buffer> | undefined => {
   const out = Conv.pool2dShape(shape, g, 'maxPool2dGather')
-  const d = poolDims(shape, out, g)
+  const d = Conv.poolDims(shape, out, g)
   const size = Sh.size(out)
   // the cpu's names wrong lengths
   if (t.length !== Sh.size(shape) || x.length !== t.length || max.length !== size) return undefined
@@ -320,7 +277,7 @@ export const avgPool2dTransposePlan = (
 /** Max pooling's VJP (see {@link Conv.maxPool2dSpread}), or `undefined` for the cpu's. */
 export const maxPool2dSpreadPlan = (mode: string, ct: Buffer, x: Buffer, max: Buffer, shape: Shape, g: PoolGeometry, dtype: DType): Plan<Buffer> | undefined => {
   const out = Conv.pool2dShape(shape, g, 'maxPool2dSpread')
-  const d = poolDims(shape, out, g)
+  const d = Conv.poolDims(shape, out, g)
   // the cpu's names wrong lengths
   if (x.length !== Sh.size(shape) || ct.length !== Sh.size(out) || max.length !== ct.length) return undefined
   // the window's ties with its maximum share its cotangent; a NaN maximum ties with nothing and spreads NaN over the window, as the cpu's
@@ -365,7 +322,7 @@ const spreadPlan = (
   inner: number,
   dtype: DType
 ): Plan<Buffer> | undefined => {
-  const d = poolDims(shape, out, g)
+  const d = Conv.poolDims(shape, out, g)
   const size = Sh.size(shape)
   const trips = d.kh * (1 + d.kw * inner)
   if (size === 0 || !fits(mode, trips, size, ...args.map((a) => a.length))) return undefined
