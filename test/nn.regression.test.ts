@@ -15,22 +15,10 @@ import { fc, test } from '@fast-check/vitest'
 import * as E from 'fp-ts/lib/Either.js'
 import { ArgumentError, Checkpoint, Dataset, Layer, Layers, Loss, Norm, Optim, Random, ShapeError, Train, astype, tensor } from 'lamina-nn'
 import type { DType, Tensor } from 'lamina-nn'
+import { numbers, sameLeaves as sameBits } from './support/leaves.js'
 
-/** The numbers of a tree of tensors and plain numbers, in order. */
-const numbers = (tree: unknown): number[] =>
-  typeof tree === 'number'
-    ? [tree]
-    : tree !== null && typeof tree === 'object' && 'shape' in tree && 'data' in tree
-      ? Array.from((tree as Tensor).data)
-      : tree !== null && typeof tree === 'object'
-        ? Object.values(tree).flatMap(numbers)
-        : []
-
-/** The same bits in every number. */
-const sameLeaves = (a: unknown, b: unknown): boolean => {
-  const [x, y] = [numbers(a), numbers(b)]
-  return x.length > 0 && x.length === y.length && x.every((v, i) => Object.is(v, y[i]))
-}
+/** The same bits in every number, and there are some. */
+const sameLeaves = (a: unknown, b: unknown): boolean => numbers(a).length > 0 && sameBits(a, b)
 
 const right = <A>(r: E.Either<Error, A>): A => {
   if (E.isLeft(r)) throw r.left

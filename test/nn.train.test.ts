@@ -16,26 +16,11 @@ import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
 import { ArgumentError, Layer, Layers, Loss, Optim, Random, ShapeError, Train, Tree, grad, mean, mul, sub, tensor, zeros } from 'lamina-nn'
 import type { Tensor } from 'lamina-nn'
+import { sameLeaves } from './support/leaves.js'
 import { tensorOf } from 'lamina-nn/laws'
 import * as Norm from '../src/nn/norm.js'
 
 // ================================================================ helpers
-
-/** The numbers of a tree of tensors and plain numbers (an optimizer's state counts its steps), in order. */
-const numbers = (tree: unknown): number[] =>
-  typeof tree === 'number'
-    ? [tree]
-    : tree !== null && typeof tree === 'object' && 'shape' in tree && 'data' in tree
-      ? Array.from((tree as Tensor).data)
-      : tree !== null && typeof tree === 'object'
-        ? Object.values(tree).flatMap(numbers)
-        : []
-
-/** The same bits in every number (−0 and NaN included). */
-const sameLeaves = (a: unknown, b: unknown): boolean => {
-  const [x, y] = [numbers(a), numbers(b)]
-  return x.length === y.length && x.every((v, i) => Object.is(v, y[i]))
-}
 
 const crossEntropy: Train.Loss = (logits, labels) => Loss.crossEntropyWithLogits(logits, labels)
 
