@@ -183,21 +183,32 @@ def timed(fn, batch, reps, warm):
 print(json.dumps({"torch": torch.__version__, "w7": timed(step, ${LENET_BATCH}, 15 if quick else 60, 5), "w8": timed(infer, ${LENET_INFER_BATCH}, 5 if quick else 15, 2)}))
 `
 
-// Debian's python3-torch lives in /usr/bin's python3, which a pyenv python3 on PATH can hide
-const torchPython = (): string => ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 }).status === 0) ?? 'python3'
+/**
+ * The python3 that imports torch, or why none does: probed once per process (each import of
+ * torch takes seconds). Debian's python3-torch lives in /usr/bin's python3, which a pyenv
+ * python3 on PATH can hide.
+ */
+let torchProbe: { readonly python: string } | { readonly why: string } | undefined
+const torchPython = (): { readonly python: string } | { readonly why: string } => {
+  if (torchProbe !== undefined) return torchProbe
+  let why = ''
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 })
+    if (probe.error === undefined && probe.status === 0) return (torchProbe = { python })
+    why ||=
+      probe.error !== undefined
+        ? `python3 did not run: ${probe.error.message}`
+        : `python3 -c 'import torch' failed: ${(probe.stderr.trim().split('\n').pop() ?? '').slice(0, 100)}`
+  }
+  return (torchProbe = { why })
+}
 
 /** PyTorch CPU on one thread, or the reason it did not run. */
 export const runLenetTorch = (quick: boolean): LenetRow => {
   const name = 'pytorch cpu (1 thread)'
-  const python = torchPython()
-  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 })
-  const why =
-    probe.error !== undefined
-      ? `python3 did not run: ${probe.error.message}`
-      : probe.status !== 0
-        ? `python3 -c 'import torch' failed: ${(probe.stderr.trim().split('\n').pop() ?? '').slice(0, 100)}`
-        : undefined
-  if (why !== undefined) return { name, w7: `skipped: ${why}`, w8: 'skipped' }
+  const found = torchPython()
+  if ('why' in found) return { name, w7: `skipped: ${found.why}`, w8: 'skipped' }
+  const { python } = found
   const run = spawnSync(python, ['-c', torchScript.replace('QUICK', quick ? 'True' : 'False')], { encoding: 'utf8', timeout: 600_000 })
   try {
     const out = JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as { torch: string; w7: LenetFigure; w8: LenetFigure }
@@ -220,8 +231,9 @@ export interface W7Alternation {
  * their median. `undefined` when PyTorch does not import.
  */
 export const alternateW7 = async (rounds: number, log: (s: string) => void = () => undefined): Promise<W7Alternation | undefined> => {
-  const python = torchPython()
-  if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 }).status !== 0) return undefined
+  const found = torchPython()
+  if ('why' in found) return undefined
+  const { python } = found
   const trainer = lenetTrainer()
   const script = torchScript.replace('QUICK', 'True')
   const results: { lamina: number; torch: number; ratio: number }[] = []
